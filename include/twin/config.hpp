@@ -1,0 +1,124 @@
+#pragma once
+/// @file
+/// The typed configuration of a twin, as parsed from one YAML file.
+///
+/// Every struct holds its defaults in member initialisers; the reference of every key, its unit
+/// and its default is docs/config.md. A `Config` returned by `load_config` or `parse_config` has
+/// passed every check (types, ranges, cross-field consistency), so components may rely on it.
+///
+/// Thread-safety: the functions here are reentrant; they share no state.
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace twin {
+
+/// `twin:` — the run as a whole.
+struct RunConfig {
+  std::string name = "twin";          ///< used in log lines and output files
+  int cycles = 100;                   ///< control periods to run
+  double control_period_s = 1.0;      ///< facility time per cycle [s]
+  double deadline_ms = 1000.0;        ///< wall-clock budget per cycle [ms]
+  std::optional<std::string> run_dir; ///< output directory; default "runs/<name>"
+};
+
+/// `grid:` — a structured Cartesian grid of cell centres, 2D or 3D.
+struct GridConfig {
+  std::vector<int> cells;             ///< cells per axis (2 or 3 entries), required
+  std::vector<double> extent_m;       ///< physical size per axis [m], required
+  std::vector<int> ranks;             ///< MPI ranks per axis; empty: MPI_Dims_create decides
+};
+
+/// Kind of a boundary condition on one face.
+enum class BoundaryType { dirichlet, neumann, robin };
+
+/// One face's boundary condition, in the units of the transported quantity `u`.
+/// dirichlet: u = value. neumann: k du/dn = flux (outward normal, positive flux heats).
+/// robin: -k du/dn = transfer_m_s * (u - value) (convective cooling towards `value`).
+struct BoundaryConfig {
+  BoundaryType type = BoundaryType::neumann;
+  double value = 0.0;        ///< dirichlet value, or robin ambient value [u]
+  double flux = 0.0;         ///< neumann flux [u·m/s]
+  double transfer_m_s = 0.0; ///< robin transfer coefficient h/(rho c) [m/s]
+};
+
+/// `physics.boundaries:` — faces x_low, x_high, y_low, y_high, z_low, z_high. A face that is not
+/// listed takes `default`.
+struct BoundariesConfig {
+  BoundaryConfig default_face;
+  std::array<std::optional<BoundaryConfig>, 6> faces; ///< x_low, x_high, y_low, y_high, z_low, z_high
+
+  /// The condition on face `f` (0..5 as above): its own or the default.
+  const BoundaryConfig& face(int f) const { return faces.at(f) ? *faces.at(f) : default_face; }
+};
+
+/// `physics:` — du/dt + v·grad u = div(k grad u) - r (u - u_ref) + s.
+struct PhysicsConfig {
+  double diffusivity_m2_s = 1.0e-4;   ///< k [m^2/s]
+  std::vector<double> velocity_m_s;   ///< v [m/s], one entry per axis; empty: at rest
+  double reaction_per_s = 0.0;        ///< r [1/s], >= 0
+  double reaction_reference = 0.0;    ///< u_ref [u], e.g. ambient temperature for face cooling
+  double source = 0.0;                ///< s, uniform volumetric source [u/s]
+  double initial_value = 0.0;         ///< u at t = 0 [u]
+  BoundariesConfig boundaries;
+};
+
+/// Time integrators of the solver core.
+enum class Integrator { ssprk2, ssprk3 };
+
+/// `time:` — how the solver advances one control period.
+struct TimeConfig {
+  Integrator integrator = Integrator::ssprk3;
+  double cfl = 0.8;                   ///< fraction of the stable explicit step, in (0, 1]
+  std::optional<double> max_dt_s;     ///< upper bound on the step [s]
+};
+
+/// Log verbosity.
+enum class LogLevel { trace, debug, info, warn, error, off };
+
+/// `logging:` — spdlog sinks. Every line carries the MPI rank.
+struct LoggingConfig {
+  LogLevel level = LogLevel::info;
+  bool all_ranks = false;             ///< false: ranks other than 0 log warnings and errors only
+  std::optional<std::string> json_file; ///< also write JSON lines here ("{rank}" is replaced)
+};
+
+/// The whole twin.
+struct Config {
+  RunConfig twin;
+  GridConfig grid;
+  PhysicsConfig physics;
+  TimeConfig time;
+  LoggingConfig logging;
+
+  std::string source_name;            ///< the file it came from, or "<string>"
+
+  /// Number of space dimensions (2 or 3).
+  int dims() const { return static_cast<int>(grid.cells.size()); }
+};
+
+/// Largest configuration file accepted, in bytes.
+inline constexpr std::size_t max_config_bytes = 1u << 20;
+
+/// Parses and validates a configuration file.
+/// @throws ConfigError (file:line:column, key path, message) on any problem, including an
+///         unreadable file. Never crashes or hangs on hostile input: the file size is capped
+///         (`max_config_bytes`), nesting depth is capped, and YAML aliases, anchors, duplicate
+///         keys, non-finite numbers and non-map roots are rejected.
+Config load_config(const std::string& path);
+
+/// As `load_config`, from text; `source_name` is used in error messages.
+Config parse_config(const std::string& text, const std::string& source_name = "<string>");
+
+/// The effective configuration: every key with its value, defaults filled in, as YAML that
+/// `parse_config` accepts and that yields an equal `Config`.
+std::string to_yaml(const Config& config);
+
+/// Names of enum values as they appear in YAML.
+const char* to_string(BoundaryType v);
+const char* to_string(Integrator v);
+const char* to_string(LogLevel v);
+
+}  // namespace twin

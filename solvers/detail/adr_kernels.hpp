@@ -1,0 +1,61 @@
+#pragma once
+// One cell's work for the advection-diffusion-reaction operator. Drivers live in
+// explicit_solver.cpp; the plain serial reference used by the tests is in tests/unit/solvers.
+
+#include <Kokkos_Core.hpp>
+
+namespace twin::solvers::detail {
+
+/// True for finite values (NaN and Inf give NaN when subtracted from themselves); portable
+/// across Kokkos versions whose math functions moved namespaces.
+KOKKOS_INLINE_FUNCTION bool is_finite(double v) { return v - v == 0.0; }
+
+/// Coefficients of du/dt = k lap(u) - v.grad(u) (first-order upwind) - r (u - u_ref) + s,
+/// uniform over the grid. Inactive axes carry zeros.
+struct AdrCoefficients {
+  Kokkos::Array<double, 3> k_over_dx2{{0, 0, 0}};  // k / dx^2 per axis [1/s]
+  Kokkos::Array<double, 3> v_over_dx{{0, 0, 0}};   // v / dx per axis [1/s], signed
+  Kokkos::Array<long, 3> stride{{1, 0, 0}};        // padded flat-index stride per axis
+  double reaction = 0.0;                           // r [1/s]
+  double reference = 0.0;                          // u_ref [u]
+  double source = 0.0;                             // s [u/s]
+};
+
+/// du/dt at padded flat index c of the row-major member slice `u`.
+template <int Dims>
+KOKKOS_INLINE_FUNCTION double adr_rate(const double* u, long c, const AdrCoefficients& a) {
+  const double uc = u[c];
+  double rate = a.source - a.reaction * (uc - a.reference);
+  for (int d = 0; d < Dims; ++d) {
+    const double lo = u[c - a.stride[d]];
+    const double hi = u[c + a.stride[d]];
+    const double v = a.v_over_dx[d];
+    rate += a.k_over_dx2[d] * (hi - 2.0 * uc + lo);
+    rate -= v > 0.0 ? v * (uc - lo) : v * (hi - uc);
+  }
+  return rate;
+}
+
+/// Ghost value across a wall from the adjacent interior value `inner`, for the cell-centred
+/// face between them. kind: 0 dirichlet (value), 1 neumann (k du/dn = flux), 2 robin
+/// (-k du/dn = h (u_face - value)).
+struct WallCondition {
+  int kind = 1;
+  double value = 0.0;
+  double flux = 0.0;
+  double transfer = 0.0;  // h [m/s]
+  double k_over_dx = 0.0; // k / dx normal to the wall [m/s]
+  double dx = 1.0;        // cell size normal to the wall [m]
+  double k = 0.0;         // diffusivity [m^2/s]
+};
+
+KOKKOS_INLINE_FUNCTION double ghost_value(double inner, const WallCondition& w) {
+  if (w.kind == 0) return 2.0 * w.value - inner;
+  if (w.kind == 1) return w.k > 0.0 ? inner + w.flux * w.dx / w.k : inner;
+  // robin: -k (g - inner)/dx = h ((g + inner)/2 - value)
+  const double denom = w.k_over_dx + 0.5 * w.transfer;
+  if (denom <= 0.0) return inner;
+  return ((w.k_over_dx - 0.5 * w.transfer) * inner + w.transfer * w.value) / denom;
+}
+
+}  // namespace twin::solvers::detail

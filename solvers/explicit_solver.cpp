@@ -1,0 +1,219 @@
+#include "solvers/explicit_solver.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "core/check.hpp"
+#include "twin/error.hpp"
+
+namespace twin::solvers {
+
+const char* to_string(SolveStatus status) {
+  switch (status) {
+    case SolveStatus::ok: return "ok";
+    case SolveStatus::non_finite: return "non_finite";
+    case SolveStatus::blow_up: return "blow_up";
+    case SolveStatus::not_converged: return "not_converged";
+  }
+  return "?";
+}
+
+ExplicitSolver::ExplicitSolver(const Config& config, const Decomposition& decomposition, int members)
+    : m_decomposition(&decomposition),
+      m_members(members),
+      m_integrator(config.time.integrator),
+      m_cfl(config.time.cfl),
+      m_max_dt(config.time.max_dt_s.value_or(std::numeric_limits<double>::infinity())),
+      m_initial(config.physics.initial_value),
+      m_halo(decomposition, members) {
+  TWIN_REQUIRE(members >= 1, Error, "an ensemble needs at least one member");
+  const LocalGrid& g = decomposition.local();
+  const PhysicsConfig& p = config.physics;
+  const double k = p.diffusivity_m2_s;
+
+  double rate_bound = p.reaction_per_s;
+  double scale = std::max({std::abs(p.initial_value), std::abs(p.reaction_reference), 1.0});
+  for (int d = 0; d < g.dims; ++d) {
+    const double v = p.velocity_m_s.empty() ? 0.0 : p.velocity_m_s[d];
+    m_coefficients.k_over_dx2[d] = k / (g.dx[d] * g.dx[d]);
+    m_coefficients.v_over_dx[d] = v / g.dx[d];
+    m_coefficients.stride[d] = g.stride(d);
+    rate_bound += 4.0 * m_coefficients.k_over_dx2[d] + std::abs(m_coefficients.v_over_dx[d]);
+  }
+  m_coefficients.reaction = p.reaction_per_s;
+  m_coefficients.reference = p.reaction_reference;
+  m_coefficients.source = p.source;
+  // Forward Euler is stable for |dt * lambda| <= 2 on the negative real axis; SSPRK2/3 contain
+  // that interval, and the upwind term's spectrum lies inside the circle of radius |v|/dx.
+  m_stable_dt = rate_bound > 0.0 ? 2.0 / rate_bound : std::numeric_limits<double>::infinity();
+
+  for (int f = 0; f < 6; ++f) {
+    const int axis = f / 2;
+    if (axis >= g.dims) continue;
+    const BoundaryConfig& b = p.boundaries.face(f);
+    detail::WallCondition& w = m_walls[f];
+    w.kind = b.type == BoundaryType::dirichlet ? 0 : b.type == BoundaryType::neumann ? 1 : 2;
+    w.value = b.value;
+    w.flux = b.flux;
+    w.transfer = b.transfer_m_s;
+    w.dx = g.dx[axis];
+    w.k = k;
+    w.k_over_dx = k / g.dx[axis];
+    scale = std::max(scale, std::abs(b.value));
+  }
+  if (p.reaction_per_s > 0.0) scale = std::max(scale, std::abs(p.source) / p.reaction_per_s);
+  m_blow_up_bound = 1.0e6 * scale;
+
+  m_stage1 = Field(Kokkos::ViewAllocateWithoutInitializing("twin::stage1"), members, g.padded_size());
+  m_stage2 = Field(Kokkos::ViewAllocateWithoutInitializing("twin::stage2"), members, g.padded_size());
+}
+
+Field ExplicitSolver::make_field(const std::string& name) const {
+  Field u(Kokkos::ViewAllocateWithoutInitializing(name), m_members, grid().padded_size());
+  Kokkos::deep_copy(u, m_initial);
+  return u;
+}
+
+void ExplicitSolver::apply_walls(const Field& u) {
+  const LocalGrid g = grid();
+  for (int f = 0; f < 2 * g.dims; ++f) {
+    const int axis = f / 2, side = f % 2;
+    if (m_decomposition->neighbor(axis, side) != MPI_PROC_NULL) continue;
+    const long nf = face_cells(g, axis);
+    const detail::WallCondition w = m_walls[f];
+    const int a = axis == 0 ? 1 : 0, b = axis == 2 ? 1 : 2;
+    const long step = side == 0 ? -g.stride(axis) : g.stride(axis);
+    const int layer = side == 0 ? g.ghost[axis] : g.ghost[axis] + g.cells[axis] - 1;
+    Kokkos::parallel_for(
+        "twin::wall_ghosts", Kokkos::RangePolicy<>(0, nf * m_members), KOKKOS_LAMBDA(const long n) {
+          const long m = n / nf, f2 = n % nf;
+          Kokkos::Array<int, 3> p{{0, 0, 0}};
+          p[axis] = layer;
+          p[a] = static_cast<int>(f2 % g.cells[a]) + g.ghost[a];
+          p[b] = static_cast<int>(f2 / g.cells[a]) + g.ghost[b];
+          const long inner = p[0] + g.stride(1) * p[1] + g.stride(2) * p[2];
+          u(m, inner + step) = detail::ghost_value(u(m, inner), w);
+        });
+  }
+}
+
+void ExplicitSolver::fill_ghosts(const Field& u) {
+  m_halo.exchange(u);
+  apply_walls(u);
+  Kokkos::fence();
+}
+
+namespace {
+
+// out = a * u0 + b * (in + dt * L(in)) on one row of interior cells per team.
+template <int Dims>
+struct StageKernel {
+  Field u0, in, out;
+  LocalGrid g;
+  detail::AdrCoefficients coef;
+  double a, b, dt;
+
+  using Team = Kokkos::TeamPolicy<>::member_type;
+  KOKKOS_INLINE_FUNCTION void operator()(const Team& team) const {
+    const int rows_per_member = g.cells[1] * g.cells[2];
+    const int m = team.league_rank() / rows_per_member;
+    const int row = team.league_rank() % rows_per_member;
+    const long base = g.index(0, row % g.cells[1], row / g.cells[1]);
+    const double* u = &in(m, 0);
+    const double* x0 = &u0(m, 0);
+    double* y = &out(m, 0);
+    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g.cells[0]), [&](const int i) {
+      const long c = base + i;
+      y[c] = a * x0[c] + b * (u[c] + dt * detail::adr_rate<Dims>(u, c, coef));
+    });
+  }
+};
+
+}  // namespace
+
+void ExplicitSolver::stage(const Field& u0, const Field& in, const Field& out, double a, double b, double dt) {
+  fill_ghosts(in);
+  const LocalGrid g = grid();
+  const int rows = m_members * g.cells[1] * g.cells[2];
+  const Kokkos::TeamPolicy<> policy(rows, Kokkos::AUTO);
+  if (g.dims == 2)
+    Kokkos::parallel_for("twin::adr_stage_2d", policy, StageKernel<2>{u0, in, out, g, m_coefficients, a, b, dt});
+  else
+    Kokkos::parallel_for("twin::adr_stage_3d", policy, StageKernel<3>{u0, in, out, g, m_coefficients, a, b, dt});
+}
+
+StepReport ExplicitSolver::advance(Field& u, double duration_s) {
+  StepReport report;
+  const double dt_max = std::min(m_cfl * m_stable_dt, m_max_dt);
+  report.steps = std::max(1, static_cast<int>(std::ceil(duration_s / dt_max - 1e-12)));
+  report.dt_s = duration_s / report.steps;
+  const double dt = report.dt_s;
+  for (int s = 0; s < report.steps; ++s) {
+    if (m_integrator == Integrator::ssprk2) {
+      stage(u, u, m_stage1, 0.0, 1.0, dt);
+      stage(u, m_stage1, u, 0.5, 0.5, dt);
+    } else {
+      stage(u, u, m_stage1, 0.0, 1.0, dt);
+      stage(u, m_stage1, m_stage2, 0.75, 0.25, dt);
+      stage(u, m_stage2, u, 1.0 / 3.0, 2.0 / 3.0, dt);
+    }
+  }
+  Kokkos::fence();
+  report.status = health(u);
+  return report;
+}
+
+FieldStats ExplicitSolver::stats(const Field& u) const {
+  const LocalGrid g = grid();
+  const long n_int = g.interior_size();
+  const long total = n_int * m_members;
+  double lo = 0, hi = 0, sum = 0;
+  long bad = 0;
+  auto at = KOKKOS_LAMBDA(const long n) {
+    const long m = n / n_int, c = n % n_int;
+    const int i = static_cast<int>(c % g.cells[0]);
+    const int j = static_cast<int>((c / g.cells[0]) % g.cells[1]);
+    const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
+    return u(m, g.index(i, j, k));
+  };
+  Kokkos::parallel_reduce(
+      "twin::field_min", Kokkos::RangePolicy<>(0, total),
+      KOKKOS_LAMBDA(const long n, double& acc) { const double v = at(n);
+        if (v < acc) acc = v; }, Kokkos::Min<double>(lo));
+  Kokkos::parallel_reduce(
+      "twin::field_max", Kokkos::RangePolicy<>(0, total),
+      KOKKOS_LAMBDA(const long n, double& acc) { const double v = at(n);
+        if (v > acc) acc = v; }, Kokkos::Max<double>(hi));
+  Kokkos::parallel_reduce(
+      "twin::field_sum", Kokkos::RangePolicy<>(0, total),
+      KOKKOS_LAMBDA(const long n, double& acc) {
+        const double v = at(n);
+        if (detail::is_finite(v)) acc += v;
+      },
+      sum);
+  Kokkos::parallel_reduce(
+      "twin::field_non_finite", Kokkos::RangePolicy<>(0, total),
+      KOKKOS_LAMBDA(const long n, long& acc) { acc += detail::is_finite(at(n)) ? 0 : 1; }, bad);
+
+  FieldStats s;
+  const MPI_Comm comm = m_decomposition->comm();
+  TWIN_MPI_CHECK(MPI_Allreduce(&lo, &s.min, 1, MPI_DOUBLE, MPI_MIN, comm));
+  TWIN_MPI_CHECK(MPI_Allreduce(&hi, &s.max, 1, MPI_DOUBLE, MPI_MAX, comm));
+  double global_sum = 0;
+  long global_cells = 0, local_cells = total;
+  TWIN_MPI_CHECK(MPI_Allreduce(&sum, &global_sum, 1, MPI_DOUBLE, MPI_SUM, comm));
+  TWIN_MPI_CHECK(MPI_Allreduce(&bad, &s.non_finite, 1, MPI_LONG, MPI_SUM, comm));
+  TWIN_MPI_CHECK(MPI_Allreduce(&local_cells, &global_cells, 1, MPI_LONG, MPI_SUM, comm));
+  s.mean = global_sum / static_cast<double>(std::max(1L, global_cells - s.non_finite));
+  return s;
+}
+
+SolveStatus ExplicitSolver::health(const Field& u) const {
+  const FieldStats s = stats(u);
+  if (s.non_finite > 0) return SolveStatus::non_finite;
+  if (std::max(std::abs(s.min), std::abs(s.max)) > m_blow_up_bound) return SolveStatus::blow_up;
+  return SolveStatus::ok;
+}
+
+}  // namespace twin::solvers

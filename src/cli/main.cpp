@@ -1,0 +1,123 @@
+// The `twin` command. Exit codes: 0 success, 2 bad input (config, data, usage), 1 runtime failure.
+#include <CLI/CLI.hpp>
+#include <Kokkos_Core.hpp>
+
+#include <iostream>
+#include <spdlog/spdlog.h>
+
+#include "config/load.hpp"
+#include "core/log.hpp"
+#include "core/mpi.hpp"
+#include "run/solver_run.hpp"
+#include "twin/error.hpp"
+#include "twin/version.hpp"
+
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_runtime_failure = 1;
+constexpr int exit_bad_input = 2;
+
+void print_versions(std::ostream& out) {
+  out << "twinrt " << twin::version() << "\n";
+  for (const auto& [name, v] : twin::library_versions()) out << "  " << name << std::string(10 - name.size(), ' ') << v << "\n";
+}
+
+std::string describe(const twin::Config& c) {
+  std::string grid;
+  for (std::size_t d = 0; d < c.grid.cells.size(); ++d) grid += (d ? "x" : "") + std::to_string(c.grid.cells[d]);
+  return std::to_string(c.dims()) + "D grid " + grid + ", " + std::to_string(c.twin.cycles) + " cycles of " +
+         fmt::format("{:g}", c.twin.control_period_s) + " s";
+}
+
+int run_cli(int argc, char** argv) {
+  const int rank = twin::world_rank();
+  CLI::App app{"twinrt: an operational digital-twin runtime with an embedded AI advisor.\n"
+               "A Kokkos/PETSc solver keeps a simulated copy of an asset in step with its sensors;\n"
+               "launch it on many ranks with: mpirun -n 4 twin run configs/plate.yaml",
+               "twin"};
+  app.footer("Exit codes: 0 success, 2 bad input (config, data, command line), 1 runtime failure.\n"
+             "Documentation: README.md and docs/ (docs/config.md is the configuration reference).");
+  app.require_subcommand(0, 1);
+  bool show_version = false;
+  app.add_flag("--version", show_version, "Print twinrt's version and those of the libraries it runs with");
+
+  std::string config_path;
+  bool print_effective = false;
+  auto* validate = app.add_subcommand("validate", "Check a configuration file and report the first problem");
+  validate->add_option("config", config_path, "YAML configuration file")->required();
+  validate->add_flag("--print", print_effective, "Print the effective configuration (defaults filled in)");
+
+  twin::detail::RunOptions run_options;
+  auto* run = app.add_subcommand("run", "Run a twin described by a configuration file");
+  run->add_option("config", config_path, "YAML configuration file")->required();
+  run->add_option("--run-dir", run_options.run_dir, "Output directory (default: twin.run_dir, else runs/<name>)");
+  run->add_option("--cycles", run_options.cycles, "Number of control periods (default: twin.cycles)")
+      ->check(CLI::PositiveNumber);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out, err;
+    const int code = app.exit(e, out, err);
+    if (rank == 0) std::cout << out.str() << std::flush, std::cerr << err.str() << std::flush;
+    return code == 0 ? exit_ok : exit_bad_input;
+  }
+
+  if (show_version) {
+    if (rank == 0) print_versions(std::cout);
+    return exit_ok;
+  }
+  if (!*validate && !*run) {
+    if (rank == 0) std::cout << app.help() << std::flush;
+    return exit_bad_input;
+  }
+
+  // Loading is collective and deterministic: every rank accepts or rejects the same bytes, so a
+  // config error ends every rank cleanly with exit code 2.
+  twin::Config config;
+  try {
+    config = twin::detail::load_config_on_all_ranks(config_path, MPI_COMM_WORLD);
+  } catch (const twin::ConfigError& e) {
+    if (rank == 0) std::cerr << "twin: invalid configuration: " << e.what() << std::endl;
+    return exit_bad_input;
+  }
+
+  if (*validate) {
+    if (rank == 0) {
+      std::cout << config_path << ": valid (" << describe(config) << ")\n";
+      if (print_effective) std::cout << twin::to_yaml(config);
+    }
+    return exit_ok;
+  }
+
+  // From here an error may strike one rank only: end the whole job rather than leave the others
+  // waiting in a collective.
+  try {
+    twin::log::init(config.logging);
+    twin::detail::run_solver(config, run_options, MPI_COMM_WORLD);
+    return exit_ok;
+  } catch (const twin::ConfigError& e) {
+    twin::ConfigLocation where = e.where();
+    if (where.file.empty()) where.file = config_path;  // checks that need the job (ranks) know no file
+    twin::abort_job(exit_bad_input, std::string("invalid configuration: ") + twin::ConfigError(where, e.message()).what());
+  } catch (const twin::DataError& e) {
+    twin::abort_job(exit_bad_input, std::string("bad input data: ") + e.what());
+  } catch (const std::exception& e) {
+    twin::abort_job(exit_runtime_failure, std::string("run failed: ") + e.what());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  twin::MpiEnvironment mpi(&argc, &argv);
+  twin::log::init_default();
+  int code = exit_runtime_failure;
+  {
+    Kokkos::ScopeGuard kokkos(argc, argv);
+    code = run_cli(argc, argv);  // every Kokkos View lives and dies inside
+  }
+  twin::log::flush();
+  return code;
+}

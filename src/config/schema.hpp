@@ -1,0 +1,99 @@
+#pragma once
+// Every key of the configuration, once. `describe(v, section)` is walked by the reader (parse and
+// validate) and by the writer (effective config), so the two can never disagree.
+//
+// A visitor V provides:
+//   v.required(key, value, rule)      value must be present
+//   v.optional(key, value, rule)      keeps the default when absent (std::optional stays empty)
+//   v.section(key, sub)               a nested map described by describe(v, sub); optional
+//   v.check(ok, key, message)         a cross-field rule (reader only)
+// Keep docs/config.md in step with this file.
+
+#include "config/rule.hpp"
+#include "twin/config.hpp"
+
+namespace twin::detail {
+
+inline constexpr const char* face_names[6] = {"x_low", "x_high", "y_low", "y_high", "z_low", "z_high"};
+
+template <class V>
+void describe(V& v, RunConfig& c) {
+  v.optional("name", c.name);
+  v.optional("cycles", c.cycles, Rule::at_least(1));
+  v.optional("control_period_s", c.control_period_s, Rule::positive());
+  v.optional("deadline_ms", c.deadline_ms, Rule::positive());
+  v.optional("run_dir", c.run_dir);
+  v.check(!c.name.empty() && c.name.find_first_of("/\\ \t") == std::string::npos, "name",
+          "must be a non-empty name without slashes or spaces");
+}
+
+template <class V>
+void describe(V& v, GridConfig& c) {
+  v.required("cells", c.cells, Rule::at_least(3).size(2, 3));
+  v.required("extent_m", c.extent_m, Rule::positive().size(2, 3));
+  v.optional("ranks", c.ranks, Rule::at_least(1).size(2, 3));
+  v.check(c.extent_m.size() == c.cells.size(), "extent_m", "needs one entry per axis of grid.cells");
+  v.check(c.ranks.empty() || c.ranks.size() == c.cells.size(), "ranks", "needs one entry per axis of grid.cells");
+  double total = 1.0;
+  for (int n : c.cells) total *= n;
+  v.check(total <= 2.0e9, "cells", "more than 2e9 cells in total");
+}
+
+template <class V>
+void describe(V& v, BoundaryConfig& c) {
+  v.required("type", c.type);
+  v.optional("value", c.value);
+  v.optional("flux", c.flux);
+  v.optional("transfer_m_s", c.transfer_m_s, Rule::non_negative());
+  v.check(c.type == BoundaryType::robin || c.transfer_m_s == 0.0, "transfer_m_s", "applies to type robin only");
+  v.check(c.type == BoundaryType::neumann || c.flux == 0.0, "flux", "applies to type neumann only");
+}
+
+template <class V>
+void describe(V& v, BoundariesConfig& c) {
+  v.section("default", c.default_face);
+  for (int f = 0; f < 6; ++f) v.section(face_names[f], c.faces[f]);
+}
+
+template <class V>
+void describe(V& v, PhysicsConfig& c) {
+  v.optional("diffusivity_m2_s", c.diffusivity_m2_s, Rule::non_negative());
+  v.optional("velocity_m_s", c.velocity_m_s, Rule().size(2, 3));
+  v.optional("reaction_per_s", c.reaction_per_s, Rule::non_negative());
+  v.optional("reaction_reference", c.reaction_reference);
+  v.optional("source", c.source);
+  v.optional("initial_value", c.initial_value);
+  v.section("boundaries", c.boundaries);
+}
+
+template <class V>
+void describe(V& v, TimeConfig& c) {
+  v.optional("integrator", c.integrator);
+  v.optional("cfl", c.cfl, Rule::above_up_to(0.0, 1.0));
+  v.optional("max_dt_s", c.max_dt_s, Rule::positive());
+}
+
+template <class V>
+void describe(V& v, LoggingConfig& c) {
+  v.optional("level", c.level);
+  v.optional("all_ranks", c.all_ranks);
+  v.optional("json_file", c.json_file);
+}
+
+template <class V>
+void describe(V& v, Config& c) {
+  v.section("twin", c.twin);
+  v.required_section("grid", c.grid);
+  v.section("physics", c.physics);
+  v.section("time", c.time);
+  v.section("logging", c.logging);
+  // Rules across sections.
+  const std::size_t dims = c.grid.cells.size();
+  v.check(c.physics.velocity_m_s.empty() || c.physics.velocity_m_s.size() == dims, "physics.velocity_m_s",
+          "needs one entry per axis of grid.cells");
+  for (int f = 4; f < 6; ++f)
+    v.check(dims == 3 || !c.physics.boundaries.faces[f], std::string("physics.boundaries.") + face_names[f],
+            "a 2D grid has no z faces");
+}
+
+}  // namespace twin::detail

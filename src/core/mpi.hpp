@@ -1,0 +1,79 @@
+#pragma once
+// MPI helpers shared by every twinrt library: the check macro, the process-wide environment
+// guard, and an owning communicator handle.
+
+#include <mpi.h>
+
+#include <string>
+
+/// Checks an MPI return code at the call site; throws twin::MpiError naming the call.
+#define TWIN_MPI_CHECK(expr)                                                        \
+  do {                                                                              \
+    const int twin_mpi_rc_ = (expr);                                                \
+    if (twin_mpi_rc_ != MPI_SUCCESS)                                                \
+      ::twin::detail::throw_mpi_error(twin_mpi_rc_, #expr, __FILE__, __LINE__);     \
+  } while (false)
+
+namespace twin {
+namespace detail {
+[[noreturn]] void throw_mpi_error(int code, const char* expr, const char* file, int line);
+}  // namespace detail
+
+/// Owns MPI for the process: initialises it (MPI_THREAD_FUNNELED) unless already initialised,
+/// makes MPI_COMM_WORLD return error codes instead of aborting, installs the terminate handler,
+/// and finalises MPI on destruction if it initialised it. Exactly one, in main.
+class MpiEnvironment {
+ public:
+  MpiEnvironment(int* argc, char*** argv);
+  ~MpiEnvironment();
+  MpiEnvironment(const MpiEnvironment&) = delete;
+  MpiEnvironment& operator=(const MpiEnvironment&) = delete;
+
+ private:
+  bool m_owns = false;
+};
+
+/// Rank and size in MPI_COMM_WORLD; 0 and 1 when MPI is not running.
+int world_rank();
+int world_size();
+
+/// True between MPI_Init and MPI_Finalize.
+bool mpi_running();
+
+/// Logs `why` and ends the whole job at once: MPI_Abort with `code` when MPI runs on more
+/// than one rank, else std::exit(code). Used when an error on one rank could hang the others.
+[[noreturn]] void abort_job(int code, const std::string& why);
+
+/// std::terminate handler: logs the pending exception with the rank and aborts the MPI job,
+/// so one rank's uncaught error never leaves the others waiting in a collective.
+void install_terminate_handler();
+
+/// The MPI library's own version string (callable before MPI_Init).
+std::string mpi_library_version();
+
+/// An owned communicator (freed on destruction); movable, not copyable.
+class UniqueComm {
+ public:
+  UniqueComm() = default;
+  explicit UniqueComm(MPI_Comm comm) : m_comm(comm) {}
+  ~UniqueComm() { reset(); }
+  UniqueComm(UniqueComm&& other) noexcept : m_comm(other.m_comm) { other.m_comm = MPI_COMM_NULL; }
+  UniqueComm& operator=(UniqueComm&& other) noexcept {
+    if (this != &other) {
+      reset();
+      m_comm = other.m_comm;
+      other.m_comm = MPI_COMM_NULL;
+    }
+    return *this;
+  }
+  UniqueComm(const UniqueComm&) = delete;
+  UniqueComm& operator=(const UniqueComm&) = delete;
+
+  MPI_Comm get() const { return m_comm; }
+  void reset();
+
+ private:
+  MPI_Comm m_comm = MPI_COMM_NULL;
+};
+
+}  // namespace twin
