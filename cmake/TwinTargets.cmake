@@ -7,9 +7,18 @@ target_compile_options(twin_warnings INTERFACE
   $<$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor>
   $<$<AND:$<BOOL:${TWIN_WARNINGS_AS_ERRORS}>,$<COMPILE_LANG_AND_ID:CXX,GNU,Clang>>:-Werror>)
 
-# twin_library(NAME SOURCES ...): a twinrt library with C++17 and the project's warnings.
+# Sanitizers for the asan preset: TWIN_SANITIZE="address;undefined".
+set(TWIN_SANITIZE "" CACHE STRING "Sanitizers to build with (e.g. address;undefined)")
+add_library(twin_sanitizers INTERFACE)
+if(TWIN_SANITIZE)
+  list(JOIN TWIN_SANITIZE "," _twin_san)
+  target_compile_options(twin_sanitizers INTERFACE -fsanitize=${_twin_san} -fno-omit-frame-pointer)
+  target_link_options(twin_sanitizers INTERFACE -fsanitize=${_twin_san})
+endif()
+
+# twin_target_defaults(TARGET): C++17, no extensions, PIC, the project's warnings and sanitizers.
 function(twin_target_defaults target)
   target_compile_features(${target} PUBLIC cxx_std_17)
   set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON)
-  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:twin_warnings>)
+  target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:twin_warnings> $<BUILD_INTERFACE:twin_sanitizers>)
 endfunction()

@@ -328,7 +328,7 @@ class Reader {
       decode(e.value, at, rule, value);
       out = std::move(value);
     } else {
-      if (e.value.kind == YamlNode::Kind::null) fail(at, e.value, "needs a value");
+      if (e.value.kind == YamlNode::Kind::null) fail(at, e.line, e.column, "needs a value");
       decode(e.value, at, rule, out);
     }
   }

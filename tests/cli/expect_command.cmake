@@ -1,0 +1,26 @@
+# Runs COMMAND (a list joined by @@) and checks its exit code and output.
+#   cmake -DCOMMAND="a@@b" -DEXPECT_CODE=2 [-DEXPECT_REGEX=...] [-DEXPECT_FILES="f1@@f2"]
+#         [-DWORKDIR=dir] -P expect_command.cmake
+foreach(var COMMAND EXPECT_REGEX EXPECT_FILES)
+  string(REPLACE "@@" ";" ${var} "${${var}}")
+endforeach()
+if(NOT WORKDIR)
+  set(WORKDIR ".")
+endif()
+execute_process(COMMAND ${COMMAND} RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE err
+                WORKING_DIRECTORY "${WORKDIR}" TIMEOUT 240)
+set(all "${out}${err}")
+if(NOT code STREQUAL "${EXPECT_CODE}")
+  message(FATAL_ERROR "exit code ${code}, expected ${EXPECT_CODE}\n--- output ---\n${all}")
+endif()
+foreach(regex IN LISTS EXPECT_REGEX)
+  if(NOT all MATCHES "${regex}")
+    message(FATAL_ERROR "output does not match '${regex}'\n--- output ---\n${all}")
+  endif()
+endforeach()
+foreach(file IN LISTS EXPECT_FILES)
+  if(NOT EXISTS "${file}")
+    message(FATAL_ERROR "expected file ${file} is missing\n--- output ---\n${all}")
+  endif()
+endforeach()
+message(STATUS "ok: exit ${code}")

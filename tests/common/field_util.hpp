@@ -1,0 +1,42 @@
+#pragma once
+// Test helpers: set and read a Field's interior by global cell index.
+
+#include <cmath>
+#include <functional>
+#include <vector>
+
+#include "solvers/field.hpp"
+#include "solvers/grid.hpp"
+
+namespace twin::test {
+
+/// u(m, cell) = f(m, gi, gj, gk) on the interior, by global index.
+inline void set_interior(const solvers::Field& u, const solvers::LocalGrid& g,
+                         const std::function<double(int, int, int, int)>& f) {
+  auto h = Kokkos::create_mirror_view(u);
+  Kokkos::deep_copy(h, u);
+  for (int m = 0; m < static_cast<int>(u.extent(0)); ++m)
+    for (int k = 0; k < g.cells[2]; ++k)
+      for (int j = 0; j < g.cells[1]; ++j)
+        for (int i = 0; i < g.cells[0]; ++i)
+          h(m, g.index(i, j, k)) = f(m, i + g.offset[0], j + g.offset[1], k + g.offset[2]);
+  Kokkos::deep_copy(u, h);
+}
+
+/// Interior values of member m in (i fastest, then j, then k) order of the local block.
+inline std::vector<double> interior(const solvers::Field& u, const solvers::LocalGrid& g, int m = 0) {
+  auto h = Kokkos::create_mirror_view(u);
+  Kokkos::deep_copy(h, u);
+  std::vector<double> out;
+  for (int k = 0; k < g.cells[2]; ++k)
+    for (int j = 0; j < g.cells[1]; ++j)
+      for (int i = 0; i < g.cells[0]; ++i) out.push_back(h(m, g.index(i, j, k)));
+  return out;
+}
+
+/// A smooth, non-symmetric initial state.
+inline double bump(int m, int i, int j, int k) {
+  return 300.0 + 10.0 * std::sin(0.3 * i + 0.1 * m) * std::cos(0.2 * j) + 2.0 * std::cos(0.5 * k) + 0.01 * i * j;
+}
+
+}  // namespace twin::test

@@ -1,0 +1,179 @@
+// Configuration: accepted files, defaults, every class of error with its location, the effective
+// config round trip, and loading from disk.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include "twin/config.hpp"
+#include "twin/error.hpp"
+
+namespace {
+
+const std::string minimal = "grid:\n  cells: [16, 8]\n  extent_m: [2.0, 1.0]\n";
+
+// Parses `text` expecting a ConfigError; returns it for inspection.
+twin::ConfigError expect_error(const std::string& text) {
+  try {
+    twin::parse_config(text, "test.yaml");
+  } catch (const twin::ConfigError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no ConfigError for:\n" << text;
+  return twin::ConfigError({}, "none");
+}
+
+void expect_error_at(const std::string& text, int line, int column, const std::string& key, const std::string& needle) {
+  const twin::ConfigError e = expect_error(text);
+  EXPECT_EQ(e.where().file, "test.yaml");
+  EXPECT_EQ(e.where().line, line) << e.what();
+  if (column > 0) {
+    EXPECT_EQ(e.where().column, column) << e.what();
+  }
+  EXPECT_EQ(e.where().key, key) << e.what();
+  EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << "message '" << e.what() << "' lacks '" << needle << "'";
+}
+
+}  // namespace
+
+TEST(Config, MinimalConfigGetsDefaults) {
+  const twin::Config c = twin::parse_config(minimal, "m.yaml");
+  EXPECT_EQ(c.dims(), 2);
+  EXPECT_EQ(c.grid.cells, (std::vector<int>{16, 8}));
+  EXPECT_EQ(c.twin.name, "twin");
+  EXPECT_EQ(c.twin.cycles, 100);
+  EXPECT_EQ(c.time.integrator, twin::Integrator::ssprk3);
+  EXPECT_DOUBLE_EQ(c.time.cfl, 0.8);
+  EXPECT_FALSE(c.time.max_dt_s.has_value());
+  EXPECT_EQ(c.physics.boundaries.face(0).type, twin::BoundaryType::neumann);
+  EXPECT_EQ(c.source_name, "m.yaml");
+}
+
+TEST(Config, ReadsEveryKindOfValue) {
+  const twin::Config c = twin::parse_config(R"(
+twin: {name: slab, cycles: 7, control_period_s: 0.5, deadline_ms: 20, run_dir: out/slab}
+grid: {cells: [8, 6, 4], extent_m: [1, 0.5, 0.25], ranks: [1, 1, 1]}
+physics:
+  velocity_m_s: [0.1, 0, -0.2]
+  boundaries:
+    default: {type: robin, transfer_m_s: 0.01, value: 20}
+    z_high: {type: dirichlet, value: 100}
+    x_low: {type: neumann, flux: 2.5}
+time: {integrator: ssprk2, max_dt_s: 0.01}
+logging: {level: debug, all_ranks: true}
+)", "t.yaml");
+  EXPECT_EQ(c.dims(), 3);
+  EXPECT_EQ(c.twin.cycles, 7);
+  EXPECT_EQ(*c.twin.run_dir, "out/slab");
+  EXPECT_DOUBLE_EQ(c.physics.velocity_m_s[2], -0.2);
+  EXPECT_EQ(c.physics.boundaries.face(5).type, twin::BoundaryType::dirichlet);
+  EXPECT_DOUBLE_EQ(c.physics.boundaries.face(5).value, 100.0);
+  EXPECT_EQ(c.physics.boundaries.face(0).type, twin::BoundaryType::neumann);
+  EXPECT_DOUBLE_EQ(c.physics.boundaries.face(0).flux, 2.5);
+  EXPECT_EQ(c.physics.boundaries.face(3).type, twin::BoundaryType::robin);  // default
+  EXPECT_EQ(c.time.integrator, twin::Integrator::ssprk2);
+  EXPECT_DOUBLE_EQ(*c.time.max_dt_s, 0.01);
+  EXPECT_EQ(c.logging.level, twin::LogLevel::debug);
+  EXPECT_TRUE(c.logging.all_ranks);
+}
+
+TEST(ConfigErrors, UnknownKeySuggestsTheKnownOne) {
+  expect_error_at("grid:\n  cels: [16, 8]\n  extent_m: [2.0, 1.0]\n", 2, 3, "grid.cels", "did you mean 'cells'?");
+  expect_error_at("gird:\n  cells: [16, 8]\n", 1, 1, "gird", "did you mean 'grid'?");
+  expect_error_at(minimal + "time:\n  integrater: ssprk2\n", 5, 3, "time.integrater", "did you mean 'integrator'?");
+  expect_error_at(minimal + "colour: blue\n", 4, 1, "colour", "unknown key 'colour'");
+}
+
+TEST(ConfigErrors, WrongTypes) {
+  expect_error_at(minimal + "twin:\n  cycles: ten\n", 5, 11, "twin.cycles", "expected a whole number, got 'ten'");
+  expect_error_at(minimal + "twin:\n  cycles: 2.5\n", 5, 11, "twin.cycles", "expected a whole number");
+  expect_error_at(minimal + "twin:\n  cycles: \"10\"\n", 5, 11, "twin.cycles", "got the string \"10\"");
+  expect_error_at("grid:\n  cells: 16\n  extent_m: [1, 1]\n", 2, 10, "grid.cells", "expected a list");
+  expect_error_at("grid:\n  cells: [16, x]\n  extent_m: [1, 1]\n", 2, 15, "grid.cells[1]", "expected a whole number");
+  expect_error_at(minimal + "physics:\n  source: {a: 1}\n", 5, 11, "physics.source", "expected a number, got a map");
+  expect_error_at(minimal + "logging:\n  all_ranks: yes\n", 5, 14, "logging.all_ranks", "expected true or false");
+  expect_error_at(minimal + "time: [1, 2]\n", 4, 7, "time", "expected a map of keys, got a list");
+  expect_error_at(minimal + "twin:\n  cycles:\n", 5, 3, "twin.cycles", "needs a value");
+}
+
+TEST(ConfigErrors, MissingRequired) {
+  expect_error_at("grid:\n  extent_m: [1, 1]\n", 2, 3, "grid", "missing required key 'cells'");
+  expect_error_at("twin:\n  name: x\n", 1, 1, "", "missing required section 'grid'");
+  expect_error_at(minimal + "physics:\n  boundaries:\n    x_low: {value: 3}\n", 6, 12, "physics.boundaries.x_low",
+                  "missing required key 'type'");
+}
+
+TEST(ConfigErrors, OutOfRange) {
+  expect_error_at(minimal + "time:\n  cfl: 1.5\n", 5, 8, "time.cfl", "must be <= 1 and > 0, got 1.5");
+  expect_error_at(minimal + "time:\n  cfl: 0\n", 5, 8, "time.cfl", "must be > 0");
+  expect_error_at("grid:\n  cells: [2, 8]\n  extent_m: [1, 1]\n", 2, 11, "grid.cells[0]", "must be >= 3, got 2");
+  expect_error_at(minimal + "physics:\n  diffusivity_m2_s: -1e-3\n", 5, 21, "physics.diffusivity_m2_s", "must be >= 0");
+  expect_error_at("grid:\n  cells: [16]\n  extent_m: [1]\n", 2, 10, "grid.cells", "expected a list of 2 to 3 entries, got 1");
+  expect_error_at(minimal + "twin:\n  cycles: 99999999999\n", 5, 11, "twin.cycles", "too large");
+}
+
+TEST(ConfigErrors, UnknownEnumValue) {
+  expect_error_at(minimal + "time:\n  integrator: rk4\n", 5, 15, "time.integrator", "expected one of ssprk2, ssprk3");
+  expect_error_at(minimal + "physics:\n  boundaries:\n    default: {type: robbin}\n", 6, 21, "physics.boundaries.default.type",
+                  "did you mean 'robin'?");
+}
+
+TEST(ConfigErrors, InconsistentAcrossKeys) {
+  expect_error_at("grid:\n  cells: [16, 8]\n  extent_m: [2.0, 1.0, 3.0]\n", 3, 3, "grid.extent_m", "one entry per axis");
+  expect_error_at(minimal + "physics:\n  velocity_m_s: [1, 0, 0]\n", 5, 3, "physics.velocity_m_s", "one entry per axis");
+  expect_error_at(minimal + "physics:\n  boundaries:\n    z_low: {type: neumann}\n", 6, 5, "physics.boundaries.z_low",
+                  "a 2D grid has no z faces");
+  expect_error_at(minimal + "physics:\n  boundaries:\n    x_low: {type: dirichlet, transfer_m_s: 1}\n", 6, 30,
+                  "physics.boundaries.x_low.transfer_m_s", "applies to type robin only");
+  expect_error_at(minimal + "twin:\n  name: my twin\n", 5, 3, "twin.name", "without slashes or spaces");
+}
+
+TEST(ConfigErrors, MessageNamesFileLineAndKey) {
+  const twin::ConfigError e = expect_error("grid:\n  cels: [16, 8]\n  extent_m: [2.0, 1.0]\n");
+  EXPECT_EQ(std::string(e.what()).rfind("test.yaml:2:3: grid.cels: unknown key 'cels'", 0), 0u) << e.what();
+}
+
+TEST(Config, EffectiveConfigRoundTrips) {
+  const std::string text = minimal +
+                           "physics:\n  boundaries:\n    default: {type: robin, transfer_m_s: 1e-6, value: 293.15}\n"
+                           "    y_high: {type: dirichlet, value: 0.1}\ntime: {max_dt_s: 0.125}\n"
+                           "logging: {json_file: log.jsonl}\n";
+  const twin::Config first = twin::parse_config(text, "a.yaml");
+  const std::string yaml = twin::to_yaml(first);
+  const twin::Config second = twin::parse_config(yaml, "effective.yaml");
+  const auto body = [](const std::string& s) { return s.substr(s.find('\n')); };  // past the comment line
+  EXPECT_EQ(body(twin::to_yaml(second)), body(yaml));
+  EXPECT_DOUBLE_EQ(second.physics.boundaries.face(3).value, 0.1);
+  EXPECT_DOUBLE_EQ(second.physics.boundaries.default_face.transfer_m_s, 1e-6);
+  EXPECT_DOUBLE_EQ(*second.time.max_dt_s, 0.125);
+  EXPECT_EQ(*second.logging.json_file, "log.jsonl");
+  EXPECT_NE(yaml.find("cfl: 0.8"), std::string::npos) << "defaults must be written out:\n" << yaml;
+}
+
+TEST(Config, LoadConfigReportsUnreadableFiles) {
+  try {
+    twin::load_config("/nonexistent/plate.yaml");
+    FAIL() << "no error";
+  } catch (const twin::ConfigError& e) {
+    EXPECT_EQ(e.where().file, "/nonexistent/plate.yaml");
+    EXPECT_NE(std::string(e.what()).find("cannot open"), std::string::npos) << e.what();
+  }
+  const auto dir = std::filesystem::temp_directory_path();
+  try {
+    twin::load_config(dir.string());
+    FAIL() << "no error";
+  } catch (const twin::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("is a directory"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Config, LoadConfigReadsAFile) {
+  const auto path = std::filesystem::temp_directory_path() / "twin_test_config.yaml";
+  std::ofstream(path) << minimal << "twin: {cycles: 3}\n";
+  const twin::Config c = twin::load_config(path.string());
+  EXPECT_EQ(c.twin.cycles, 3);
+  EXPECT_EQ(c.source_name, path.string());
+  std::filesystem::remove(path);
+}
