@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "core/check.hpp"
 #include "twin/error.hpp"
@@ -37,9 +38,10 @@ ExplicitSolver::ExplicitSolver(const Config& config, const Decomposition& decomp
   for (int d = 0; d < g.dims; ++d) {
     const double v = p.velocity_m_s.empty() ? 0.0 : p.velocity_m_s[d];
     m_coefficients.k_over_dx2[d] = k / (g.dx[d] * g.dx[d]);
-    m_coefficients.v_over_dx[d] = v / g.dx[d];
+    m_coefficients.v_pos[d] = std::max(v, 0.0) / g.dx[d];
+    m_coefficients.v_neg[d] = std::min(v, 0.0) / g.dx[d];
     m_coefficients.stride[d] = g.stride(d);
-    rate_bound += 4.0 * m_coefficients.k_over_dx2[d] + std::abs(m_coefficients.v_over_dx[d]);
+    rate_bound += 4.0 * m_coefficients.k_over_dx2[d] + std::abs(v) / g.dx[d];
   }
   m_coefficients.reaction = p.reaction_per_s;
   m_coefficients.reference = p.reaction_reference;
@@ -106,41 +108,83 @@ void ExplicitSolver::fill_ghosts(const Field& u) {
 
 namespace {
 
-// out = a * u0 + b * (in + dt * L(in)) on one row of interior cells per team.
-template <int Dims>
+// out = a * u0 + b * (in + dt * L(in)). Blend = false is the a = 0 stage, which skips reading
+// u0: a third less memory traffic. On host backends one work item is a grid row, so the inner
+// loop is contiguous and vectorises; on devices one work item is one cell.
+template <int Dims, bool Blend>
 struct StageKernel {
   Field u0, in, out;
   LocalGrid g;
-  detail::AdrCoefficients coef;
-  double a, b, dt;
+  detail::StageWeights w;
+  double a;
 
-  using Team = Kokkos::TeamPolicy<>::member_type;
-  KOKKOS_INLINE_FUNCTION void operator()(const Team& team) const {
+  KOKKOS_INLINE_FUNCTION void cell(const double* KOKKOS_RESTRICT u, const double* KOKKOS_RESTRICT x0,
+                                   double* KOKKOS_RESTRICT y, long c) const {
+    const double next = detail::stage_value<Dims>(u, c, w);
+    y[c] = Blend ? a * x0[c] + next : next;
+  }
+
+  struct Row {};
+  KOKKOS_INLINE_FUNCTION void operator()(Row, const int r) const {
     const int rows_per_member = g.cells[1] * g.cells[2];
-    const int m = team.league_rank() / rows_per_member;
-    const int row = team.league_rank() % rows_per_member;
+    const int m = r / rows_per_member, row = r % rows_per_member;
     const long base = g.index(0, row % g.cells[1], row / g.cells[1]);
-    const double* u = &in(m, 0);
-    const double* x0 = &u0(m, 0);
-    double* y = &out(m, 0);
-    Kokkos::parallel_for(Kokkos::TeamThreadRange(team, g.cells[0]), [&](const int i) {
-      const long c = base + i;
-      y[c] = a * x0[c] + b * (u[c] + dt * detail::adr_rate<Dims>(u, c, coef));
-    });
+    const double* KOKKOS_RESTRICT u = &in(m, 0);
+    const double* KOKKOS_RESTRICT x0 = &u0(m, 0);
+    double* KOKKOS_RESTRICT y = &out(m, 0);
+    const int nx = g.cells[0];
+    for (int i = 0; i < nx; ++i) cell(u, x0, y, base + i);
+  }
+
+  struct Cell {};
+  KOKKOS_INLINE_FUNCTION void operator()(Cell, const long n) const {
+    const long per_member = 1L * g.cells[0] * g.cells[1] * g.cells[2];
+    const int m = static_cast<int>(n / per_member);
+    const long c = n % per_member;
+    const int i = static_cast<int>(c % g.cells[0]);
+    const int j = static_cast<int>((c / g.cells[0]) % g.cells[1]);
+    const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
+    cell(&in(m, 0), &u0(m, 0), &out(m, 0), g.index(i, j, k));
   }
 };
+
+constexpr bool host_backend =
+    std::is_same_v<Kokkos::DefaultExecutionSpace::memory_space, Kokkos::HostSpace>;
+
+template <int Dims, bool Blend>
+void launch_stage_dims(const StageKernel<Dims, Blend>& kernel, int members) {
+  using K = StageKernel<Dims, Blend>;
+  const LocalGrid& g = kernel.g;
+  const char* label = Dims == 2 ? "twin::adr_stage_2d" : "twin::adr_stage_3d";
+  if constexpr (host_backend)
+    Kokkos::parallel_for(label, Kokkos::RangePolicy<typename K::Row>(0, members * g.cells[1] * g.cells[2]), kernel);
+  else
+    Kokkos::parallel_for(label, Kokkos::RangePolicy<typename K::Cell>(0, members * g.interior_size()), kernel);
+}
+
+template <bool Blend>
+void launch_stage(const Field& u0, const Field& in, const Field& out, const LocalGrid& g,
+                  const detail::AdrCoefficients& coef, double a, double b, double dt, int members) {
+  const detail::StageWeights w = detail::stage_weights(coef, g.dims, b, dt);
+  if (g.dims == 2)
+    launch_stage_dims(StageKernel<2, Blend>{u0, in, out, g, w, a}, members);
+  else
+    launch_stage_dims(StageKernel<3, Blend>{u0, in, out, g, w, a}, members);
+}
 
 }  // namespace
 
 void ExplicitSolver::stage(const Field& u0, const Field& in, const Field& out, double a, double b, double dt) {
   fill_ghosts(in);
-  const LocalGrid g = grid();
-  const int rows = m_members * g.cells[1] * g.cells[2];
-  const Kokkos::TeamPolicy<> policy(rows, Kokkos::AUTO);
-  if (g.dims == 2)
-    Kokkos::parallel_for("twin::adr_stage_2d", policy, StageKernel<2>{u0, in, out, g, m_coefficients, a, b, dt});
+  if (a == 0.0)
+    launch_stage<false>(u0, in, out, grid(), m_coefficients, a, b, dt, m_members);
   else
-    Kokkos::parallel_for("twin::adr_stage_3d", policy, StageKernel<3>{u0, in, out, g, m_coefficients, a, b, dt});
+    launch_stage<true>(u0, in, out, grid(), m_coefficients, a, b, dt, m_members);
+}
+
+void ExplicitSolver::euler_step(const Field& in, const Field& out, double dt) {
+  stage(in, in, out, 0.0, 1.0, dt);
+  Kokkos::fence();
 }
 
 StepReport ExplicitSolver::advance(Field& u, double duration_s) {

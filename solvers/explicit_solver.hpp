@@ -42,6 +42,10 @@ class ExplicitSolver {
   /// state becomes non-finite or blows up; the state is then left as computed.
   StepReport advance(Field& u, double duration_s);
 
+  /// One forward-Euler step, out = in + dt L(in), ghosts of `in` filled first. The kernel every
+  /// SSPRK stage is made of; the stencil benchmark measures it. `dt` must be stable.
+  void euler_step(const Field& in, const Field& out, double dt);
+
   /// Largest stable explicit step [s] before the CFL factor.
   double stable_dt() const { return m_stable_dt; }
 

@@ -1,6 +1,6 @@
 #pragma once
 // One cell's work for the advection-diffusion-reaction operator. Drivers live in
-// explicit_solver.cpp; the plain serial reference used by the tests is in tests/unit/solvers.
+// explicit_solver.cpp; the plain serial reference the tests compare with is in tests/unit/solvers.
 
 #include <Kokkos_Core.hpp>
 
@@ -14,26 +14,46 @@ KOKKOS_INLINE_FUNCTION bool is_finite(double v) { return v - v == 0.0; }
 /// uniform over the grid. Inactive axes carry zeros.
 struct AdrCoefficients {
   Kokkos::Array<double, 3> k_over_dx2{{0, 0, 0}};  // k / dx^2 per axis [1/s]
-  Kokkos::Array<double, 3> v_over_dx{{0, 0, 0}};   // v / dx per axis [1/s], signed
+  Kokkos::Array<double, 3> v_pos{{0, 0, 0}};       // max(v, 0) / dx per axis [1/s]
+  Kokkos::Array<double, 3> v_neg{{0, 0, 0}};       // min(v, 0) / dx per axis [1/s]
   Kokkos::Array<long, 3> stride{{1, 0, 0}};        // padded flat-index stride per axis
   double reaction = 0.0;                           // r [1/s]
   double reference = 0.0;                          // u_ref [u]
   double source = 0.0;                             // s [u/s]
 };
 
-/// du/dt at padded flat index c of the row-major member slice `u`.
-template <int Dims>
-KOKKOS_INLINE_FUNCTION double adr_rate(const double* u, long c, const AdrCoefficients& a) {
-  const double uc = u[c];
-  double rate = a.source - a.reaction * (uc - a.reference);
-  for (int d = 0; d < Dims; ++d) {
-    const double lo = u[c - a.stride[d]];
-    const double hi = u[c + a.stride[d]];
-    const double v = a.v_over_dx[d];
-    rate += a.k_over_dx2[d] * (hi - 2.0 * uc + lo);
-    rate -= v > 0.0 ? v * (uc - lo) : v * (hi - uc);
+/// One SSPRK stage, b * (u + dt L(u)), with L folded into per-neighbour weights: upwind
+/// advection, diffusion, reaction and source become
+///   y = sum_d (lo[d] u[c - s_d] + hi[d] u[c + s_d]) + center u[c] + constant,
+/// about 10 flops per cell in 2D instead of 25, which keeps the kernel memory-bound.
+struct StageWeights {
+  Kokkos::Array<double, 3> lo{{0, 0, 0}};
+  Kokkos::Array<double, 3> hi{{0, 0, 0}};
+  Kokkos::Array<long, 3> stride{{1, 0, 0}};
+  double center = 1.0;
+  double constant = 0.0;
+};
+
+inline StageWeights stage_weights(const AdrCoefficients& a, int dims, double b, double dt) {
+  StageWeights w;
+  double center_rate = -a.reaction;
+  for (int d = 0; d < dims; ++d) {
+    w.lo[d] = b * dt * (a.k_over_dx2[d] + a.v_pos[d]);
+    w.hi[d] = b * dt * (a.k_over_dx2[d] - a.v_neg[d]);
+    w.stride[d] = a.stride[d];
+    center_rate += -2.0 * a.k_over_dx2[d] - a.v_pos[d] + a.v_neg[d];
   }
-  return rate;
+  w.center = b * (1.0 + dt * center_rate);
+  w.constant = b * dt * (a.source + a.reaction * a.reference);
+  return w;
+}
+
+/// b * (u + dt L(u)) at padded flat index c of the member slice `u`.
+template <int Dims>
+KOKKOS_INLINE_FUNCTION double stage_value(const double* u, long c, const StageWeights& w) {
+  double y = w.center * u[c] + w.constant;
+  for (int d = 0; d < Dims; ++d) y += w.lo[d] * u[c - w.stride[d]] + w.hi[d] * u[c + w.stride[d]];
+  return y;
 }
 
 /// Ghost value across a wall from the adjacent interior value `inner`, for the cell-centred
