@@ -33,7 +33,7 @@ ExplicitSolver::ExplicitSolver(const Config& config, const Decomposition& decomp
   const PhysicsConfig& p = config.physics;
   const double k = p.diffusivity_m2_s;
 
-  double rate_bound = p.reaction_per_s;
+  double rate_bound = p.reaction_per_s, advection_bound = 0.0;
   double scale = std::max({std::abs(p.initial_value), std::abs(p.reaction_reference), 1.0});
   for (int d = 0; d < g.dims; ++d) {
     const double v = p.velocity_m_s.empty() ? 0.0 : p.velocity_m_s[d];
@@ -42,6 +42,7 @@ ExplicitSolver::ExplicitSolver(const Config& config, const Decomposition& decomp
     m_coefficients.v_neg[d] = std::min(v, 0.0) / g.dx[d];
     m_coefficients.stride[d] = g.stride(d);
     rate_bound += 2.0 * m_coefficients.k_over_dx2[d] + std::abs(v) / g.dx[d];
+    advection_bound += std::abs(v) / g.dx[d];
   }
   m_coefficients.reaction = p.reaction_per_s;
   m_coefficients.reference = p.reaction_reference;
@@ -49,6 +50,7 @@ ExplicitSolver::ExplicitSolver(const Config& config, const Decomposition& decomp
   // A forward-Euler stage keeps every weight of the folded stencil non-negative (a maximum
   // principle) when dt * (sum_d (2 k/dx^2 + |v|/dx) + r) <= 1; SSPRK2/3 inherit that bound.
   m_stable_dt = rate_bound > 0.0 ? 1.0 / rate_bound : std::numeric_limits<double>::infinity();
+  m_advection_dt = advection_bound > 0.0 ? 1.0 / advection_bound : std::numeric_limits<double>::infinity();
 
   for (int f = 0; f < 6; ++f) {
     const int axis = f / 2;
@@ -180,6 +182,15 @@ void ExplicitSolver::stage(const Field& u0, const Field& in, const Field& out, d
     launch_stage<false>(u0, in, out, grid(), m_coefficients, a, b, dt, m_members);
   else
     launch_stage<true>(u0, in, out, grid(), m_coefficients, a, b, dt, m_members);
+}
+
+void ExplicitSolver::apply_weights(const Field& in, const Field& out, const detail::StageWeights& weights) {
+  fill_ghosts(in);
+  const LocalGrid& g = grid();
+  if (g.dims == 2)
+    launch_stage_dims(StageKernel<2, false>{in, in, out, g, weights, 0.0}, m_members);
+  else
+    launch_stage_dims(StageKernel<3, false>{in, in, out, g, weights, 0.0}, m_members);
 }
 
 void ExplicitSolver::euler_step(const Field& in, const Field& out, double dt) {

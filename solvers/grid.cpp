@@ -31,6 +31,7 @@ Decomposition::Decomposition(const GridConfig& grid, MPI_Comm comm) {
   std::array<int, 3> coords{0, 0, 0};
   TWIN_MPI_CHECK(MPI_Cart_coords(cart, m_rank, dims, coords.data()));
 
+  m_coords = coords;
   m_local.dims = dims;
   for (int d = 0; d < 3; ++d) {
     m_procs[d] = d < dims ? procs[d] : 1;

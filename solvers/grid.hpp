@@ -49,6 +49,8 @@ class Decomposition {
   int rank() const { return m_rank; }
   int size() const { return m_size; }
   const std::array<int, 3>& process_grid() const { return m_procs; }
+  /// This rank's coordinates in the process grid.
+  const std::array<int, 3>& coords() const { return m_coords; }
   /// Neighbour rank on side `side` (0 low, 1 high) of `axis`, or MPI_PROC_NULL at a wall.
   int neighbor(int axis, int side) const { return m_neighbors[axis][side]; }
 
@@ -58,6 +60,7 @@ class Decomposition {
   int m_rank = 0;
   int m_size = 1;
   std::array<int, 3> m_procs{1, 1, 1};
+  std::array<int, 3> m_coords{0, 0, 0};
   std::array<std::array<int, 2>, 3> m_neighbors{};
 };
 

@@ -65,14 +65,25 @@ struct PhysicsConfig {
   BoundariesConfig boundaries;
 };
 
-/// Time integrators of the solver core.
-enum class Integrator { ssprk2, ssprk3 };
+/// Time integrators of the solver core. ssprk2/ssprk3 are explicit; backward_euler and
+/// crank_nicolson treat diffusion and reaction implicitly (PETSc KSP) and advection explicitly.
+enum class Integrator { ssprk2, ssprk3, backward_euler, crank_nicolson };
+
+/// `time.implicit:` — the linear solves of the implicit integrators (PETSc KSP).
+struct ImplicitConfig {
+  std::string ksp_type = "cg";        ///< any PETSc KSPType
+  std::string pc_type = "gamg";       ///< any PETSc PCType (gamg, hypre, jacobi, ...)
+  double rtol = 1.0e-10;              ///< relative residual tolerance
+  int max_iterations = 500;
+  std::string petsc_options;          ///< extra PETSc options, e.g. "-pc_gamg_threshold 0.02"
+};
 
 /// `time:` — how the solver advances one control period.
 struct TimeConfig {
   Integrator integrator = Integrator::ssprk3;
   double cfl = 0.8;                   ///< fraction of the stable explicit step, in (0, 1]
   std::optional<double> max_dt_s;     ///< upper bound on the step [s]
+  ImplicitConfig implicit;
 };
 
 /// Log verbosity.

@@ -69,13 +69,25 @@ struct WallCondition {
   double k = 0.0;         // diffusivity [m^2/s]
 };
 
-KOKKOS_INLINE_FUNCTION double ghost_value(double inner, const WallCondition& w) {
-  if (w.kind == 0) return 2.0 * w.value - inner;
-  if (w.kind == 1) return w.k > 0.0 ? inner + w.flux * w.dx / w.k : inner;
+/// The ghost value is affine in the interior value: ghost = alpha * inner + beta. The implicit
+/// solver folds the same alpha and beta into its matrix, so both paths share one definition.
+struct WallAffine {
+  double alpha;
+  double beta;
+};
+
+KOKKOS_INLINE_FUNCTION WallAffine wall_affine(const WallCondition& w) {
+  if (w.kind == 0) return {-1.0, 2.0 * w.value};
+  if (w.kind == 1) return {1.0, w.k > 0.0 ? w.flux * w.dx / w.k : 0.0};
   // robin: -k (g - inner)/dx = h ((g + inner)/2 - value)
   const double denom = w.k_over_dx + 0.5 * w.transfer;
-  if (denom <= 0.0) return inner;
-  return ((w.k_over_dx - 0.5 * w.transfer) * inner + w.transfer * w.value) / denom;
+  if (denom <= 0.0) return {1.0, 0.0};
+  return {(w.k_over_dx - 0.5 * w.transfer) / denom, w.transfer * w.value / denom};
+}
+
+KOKKOS_INLINE_FUNCTION double ghost_value(double inner, const WallCondition& w) {
+  const WallAffine a = wall_affine(w);
+  return a.alpha * inner + a.beta;
 }
 
 }  // namespace twin::solvers::detail

@@ -35,7 +35,9 @@ struct EnumNames<BoundaryType> {
 template <>
 struct EnumNames<Integrator> {
   static constexpr std::pair<Integrator, const char*> values[] = {{Integrator::ssprk2, "ssprk2"},
-                                                                  {Integrator::ssprk3, "ssprk3"}};
+                                                                  {Integrator::ssprk3, "ssprk3"},
+                                                                  {Integrator::backward_euler, "backward_euler"},
+                                                                  {Integrator::crank_nicolson, "crank_nicolson"}};
 };
 template <>
 struct EnumNames<LogLevel> {

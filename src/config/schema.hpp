@@ -67,10 +67,21 @@ void describe(V& v, PhysicsConfig& c) {
 }
 
 template <class V>
+void describe(V& v, ImplicitConfig& c) {
+  v.optional("ksp_type", c.ksp_type);
+  v.optional("pc_type", c.pc_type);
+  v.optional("rtol", c.rtol, Rule::above_up_to(0.0, 0.5));
+  v.optional("max_iterations", c.max_iterations, Rule::at_least(1));
+  v.optional("petsc_options", c.petsc_options);
+  v.check(!c.ksp_type.empty() && !c.pc_type.empty(), "ksp_type", "ksp_type and pc_type must not be empty");
+}
+
+template <class V>
 void describe(V& v, TimeConfig& c) {
   v.optional("integrator", c.integrator);
   v.optional("cfl", c.cfl, Rule::above_up_to(0.0, 1.0));
   v.optional("max_dt_s", c.max_dt_s, Rule::positive());
+  v.section("implicit", c.implicit);
 }
 
 template <class V>

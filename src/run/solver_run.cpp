@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/mpi.hpp"
-#include "solvers/explicit_solver.hpp"
+#include "solvers/solver.hpp"
 #include "twin/error.hpp"
 #include "twin/version.hpp"
 
@@ -53,14 +53,15 @@ RunSummary run_solver(const Config& config, const RunOptions& options, MPI_Comm 
   }
 
   solvers::Decomposition decomposition(config.grid, comm);
-  solvers::ExplicitSolver solver(config, decomposition, 1);
+  const std::unique_ptr<solvers::Solver> solver_ptr = solvers::make_solver(config, decomposition, 1);
+  solvers::Solver& solver = *solver_ptr;
   solvers::Field state = solver.make_field("twin::state");
   const auto& pg = decomposition.process_grid();
-  spdlog::info("twin '{}': {}D grid {}x{}{} on {} ranks ({}x{}{}), {} cycles of {} s, stable dt {:.4g} s",
+  spdlog::info("twin '{}': {}D grid {}x{}{} on {} ranks ({}x{}{}), {} cycles of {} s, {}, stable dt {:.4g} s",
                config.twin.name, config.dims(), config.grid.cells[0], config.grid.cells[1],
                config.dims() == 3 ? "x" + std::to_string(config.grid.cells[2]) : "", size, pg[0], pg[1],
                config.dims() == 3 ? "x" + std::to_string(pg[2]) : "", summary.cycles, config.twin.control_period_s,
-               solver.stable_dt());
+               to_string(config.time.integrator), solver.stable_dt());
 
   const double deadline_s = config.twin.deadline_ms * 1e-3;
   const int report_every = std::max(1, summary.cycles / 10);

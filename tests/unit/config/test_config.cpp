@@ -115,7 +115,7 @@ TEST(ConfigErrors, OutOfRange) {
 }
 
 TEST(ConfigErrors, UnknownEnumValue) {
-  expect_error_at(minimal + "time:\n  integrator: rk4\n", 5, 15, "time.integrator", "expected one of ssprk2, ssprk3");
+  expect_error_at(minimal + "time:\n  integrator: rk4\n", 5, 15, "time.integrator", "expected one of ssprk2, ssprk3, backward_euler, crank_nicolson");
   expect_error_at(minimal + "physics:\n  boundaries:\n    default: {type: robbin}\n", 6, 21, "physics.boundaries.default.type",
                   "did you mean 'robin'?");
 }

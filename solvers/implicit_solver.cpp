@@ -1,0 +1,235 @@
+#include "solvers/implicit_solver.hpp"
+
+#include <petscdmda.h>
+#include <petscksp.h>
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "core/check.hpp"
+#include "solvers/detail/petsc.hpp"
+#include "twin/error.hpp"
+
+namespace twin::solvers {
+
+struct ImplicitSolver::Petsc {
+  MPI_Comm comm = MPI_COMM_NULL;  // the decomposition's ranks, ordered as PETSc's DMDA expects
+  DM da = nullptr;
+  Mat matrix = nullptr;
+  Vec x = nullptr;
+  Vec b = nullptr;
+  KSP ksp = nullptr;
+
+  ~Petsc() {
+    // Destruction must not throw; codes are ignored here on purpose.
+    if (ksp) KSPDestroy(&ksp);
+    if (b) VecDestroy(&b);
+    if (x) VecDestroy(&x);
+    if (matrix) MatDestroy(&matrix);
+    if (da) DMDestroy(&da);
+    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
+  }
+};
+
+namespace {
+
+// Cells owned along `axis` by each process coordinate, as in Decomposition.
+std::vector<PetscInt> ownership(int n, int p) {
+  std::vector<PetscInt> out(static_cast<std::size_t>(p));
+  for (int c = 0; c < p; ++c) out[c] = n / p + (c < n % p ? 1 : 0);
+  return out;
+}
+
+}  // namespace
+
+ImplicitSolver::ImplicitSolver(const Config& config, const Decomposition& decomposition, int members)
+    : m_explicit(config, decomposition, members),
+      m_decomposition(&decomposition),
+      m_theta(config.time.integrator == Integrator::crank_nicolson ? 0.5 : 1.0),
+      m_cfl(config.time.cfl),
+      m_max_dt(config.time.max_dt_s.value_or(std::numeric_limits<double>::infinity())),
+      m_petsc(std::make_unique<Petsc>()) {
+  TWIN_REQUIRE(config.time.integrator == Integrator::backward_euler || config.time.integrator == Integrator::crank_nicolson,
+               Error, "ImplicitSolver needs time.integrator backward_euler or crank_nicolson");
+  detail::ensure_petsc();
+  const LocalGrid& g = grid();
+  const auto& procs = decomposition.process_grid();
+  const auto& coords = decomposition.coords();
+
+  // MPI_Cart numbers ranks with the last axis fastest, the DMDA with x fastest: reorder so that
+  // each rank owns the same block in both.
+  const int key = coords[0] + procs[0] * (coords[1] + procs[1] * coords[2]);
+  TWIN_MPI_CHECK(MPI_Comm_split(decomposition.comm(), 0, key, &m_petsc->comm));
+
+  const auto lx = ownership(g.global[0], procs[0]);
+  const auto ly = ownership(g.global[1], procs[1]);
+  if (g.dims == 2) {
+    TWIN_PETSC_CHECK(DMDACreate2d(m_petsc->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_STAR, g.global[0],
+                                  g.global[1], procs[0], procs[1], 1, 1, lx.data(), ly.data(), &m_petsc->da));
+  } else {
+    const auto lz = ownership(g.global[2], procs[2]);
+    TWIN_PETSC_CHECK(DMDACreate3d(m_petsc->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE,
+                                  DMDA_STENCIL_STAR, g.global[0], g.global[1], g.global[2], procs[0], procs[1],
+                                  procs[2], 1, 1, lx.data(), ly.data(), lz.data(), &m_petsc->da));
+  }
+  TWIN_PETSC_CHECK(DMSetUp(m_petsc->da));
+  PetscInt xs = 0, ys = 0, zs = 0, xm = 0, ym = 0, zm = 0;
+  TWIN_PETSC_CHECK(DMDAGetCorners(m_petsc->da, &xs, &ys, &zs, &xm, &ym, &zm));
+  TWIN_REQUIRE(xs == g.offset[0] && ys == g.offset[1] && xm == g.cells[0] && ym == g.cells[1] &&
+                   (g.dims == 2 || (zs == g.offset[2] && zm == g.cells[2])),
+               PetscError, "the PETSc DMDA does not own the same block as the twin's decomposition");
+
+  TWIN_PETSC_CHECK(DMCreateMatrix(m_petsc->da, &m_petsc->matrix));
+  TWIN_PETSC_CHECK(DMCreateGlobalVector(m_petsc->da, &m_petsc->x));
+  TWIN_PETSC_CHECK(VecDuplicate(m_petsc->x, &m_petsc->b));
+
+  const ImplicitConfig& ic = config.time.implicit;
+  if (!ic.petsc_options.empty()) TWIN_PETSC_CHECK(PetscOptionsInsertString(nullptr, ic.petsc_options.c_str()));
+  TWIN_PETSC_CHECK(KSPCreate(m_petsc->comm, &m_petsc->ksp));
+  TWIN_PETSC_CHECK(KSPSetType(m_petsc->ksp, ic.ksp_type.c_str()));
+  PC pc = nullptr;
+  TWIN_PETSC_CHECK(KSPGetPC(m_petsc->ksp, &pc));
+  TWIN_PETSC_CHECK(PCSetType(pc, ic.pc_type.c_str()));
+  TWIN_PETSC_CHECK(KSPSetTolerances(m_petsc->ksp, ic.rtol, PETSC_DEFAULT, PETSC_DEFAULT, ic.max_iterations));
+  TWIN_PETSC_CHECK(KSPSetInitialGuessNonzero(m_petsc->ksp, PETSC_TRUE));
+  TWIN_PETSC_CHECK(KSPSetFromOptions(m_petsc->ksp));
+
+  // c: what the walls add to A u that does not depend on u (k/dx^2 * beta at wall cells).
+  m_rhs = Field(Kokkos::ViewAllocateWithoutInitializing("twin::implicit_rhs"), members, g.padded_size());
+  m_wall_constant = Field("twin::wall_constant", 1, g.padded_size());
+  auto c = Kokkos::create_mirror_view(m_wall_constant);
+  Kokkos::deep_copy(c, 0.0);
+  const auto& coef = m_explicit.coefficients();
+  for (int f = 0; f < 2 * g.dims; ++f) {
+    const int axis = f / 2, side = f % 2;
+    if (decomposition.neighbor(axis, side) != MPI_PROC_NULL) continue;
+    const double add = coef.k_over_dx2[axis] * detail::wall_affine(m_explicit.wall(f)).beta;
+    for (int k = 0; k < g.cells[2]; ++k)
+      for (int j = 0; j < g.cells[1]; ++j)
+        for (int i = 0; i < g.cells[0]; ++i) {
+          const int q[3] = {i, j, k};
+          if (q[axis] == (side == 0 ? 0 : g.cells[axis] - 1)) c(0, g.index(i, j, k)) += add;
+        }
+  }
+  Kokkos::deep_copy(m_wall_constant, c);
+}
+
+ImplicitSolver::~ImplicitSolver() = default;
+
+void ImplicitSolver::assemble(double dt) {
+  const LocalGrid& g = grid();
+  const auto& coef = m_explicit.coefficients();
+  const double td = m_theta * dt;
+  std::vector<double> wall_gap(6, 0.0);  // 1 - alpha per face
+  for (int f = 0; f < 2 * g.dims; ++f) wall_gap[f] = 1.0 - detail::wall_affine(m_explicit.wall(f)).alpha;
+
+  for (int k = 0; k < g.cells[2]; ++k)
+    for (int j = 0; j < g.cells[1]; ++j)
+      for (int i = 0; i < g.cells[0]; ++i) {
+        const int gidx[3] = {i + g.offset[0], j + g.offset[1], k + g.offset[2]};
+        MatStencil row{};
+        row.i = gidx[0];
+        row.j = gidx[1];
+        row.k = gidx[2];
+        MatStencil cols[7];
+        PetscScalar values[7];
+        int n = 1;
+        double diag = 1.0 + td * coef.reaction;
+        for (int d = 0; d < g.dims; ++d) {
+          for (int side = 0; side < 2; ++side) {
+            const int neighbour = gidx[d] + (side == 0 ? -1 : 1);
+            if (neighbour < 0 || neighbour >= g.global[d]) {
+              diag += td * coef.k_over_dx2[d] * wall_gap[2 * d + side];
+              continue;
+            }
+            diag += td * coef.k_over_dx2[d];
+            cols[n] = row;
+            (d == 0 ? cols[n].i : d == 1 ? cols[n].j : cols[n].k) = neighbour;
+            values[n] = -td * coef.k_over_dx2[d];
+            ++n;
+          }
+        }
+        cols[0] = row;
+        values[0] = diag;
+        TWIN_PETSC_CHECK(MatSetValuesStencil(m_petsc->matrix, 1, &row, n, cols, values, INSERT_VALUES));
+      }
+  TWIN_PETSC_CHECK(MatAssemblyBegin(m_petsc->matrix, MAT_FINAL_ASSEMBLY));
+  TWIN_PETSC_CHECK(MatAssemblyEnd(m_petsc->matrix, MAT_FINAL_ASSEMBLY));
+  TWIN_PETSC_CHECK(KSPSetOperators(m_petsc->ksp, m_petsc->matrix, m_petsc->matrix));
+  m_assembled_dt = dt;
+}
+
+StepReport ImplicitSolver::advance(Field& u, double duration_s) {
+  StepReport report;
+  const double dt_max = std::min({m_cfl * m_explicit.advection_dt(), m_max_dt, duration_s});
+  report.steps = std::max(1, static_cast<int>(std::ceil(duration_s / dt_max - 1e-12)));
+  report.dt_s = duration_s / report.steps;
+  const double dt = report.dt_s;
+  if (dt != m_assembled_dt) assemble(dt);
+
+  // Explicit part: u + (1 - theta) dt A u + dt E(u), A's walls through the ghosts.
+  const LocalGrid& g = grid();
+  const auto& a = m_explicit.coefficients();
+  const double explicit_share = 1.0 - m_theta;
+  detail::StageWeights w;
+  double center_rate = -explicit_share * a.reaction;
+  for (int d = 0; d < g.dims; ++d) {
+    w.lo[d] = dt * (explicit_share * a.k_over_dx2[d] + a.v_pos[d]);
+    w.hi[d] = dt * (explicit_share * a.k_over_dx2[d] - a.v_neg[d]);
+    w.stride[d] = a.stride[d];
+    center_rate += -2.0 * explicit_share * a.k_over_dx2[d] - a.v_pos[d] + a.v_neg[d];
+  }
+  w.center = 1.0 + dt * center_rate;
+  w.constant = dt * (a.source + a.reaction * a.reference);
+  const double wall_share = m_theta * dt;
+
+  for (int step = 0; step < report.steps; ++step) {
+    m_explicit.apply_weights(u, m_rhs, w);
+    Kokkos::fence();
+    auto hu = Kokkos::create_mirror_view(u);
+    auto hr = Kokkos::create_mirror_view(m_rhs);
+    auto hc = Kokkos::create_mirror_view(m_wall_constant);
+    Kokkos::deep_copy(hu, u);
+    Kokkos::deep_copy(hr, m_rhs);
+    Kokkos::deep_copy(hc, m_wall_constant);
+    for (int m = 0; m < members(); ++m) {
+      PetscScalar* xb = nullptr;
+      PetscScalar* xx = nullptr;
+      TWIN_PETSC_CHECK(VecGetArray(m_petsc->b, &xb));
+      TWIN_PETSC_CHECK(VecGetArray(m_petsc->x, &xx));
+      long n = 0;
+      for (int k = 0; k < g.cells[2]; ++k)
+        for (int j = 0; j < g.cells[1]; ++j)
+          for (int i = 0; i < g.cells[0]; ++i, ++n) {
+            const long c = g.index(i, j, k);
+            xb[n] = hr(m, c) + wall_share * hc(0, c);
+            xx[n] = hu(m, c);
+          }
+      TWIN_PETSC_CHECK(VecRestoreArray(m_petsc->b, &xb));
+      TWIN_PETSC_CHECK(VecRestoreArray(m_petsc->x, &xx));
+      TWIN_PETSC_CHECK(KSPSolve(m_petsc->ksp, m_petsc->b, m_petsc->x));
+      KSPConvergedReason reason = KSP_CONVERGED_ITERATING;
+      PetscInt iterations = 0;
+      TWIN_PETSC_CHECK(KSPGetConvergedReason(m_petsc->ksp, &reason));
+      TWIN_PETSC_CHECK(KSPGetIterationNumber(m_petsc->ksp, &iterations));
+      report.linear_iterations += iterations;
+      if (reason < 0) {
+        report.status = SolveStatus::not_converged;
+        return report;  // every rank sees the same reason: KSP reductions are collective
+      }
+      const PetscScalar* xr = nullptr;
+      TWIN_PETSC_CHECK(VecGetArrayRead(m_petsc->x, &xr));
+      n = 0;
+      for (int k = 0; k < g.cells[2]; ++k)
+        for (int j = 0; j < g.cells[1]; ++j)
+          for (int i = 0; i < g.cells[0]; ++i, ++n) hu(m, g.index(i, j, k)) = xr[n];
+      TWIN_PETSC_CHECK(VecRestoreArrayRead(m_petsc->x, &xr));
+    }
+    Kokkos::deep_copy(u, hu);
+  }
+  report.status = health(u);
+  return report;
+}
+
+}  // namespace twin::solvers

@@ -1,0 +1,48 @@
+#pragma once
+// Backward Euler and Crank-Nicolson for diffusion and reaction (PETSc KSP on a DMDA), with
+// upwind advection and sources explicit (IMEX).
+
+#include <memory>
+
+#include "solvers/explicit_solver.hpp"
+
+namespace twin::solvers {
+
+/// theta-scheme: (I - theta dt A) u' = u + (1 - theta) dt A u + dt E(u) + theta dt c, where A is
+/// the diffusion-reaction operator with its wall conditions folded in (symmetric, negative
+/// definite), c the walls' constant part, E the explicit part (advection, sources). theta = 1
+/// (backward Euler) or 1/2 (Crank-Nicolson). The step is limited only by advection (times
+/// time.cfl) and time.max_dt_s. The KSP and its preconditioner are set up once per step size
+/// and reused; members are solved one after the other. Collective; not thread-safe.
+class ImplicitSolver final : public Solver {
+ public:
+  ImplicitSolver(const Config& config, const Decomposition& decomposition, int members);
+  ~ImplicitSolver() override;
+  ImplicitSolver(const ImplicitSolver&) = delete;
+  ImplicitSolver& operator=(const ImplicitSolver&) = delete;
+
+  Field make_field(const std::string& name) const override { return m_explicit.make_field(name); }
+  /// Returns not_converged (and leaves `u` at the last converged step) when a KSP solve fails.
+  StepReport advance(Field& u, double duration_s) override;
+  double stable_dt() const override { return m_explicit.advection_dt(); }
+  FieldStats stats(const Field& u) const override { return m_explicit.stats(u); }
+  SolveStatus health(const Field& u) const override { return m_explicit.health(u); }
+  const LocalGrid& grid() const override { return m_explicit.grid(); }
+  int members() const override { return m_explicit.members(); }
+
+ private:
+  void assemble(double dt);
+
+  ExplicitSolver m_explicit;
+  const Decomposition* m_decomposition;
+  double m_theta;
+  double m_cfl;
+  double m_max_dt;
+  Field m_rhs;
+  Field m_wall_constant;  // c: the walls' constant contribution, per interior cell
+  double m_assembled_dt = -1.0;
+  struct Petsc;
+  std::unique_ptr<Petsc> m_petsc;
+};
+
+}  // namespace twin::solvers

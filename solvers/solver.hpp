@@ -1,0 +1,56 @@
+#pragma once
+// The solver core's interface to the runtime: advance ensemble fields by a control period and
+// report their health. Implementations: ExplicitSolver (SSPRK2/3, Kokkos) and ImplicitSolver
+// (backward Euler / Crank-Nicolson, PETSc KSP); make_solver picks one from time.integrator.
+
+#include <memory>
+#include <string>
+
+#include "solvers/field.hpp"
+#include "solvers/grid.hpp"
+#include "twin/config.hpp"
+
+namespace twin::solvers {
+
+/// Global statistics of a field's interior (collective).
+struct FieldStats {
+  double min = 0.0;
+  double max = 0.0;
+  double mean = 0.0;
+  long non_finite = 0;
+};
+
+/// What one `advance` did.
+struct StepReport {
+  SolveStatus status = SolveStatus::ok;
+  int steps = 0;             ///< time steps taken
+  double dt_s = 0.0;         ///< step size used [s]
+  long linear_iterations = 0;///< KSP iterations, summed over steps and members (implicit only)
+};
+
+/// Advances ensemble fields (one row per member) of the configured physics. Every method is
+/// collective over the decomposition's communicator; not thread-safe. A solver never throws for
+/// a numerical failure: `advance` returns its status and the runtime decides (safe_hold).
+class Solver {
+ public:
+  virtual ~Solver() = default;
+
+  /// A field with one row per member, interior and ghosts at physics.initial_value.
+  virtual Field make_field(const std::string& name) const = 0;
+  /// Advances `u` by `duration_s` of facility time in equal steps.
+  virtual StepReport advance(Field& u, double duration_s) = 0;
+  /// Largest step [s] the method allows before time.cfl (infinite when unconditionally stable).
+  virtual double stable_dt() const = 0;
+  /// Interior statistics over all members and ranks.
+  virtual FieldStats stats(const Field& u) const = 0;
+  /// ok, non_finite, or blow_up (beyond 1e6 times the problem's value scale).
+  virtual SolveStatus health(const Field& u) const = 0;
+  virtual const LocalGrid& grid() const = 0;
+  virtual int members() const = 0;
+};
+
+/// The solver for config.time.integrator.
+/// @throws PetscError when PETSc cannot set up an implicit solver.
+std::unique_ptr<Solver> make_solver(const Config& config, const Decomposition& decomposition, int members);
+
+}  // namespace twin::solvers

@@ -1,0 +1,139 @@
+// The PETSc implicit path: Crank-Nicolson convergence, the Robin-cooled heated plate against its
+// analytic steady state, agreement with the explicit solver, and a failing KSP as a status.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <vector>
+
+#include "common/field_util.hpp"
+#include "solvers/explicit_solver.hpp"
+#include "solvers/implicit_solver.hpp"
+#include "twin/config.hpp"
+
+namespace {
+
+constexpr double pi = 3.14159265358979323846;
+using twin::solvers::SolveStatus;
+
+struct Outcome {
+  std::vector<double> values;
+  twin::solvers::StepReport report;
+  twin::solvers::LocalGrid grid;
+};
+
+Outcome run(const std::string& yaml, double duration, const std::function<double(double, double)>& initial) {
+  const twin::Config config = twin::parse_config(yaml);
+  twin::solvers::Decomposition dec(config.grid, MPI_COMM_SELF);
+  auto solver = twin::solvers::make_solver(config, dec, 1);
+  const auto& g = solver->grid();
+  auto u = solver->make_field("u");
+  twin::test::set_interior(u, g, [&](int, int i, int j, int) { return initial((i + 0.5) * g.dx[0], (j + 0.5) * g.dx[1]); });
+  Outcome r;
+  r.report = solver->advance(u, duration);
+  r.values = twin::test::interior(u, g);
+  r.grid = g;
+  return r;
+}
+
+double rms(const Outcome& r, const std::function<double(double, double)>& exact) {
+  double sum = 0.0;
+  std::size_t n = 0;
+  for (int j = 0; j < r.grid.cells[1]; ++j)
+    for (int i = 0; i < r.grid.cells[0]; ++i, ++n) {
+      const double e = r.values[n] - exact((i + 0.5) * r.grid.dx[0], (j + 0.5) * r.grid.dx[1]);
+      sum += e * e;
+    }
+  return std::sqrt(sum / static_cast<double>(n));
+}
+
+}  // namespace
+
+TEST(ImplicitSolver, CrankNicolsonIsSecondOrderWithDtProportionalToDx) {
+  const double k = 0.05, t = 1.0;
+  auto exact = [&](double x, double y) { return std::exp(-2.0 * k * pi * pi * t) * std::sin(pi * x) * std::sin(pi * y); };
+  std::vector<double> errors;
+  for (int n : {16, 32, 64}) {
+    const std::string yaml = "grid: {cells: [" + std::to_string(n) + ", " + std::to_string(n) +
+                             "], extent_m: [1, 1]}\nphysics: {diffusivity_m2_s: 0.05, boundaries: {default: {type: "
+                             "dirichlet, value: 0}}}\ntime: {integrator: crank_nicolson, max_dt_s: " +
+                             std::to_string(2.0 / n) + "}\n";
+    const Outcome r = run(yaml, t, [](double x, double y) { return std::sin(pi * x) * std::sin(pi * y); });
+    ASSERT_EQ(r.report.status, SolveStatus::ok);
+    EXPECT_GT(r.report.linear_iterations, 0);
+    errors.push_back(rms(r, exact));
+  }
+  const double p1 = std::log2(errors[0] / errors[1]), p2 = std::log2(errors[1] / errors[2]);
+  std::printf("  measured orders: %f %f\n", p1, p2);
+  EXPECT_GE(p1, 1.9);
+  EXPECT_GE(p2, 1.9);
+}
+
+// A plate heated uniformly (source s), cooled at x = 0 and x = L through Robin walls (h, T_a),
+// insulated in y. Steady state: u(x) = T_a + s L / (2 h) + s / (2 k) ((L/2)^2 - (x - L/2)^2).
+TEST(ImplicitSolver, RobinCooledHeatedPlateReachesTheAnalyticSteadyState) {
+  const double k = 1e-4, s = 0.01, h = 2e-4, ta = 293.15, length = 0.4;
+  auto exact = [&](double x, double) {
+    return ta + s * length / (2 * h) + s / (2 * k) * (length * length / 4 - (x - length / 2) * (x - length / 2));
+  };
+  std::vector<double> errors;
+  for (int n : {16, 32, 64}) {
+    const std::string yaml = "grid: {cells: [" + std::to_string(n) +
+                             ", 4], extent_m: [0.4, 0.1]}\nphysics:\n  diffusivity_m2_s: 1e-4\n  source: 0.01\n"
+                             "  initial_value: 293.15\n  boundaries:\n    default: {type: neumann}\n"
+                             "    x_low: {type: robin, transfer_m_s: 2e-4, value: 293.15}\n"
+                             "    x_high: {type: robin, transfer_m_s: 2e-4, value: 293.15}\n"
+                             "time: {integrator: backward_euler, max_dt_s: 1.0e6, implicit: {rtol: 1.0e-13}}\n";
+    const Outcome r = run(yaml, 3.0e7, [&](double, double) { return ta; });
+    ASSERT_EQ(r.report.status, SolveStatus::ok);
+    errors.push_back(rms(r, exact));
+  }
+  const double p1 = std::log2(errors[0] / errors[1]), p2 = std::log2(errors[1] / errors[2]);
+  std::printf("  steady-state errors %g %g %g, orders %f %f\n", errors[0], errors[1], errors[2], p1, p2);
+  EXPECT_LT(errors[2], 1e-3 * exact(length / 2, 0) - 1e-3 * ta);
+  EXPECT_GE(p1, 1.9);
+  EXPECT_GE(p2, 1.9);
+}
+
+TEST(ImplicitSolver, AgreesWithExplicitSolverAtSmallSteps) {
+  const std::string physics = R"(
+grid: {cells: [40, 30], extent_m: [1.0, 0.75]}
+physics:
+  diffusivity_m2_s: 1.0e-3
+  velocity_m_s: [0.01, -0.005]
+  reaction_per_s: 0.02
+  reaction_reference: 290
+  source: 0.3
+  initial_value: 300
+  boundaries:
+    default: {type: robin, transfer_m_s: 0.003, value: 285}
+    x_low: {type: dirichlet, value: 320}
+    y_high: {type: neumann, flux: 0.01}
+)";
+  auto initial = [](double x, double y) { return 300.0 + 5.0 * std::sin(3 * x) * std::cos(2 * y); };
+  const Outcome ex = run(physics + "time: {integrator: ssprk3}\n", 20.0, initial);
+  const Outcome cn = run(physics + "time: {integrator: crank_nicolson, max_dt_s: 0.05}\n", 20.0, initial);
+  const Outcome be = run(physics + "time: {integrator: backward_euler, max_dt_s: 0.05}\n", 20.0, initial);
+  ASSERT_EQ(ex.report.status, SolveStatus::ok);
+  ASSERT_EQ(cn.report.status, SolveStatus::ok);
+  ASSERT_EQ(be.report.status, SolveStatus::ok);
+  double worst_cn = 0, worst_be = 0, change = 0;
+  for (std::size_t n = 0; n < ex.values.size(); ++n) {
+    worst_cn = std::max(worst_cn, std::abs(cn.values[n] - ex.values[n]));
+    worst_be = std::max(worst_be, std::abs(be.values[n] - ex.values[n]));
+    change = std::max(change, std::abs(ex.values[n] - 300.0));
+  }
+  EXPECT_GT(change, 1.0);          // the state moved...
+  EXPECT_LT(worst_cn, 0.02);       // ...and the schemes agree to their time error
+  EXPECT_LT(worst_be, 0.05);
+}
+
+TEST(ImplicitSolver, FailingKspIsAStatusNotAnAbort) {
+  const std::string yaml = R"(
+grid: {cells: [32, 32], extent_m: [1, 1]}
+physics: {diffusivity_m2_s: 1.0, initial_value: 1, boundaries: {default: {type: dirichlet, value: 0}}}
+time: {integrator: backward_euler, implicit: {ksp_type: cg, pc_type: none, rtol: 1.0e-12, max_iterations: 2}}
+)";
+  const Outcome r = run(yaml, 1.0, [](double x, double y) { return std::sin(7 * x) * std::cos(5 * y); });
+  EXPECT_EQ(r.report.status, SolveStatus::not_converged);
+  EXPECT_EQ(r.report.linear_iterations, 2);
+}
