@@ -26,7 +26,7 @@ class KeepingReporter : public benchmark::ConsoleReporter {
     for (const auto& run : runs) {
       auto& c = counters[run.benchmark_name()];
       for (const auto& [name, counter] : run.counters) c[name] = counter.value;
-      c["real_time_s"] = run.GetAdjustedRealTime() * 1e-9;  // default unit is ns
+      c["real_time_s"] = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit);
     }
     ConsoleReporter::ReportRuns(runs);
   }
