@@ -76,4 +76,29 @@ inline void write_summary(const nlohmann::json& summary, const std::string& path
   if (!path.empty()) std::ofstream(path) << summary.dump(2) << "\n";
 }
 
+/// main() of a benchmark: MPI and Kokkos around Google Benchmark. `setup(argc, argv)` takes the
+/// benchmark's own options, registers its benchmarks and returns a function that turns the kept
+/// counters into the summary JSON; "--summary FILE" also writes the summary to FILE.
+template <class Setup>
+int run_benchmarks(int argc, char** argv, Setup setup) {
+  MPI_Init(&argc, &argv);
+  int code = 0;
+  {
+    Kokkos::ScopeGuard kokkos_guard(argc, argv);
+    const std::string summary_path = take_option(argc, argv, "summary", "");
+    auto summarize = setup(argc, argv);
+    benchmark::Initialize(&argc, argv);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) {
+      code = 2;
+    } else {
+      KeepingReporter reporter;
+      benchmark::RunSpecifiedBenchmarks(&reporter);
+      write_summary(summarize(reporter), summary_path);
+    }
+    benchmark::Shutdown();
+  }
+  MPI_Finalize();
+  return code;
+}
+
 }  // namespace twin::bench

@@ -49,24 +49,16 @@ void BM_Separate(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int code = 0;
-  {
-    Kokkos::ScopeGuard kokkos_guard(argc, argv);
-    g_grid = std::stoi(twin::bench::take_option(argc, argv, "grid", "128"));
+  return twin::bench::run_benchmarks(argc, argv, [](int& argc_, char** argv_) {
+    g_grid = std::stoi(twin::bench::take_option(argc_, argv_, "grid", "128"));
     std::vector<int> counts;
-    std::stringstream list(twin::bench::take_option(argc, argv, "members", "1,4,16,64"));
+    std::stringstream list(twin::bench::take_option(argc_, argv_, "members", "1,4,16,64"));
     for (std::string item; std::getline(list, item, ',');) counts.push_back(std::stoi(item));
-    const std::string summary_path = twin::bench::take_option(argc, argv, "summary", "");
     for (int m : counts) {
       benchmark::RegisterBenchmark(("batched/" + std::to_string(m)).c_str(), BM_Batched)->Arg(m)->Unit(benchmark::kMillisecond)->UseRealTime();
       benchmark::RegisterBenchmark(("separate/" + std::to_string(m)).c_str(), BM_Separate)->Arg(m)->Unit(benchmark::kMillisecond)->UseRealTime();
     }
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) code = 2;
-    else {
-      twin::bench::KeepingReporter reporter;
-      benchmark::RunSpecifiedBenchmarks(&reporter);
+    return [counts](const twin::bench::KeepingReporter& reporter) {
       nlohmann::json series = nlohmann::json::array();
       for (int m : counts) {
         const double batched = reporter.rate("batched/" + std::to_string(m), "real_time_s");
@@ -76,14 +68,10 @@ int main(int argc, char** argv) {
                           {"separate_seconds_per_period", separate},
                           {"speedup", batched > 0 ? separate / batched : 0.0}});
       }
-      nlohmann::json summary = {{"benchmark", "bench_ensemble"},
-                                {"grid", {g_grid, g_grid}},
-                                {"series", series},
-                                {"context", twin::bench::context(config_text())}};
-      twin::bench::write_summary(summary, summary_path);
-    }
-    benchmark::Shutdown();
-  }
-  MPI_Finalize();
-  return code;
+      return nlohmann::json{{"benchmark", "bench_ensemble"},
+                            {"grid", {g_grid, g_grid}},
+                            {"series", series},
+                            {"context", twin::bench::context(config_text())}};
+    };
+  });
 }

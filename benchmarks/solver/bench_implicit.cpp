@@ -49,24 +49,16 @@ void BM_ImplicitStep(benchmark::State& state, std::vector<int> n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int code = 0;
-  {
-    Kokkos::ScopeGuard kokkos_guard(argc, argv);
-    const int max2d = std::stoi(twin::bench::take_option(argc, argv, "max", "1024"));
-    const int max3d = std::stoi(twin::bench::take_option(argc, argv, "max3d", "64"));
-    g_pc = twin::bench::take_option(argc, argv, "pc", "gamg");
-    const std::string summary_path = twin::bench::take_option(argc, argv, "summary", "");
+  return twin::bench::run_benchmarks(argc, argv, [](int& argc_, char** argv_) {
+    const int max2d = std::stoi(twin::bench::take_option(argc_, argv_, "max", "1024"));
+    const int max3d = std::stoi(twin::bench::take_option(argc_, argv_, "max3d", "64"));
+    g_pc = twin::bench::take_option(argc_, argv_, "pc", "gamg");
     std::vector<std::pair<std::string, std::vector<int>>> cases;
     for (int n = 64; n <= max2d; n *= 2) cases.push_back({"implicit_2d/" + std::to_string(n), {n, n}});
     for (int n = 16; n <= max3d; n *= 2) cases.push_back({"implicit_3d/" + std::to_string(n), {n, n, n}});
     for (const auto& [name, n] : cases)
       benchmark::RegisterBenchmark(name.c_str(), BM_ImplicitStep, n)->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(1.0);
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) code = 2;
-    else {
-      twin::bench::KeepingReporter reporter;
-      benchmark::RunSpecifiedBenchmarks(&reporter);
+    return [cases, max2d](const twin::bench::KeepingReporter& reporter) {
       nlohmann::json series = nlohmann::json::array();
       for (const auto& [name, n] : cases) {
         series.push_back({{"case", name},
@@ -76,18 +68,14 @@ int main(int argc, char** argv) {
       }
       const double t256 = reporter.rate("implicit_2d/256", "real_time_s");
       const double t1024 = reporter.rate("implicit_2d/1024", "real_time_s");
-      nlohmann::json summary = {{"benchmark", "bench_implicit"},
-                                {"ksp_type", "cg"},
-                                {"pc_type", g_pc},
-                                {"rtol", 1e-8},
-                                {"series", series},
-                                {"time_ratio_1024_over_256", t256 > 0 && t1024 > 0 ? t1024 / t256 : 0.0},
-                                {"unknowns_ratio_1024_over_256", 16},
-                                {"context", twin::bench::context(config_text({max2d, max2d}))}};
-      twin::bench::write_summary(summary, summary_path);
-    }
-    benchmark::Shutdown();
-  }
-  MPI_Finalize();
-  return code;
+      return nlohmann::json{{"benchmark", "bench_implicit"},
+                            {"ksp_type", "cg"},
+                            {"pc_type", g_pc},
+                            {"rtol", 1e-8},
+                            {"series", series},
+                            {"time_ratio_1024_over_256", t256 > 0 && t1024 > 0 ? t1024 / t256 : 0.0},
+                            {"unknowns_ratio_1024_over_256", 16},
+                            {"context", twin::bench::context(config_text({max2d, max2d}))}};
+    };
+  });
 }

@@ -73,41 +73,29 @@ void BM_StreamTriad(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  MPI_Init(&argc, &argv);
-  int code = 0;
-  {
-    Kokkos::ScopeGuard kokkos_guard(argc, argv);
-    g_n = std::stoi(twin::bench::take_option(argc, argv, "size", "8192"));
-    const std::string summary_path = twin::bench::take_option(argc, argv, "summary", "");
+  return twin::bench::run_benchmarks(argc, argv, [](int& argc_, char** argv_) {
+    g_n = std::stoi(twin::bench::take_option(argc_, argv_, "size", "8192"));
     const auto cells = static_cast<long>(g_n) * g_n;
     benchmark::RegisterBenchmark("stream_triad", BM_StreamTriad)->Iterations(iterations(cells))->UseRealTime();
     benchmark::RegisterBenchmark("plain_loop_stencil", BM_PlainLoopStencil)->Iterations(iterations(cells))->UseRealTime();
     benchmark::RegisterBenchmark("kokkos_stencil", BM_KokkosStencil)->Iterations(iterations(cells))->UseRealTime();
-    benchmark::Initialize(&argc, argv);
-    if (benchmark::ReportUnrecognizedArguments(argc, argv)) code = 2;
-    else {
-      twin::bench::KeepingReporter reporter;
-      benchmark::RunSpecifiedBenchmarks(&reporter);
+    return [](const twin::bench::KeepingReporter& reporter) {
       const double kokkos = reporter.rate("kokkos_stencil", "updates_per_s");
       const double plain = reporter.rate("plain_loop_stencil", "updates_per_s");
       const double triad = reporter.rate("stream_triad", "elements_per_s");
       const double bandwidth = kokkos * 24.0 / 1e9, stream = triad * 32.0 / 1e9;
-      nlohmann::json summary = {{"benchmark", "bench_stencil"},
-                                {"grid", {g_n, g_n}},
-                                {"bytes_per_update", 24},
-                                {"bytes_per_triad_element", 32},
-                                {"mlups", kokkos / 1e6},
-                                {"bandwidth_gbs", bandwidth},
-                                {"stream_triad_gbs", stream},
-                                {"fraction_of_stream", stream > 0 ? bandwidth / stream : 0.0},
-                                {"plain_loop_mlups", plain / 1e6},
-                                {"plain_loop_fraction_of_stream", stream > 0 ? plain * 24.0 / 1e9 / stream : 0.0},
-                                {"fraction_of_plain_loop", plain > 0 ? kokkos / plain : 0.0},
-                                {"context", twin::bench::context(config_text(g_n))}};
-      twin::bench::write_summary(summary, summary_path);
-    }
-    benchmark::Shutdown();
-  }
-  MPI_Finalize();
-  return code;
+      return nlohmann::json{{"benchmark", "bench_stencil"},
+                            {"grid", {g_n, g_n}},
+                            {"bytes_per_update", 24},
+                            {"bytes_per_triad_element", 32},
+                            {"mlups", kokkos / 1e6},
+                            {"bandwidth_gbs", bandwidth},
+                            {"stream_triad_gbs", stream},
+                            {"fraction_of_stream", stream > 0 ? bandwidth / stream : 0.0},
+                            {"plain_loop_mlups", plain / 1e6},
+                            {"plain_loop_fraction_of_stream", stream > 0 ? plain * 24.0 / 1e9 / stream : 0.0},
+                            {"fraction_of_plain_loop", plain > 0 ? kokkos / plain : 0.0},
+                            {"context", twin::bench::context(config_text(g_n))}};
+    };
+  });
 }

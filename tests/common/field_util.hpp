@@ -34,6 +34,20 @@ inline std::vector<double> interior(const solvers::Field& u, const solvers::Loca
   return out;
 }
 
+/// Values of a whole-grid field `whole` (interior order of grid `gw`) at the cells of the local
+/// block `gl`, in the local block's interior order: compare with interior(u, gl).
+inline std::vector<double> at_block(const std::vector<double>& whole, const solvers::LocalGrid& gw,
+                                    const solvers::LocalGrid& gl) {
+  std::vector<double> out;
+  for (int k = 0; k < gl.cells[2]; ++k)
+    for (int j = 0; j < gl.cells[1]; ++j)
+      for (int i = 0; i < gl.cells[0]; ++i) {
+        const std::size_t gi = i + gl.offset[0], gj = j + gl.offset[1], gk = k + gl.offset[2];
+        out.push_back(whole[gi + gw.cells[0] * (gj + static_cast<std::size_t>(gw.cells[1]) * gk)]);
+      }
+  return out;
+}
+
 /// A smooth, non-symmetric initial state.
 inline double bump(int m, int i, int j, int k) {
   return 300.0 + 10.0 * std::sin(0.3 * i + 0.1 * m) * std::cos(0.2 * j) + 2.0 * std::cos(0.5 * k) + 0.01 * i * j;
