@@ -86,17 +86,12 @@ void ExplicitSolver::apply_walls(const Field& u) {
     if (m_decomposition->neighbor(axis, side) != MPI_PROC_NULL) continue;
     const long nf = face_cells(g, axis);
     const detail::WallCondition w = m_walls[f];
-    const int a = axis == 0 ? 1 : 0, b = axis == 2 ? 1 : 2;
     const long step = side == 0 ? -g.stride(axis) : g.stride(axis);
     const int layer = side == 0 ? g.ghost[axis] : g.ghost[axis] + g.cells[axis] - 1;
     Kokkos::parallel_for(
         "twin::wall_ghosts", Kokkos::RangePolicy<>(0, nf * m_members), KOKKOS_LAMBDA(const long n) {
-          const long m = n / nf, f2 = n % nf;
-          Kokkos::Array<int, 3> p{{0, 0, 0}};
-          p[axis] = layer;
-          p[a] = static_cast<int>(f2 % g.cells[a]) + g.ghost[a];
-          p[b] = static_cast<int>(f2 / g.cells[a]) + g.ghost[b];
-          const long inner = p[0] + g.stride(1) * p[1] + g.stride(2) * p[2];
+          const long m = n / nf;
+          const long inner = g.face_index(axis, layer, n % nf);
           u(m, inner + step) = detail::ghost_value(u(m, inner), w);
         });
   }
@@ -219,48 +214,78 @@ StepReport ExplicitSolver::advance(Field& u, double duration_s) {
   return report;
 }
 
+namespace {
+
+// min, max, sum of finite values and count of non-finite ones, in one pass.
+struct Tally {
+  double min, max, sum, non_finite;
+};
+
+struct TallyReducer {
+  using reducer = TallyReducer;
+  using value_type = Tally;
+  using result_view_type = Kokkos::View<Tally, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
+  result_view_type result;
+
+  explicit TallyReducer(Tally& t) : result(&t) {}
+  KOKKOS_INLINE_FUNCTION void join(Tally& dst, const Tally& src) const {
+    if (src.min < dst.min) dst.min = src.min;
+    if (src.max > dst.max) dst.max = src.max;
+    dst.sum += src.sum;
+    dst.non_finite += src.non_finite;
+  }
+  KOKKOS_INLINE_FUNCTION void join(volatile Tally& dst, const volatile Tally& src) const {
+    if (src.min < dst.min) dst.min = src.min;
+    if (src.max > dst.max) dst.max = src.max;
+    dst.sum += src.sum;
+    dst.non_finite += src.non_finite;
+  }
+  KOKKOS_INLINE_FUNCTION void init(Tally& t) const {
+    t.min = Kokkos::reduction_identity<double>::min();
+    t.max = Kokkos::reduction_identity<double>::max();
+    t.sum = 0.0;
+    t.non_finite = 0.0;
+  }
+  KOKKOS_INLINE_FUNCTION Tally& reference() const { return *result.data(); }
+  KOKKOS_INLINE_FUNCTION result_view_type view() const { return result; }
+  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
+};
+
+}  // namespace
+
 FieldStats ExplicitSolver::stats(const Field& u) const {
   const LocalGrid g = grid();
   const long n_int = g.interior_size();
-  const long total = n_int * m_members;
-  double lo = 0, hi = 0, sum = 0;
-  long bad = 0;
-  auto at = KOKKOS_LAMBDA(const long n) {
-    const long m = n / n_int, c = n % n_int;
-    const int i = static_cast<int>(c % g.cells[0]);
-    const int j = static_cast<int>((c / g.cells[0]) % g.cells[1]);
-    const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
-    return u(m, g.index(i, j, k));
-  };
+  Tally local{};
   Kokkos::parallel_reduce(
-      "twin::field_min", Kokkos::RangePolicy<>(0, total),
-      KOKKOS_LAMBDA(const long n, double& acc) { const double v = at(n);
-        if (v < acc) acc = v; }, Kokkos::Min<double>(lo));
-  Kokkos::parallel_reduce(
-      "twin::field_max", Kokkos::RangePolicy<>(0, total),
-      KOKKOS_LAMBDA(const long n, double& acc) { const double v = at(n);
-        if (v > acc) acc = v; }, Kokkos::Max<double>(hi));
-  Kokkos::parallel_reduce(
-      "twin::field_sum", Kokkos::RangePolicy<>(0, total),
-      KOKKOS_LAMBDA(const long n, double& acc) {
-        const double v = at(n);
-        if (detail::is_finite(v)) acc += v;
+      "twin::field_stats", Kokkos::RangePolicy<>(0, n_int * m_members),
+      KOKKOS_LAMBDA(const long n, Tally& acc) {
+        const long m = n / n_int, c = n % n_int;
+        const int i = static_cast<int>(c % g.cells[0]);
+        const int j = static_cast<int>((c / g.cells[0]) % g.cells[1]);
+        const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
+        const double v = u(m, g.index(i, j, k));
+        if (!detail::is_finite(v)) {
+          acc.non_finite += 1.0;
+          return;
+        }
+        if (v < acc.min) acc.min = v;
+        if (v > acc.max) acc.max = v;
+        acc.sum += v;
       },
-      sum);
-  Kokkos::parallel_reduce(
-      "twin::field_non_finite", Kokkos::RangePolicy<>(0, total),
-      KOKKOS_LAMBDA(const long n, long& acc) { acc += detail::is_finite(at(n)) ? 0 : 1; }, bad);
+      TallyReducer(local));
 
-  FieldStats s;
+  // Two reductions: {min, -max} with MPI_MIN, {sum, non-finite, cells} with MPI_SUM.
   const MPI_Comm comm = m_decomposition->comm();
-  TWIN_MPI_CHECK(MPI_Allreduce(&lo, &s.min, 1, MPI_DOUBLE, MPI_MIN, comm));
-  TWIN_MPI_CHECK(MPI_Allreduce(&hi, &s.max, 1, MPI_DOUBLE, MPI_MAX, comm));
-  double global_sum = 0;
-  long global_cells = 0, local_cells = total;
-  TWIN_MPI_CHECK(MPI_Allreduce(&sum, &global_sum, 1, MPI_DOUBLE, MPI_SUM, comm));
-  TWIN_MPI_CHECK(MPI_Allreduce(&bad, &s.non_finite, 1, MPI_LONG, MPI_SUM, comm));
-  TWIN_MPI_CHECK(MPI_Allreduce(&local_cells, &global_cells, 1, MPI_LONG, MPI_SUM, comm));
-  s.mean = global_sum / static_cast<double>(std::max(1L, global_cells - s.non_finite));
+  double extremes[2] = {local.min, -local.max}, global_extremes[2] = {0, 0};
+  double totals[3] = {local.sum, local.non_finite, static_cast<double>(n_int * m_members)}, global_totals[3] = {0, 0, 0};
+  TWIN_MPI_CHECK(MPI_Allreduce(extremes, global_extremes, 2, MPI_DOUBLE, MPI_MIN, comm));
+  TWIN_MPI_CHECK(MPI_Allreduce(totals, global_totals, 3, MPI_DOUBLE, MPI_SUM, comm));
+  FieldStats s;
+  s.min = global_extremes[0];
+  s.max = -global_extremes[1];
+  s.non_finite = static_cast<long>(global_totals[1]);
+  s.mean = global_totals[0] / std::max(1.0, global_totals[2] - global_totals[1]);
   return s;
 }
 

@@ -30,6 +30,18 @@ struct LocalGrid {
   long padded_size() const { return 1L * padded(0) * padded(1) * padded(2); }
   /// Interior cells per member.
   long interior_size() const { return 1L * cells[0] * cells[1] * cells[2]; }
+  /// Padded flat index of cell f (0 <= f < face cells) on the layer `layer` (a padded
+  /// coordinate along `axis`) of the face normal to `axis`; f runs over the interior of the two
+  /// tangential axes, the lower one fastest.
+  KOKKOS_INLINE_FUNCTION long face_index(int axis, int layer, long f) const {
+    const int a = axis == 0 ? 1 : 0;
+    const int b = axis == 2 ? 1 : 2;
+    Kokkos::Array<int, 3> p{{0, 0, 0}};
+    p[axis] = layer;
+    p[a] = static_cast<int>(f % cells[a]) + ghost[a];
+    p[b] = static_cast<int>(f / cells[a]) + ghost[b];
+    return p[0] + stride(1) * p[1] + stride(2) * p[2];
+  }
   /// Padded flat index of interior cell (i, j, k), 0-based in the owned block.
   KOKKOS_INLINE_FUNCTION long index(int i, int j, int k) const {
     return (i + ghost[0]) + padded(0) * ((j + ghost[1]) + 1L * padded(1) * (k + ghost[2]));

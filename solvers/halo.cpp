@@ -1,25 +1,9 @@
 #include "solvers/halo.hpp"
 
 #include <array>
+#include <string>
 
 namespace twin::solvers {
-namespace {
-
-// Padded flat index of face cell f on the layer `layer` (padded coordinate) normal to `axis`.
-KOKKOS_INLINE_FUNCTION long face_index(const LocalGrid& g, int axis, int layer, long f) {
-  const int a = axis == 0 ? 1 : 0;           // first tangential axis
-  const int b = axis == 2 ? 1 : 2;           // second tangential axis
-  const int ia = static_cast<int>(f % g.cells[a]) + g.ghost[a];
-  const int ib = static_cast<int>(f / g.cells[a]) + g.ghost[b];
-  Kokkos::Array<int, 3> p{{0, 0, 0}};
-  p[axis] = layer;
-  p[a] = ia;
-  p[b] = ib;
-  return p[0] + g.stride(1) * p[1] + g.stride(2) * p[2];
-}
-
-}  // namespace
-
 long face_cells(const LocalGrid& g, int axis) {
   long n = 1;
   for (int d = 0; d < 3; ++d)
@@ -56,7 +40,7 @@ void HaloExchange::exchange(const Field& u) {
       Kokkos::parallel_for(
           "twin::halo_pack", Kokkos::RangePolicy<>(0, total), KOKKOS_LAMBDA(const long n) {
             const long m = n / nf, f = n % nf;
-            send(n) = u(m, face_index(g, axis, layer, f));
+            send(n) = u(m, g.face_index(axis, layer, f));
           });
     }
     Kokkos::fence();
@@ -78,7 +62,7 @@ void HaloExchange::exchange(const Field& u) {
       Kokkos::parallel_for(
           "twin::halo_unpack", Kokkos::RangePolicy<>(0, total), KOKKOS_LAMBDA(const long n) {
             const long m = n / nf, f = n % nf;
-            u(m, face_index(g, axis, layer, f)) = recv(n);
+            u(m, g.face_index(axis, layer, f)) = recv(n);
           });
     }
     Kokkos::fence();

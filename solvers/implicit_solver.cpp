@@ -170,18 +170,7 @@ StepReport ImplicitSolver::advance(Field& u, double duration_s) {
 
   // Explicit part: u + (1 - theta) dt A u + dt E(u), A's walls through the ghosts.
   const LocalGrid& g = grid();
-  const auto& a = m_explicit.coefficients();
-  const double explicit_share = 1.0 - m_theta;
-  detail::StageWeights w;
-  double center_rate = -explicit_share * a.reaction;
-  for (int d = 0; d < g.dims; ++d) {
-    w.lo[d] = dt * (explicit_share * a.k_over_dx2[d] + a.v_pos[d]);
-    w.hi[d] = dt * (explicit_share * a.k_over_dx2[d] - a.v_neg[d]);
-    w.stride[d] = a.stride[d];
-    center_rate += -2.0 * explicit_share * a.k_over_dx2[d] - a.v_pos[d] + a.v_neg[d];
-  }
-  w.center = 1.0 + dt * center_rate;
-  w.constant = dt * (a.source + a.reaction * a.reference);
+  const detail::StageWeights w = detail::stage_weights(m_explicit.coefficients(), g.dims, 1.0, dt, m_theta);
   const double wall_share = m_theta * dt;
 
   for (int step = 0; step < report.steps; ++step) {

@@ -34,14 +34,18 @@ struct StageWeights {
   double constant = 0.0;
 };
 
-inline StageWeights stage_weights(const AdrCoefficients& a, int dims, double b, double dt) {
+/// Weights of b * (u + dt L(u)). With implicit_share = theta > 0, diffusion and reaction enter
+/// only with (1 - theta): the explicit half of a theta-scheme (the implicit solver adds the rest).
+inline StageWeights stage_weights(const AdrCoefficients& a, int dims, double b, double dt,
+                                  double implicit_share = 0.0) {
+  const double e = 1.0 - implicit_share;
   StageWeights w;
-  double center_rate = -a.reaction;
+  double center_rate = -e * a.reaction;
   for (int d = 0; d < dims; ++d) {
-    w.lo[d] = b * dt * (a.k_over_dx2[d] + a.v_pos[d]);
-    w.hi[d] = b * dt * (a.k_over_dx2[d] - a.v_neg[d]);
+    w.lo[d] = b * dt * (e * a.k_over_dx2[d] + a.v_pos[d]);
+    w.hi[d] = b * dt * (e * a.k_over_dx2[d] - a.v_neg[d]);
     w.stride[d] = a.stride[d];
-    center_rate += -2.0 * a.k_over_dx2[d] - a.v_pos[d] + a.v_neg[d];
+    center_rate += -2.0 * e * a.k_over_dx2[d] - a.v_pos[d] + a.v_neg[d];
   }
   w.center = b * (1.0 + dt * center_rate);
   w.constant = b * dt * (a.source + a.reaction * a.reference);
