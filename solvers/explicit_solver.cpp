@@ -27,50 +27,93 @@ ExplicitSolver::ExplicitSolver(const Config& config, const Decomposition& decomp
       m_cfl(config.time.cfl),
       m_max_dt(config.time.max_dt_s.value_or(std::numeric_limits<double>::infinity())),
       m_initial(config.physics.initial_value),
+      m_config(config.physics),
+      m_physics(config, decomposition.local()),
       m_halo(decomposition, members) {
   TWIN_REQUIRE(members >= 1, Error, "an ensemble needs at least one member");
   const LocalGrid& g = decomposition.local();
   const PhysicsConfig& p = config.physics;
-  const double k = p.diffusivity_m2_s;
 
-  double rate_bound = p.reaction_per_s, advection_bound = 0.0;
+  // The stability bound needs the largest rates over all ranks.
+  double rates[2] = {m_physics.max_diffusion_rate(), m_physics.max_advection_rate()}, global_rates[2] = {0, 0};
+  TWIN_MPI_CHECK(MPI_Allreduce(rates, global_rates, 2, MPI_DOUBLE, MPI_MAX, decomposition.comm()));
+  m_max_diffusion_rate = global_rates[0];
+  m_max_advection_rate = global_rates[1];
+  m_advection_dt = m_max_advection_rate > 0.0 ? 1.0 / m_max_advection_rate : std::numeric_limits<double>::infinity();
+
   double scale = std::max({std::abs(p.initial_value), std::abs(p.reaction_reference), 1.0});
-  for (int d = 0; d < g.dims; ++d) {
-    const double v = p.velocity_m_s.empty() ? 0.0 : p.velocity_m_s[d];
-    m_coefficients.k_over_dx2[d] = k / (g.dx[d] * g.dx[d]);
-    m_coefficients.v_pos[d] = std::max(v, 0.0) / g.dx[d];
-    m_coefficients.v_neg[d] = std::min(v, 0.0) / g.dx[d];
-    m_coefficients.stride[d] = g.stride(d);
-    rate_bound += 2.0 * m_coefficients.k_over_dx2[d] + std::abs(v) / g.dx[d];
-    advection_bound += std::abs(v) / g.dx[d];
-  }
-  m_coefficients.reaction = p.reaction_per_s;
-  m_coefficients.reference = p.reaction_reference;
-  m_coefficients.source = p.source;
-  // A forward-Euler stage keeps every weight of the folded stencil non-negative (a maximum
-  // principle) when dt * (sum_d (2 k/dx^2 + |v|/dx) + r) <= 1; SSPRK2/3 inherit that bound.
-  m_stable_dt = rate_bound > 0.0 ? 1.0 / rate_bound : std::numeric_limits<double>::infinity();
-  m_advection_dt = advection_bound > 0.0 ? 1.0 / advection_bound : std::numeric_limits<double>::infinity();
-
-  for (int f = 0; f < 6; ++f) {
-    const int axis = f / 2;
-    if (axis >= g.dims) continue;
-    const BoundaryConfig& b = p.boundaries.face(f);
-    detail::WallCondition& w = m_walls[f];
-    w.kind = b.type == BoundaryType::dirichlet ? 0 : b.type == BoundaryType::neumann ? 1 : 2;
-    w.value = b.value;
-    w.flux = b.flux;
-    w.transfer = b.transfer_m_s;
-    w.dx = g.dx[axis];
-    w.k = k;
-    w.k_over_dx = k / g.dx[axis];
-    scale = std::max(scale, std::abs(b.value));
-  }
-  if (p.reaction_per_s > 0.0) scale = std::max(scale, std::abs(p.source) / p.reaction_per_s);
+  for (int f = 0; f < 2 * g.dims; ++f) scale = std::max(scale, std::abs(p.boundaries.face(f).value));
+  if (p.reaction_per_s > 0.0) scale = std::max(scale, m_physics.max_source() / p.reaction_per_s);
   m_blow_up_bound = 1.0e6 * scale;
+
+  m_coef = CoefView("twin::member_coefficients", members);
+  m_coef_host = Kokkos::create_mirror_view(m_coef);
+  m_walls = WallView("twin::member_walls", members);
+  m_walls_host = Kokkos::create_mirror_view(m_walls);
+  m_controls.reserve(config.controls.size());
+  for (const auto& c : config.controls) m_controls.push_back(c.initial);
+  set_parameters(std::vector<ParameterSet>(static_cast<std::size_t>(members), configured_parameters(p)));
 
   m_stage1 = Field(Kokkos::ViewAllocateWithoutInitializing("twin::stage1"), members, g.padded_size());
   m_stage2 = Field(Kokkos::ViewAllocateWithoutInitializing("twin::stage2"), members, g.padded_size());
+}
+
+void ExplicitSolver::set_parameters(const std::vector<ParameterSet>& parameters) {
+  TWIN_REQUIRE(static_cast<int>(parameters.size()) == m_members, Error,
+               "expected parameters for " + std::to_string(m_members) + " members, got " + std::to_string(parameters.size()));
+  const LocalGrid& g = grid();
+  const PhysicsConfig& p = m_config;
+  const bool uniform = m_physics.uniform();
+  double rate_bound = 0.0;
+  for (int m = 0; m < m_members; ++m) {
+    const double fk = parameters[m][static_cast<int>(Parameter::diffusivity_factor)];
+    const double fc = parameters[m][static_cast<int>(Parameter::cooling_factor)];
+    TWIN_REQUIRE(std::isfinite(fk) && fk > 0.0, Error, "diffusivity_factor must be finite and > 0, got " + std::to_string(fk));
+    TWIN_REQUIRE(std::isfinite(fc) && fc >= 0.0, Error, "cooling_factor must be finite and >= 0, got " + std::to_string(fc));
+    const double k = fk * m_physics.base_k();
+    detail::AdrCoefficients& a = m_coef_host(m);
+    a = detail::AdrCoefficients{};
+    for (int d = 0; d < g.dims; ++d) {
+      const double v = uniform ? m_physics.uniform_velocity()[d] : 0.0;
+      a.k_over_dx2[d] = uniform ? k / (g.dx[d] * g.dx[d]) : 0.0;
+      a.v_pos[d] = std::max(v, 0.0) / g.dx[d];
+      a.v_neg[d] = std::min(v, 0.0) / g.dx[d];
+      a.stride[d] = g.stride(d);
+    }
+    a.reaction = fc * p.reaction_per_s;
+    a.reference = p.reaction_reference;
+    a.source = uniform ? p.source : 0.0;  // otherwise part of PhysicsFields::source()
+    a.k_factor = fk;
+    // A forward-Euler stage keeps every weight of the stencil non-negative (a maximum principle)
+    // when dt * (diffusion + advection + reaction rates) <= 1; SSPRK2/3 inherit that bound.
+    rate_bound = std::max(rate_bound, fk * m_max_diffusion_rate + m_max_advection_rate + a.reaction);
+
+    for (int f = 0; f < 6; ++f) {
+      const int axis = f / 2;
+      detail::WallCondition& w = m_walls_host(m, f);
+      w = detail::WallCondition{};
+      if (axis >= g.dims) continue;
+      const BoundaryConfig& b = p.boundaries.face(f);
+      w.kind = b.type == BoundaryType::dirichlet ? 0 : b.type == BoundaryType::neumann ? 1 : 2;
+      w.value = b.value;
+      w.flux = b.flux;
+      w.transfer = fc * b.transfer_m_s;
+      w.dx = g.dx[axis];
+      w.k = k;
+      w.k_over_dx = k / g.dx[axis];
+    }
+  }
+  Kokkos::deep_copy(m_coef, m_coef_host);
+  Kokkos::deep_copy(m_walls, m_walls_host);
+  m_parameters = parameters;
+  m_stable_dt = rate_bound > 0.0 ? 1.0 / rate_bound : std::numeric_limits<double>::infinity();
+}
+
+void ExplicitSolver::set_controls(const std::vector<double>& controls) {
+  TWIN_REQUIRE(controls.size() == m_controls.size(), Error,
+               "expected " + std::to_string(m_controls.size()) + " control values, got " + std::to_string(controls.size()));
+  for (double c : controls) TWIN_REQUIRE(std::isfinite(c), Error, "a control value is not finite");
+  m_controls = controls;
 }
 
 Field ExplicitSolver::make_field(const std::string& name) const {
@@ -81,17 +124,26 @@ Field ExplicitSolver::make_field(const std::string& name) const {
 
 void ExplicitSolver::apply_walls(const Field& u) {
   const LocalGrid g = grid();
+  const auto walls = m_walls;
+  const auto coef = m_coef;
+  const auto k_face = m_physics.k_face();
+  const bool variable = !m_physics.uniform();
   for (int f = 0; f < 2 * g.dims; ++f) {
     const int axis = f / 2, side = f % 2;
     if (m_decomposition->neighbor(axis, side) != MPI_PROC_NULL) continue;
     const long nf = face_cells(g, axis);
-    const detail::WallCondition w = m_walls[f];
     const long step = side == 0 ? -g.stride(axis) : g.stride(axis);
     const int layer = side == 0 ? g.ghost[axis] : g.ghost[axis] + g.cells[axis] - 1;
+    const double dx2 = g.dx[axis] * g.dx[axis];
     Kokkos::parallel_for(
         "twin::wall_ghosts", Kokkos::RangePolicy<>(0, nf * m_members), KOKKOS_LAMBDA(const long n) {
           const long m = n / nf;
           const long inner = g.face_index(axis, layer, n % nf);
+          detail::WallCondition w = walls(m, f);
+          if (variable) {  // the wall cell's own diffusivity, held in its wall face slot
+            w.k = coef(m).k_factor * k_face(axis, side == 0 ? inner : inner + step) * dx2;
+            w.k_over_dx = w.k / w.dx;
+          }
           u(m, inner + step) = detail::ghost_value(u(m, inner), w);
         });
   }
@@ -106,20 +158,18 @@ void ExplicitSolver::fill_ghosts(const Field& u) {
 namespace {
 
 // out = a * u0 + b * (in + dt * L(in)). Blend = false is the a = 0 stage, which skips reading
-// u0: a third less memory traffic. On host backends one work item is a grid row, so the inner
-// loop is contiguous and vectorises; on devices one work item is one cell.
-template <int Dims, bool Blend>
+// u0: a third less memory traffic. Variable = false folds uniform coefficients into per-member
+// scalar weights; Variable = true reads PhysicsFields' arrays. On host backends one work item is
+// a grid row, so the inner loop is contiguous and vectorises; on devices one work item is one
+// cell.
+template <int Dims, bool Blend, bool Variable>
 struct StageKernel {
   Field u0, in, out;
   LocalGrid g;
-  detail::StageWeights w;
-  double a;
-
-  KOKKOS_INLINE_FUNCTION void cell(const double* KOKKOS_RESTRICT u, const double* KOKKOS_RESTRICT x0,
-                                   double* KOKKOS_RESTRICT y, long c) const {
-    const double next = detail::stage_value<Dims>(u, c, w);
-    y[c] = Blend ? a * x0[c] + next : next;
-  }
+  Kokkos::View<detail::AdrCoefficients*> coef;
+  PhysicsFields::Array2 k_face, velocity;
+  Kokkos::View<double*> q;
+  double a, b, dt, share;
 
   struct Row {};
   KOKKOS_INLINE_FUNCTION void operator()(Row, const int r) const {
@@ -130,7 +180,21 @@ struct StageKernel {
     const double* KOKKOS_RESTRICT x0 = &u0(m, 0);
     double* KOKKOS_RESTRICT y = &out(m, 0);
     const int nx = g.cells[0];
-    for (int i = 0; i < nx; ++i) cell(u, x0, y, base + i);
+    const detail::AdrCoefficients c = coef(m);
+    if constexpr (Variable) {
+      for (int i = 0; i < nx; ++i) {
+        const long n = base + i;
+        const double next = detail::variable_stage_value<Dims>(u, n, c, k_face, velocity, q, b, dt, 1.0 - share);
+        y[n] = Blend ? a * x0[n] + next : next;
+      }
+    } else {
+      const detail::StageWeights w = detail::stage_weights(c, Dims, b, dt, share);
+      for (int i = 0; i < nx; ++i) {
+        const long n = base + i;
+        const double next = detail::stage_value<Dims>(u, n, w);
+        y[n] = Blend ? a * x0[n] + next : next;
+      }
+    }
   }
 
   struct Cell {};
@@ -141,16 +205,23 @@ struct StageKernel {
     const int i = static_cast<int>(c % g.cells[0]);
     const int j = static_cast<int>((c / g.cells[0]) % g.cells[1]);
     const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
-    cell(&in(m, 0), &u0(m, 0), &out(m, 0), g.index(i, j, k));
+    const long at = g.index(i, j, k);
+    const detail::AdrCoefficients& cf = coef(m);
+    double next;
+    if constexpr (Variable)
+      next = detail::variable_stage_value<Dims>(&in(m, 0), at, cf, k_face, velocity, q, b, dt, 1.0 - share);
+    else
+      next = detail::stage_value<Dims>(&in(m, 0), at, detail::stage_weights(cf, Dims, b, dt, share));
+    out(m, at) = Blend ? a * u0(m, at) + next : next;
   }
 };
 
 constexpr bool host_backend =
     std::is_same_v<Kokkos::DefaultExecutionSpace::memory_space, Kokkos::HostSpace>;
 
-template <int Dims, bool Blend>
-void launch_stage_dims(const StageKernel<Dims, Blend>& kernel, int members) {
-  using K = StageKernel<Dims, Blend>;
+template <int Dims, bool Blend, bool Variable>
+void launch_stage_dims(const StageKernel<Dims, Blend, Variable>& kernel, int members) {
+  using K = StageKernel<Dims, Blend, Variable>;
   const LocalGrid& g = kernel.g;
   const char* label = Dims == 2 ? "twin::adr_stage_2d" : "twin::adr_stage_3d";
   if constexpr (host_backend)
@@ -159,33 +230,38 @@ void launch_stage_dims(const StageKernel<Dims, Blend>& kernel, int members) {
     Kokkos::parallel_for(label, Kokkos::RangePolicy<typename K::Cell>(0, members * g.interior_size()), kernel);
 }
 
-template <bool Blend>
+template <bool Blend, bool Variable>
 void launch_stage(const Field& u0, const Field& in, const Field& out, const LocalGrid& g,
-                  const detail::AdrCoefficients& coef, double a, double b, double dt, int members) {
-  const detail::StageWeights w = detail::stage_weights(coef, g.dims, b, dt);
+                  const Kokkos::View<detail::AdrCoefficients*>& coef, const PhysicsFields& physics, double a, double b,
+                  double dt, double share, int members) {
   if (g.dims == 2)
-    launch_stage_dims(StageKernel<2, Blend>{u0, in, out, g, w, a}, members);
+    launch_stage_dims(StageKernel<2, Blend, Variable>{u0, in, out, g, coef, physics.k_face(), physics.velocity(),
+                                                      physics.source(), a, b, dt, share},
+                      members);
   else
-    launch_stage_dims(StageKernel<3, Blend>{u0, in, out, g, w, a}, members);
+    launch_stage_dims(StageKernel<3, Blend, Variable>{u0, in, out, g, coef, physics.k_face(), physics.velocity(),
+                                                      physics.source(), a, b, dt, share},
+                      members);
 }
 
 }  // namespace
 
-void ExplicitSolver::stage(const Field& u0, const Field& in, const Field& out, double a, double b, double dt) {
+void ExplicitSolver::stage(const Field& u0, const Field& in, const Field& out, double a, double b, double dt,
+                           double share) {
   fill_ghosts(in);
-  if (a == 0.0)
-    launch_stage<false>(u0, in, out, grid(), m_coefficients, a, b, dt, m_members);
-  else
-    launch_stage<true>(u0, in, out, grid(), m_coefficients, a, b, dt, m_members);
+  const bool variable = !m_physics.uniform();
+  if (a == 0.0) {
+    if (variable) launch_stage<false, true>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, m_members);
+    else launch_stage<false, false>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, m_members);
+  } else {
+    if (variable) launch_stage<true, true>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, m_members);
+    else launch_stage<true, false>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, m_members);
+  }
 }
 
-void ExplicitSolver::apply_weights(const Field& in, const Field& out, const detail::StageWeights& weights) {
-  fill_ghosts(in);
-  const LocalGrid& g = grid();
-  if (g.dims == 2)
-    launch_stage_dims(StageKernel<2, false>{in, in, out, g, weights, 0.0}, m_members);
-  else
-    launch_stage_dims(StageKernel<3, false>{in, in, out, g, weights, 0.0}, m_members);
+void ExplicitSolver::explicit_part(const Field& in, const Field& out, double dt, double implicit_share) {
+  stage(in, in, out, 0.0, 1.0, dt, implicit_share);
+  Kokkos::fence();
 }
 
 void ExplicitSolver::euler_step(const Field& in, const Field& out, double dt) {
@@ -193,13 +269,14 @@ void ExplicitSolver::euler_step(const Field& in, const Field& out, double dt) {
   Kokkos::fence();
 }
 
-StepReport ExplicitSolver::advance(Field& u, double duration_s) {
+StepReport ExplicitSolver::advance(Field& u, double t0_s, double duration_s) {
   StepReport report;
   const double dt_max = std::min(m_cfl * m_stable_dt, m_max_dt);
   report.steps = std::max(1, static_cast<int>(std::ceil(duration_s / dt_max - 1e-12)));
   report.dt_s = duration_s / report.steps;
   const double dt = report.dt_s;
   for (int s = 0; s < report.steps; ++s) {
+    m_physics.update_source(t0_s + s * dt, m_controls);
     if (m_integrator == Integrator::ssprk2) {
       stage(u, u, m_stage1, 0.0, 1.0, dt);
       stage(u, m_stage1, u, 0.5, 0.5, dt);

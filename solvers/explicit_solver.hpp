@@ -2,19 +2,22 @@
 // Explicit advection-diffusion-reaction stepping with SSP Runge-Kutta on a decomposed grid.
 
 #include <string>
+#include <vector>
 
 #include "solvers/detail/adr_kernels.hpp"
 #include "solvers/field.hpp"
 #include "solvers/grid.hpp"
 #include "solvers/halo.hpp"
+#include "solvers/physics.hpp"
 #include "solvers/solver.hpp"
 #include "twin/config.hpp"
 
 namespace twin::solvers {
 
-/// Advances ensemble fields of du/dt + v.grad u = k lap u - r (u - u_ref) + s under the configured
-/// boundary conditions, with SSPRK2 or SSPRK3 and a step inside the explicit stability limit.
-/// Every member is advanced by the same kernel launches. Methods are collective over the
+/// Advances ensemble fields of du/dt + v.grad u = div(k grad u) - r (u - u_ref) + s(x, t) +
+/// sum_j p_j b_j(x) under the configured boundary conditions, with SSPRK2 or SSPRK3 and a step
+/// inside the explicit stability limit. Every member is advanced by the same kernel launches;
+/// members may carry their own named parameters. Methods are collective over the
 /// decomposition's communicator; not thread-safe.
 class ExplicitSolver final : public Solver {
  public:
@@ -22,10 +25,14 @@ class ExplicitSolver final : public Solver {
 
   Field make_field(const std::string& name) const override;
 
-  /// Advances `u` by `duration_s` of facility time, in equal steps no larger than the stable
-  /// step times time.cfl (and time.max_dt_s). Returns a non-ok status, never throws, when the
-  /// state becomes non-finite or blows up; the state is then left as computed.
-  StepReport advance(Field& u, double duration_s) override;
+  /// Advances `u` from facility time t0_s by `duration_s`, in equal steps no larger than the
+  /// stable step times time.cfl (and time.max_dt_s). Returns a non-ok status, never throws, when
+  /// the state becomes non-finite or blows up; the state is then left as computed.
+  StepReport advance(Field& u, double t0_s, double duration_s) override;
+
+  void set_controls(const std::vector<double>& controls) override;
+  void set_parameters(const std::vector<ParameterSet>& parameters) override;
+  const std::vector<ParameterSet>& parameters() const override { return m_parameters; }
 
   /// One forward-Euler step, out = in + dt L(in), ghosts of `in` filled first. The kernel every
   /// SSPRK stage is made of; the stencil benchmark measures it. `dt` must be stable.
@@ -41,19 +48,30 @@ class ExplicitSolver final : public Solver {
   /// Fills ghost cells: halo exchange with neighbours, then wall conditions.
   void fill_ghosts(const Field& u);
 
-  /// out = stage_value(in) with the given weights, ghosts of `in` filled first: the building
-  /// block the implicit solver uses for its explicit part.
-  void apply_weights(const Field& in, const Field& out, const detail::StageWeights& weights);
+  /// out = b (in + dt L(in)) with diffusion and reaction weighted by (1 - implicit_share), ghosts
+  /// of `in` filled first: the explicit half of the implicit solver's theta-scheme.
+  void explicit_part(const Field& in, const Field& out, double dt, double implicit_share);
 
-  const detail::AdrCoefficients& coefficients() const { return m_coefficients; }
-  /// Wall condition of face f (x_low, x_high, y_low, y_high, z_low, z_high).
-  const detail::WallCondition& wall(int f) const { return m_walls[f]; }
+  const PhysicsFields& physics() const { return m_physics; }
+  /// Selects the scheduled sources active at facility time t_s, with the controls in force
+  /// (advance does this every step; the implicit solver calls it for its explicit part).
+  void set_source_time(double t_s) { m_physics.update_source(t_s, m_controls); }
+  /// Member m's coefficients (host copy), its parameters applied.
+  const detail::AdrCoefficients& coefficients(int m) const { return m_coef_host(m); }
+  /// Member m's wall condition on face f (x_low, x_high, y_low, y_high, z_low, z_high), for a
+  /// uniform diffusivity; with diffusivity regions the wall cell's own k replaces w.k.
+  const detail::WallCondition& wall(int m, int f) const { return m_walls_host(m, f); }
   /// Largest stable step of the advection part alone [s] (infinite at rest).
   double advection_dt() const { return m_advection_dt; }
+  /// The control parameters in force.
+  const std::vector<double>& controls() const { return m_controls; }
 
  private:
-  void stage(const Field& u0, const Field& in, const Field& out, double a, double b, double dt);
+  void stage(const Field& u0, const Field& in, const Field& out, double a, double b, double dt, double share = 0.0);
   void apply_walls(const Field& u);
+
+  using CoefView = Kokkos::View<detail::AdrCoefficients*>;
+  using WallView = Kokkos::View<detail::WallCondition* [6]>;
 
   const Decomposition* m_decomposition;
   int m_members;
@@ -62,10 +80,18 @@ class ExplicitSolver final : public Solver {
   double m_max_dt;
   double m_initial;
   double m_blow_up_bound;
-  double m_stable_dt;
-  double m_advection_dt;
-  detail::AdrCoefficients m_coefficients;
-  Kokkos::Array<detail::WallCondition, 6> m_walls;
+  double m_stable_dt = 0.0;
+  double m_advection_dt = 0.0;
+  double m_max_diffusion_rate = 0.0;  // global maxima of PhysicsFields' rates
+  double m_max_advection_rate = 0.0;
+  const PhysicsConfig m_config;
+  PhysicsFields m_physics;
+  std::vector<ParameterSet> m_parameters;
+  std::vector<double> m_controls;
+  CoefView m_coef;
+  CoefView::HostMirror m_coef_host;
+  WallView m_walls;
+  WallView::HostMirror m_walls_host;
   HaloExchange m_halo;
   Field m_stage1, m_stage2;
 };

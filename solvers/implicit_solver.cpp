@@ -4,6 +4,7 @@
 #include <petscksp.h>
 
 #include <cmath>
+#include <algorithm>
 #include <limits>
 #include <vector>
 
@@ -95,94 +96,90 @@ ImplicitSolver::ImplicitSolver(const Config& config, const Decomposition& decomp
   TWIN_PETSC_CHECK(KSPSetInitialGuessNonzero(m_petsc->ksp, PETSC_TRUE));
   TWIN_PETSC_CHECK(KSPSetFromOptions(m_petsc->ksp));
 
-  // c: what the walls add to A u that does not depend on u (k/dx^2 * beta at wall cells).
   m_rhs = Field(Kokkos::ViewAllocateWithoutInitializing("twin::implicit_rhs"), members, g.padded_size());
-  m_wall_constant = Field("twin::wall_constant", 1, g.padded_size());
-  auto c = Kokkos::create_mirror_view(m_wall_constant);
-  Kokkos::deep_copy(c, 0.0);
-  const auto& coef = m_explicit.coefficients();
-  for (int f = 0; f < 2 * g.dims; ++f) {
-    const int axis = f / 2, side = f % 2;
-    if (decomposition.neighbor(axis, side) != MPI_PROC_NULL) continue;
-    const double add = coef.k_over_dx2[axis] * detail::wall_affine(m_explicit.wall(f)).beta;
-    for (int k = 0; k < g.cells[2]; ++k)
-      for (int j = 0; j < g.cells[1]; ++j)
-        for (int i = 0; i < g.cells[0]; ++i) {
-          const int q[3] = {i, j, k};
-          if (q[axis] == (side == 0 ? 0 : g.cells[axis] - 1)) c(0, g.index(i, j, k)) += add;
-        }
-  }
-  Kokkos::deep_copy(m_wall_constant, c);
+  m_wall_constant.assign(static_cast<std::size_t>(g.interior_size()), 0.0);
 }
 
 ImplicitSolver::~ImplicitSolver() = default;
 
-void ImplicitSolver::assemble(double dt) {
+void ImplicitSolver::assemble(double dt, int m) {
   const LocalGrid& g = grid();
-  const auto& coef = m_explicit.coefficients();
+  const auto& coef = m_explicit.coefficients(m);
+  const PhysicsFields& physics = m_explicit.physics();
+  const bool variable = !physics.uniform();
+  const auto& k_face = physics.k_face_host();
   const double td = m_theta * dt;
-  std::vector<double> wall_gap(6, 0.0);  // 1 - alpha per face
-  for (int f = 0; f < 2 * g.dims; ++f) wall_gap[f] = 1.0 - detail::wall_affine(m_explicit.wall(f)).alpha;
+  std::fill(m_wall_constant.begin(), m_wall_constant.end(), 0.0);
 
+  long n = 0;
   for (int k = 0; k < g.cells[2]; ++k)
     for (int j = 0; j < g.cells[1]; ++j)
-      for (int i = 0; i < g.cells[0]; ++i) {
+      for (int i = 0; i < g.cells[0]; ++i, ++n) {
         const int gidx[3] = {i + g.offset[0], j + g.offset[1], k + g.offset[2]};
+        const long c = g.index(i, j, k);
         MatStencil row{};
         row.i = gidx[0];
         row.j = gidx[1];
         row.k = gidx[2];
         MatStencil cols[7];
         PetscScalar values[7];
-        int n = 1;
+        int count = 1;
         double diag = 1.0 + td * coef.reaction;
         for (int d = 0; d < g.dims; ++d) {
           for (int side = 0; side < 2; ++side) {
+            const double kf = variable ? coef.k_factor * k_face(d, side == 0 ? c : c + g.stride(d)) : coef.k_over_dx2[d];
             const int neighbour = gidx[d] + (side == 0 ? -1 : 1);
             if (neighbour < 0 || neighbour >= g.global[d]) {
-              diag += td * coef.k_over_dx2[d] * wall_gap[2 * d + side];
+              // The ghost is alpha u + beta: alpha goes into the matrix, beta into c.
+              detail::WallCondition w = m_explicit.wall(m, 2 * d + side);
+              if (variable) {
+                w.k = kf * g.dx[d] * g.dx[d];
+                w.k_over_dx = w.k / w.dx;
+              }
+              const detail::WallAffine wa = detail::wall_affine(w);
+              diag += td * kf * (1.0 - wa.alpha);
+              m_wall_constant[static_cast<std::size_t>(n)] += kf * wa.beta;
               continue;
             }
-            diag += td * coef.k_over_dx2[d];
-            cols[n] = row;
-            (d == 0 ? cols[n].i : d == 1 ? cols[n].j : cols[n].k) = neighbour;
-            values[n] = -td * coef.k_over_dx2[d];
-            ++n;
+            diag += td * kf;
+            cols[count] = row;
+            (d == 0 ? cols[count].i : d == 1 ? cols[count].j : cols[count].k) = neighbour;
+            values[count] = -td * kf;
+            ++count;
           }
         }
         cols[0] = row;
         values[0] = diag;
-        TWIN_PETSC_CHECK(MatSetValuesStencil(m_petsc->matrix, 1, &row, n, cols, values, INSERT_VALUES));
+        TWIN_PETSC_CHECK(MatSetValuesStencil(m_petsc->matrix, 1, &row, count, cols, values, INSERT_VALUES));
       }
   TWIN_PETSC_CHECK(MatAssemblyBegin(m_petsc->matrix, MAT_FINAL_ASSEMBLY));
   TWIN_PETSC_CHECK(MatAssemblyEnd(m_petsc->matrix, MAT_FINAL_ASSEMBLY));
   TWIN_PETSC_CHECK(KSPSetOperators(m_petsc->ksp, m_petsc->matrix, m_petsc->matrix));
-  m_assembled_dt = dt;
+  m_assembled = {dt, m_explicit.parameters()[m]};
 }
 
-StepReport ImplicitSolver::advance(Field& u, double duration_s) {
+StepReport ImplicitSolver::advance(Field& u, double t0_s, double duration_s) {
   StepReport report;
   const double dt_max = std::min({m_cfl * m_explicit.advection_dt(), m_max_dt, duration_s});
   report.steps = std::max(1, static_cast<int>(std::ceil(duration_s / dt_max - 1e-12)));
   report.dt_s = duration_s / report.steps;
   const double dt = report.dt_s;
-  if (dt != m_assembled_dt) assemble(dt);
 
-  // Explicit part: u + (1 - theta) dt A u + dt E(u), A's walls through the ghosts.
+  // Explicit part: u + (1 - theta) dt A u + dt E(u), A's walls through the ghosts; then
+  // (I - theta dt A) u' = that + theta dt c, member by member. Members with the same parameters
+  // share one assembled matrix and preconditioner.
   const LocalGrid& g = grid();
-  const detail::StageWeights w = detail::stage_weights(m_explicit.coefficients(), g.dims, 1.0, dt, m_theta);
   const double wall_share = m_theta * dt;
-
+  auto hu = Kokkos::create_mirror_view(u);
+  auto hr = Kokkos::create_mirror_view(m_rhs);
   for (int step = 0; step < report.steps; ++step) {
-    m_explicit.apply_weights(u, m_rhs, w);
-    Kokkos::fence();
-    auto hu = Kokkos::create_mirror_view(u);
-    auto hr = Kokkos::create_mirror_view(m_rhs);
-    auto hc = Kokkos::create_mirror_view(m_wall_constant);
+    m_explicit.set_source_time(t0_s + step * dt);
+    m_explicit.explicit_part(u, m_rhs, dt, m_theta);
     Kokkos::deep_copy(hu, u);
     Kokkos::deep_copy(hr, m_rhs);
-    Kokkos::deep_copy(hc, m_wall_constant);
     for (int m = 0; m < members(); ++m) {
+      const Assembled key{dt, m_explicit.parameters()[m]};
+      if (!(key == m_assembled)) assemble(dt, m);
       PetscScalar* xb = nullptr;
       PetscScalar* xx = nullptr;
       TWIN_PETSC_CHECK(VecGetArray(m_petsc->b, &xb));
@@ -192,7 +189,7 @@ StepReport ImplicitSolver::advance(Field& u, double duration_s) {
         for (int j = 0; j < g.cells[1]; ++j)
           for (int i = 0; i < g.cells[0]; ++i, ++n) {
             const long c = g.index(i, j, k);
-            xb[n] = hr(m, c) + wall_share * hc(0, c);
+            xb[n] = hr(m, c) + wall_share * m_wall_constant[static_cast<std::size_t>(n)];
             xx[n] = hu(m, c);
           }
       TWIN_PETSC_CHECK(VecRestoreArray(m_petsc->b, &xb));

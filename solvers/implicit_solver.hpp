@@ -3,6 +3,7 @@
 // upwind advection and sources explicit (IMEX).
 
 #include <memory>
+#include <vector>
 
 #include "solvers/explicit_solver.hpp"
 
@@ -23,7 +24,12 @@ class ImplicitSolver final : public Solver {
 
   Field make_field(const std::string& name) const override { return m_explicit.make_field(name); }
   /// Returns not_converged (and leaves `u` at the last converged step) when a KSP solve fails.
-  StepReport advance(Field& u, double duration_s) override;
+  StepReport advance(Field& u, double t0_s, double duration_s) override;
+  void set_controls(const std::vector<double>& controls) override { m_explicit.set_controls(controls); }
+  /// Members with different parameters are solved with matrices assembled in turn (one set-up
+  /// of the preconditioner per member and step); equal parameters share one.
+  void set_parameters(const std::vector<ParameterSet>& parameters) override { m_explicit.set_parameters(parameters); }
+  const std::vector<ParameterSet>& parameters() const override { return m_explicit.parameters(); }
   double stable_dt() const override { return m_explicit.advection_dt(); }
   FieldStats stats(const Field& u) const override { return m_explicit.stats(u); }
   SolveStatus health(const Field& u) const override { return m_explicit.health(u); }
@@ -31,7 +37,13 @@ class ImplicitSolver final : public Solver {
   int members() const override { return m_explicit.members(); }
 
  private:
-  void assemble(double dt);
+  void assemble(double dt, int member);
+
+  struct Assembled {
+    double dt = -1.0;
+    ParameterSet parameters{};
+    bool operator==(const Assembled& o) const { return dt == o.dt && parameters == o.parameters; }
+  };
 
   ExplicitSolver m_explicit;
   const Decomposition* m_decomposition;
@@ -39,8 +51,8 @@ class ImplicitSolver final : public Solver {
   double m_cfl;
   double m_max_dt;
   Field m_rhs;
-  Field m_wall_constant;  // c: the walls' constant contribution, per interior cell
-  double m_assembled_dt = -1.0;
+  std::vector<double> m_wall_constant;  // c: the walls' constant contribution, per interior cell
+  Assembled m_assembled;
   struct Petsc;
   std::unique_ptr<Petsc> m_petsc;
 };

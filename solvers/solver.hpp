@@ -5,9 +5,11 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "solvers/field.hpp"
 #include "solvers/grid.hpp"
+#include "solvers/physics.hpp"
 #include "twin/config.hpp"
 
 namespace twin::solvers {
@@ -37,8 +39,17 @@ class Solver {
 
   /// A field with one row per member, interior and ghosts at physics.initial_value.
   virtual Field make_field(const std::string& name) const = 0;
-  /// Advances `u` by `duration_s` of facility time in equal steps.
-  virtual StepReport advance(Field& u, double duration_s) = 0;
+  /// Advances `u` from facility time `t0_s` (which selects the active scheduled sources) by
+  /// `duration_s` in equal steps.
+  virtual StepReport advance(Field& u, double t0_s, double duration_s) = 0;
+  /// Control parameters p_j, one per config.controls entry, held until the next call.
+  /// @throws Error on a wrong count or a non-finite value.
+  virtual void set_controls(const std::vector<double>& controls) = 0;
+  /// Named parameters per member (physics.parameters for all members until set).
+  /// @throws Error on a wrong count, a non-finite value, diffusivity_factor <= 0 or
+  ///         cooling_factor < 0; callers keep estimates inside physical bounds.
+  virtual void set_parameters(const std::vector<ParameterSet>& parameters) = 0;
+  virtual const std::vector<ParameterSet>& parameters() const = 0;
   /// Largest step [s] the method allows before time.cfl (infinite when unconditionally stable).
   virtual double stable_dt() const = 0;
   /// Interior statistics over all members and ranks.

@@ -27,7 +27,7 @@ void BM_Batched(benchmark::State& state) {
   twin::solvers::Decomposition dec(config.grid, MPI_COMM_SELF);
   twin::solvers::ExplicitSolver solver(config, dec, members);
   auto u = solver.make_field("bench::ensemble");
-  for (auto _ : state) solver.advance(u, 10.0);
+  for (auto _ : state) solver.advance(u, 0.0, 10.0);
   state.counters["members"] = members;
 }
 
@@ -42,7 +42,7 @@ void BM_Separate(benchmark::State& state) {
     fields.push_back(solvers.back()->make_field("bench::single"));
   }
   for (auto _ : state)
-    for (int m = 0; m < members; ++m) solvers[m]->advance(fields[m], 10.0);
+    for (int m = 0; m < members; ++m) solvers[m]->advance(fields[m], 0.0, 10.0);
   state.counters["members"] = members;
 }
 

@@ -32,10 +32,10 @@ void BM_ImplicitStep(benchmark::State& state, std::vector<int> n) {
   twin::solvers::Decomposition dec(config.grid, MPI_COMM_WORLD);
   auto solver = twin::solvers::make_solver(config, dec, 1);
   auto u = solver->make_field("bench::u");
-  solver->advance(u, 1.0);  // assembly and preconditioner set-up, untimed
+  solver->advance(u, 0.0, 1.0);  // assembly and preconditioner set-up, untimed
   long iterations = 0, steps = 0;
   for (auto _ : state) {
-    const auto report = solver->advance(u, 1.0);
+    const auto report = solver->advance(u, 0.0, 1.0);
     if (report.status != twin::solvers::SolveStatus::ok) state.SkipWithError("solve failed");
     iterations += report.linear_iterations;
     ++steps;

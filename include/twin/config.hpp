@@ -54,15 +54,75 @@ struct BoundariesConfig {
   const BoundaryConfig& face(int f) const { return faces.at(f) ? *faces.at(f) : default_face; }
 };
 
-/// `physics:` — du/dt + v·grad u = div(k grad u) - r (u - u_ref) + s.
+/// How a region weighs the cells it covers.
+/// box: 1 for cell centres inside the box, else 0. gaussian: exp(-|x - c|^2 / 2 sigma^2) per
+/// axis, 1 at the centre.
+enum class ShapeKind { box, gaussian };
+
+/// A region of the domain, used by diffusivity regions, sources and controls.
+struct ShapeConfig {
+  ShapeKind shape = ShapeKind::box;
+  std::vector<double> center_m;       ///< centre [m], one entry per axis, required
+  std::vector<double> size_m;         ///< box: side lengths [m]; gaussian: sigma per axis [m]
+};
+
+/// `physics.diffusivity_regions[]` — a region with its own diffusivity (later entries win).
+/// Gaussian regions blend: k = k0 + (k_region - k0) * weight.
+struct DiffusivityRegionConfig {
+  ShapeConfig region;
+  double diffusivity_m2_s = 0.0;      ///< k inside the region [m^2/s]
+};
+
+/// `physics.sources[]` — a fixed source s(x, t): `rate` inside its region, between start_s and
+/// end_s of facility time.
+struct SourceConfig {
+  std::string name;
+  ShapeConfig region;
+  double rate = 0.0;                  ///< [u/s] at weight 1
+  double start_s = 0.0;               ///< facility time it switches on [s]
+  std::optional<double> end_s;        ///< facility time it switches off [s]; empty: never
+};
+
+/// `physics.vortex:` — a solid-body rotation added to the uniform velocity (about the z axis in
+/// 3D): v += omega x (x - center).
+struct VortexConfig {
+  std::vector<double> center_m;       ///< centre of rotation [m] (x, y), required
+  double angular_velocity_rad_s = 0.0;///< omega, counter-clockwise positive [rad/s]
+};
+
+/// `physics.parameters:` — the named physical parameters the twin may estimate (state
+/// augmentation in the ensemble filter). Each scales coefficients given elsewhere, so 1 means
+/// "as configured".
+struct ParametersConfig {
+  double diffusivity_factor = 1.0;    ///< multiplies the diffusivity everywhere
+  double cooling_factor = 1.0;        ///< multiplies the robin transfer coefficients and the reaction rate
+};
+
+/// `physics:` — du/dt + v·grad u = div(k grad u) - r (u - u_ref) + s(x, t) + sum_j p_j b_j(x).
 struct PhysicsConfig {
-  double diffusivity_m2_s = 1.0e-4;   ///< k [m^2/s]
-  std::vector<double> velocity_m_s;   ///< v [m/s], one entry per axis; empty: at rest
+  double diffusivity_m2_s = 1.0e-4;   ///< k outside any region [m^2/s]
+  std::vector<DiffusivityRegionConfig> diffusivity_regions;
+  std::vector<double> velocity_m_s;   ///< uniform part of v [m/s], one entry per axis; empty: 0
+  std::optional<VortexConfig> vortex; ///< rotating part of v
   double reaction_per_s = 0.0;        ///< r [1/s], >= 0
   double reaction_reference = 0.0;    ///< u_ref [u], e.g. ambient temperature for face cooling
-  double source = 0.0;                ///< s, uniform volumetric source [u/s]
+  double source = 0.0;                ///< uniform volumetric source [u/s]
+  std::vector<SourceConfig> sources;  ///< fixed sources s(x, t)
   double initial_value = 0.0;         ///< u at t = 0 [u]
+  ParametersConfig parameters;
   BoundariesConfig boundaries;
+};
+
+/// `controls[]` — a controllable source b_j(x) (a heater, an injector) driven by the control
+/// parameter p_j: it adds p_j * gain * weight(x) to du/dt.
+struct ControlConfig {
+  std::string name;                   ///< e.g. "H1"
+  ShapeConfig region;
+  double gain = 0.0;                  ///< [u/s per unit of p] at weight 1
+  std::string unit = "1";             ///< unit of p, for output labels
+  double initial = 0.0;               ///< p at t = 0
+  double min = 0.0;                   ///< lowest allowed p
+  double max = 1.0;                   ///< highest allowed p
 };
 
 /// Time integrators of the solver core. ssprk2/ssprk3 are explicit; backward_euler and
@@ -102,6 +162,7 @@ struct Config {
   GridConfig grid;
   PhysicsConfig physics;
   TimeConfig time;
+  std::vector<ControlConfig> controls;
   LoggingConfig logging;
 
   std::string source_name;            ///< the file it came from, or "<string>"
@@ -129,6 +190,7 @@ std::string to_yaml(const Config& config);
 
 /// Names of enum values as they appear in YAML.
 const char* to_string(BoundaryType v);
+const char* to_string(ShapeKind v);
 const char* to_string(Integrator v);
 const char* to_string(LogLevel v);
 

@@ -10,8 +10,10 @@ namespace twin::solvers::detail {
 /// across Kokkos versions whose math functions moved namespaces.
 KOKKOS_INLINE_FUNCTION bool is_finite(double v) { return v - v == 0.0; }
 
-/// Coefficients of du/dt = k lap(u) - v.grad(u) (first-order upwind) - r (u - u_ref) + s,
-/// uniform over the grid. Inactive axes carry zeros.
+/// One member's coefficients of du/dt = k lap(u) - v.grad(u) (first-order upwind)
+/// - r (u - u_ref) + s, its named parameters applied. With uniform physics k, v and s are these
+/// scalars; otherwise the arrays of PhysicsFields carry k, v and s and only k_factor, reaction and
+/// reference are used. Inactive axes carry zeros.
 struct AdrCoefficients {
   Kokkos::Array<double, 3> k_over_dx2{{0, 0, 0}};  // k / dx^2 per axis [1/s]
   Kokkos::Array<double, 3> v_pos{{0, 0, 0}};       // max(v, 0) / dx per axis [1/s]
@@ -20,6 +22,7 @@ struct AdrCoefficients {
   double reaction = 0.0;                           // r [1/s]
   double reference = 0.0;                          // u_ref [u]
   double source = 0.0;                             // s [u/s]
+  double k_factor = 1.0;                           // multiplies the k_face array (variable physics)
 };
 
 /// One SSPRK stage, b * (u + dt L(u)), with L folded into per-neighbour weights: upwind
@@ -36,8 +39,8 @@ struct StageWeights {
 
 /// Weights of b * (u + dt L(u)). With implicit_share = theta > 0, diffusion and reaction enter
 /// only with (1 - theta): the explicit half of a theta-scheme (the implicit solver adds the rest).
-inline StageWeights stage_weights(const AdrCoefficients& a, int dims, double b, double dt,
-                                  double implicit_share = 0.0) {
+KOKKOS_INLINE_FUNCTION StageWeights stage_weights(const AdrCoefficients& a, int dims, double b, double dt,
+                                                  double implicit_share = 0.0) {
   const double e = 1.0 - implicit_share;
   StageWeights w;
   double center_rate = -e * a.reaction;
@@ -58,6 +61,26 @@ KOKKOS_INLINE_FUNCTION double stage_value(const double* u, long c, const StageWe
   double y = w.center * u[c] + w.constant;
   for (int d = 0; d < Dims; ++d) y += w.lo[d] * u[c - w.stride[d]] + w.hi[d] * u[c + w.stride[d]];
   return y;
+}
+
+/// b * (u + dt L(u)) at padded flat index c with coefficient arrays: k_face(d, c) is k/dx^2 at
+/// the low face of c, velocity(d, c) is v/dx at c, q(c) the source. Diffusion and reaction enter
+/// with the explicit share e = 1 - theta, as in stage_weights.
+template <int Dims, class Array2, class Array1>
+KOKKOS_INLINE_FUNCTION double variable_stage_value(const double* u, long c, const AdrCoefficients& a,
+                                                   const Array2& k_face, const Array2& velocity, const Array1& q,
+                                                   double b, double dt, double e) {
+  const double uc = u[c];
+  double diffusion = 0.0, advection = 0.0;
+  for (int d = 0; d < Dims; ++d) {
+    const long s = a.stride[d];
+    const double ul = u[c - s], uh = u[c + s];
+    diffusion += k_face(d, c) * (ul - uc) + k_face(d, c + s) * (uh - uc);
+    const double v = velocity(d, c);
+    advection += v > 0.0 ? v * (uc - ul) : v * (uh - uc);
+  }
+  const double rate = e * (a.k_factor * diffusion - a.reaction * uc) - advection + a.reaction * a.reference + q(c);
+  return b * (uc + dt * rate);
 }
 
 /// Ghost value across a wall from the adjacent interior value `inner`, for the cell-centred

@@ -33,6 +33,10 @@ struct EnumNames<BoundaryType> {
       {BoundaryType::dirichlet, "dirichlet"}, {BoundaryType::neumann, "neumann"}, {BoundaryType::robin, "robin"}};
 };
 template <>
+struct EnumNames<ShapeKind> {
+  static constexpr std::pair<ShapeKind, const char*> values[] = {{ShapeKind::box, "box"}, {ShapeKind::gaussian, "gaussian"}};
+};
+template <>
 struct EnumNames<Integrator> {
   static constexpr std::pair<Integrator, const char*> values[] = {{Integrator::ssprk2, "ssprk2"},
                                                                   {Integrator::ssprk3, "ssprk3"},
@@ -210,6 +214,8 @@ class KeyCollector {
   void section(const char* key, S&) { keys.emplace_back(key); }
   template <class S>
   void required_section(const char* key, S&) { keys.emplace_back(key); }
+  template <class S>
+  void list(const char* key, std::vector<S>&) { keys.emplace_back(key); }
   void check(bool, const std::string&, const std::string&) {}
 };
 
@@ -285,6 +291,23 @@ class Reader {
     section(key, out);
   }
 
+  template <class S>
+  void list(const char* key, std::vector<S>& out) {
+    const auto* e = find(key);
+    if (!e || e->value.kind == YamlNode::Kind::null) return;
+    const Where at{m_at.source, sub_path(m_at.path, key)};
+    if (e->value.kind != YamlNode::Kind::sequence)
+      fail(at, e->value, std::string("expected a list of maps, got ") + describe_value(e->value));
+    std::vector<S> items(e->value.items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      const YamlNode& item = e->value.items[i];
+      const Where item_at{m_at.source, at.path + "[" + std::to_string(i) + "]"};
+      if (item.kind != YamlNode::Kind::map) fail(item_at, item, std::string("expected a map of keys, got ") + describe_value(item));
+      read_section(item, item_at, items[i]);
+    }
+    out = std::move(items);
+  }
+
   void check(bool ok, const std::string& key, const std::string& message) {
     if (ok) return;
     // Point at the key when it is present, else at the enclosing section.
@@ -292,8 +315,14 @@ class Reader {
     int line = m_map.line, column = m_map.column;
     std::string rest = key;
     while (node && node->kind == YamlNode::Kind::map && !rest.empty()) {
-      const std::string head = rest.substr(0, rest.find('.'));
+      std::string head = rest.substr(0, rest.find('.'));
       rest = rest.size() > head.size() ? rest.substr(head.size() + 1) : std::string();
+      // "sources[2]": the key, then item 2 of its list.
+      long item = -1;
+      if (const auto open = head.find('['); open != std::string::npos) {
+        item = std::strtol(head.c_str() + open + 1, nullptr, 10);
+        head.resize(open);
+      }
       const YamlNode* next = nullptr;
       for (const auto& e : node->entries) {
         if (e.key == head) {
@@ -301,6 +330,12 @@ class Reader {
           column = e.column;
           next = &e.value;
         }
+      }
+      if (next && item >= 0 && next->kind == YamlNode::Kind::sequence &&
+          item < static_cast<long>(next->items.size())) {
+        next = &next->items[static_cast<std::size_t>(item)];
+        line = next->line;
+        column = next->column;
       }
       node = next;
     }
@@ -378,6 +413,16 @@ class Writer {
   void required_section(const char* key, S& value) {
     section(key, value);
   }
+  template <class S>
+  void list(const char* key, std::vector<S>& items) {
+    m_out << YAML::Key << key << YAML::Value << YAML::BeginSeq;
+    for (auto& item : items) {
+      m_out << YAML::BeginMap;
+      describe(*this, item);
+      m_out << YAML::EndMap;
+    }
+    m_out << YAML::EndSeq;
+  }
   void check(bool, const std::string&, const std::string&) {}
 
  private:
@@ -442,6 +487,7 @@ std::string to_yaml(const Config& config) {
 }
 
 const char* to_string(BoundaryType v) { return detail::enum_name(v); }
+const char* to_string(ShapeKind v) { return detail::enum_name(v); }
 const char* to_string(Integrator v) { return detail::enum_name(v); }
 const char* to_string(LogLevel v) { return detail::enum_name(v); }
 

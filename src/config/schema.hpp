@@ -6,6 +6,7 @@
 //   v.required(key, value, rule)      value must be present
 //   v.optional(key, value, rule)      keeps the default when absent (std::optional stays empty)
 //   v.section(key, sub)               a nested map described by describe(v, sub); optional
+//   v.list(key, items)                a list of maps, each described by describe(v, item)
 //   v.check(ok, key, message)         a cross-field rule (reader only)
 // Keep docs/config.md in step with this file.
 
@@ -15,6 +16,16 @@
 namespace twin::detail {
 
 inline constexpr const char* face_names[6] = {"x_low", "x_high", "y_low", "y_high", "z_low", "z_high"};
+
+template <class T>
+bool unique_names(const std::vector<T>& items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].name.empty()) return false;
+    for (std::size_t j = 0; j < i; ++j)
+      if (items[j].name == items[i].name) return false;
+  }
+  return true;
+}
 
 template <class V>
 void describe(V& v, RunConfig& c) {
@@ -55,15 +66,69 @@ void describe(V& v, BoundariesConfig& c) {
   for (int f = 0; f < 6; ++f) v.section(face_names[f], c.faces[f]);
 }
 
+// A region's keys sit in the map of the item that owns it (shape, center_m, size_m).
+template <class V>
+void describe(V& v, ShapeConfig& c) {
+  v.optional("shape", c.shape);
+  v.required("center_m", c.center_m, Rule().size(2, 3));
+  v.required("size_m", c.size_m, Rule::positive().size(2, 3));
+  v.check(c.size_m.size() == c.center_m.size(), "size_m", "needs as many entries as center_m");
+}
+
+template <class V>
+void describe(V& v, DiffusivityRegionConfig& c) {
+  describe(v, c.region);
+  v.required("diffusivity_m2_s", c.diffusivity_m2_s, Rule::non_negative());
+}
+
+template <class V>
+void describe(V& v, SourceConfig& c) {
+  v.required("name", c.name);
+  describe(v, c.region);
+  v.required("rate", c.rate);
+  v.optional("start_s", c.start_s, Rule::non_negative());
+  v.optional("end_s", c.end_s, Rule::non_negative());
+  v.check(!c.end_s || *c.end_s > c.start_s, "end_s", "must be later than start_s");
+}
+
+template <class V>
+void describe(V& v, VortexConfig& c) {
+  v.required("center_m", c.center_m, Rule().size(2, 2));
+  v.required("angular_velocity_rad_s", c.angular_velocity_rad_s);
+}
+
+template <class V>
+void describe(V& v, ParametersConfig& c) {
+  v.optional("diffusivity_factor", c.diffusivity_factor, Rule::above_up_to(0.0, 100.0));
+  v.optional("cooling_factor", c.cooling_factor, Rule::range(0.0, 100.0));
+}
+
 template <class V>
 void describe(V& v, PhysicsConfig& c) {
   v.optional("diffusivity_m2_s", c.diffusivity_m2_s, Rule::non_negative());
+  v.list("diffusivity_regions", c.diffusivity_regions);
   v.optional("velocity_m_s", c.velocity_m_s, Rule().size(2, 3));
+  v.section("vortex", c.vortex);
   v.optional("reaction_per_s", c.reaction_per_s, Rule::non_negative());
   v.optional("reaction_reference", c.reaction_reference);
   v.optional("source", c.source);
+  v.list("sources", c.sources);
   v.optional("initial_value", c.initial_value);
+  v.section("parameters", c.parameters);
   v.section("boundaries", c.boundaries);
+}
+
+template <class V>
+void describe(V& v, ControlConfig& c) {
+  v.required("name", c.name);
+  describe(v, c.region);
+  v.required("gain", c.gain);
+  v.optional("unit", c.unit);
+  v.optional("initial", c.initial);
+  v.optional("min", c.min);
+  v.optional("max", c.max);
+  v.check(c.min <= c.max, "max", "must be at least min");
+  v.check(c.initial >= c.min && c.initial <= c.max, "initial", "must lie within [min, max]");
 }
 
 template <class V>
@@ -97,9 +162,20 @@ void describe(V& v, Config& c) {
   v.required_section("grid", c.grid);
   v.section("physics", c.physics);
   v.section("time", c.time);
+  v.list("controls", c.controls);
   v.section("logging", c.logging);
   // Rules across sections.
   const std::size_t dims = c.grid.cells.size();
+  const auto region_dims = [&](const ShapeConfig& r, const std::string& key) {
+    v.check(r.center_m.size() == dims, key + ".center_m", "needs one entry per axis of grid.cells");
+  };
+  for (std::size_t i = 0; i < c.physics.diffusivity_regions.size(); ++i)
+    region_dims(c.physics.diffusivity_regions[i].region, "physics.diffusivity_regions[" + std::to_string(i) + "]");
+  for (std::size_t i = 0; i < c.physics.sources.size(); ++i)
+    region_dims(c.physics.sources[i].region, "physics.sources[" + std::to_string(i) + "]");
+  for (std::size_t i = 0; i < c.controls.size(); ++i) region_dims(c.controls[i].region, "controls[" + std::to_string(i) + "]");
+  v.check(unique_names(c.physics.sources), "physics.sources", "source names must be unique and not empty");
+  v.check(unique_names(c.controls), "controls", "control names must be unique and not empty");
   v.check(c.physics.velocity_m_s.empty() || c.physics.velocity_m_s.size() == dims, "physics.velocity_m_s",
           "needs one entry per axis of grid.cells");
   for (int f = 4; f < 6; ++f)

@@ -69,7 +69,7 @@ RunSummary run_solver(const Config& config, const RunOptions& options, MPI_Comm 
   solvers::SolveStatus status = solvers::SolveStatus::ok;
   for (int cycle = 1; cycle <= summary.cycles; ++cycle) {
     const auto t0 = Clock::now();
-    const solvers::StepReport step = solver.advance(state, config.twin.control_period_s);
+    const solvers::StepReport step = solver.advance(state, summary.facility_time_s, config.twin.control_period_s);
     const double cycle_s = std::chrono::duration<double>(Clock::now() - t0).count();
     summary.solver_steps += step.steps;
     summary.facility_time_s += config.twin.control_period_s;

@@ -29,8 +29,8 @@ void expect_rank_independent(const std::string& yaml, int members) {
   Field &us = whole.u, &up = split.u;
 
   const double duration = 15.0 * serial.stable_dt();
-  const StepReport rs = serial.advance(us, duration);
-  const StepReport rp = parallel.advance(up, duration);
+  const StepReport rs = serial.advance(us, 0.0, duration);
+  const StepReport rp = parallel.advance(up, 0.0, duration);
   ASSERT_EQ(rs.status, SolveStatus::ok);
   ASSERT_EQ(rp.status, SolveStatus::ok);
   ASSERT_EQ(rs.steps, rp.steps);
@@ -91,8 +91,8 @@ void expect_implicit_agreement(const std::string& yaml) {
   BumpRun whole(config, MPI_COMM_SELF, 1), split(config, MPI_COMM_WORLD, 1);
   Field &us = whole.u, &up = split.u;
 
-  const StepReport rs = whole.solver->advance(us, 50.0);
-  const StepReport rp = split.solver->advance(up, 50.0);
+  const StepReport rs = whole.solver->advance(us, 0.0, 50.0);
+  const StepReport rp = split.solver->advance(up, 0.0, 50.0);
   ASSERT_EQ(rs.status, SolveStatus::ok);
   ASSERT_EQ(rp.status, SolveStatus::ok);
   const LocalGrid& gl = split.solver->grid();
@@ -140,4 +140,36 @@ physics:
     z_low: {type: dirichlet, value: 250}
 time: {integrator: crank_nicolson, max_dt_s: 2.0, implicit: {rtol: 1.0e-12}}
 )");
+}
+
+TEST(RankIndependence, ExplicitVariablePhysicsWithMemberParameters) {
+  const twin::Config config = twin::parse_config(R"(
+grid: {cells: [33, 28], extent_m: [1.1, 0.9]}
+physics:
+  diffusivity_m2_s: 1.0e-3
+  diffusivity_regions: [{shape: gaussian, center_m: [0.4, 0.4], size_m: [0.2, 0.1], diffusivity_m2_s: 4.0e-3}]
+  vortex: {center_m: [0.55, 0.45], angular_velocity_rad_s: 0.05}
+  reaction_per_s: 0.01
+  reaction_reference: 290
+  sources: [{name: s1, center_m: [0.8, 0.2], size_m: [0.2, 0.2], rate: 0.4, start_s: 0.5}]
+  boundaries:
+    default: {type: robin, transfer_m_s: 0.004, value: 280}
+    y_low: {type: dirichlet, value: 310}
+controls: [{name: H, shape: gaussian, center_m: [0.3, 0.7], size_m: [0.1, 0.1], gain: 3, initial: 0.4}]
+)");
+  BumpRun whole(config, MPI_COMM_SELF, 2), split(config, MPI_COMM_WORLD, 2);
+  for (BumpRun* r : {&whole, &split}) {
+    r->solver->set_parameters({ParameterSet{1.0, 1.0}, ParameterSet{1.4, 0.7}});
+    r->solver->set_controls({0.9});
+    ASSERT_EQ(r->solver->advance(r->u, 0.0, 1.0).status, SolveStatus::ok);
+  }
+  const LocalGrid& gl = split.solver->grid();
+  const LocalGrid& gs = whole.solver->grid();
+  for (int m = 0; m < 2; ++m) {
+    const auto expected = twin::test::at_block(twin::test::interior(whole.u, gs, m), gs, gl);
+    const auto mine = twin::test::interior(split.u, gl, m);
+    std::size_t mismatches = 0;
+    for (std::size_t n = 0; n < mine.size(); ++n) mismatches += mine[n] != expected[n] ? 1 : 0;
+    EXPECT_EQ(mismatches, 0u) << "member " << m;
+  }
 }

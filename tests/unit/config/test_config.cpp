@@ -177,3 +177,58 @@ TEST(Config, LoadConfigReadsAFile) {
   EXPECT_EQ(c.source_name, path.string());
   std::filesystem::remove(path);
 }
+
+TEST(Config, ListsOfRegionsSourcesAndControls) {
+  const std::string text = minimal + R"(physics:
+  diffusivity_regions:
+    - {shape: gaussian, center_m: [0.5, 0.5], size_m: [0.1, 0.2], diffusivity_m2_s: 2e-4}
+  vortex: {center_m: [1, 0.5], angular_velocity_rad_s: 0.01}
+  sources:
+    - {name: leak, center_m: [1.5, 0.2], size_m: [0.2, 0.2], rate: 0.5, start_s: 60, end_s: 120}
+  parameters: {diffusivity_factor: 1.2, cooling_factor: 0.8}
+controls:
+  - {name: H1, center_m: [0.4, 0.5], size_m: [0.2, 0.2], gain: 0.05, unit: kW, initial: 0.5, max: 2}
+  - {name: H2, center_m: [1.4, 0.5], size_m: [0.2, 0.2], gain: 0.05}
+)";
+  const twin::Config c = twin::parse_config(text, "lists.yaml");
+  ASSERT_EQ(c.physics.diffusivity_regions.size(), 1u);
+  EXPECT_EQ(c.physics.diffusivity_regions[0].region.shape, twin::ShapeKind::gaussian);
+  EXPECT_DOUBLE_EQ(c.physics.diffusivity_regions[0].region.size_m[1], 0.2);
+  ASSERT_TRUE(c.physics.vortex.has_value());
+  ASSERT_EQ(c.physics.sources.size(), 1u);
+  EXPECT_DOUBLE_EQ(*c.physics.sources[0].end_s, 120.0);
+  EXPECT_DOUBLE_EQ(c.physics.parameters.cooling_factor, 0.8);
+  ASSERT_EQ(c.controls.size(), 2u);
+  EXPECT_EQ(c.controls[0].unit, "kW");
+  EXPECT_EQ(c.controls[1].region.shape, twin::ShapeKind::box);
+  EXPECT_DOUBLE_EQ(c.controls[1].max, 1.0);
+  // The effective config writes the lists and reads back the same.
+  const std::string yaml = twin::to_yaml(c);
+  const twin::Config again = twin::parse_config(yaml, "effective.yaml");
+  const auto body = [](const std::string& s) { return s.substr(s.find('\n')); };
+  EXPECT_EQ(body(twin::to_yaml(again)), body(yaml));
+  EXPECT_EQ(again.controls[0].name, "H1");
+}
+
+TEST(ConfigErrors, ListItemsAreCheckedWithTheirIndex) {
+  expect_error_at(minimal + "controls:\n  - {name: H1, center_m: [1, 1], size_m: [1, 1]}\n", 5, 5, "controls[0]",
+                  "missing required key 'gain'");
+  expect_error_at(minimal + "controls:\n  - {name: H1, center_m: [1, 1], size_m: [1, 1], gian: 1}\n", 5, 50,
+                  "controls[0].gian", "did you mean 'gain'?");
+  expect_error_at(minimal + "controls:\n  - {name: H1, center_m: [1, 1, 1], size_m: [1, 1, 1], gain: 1}\n", 5, 16,
+                  "controls[0].center_m", "one entry per axis");
+  expect_error_at(minimal + "controls:\n  - {name: H, center_m: [1, 1], size_m: [1, 1], gain: 1}\n"
+                            "  - {name: H, center_m: [1, 1], size_m: [1, 1], gain: 1}\n",
+                  4, 1, "controls", "unique");
+  expect_error_at(minimal + "controls: {name: H}\n", 4, 11, "controls", "expected a list of maps");
+  expect_error_at(minimal + "controls: [3]\n", 4, 12, "controls[0]", "expected a map of keys");
+  expect_error_at(minimal + "controls:\n  - {name: H, center_m: [1, 1], size_m: [1, 1], gain: 1, initial: 5}\n", 5, 58,
+                  "controls[0].initial", "within [min, max]");
+  expect_error_at(minimal + "physics:\n  sources:\n    - {name: s, center_m: [1, 1], size_m: [1, 0], rate: 1}\n", 6, 47,
+                  "physics.sources[0].size_m[1]", "must be > 0");
+  expect_error_at(minimal + "physics:\n  sources:\n    - {name: s, center_m: [1, 1], size_m: [1, 1], rate: 1, start_s: "
+                            "5, end_s: 2}\n",
+                  6, 72, "physics.sources[0].end_s", "later than start_s");
+  expect_error_at(minimal + "physics:\n  parameters: {diffusivity_factor: 0}\n", 5, 36,
+                  "physics.parameters.diffusivity_factor", "must be > 0");
+}

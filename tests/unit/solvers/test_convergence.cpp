@@ -27,7 +27,7 @@ double rms_error(const std::string& yaml, const Exact& exact, double t_end) {
   twin::test::set_interior(u, g, [&](int, int i, int j, int k) {
     return exact(center(0, i), center(1, j), g.dims == 3 ? center(2, k) : 0.0, 0.0);
   });
-  const auto report = solver.advance(u, t_end);
+  const auto report = solver.advance(u, 0.0, t_end);
   EXPECT_EQ(report.status, twin::solvers::SolveStatus::ok);
   const auto values = twin::test::interior(u, g);
   double sum = 0.0;

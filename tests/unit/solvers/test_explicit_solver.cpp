@@ -137,7 +137,7 @@ void expect_matches_reference(const twin::Config& config) {
   twin::solvers::Field u = solver.make_field("u");
   twin::test::set_interior(u, solver.grid(), twin::test::bump);
   const double duration = 20.0 * solver.stable_dt();
-  const auto report = solver.advance(u, duration);
+  const auto report = solver.advance(u, 0.0, duration);
   ASSERT_EQ(report.status, SolveStatus::ok);
   ASSERT_GT(report.steps, 20);  // cfl < 1 forces more steps than stable_dt alone would
 
@@ -181,7 +181,7 @@ physics: {diffusivity_m2_s: 1.0e-2}
   twin::solvers::Field u = solver.make_field("u");
   twin::test::set_interior(u, solver.grid(), twin::test::bump);
   const auto before = solver.stats(u);
-  const auto report = solver.advance(u, 5.0);
+  const auto report = solver.advance(u, 0.0, 5.0);
   ASSERT_EQ(report.status, SolveStatus::ok);
   const auto after = solver.stats(u);
   EXPECT_NEAR(after.mean, before.mean, 1e-12 * before.mean);
@@ -197,7 +197,7 @@ TEST(ExplicitSolver, NonFiniteStateIsReported) {
   twin::test::set_interior(u, solver.grid(), [](int, int i, int j, int) { return i == 5 && j == 3 ? std::nan("") : 300.0; });
   EXPECT_EQ(solver.health(u), SolveStatus::non_finite);
   EXPECT_EQ(solver.stats(u).non_finite, 1);
-  EXPECT_EQ(solver.advance(u, 1.0).status, SolveStatus::non_finite);  // spreads, and is reported, not thrown
+  EXPECT_EQ(solver.advance(u, 0.0, 1.0).status, SolveStatus::non_finite);  // spreads, and is reported, not thrown
 }
 
 TEST(ExplicitSolver, BlowUpIsReported) {

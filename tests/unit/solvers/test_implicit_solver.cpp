@@ -29,7 +29,7 @@ Outcome run(const std::string& yaml, double duration, const std::function<double
   auto u = solver->make_field("u");
   twin::test::set_interior(u, g, [&](int, int i, int j, int) { return initial((i + 0.5) * g.dx[0], (j + 0.5) * g.dx[1]); });
   Outcome r;
-  r.report = solver->advance(u, duration);
+  r.report = solver->advance(u, 0.0, duration);
   r.values = twin::test::interior(u, g);
   r.grid = g;
   return r;
