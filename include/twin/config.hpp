@@ -146,6 +146,102 @@ struct TimeConfig {
   ImplicitConfig implicit;
 };
 
+/// `sensors[]` — a point sensor of the facility, read every control period.
+struct SensorConfig {
+  std::string name;                   ///< e.g. "T07"; observations refer to it by name
+  std::vector<double> position_m;     ///< location [m], one entry per axis, required
+  double noise_std = 0.1;             ///< measurement noise, 1 sigma [u]
+  double min = -1.0e30;               ///< plausible range [u]; QC rejects values outside
+  double max = 1.0e30;
+};
+
+/// `ensemble.parameters[]` — a named physical parameter the filter estimates (state augmentation).
+struct EstimatedParameterConfig {
+  std::string name;                   ///< diffusivity_factor or cooling_factor
+  double prior_mean = 1.0;
+  double prior_std = 0.1;
+  double min = 0.05;                  ///< estimates are clipped to [min, max]
+  double max = 20.0;
+  double min_spread = 0.005;          ///< ensemble std never falls below this (keeps the filter learning)
+};
+
+/// `ensemble:` — the members the twin advances and how they start.
+struct EnsembleConfig {
+  int members = 16;
+  int member_groups = 0;              ///< MPI rank groups the members are spread over; 0: automatic
+  unsigned seed = 1;                  ///< all random draws derive from it (reproducible on any rank count)
+  double initial_spread = 1.0;        ///< std of the smooth initial perturbation [u]
+  double initial_length_m = 0.05;     ///< its correlation length [m]
+  std::vector<EstimatedParameterConfig> parameters;
+};
+
+/// `assimilation:` — the ensemble Kalman filter (stochastic EnKF with perturbed observations).
+struct AssimilationConfig {
+  bool enabled = true;
+  double localization_m = 0.1;        ///< Gaspari-Cohn half-width c; zero correlation beyond 2c
+  double inflation = 1.02;            ///< multiplicative prior inflation of state anomalies
+  double parameter_inflation = 1.0;   ///< the same for parameter anomalies
+  double representation_std = 0.0;    ///< added to each sensor's noise in R [u]
+};
+
+/// `qc:` — checks on every reading before it may be assimilated.
+struct QcConfig {
+  double max_age_s = 60.0;            ///< a reading older than this at its cycle is stale
+  int stuck_cycles = 2;               ///< this many consecutive unchanged readings: stuck
+  double stuck_tolerance = 1.0e-9;    ///< "unchanged" means |change| <= this [u]
+  double innovation_sigma = 5.0;      ///< reject when |y - forecast| > this * sqrt(spread^2 + noise^2)
+  double innovation_floor = 0.0;      ///< added to that bound [u]
+  double buddy_radius_m = 0.1;        ///< buddy check: a reading failing the innovation test is kept
+  double buddy_sigma = 2.0;           ///< when a sensor within the radius departs the same way by
+                                      ///< more than buddy_sigma of its own spread: a physical change,
+                                      ///< not a sensor fault. 0 disables the buddy check.
+};
+
+/// Kind of a scheduled plant event.
+enum class EventKind { sensor_stuck, sensor_dropout, sensor_spike, sensor_drift, sensor_bias, heater_failure,
+                       heat_source, cooling_degradation };
+
+/// `source.plant.events[]` — something that happens to the emulated facility.
+struct PlantEventConfig {
+  EventKind type = EventKind::sensor_bias;
+  double start_s = 0.0;
+  std::optional<double> end_s;        ///< empty: lasts to the end
+  std::string target;                 ///< sensor or control name (sensor_* and heater_failure)
+  double magnitude = 0.0;             ///< spike/bias: offset [u]; drift: rate [u/s]; heater_failure:
+                                      ///< remaining fraction; cooling_degradation: cooling factor multiplier;
+                                      ///< heat_source: rate [u/s]
+  std::vector<double> center_m;       ///< heat_source: where
+  std::vector<double> size_m;         ///< heat_source: extent (gaussian sigma)
+};
+
+/// `source.plant:` — the built-in plant emulator: a finer truth simulation with hidden parameters.
+struct PlantConfig {
+  int refine = 2;                     ///< truth cells per twin cell along each axis
+  unsigned seed = 7;                  ///< sensor noise draws
+  double initial_offset = 0.0;        ///< truth initial value minus the twin's [u]
+  ParametersConfig parameters;        ///< the hidden truth
+  std::vector<PlantEventConfig> events;
+};
+
+/// Kind of observation source.
+enum class SourceKind { plant, replay, stream };
+
+/// `source:` — where readings come from.
+struct ObservationSourceConfig {
+  SourceKind type = SourceKind::plant;
+  PlantConfig plant;
+  std::string replay_file;            ///< replay: CSV (t,sensor,value) or a run's series.h5
+  std::string stream_input = "-";     ///< stream: JSON lines; "-" is stdin, else a file or FIFO
+  std::string advice_output = "-";    ///< stream: advice as JSON lines; "-" is stdout
+};
+
+/// `outputs:` — what the run directory receives.
+struct OutputConfig {
+  int field_every = 10;               ///< write fields to series.h5 every this many cycles (0: never)
+  int flush_every = 5;                ///< flush series.h5 and rewrite metrics.prom every this many cycles
+  bool progress = true;               ///< a progress line when stdout is a terminal
+};
+
 /// Log verbosity.
 enum class LogLevel { trace, debug, info, warn, error, off };
 
@@ -163,6 +259,12 @@ struct Config {
   PhysicsConfig physics;
   TimeConfig time;
   std::vector<ControlConfig> controls;
+  std::vector<SensorConfig> sensors;
+  EnsembleConfig ensemble;
+  AssimilationConfig assimilation;
+  QcConfig qc;
+  ObservationSourceConfig source;
+  OutputConfig outputs;
   LoggingConfig logging;
 
   std::string source_name;            ///< the file it came from, or "<string>"
@@ -191,6 +293,8 @@ std::string to_yaml(const Config& config);
 /// Names of enum values as they appear in YAML.
 const char* to_string(BoundaryType v);
 const char* to_string(ShapeKind v);
+const char* to_string(EventKind v);
+const char* to_string(SourceKind v);
 const char* to_string(Integrator v);
 const char* to_string(LogLevel v);
 

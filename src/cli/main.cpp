@@ -8,7 +8,8 @@
 #include "config/load.hpp"
 #include "core/log.hpp"
 #include "core/mpi.hpp"
-#include "run/solver_run.hpp"
+#include "io/series.hpp"
+#include "run/twin_run.hpp"
 #include "twin/error.hpp"
 #include "twin/version.hpp"
 
@@ -54,6 +55,12 @@ int run_cli(int argc, char** argv) {
   run->add_option("--run-dir", run_options.run_dir, "Output directory (default: twin.run_dir, else runs/<name>)");
   run->add_option("--cycles", run_options.cycles, "Number of control periods (default: twin.cycles)")
       ->check(CLI::PositiveNumber);
+  run->add_flag("--no-assimilation", run_options.no_assimilation,
+                "Run the same twin without assimilation (the free-run baseline)");
+
+  std::string inspect_path;
+  auto* inspect = app.add_subcommand("inspect", "List what a series.h5 holds (readable while a run writes it)");
+  inspect->add_option("file", inspect_path, "series.h5 of a run directory")->required();
 
   try {
     app.parse(argc, argv);
@@ -67,6 +74,19 @@ int run_cli(int argc, char** argv) {
   if (show_version) {
     if (rank == 0) print_versions(std::cout);
     return exit_ok;
+  }
+  if (*inspect) {
+    if (rank != 0) return exit_ok;
+    try {
+      std::cout << twin::io::describe_series(inspect_path);
+      return exit_ok;
+    } catch (const twin::DataError& e) {
+      std::cerr << "twin: " << e.what() << std::endl;
+      return exit_bad_input;
+    } catch (const std::exception& e) {
+      std::cerr << "twin: " << inspect_path << ": " << e.what() << std::endl;
+      return exit_bad_input;
+    }
   }
   if (!*validate && !*run) {
     if (rank == 0) std::cout << app.help() << std::flush;
@@ -95,7 +115,7 @@ int run_cli(int argc, char** argv) {
   // waiting in a collective.
   try {
     twin::log::init(config.logging);
-    twin::detail::run_solver(config, run_options, MPI_COMM_WORLD);
+    twin::detail::run_twin(config, run_options, MPI_COMM_WORLD);
     return exit_ok;
   } catch (const twin::ConfigError& e) {
     twin::ConfigLocation where = e.where();

@@ -37,6 +37,19 @@ struct EnumNames<ShapeKind> {
   static constexpr std::pair<ShapeKind, const char*> values[] = {{ShapeKind::box, "box"}, {ShapeKind::gaussian, "gaussian"}};
 };
 template <>
+struct EnumNames<EventKind> {
+  static constexpr std::pair<EventKind, const char*> values[] = {
+      {EventKind::sensor_stuck, "sensor_stuck"},     {EventKind::sensor_dropout, "sensor_dropout"},
+      {EventKind::sensor_spike, "sensor_spike"},     {EventKind::sensor_drift, "sensor_drift"},
+      {EventKind::sensor_bias, "sensor_bias"},       {EventKind::heater_failure, "heater_failure"},
+      {EventKind::heat_source, "heat_source"},       {EventKind::cooling_degradation, "cooling_degradation"}};
+};
+template <>
+struct EnumNames<SourceKind> {
+  static constexpr std::pair<SourceKind, const char*> values[] = {
+      {SourceKind::plant, "plant"}, {SourceKind::replay, "replay"}, {SourceKind::stream, "stream"}};
+};
+template <>
 struct EnumNames<Integrator> {
   static constexpr std::pair<Integrator, const char*> values[] = {{Integrator::ssprk2, "ssprk2"},
                                                                   {Integrator::ssprk3, "ssprk3"},
@@ -155,6 +168,17 @@ void decode(const YamlNode& n, const Where& at, const Rule& rule, int& out) {
     fail(at, n, "number " + s + " is too large");
   if (auto why = rule.violation(static_cast<double>(v)); !why.empty()) fail(at, n, why + ", got " + s);
   out = static_cast<int>(v);
+}
+
+void decode(const YamlNode& n, const Where& at, const Rule&, unsigned& out) {
+  expect_scalar(n, at, "a whole number");
+  const std::string& s = n.scalar;
+  unsigned long long v = 0;
+  const auto [ptr, ec] = std::from_chars(s.c_str(), s.c_str() + s.size(), v);
+  if (n.quoted || s.empty() || ec != std::errc() || ptr != s.c_str() + s.size())
+    fail(at, n, "expected a whole number >= 0, got " + describe_value(n));
+  if (v > std::numeric_limits<unsigned>::max()) fail(at, n, "number " + s + " is too large");
+  out = static_cast<unsigned>(v);
 }
 
 void decode(const YamlNode& n, const Where& at, const Rule&, bool& out) {
@@ -428,6 +452,7 @@ class Writer {
  private:
   void write(double v) { m_out << shortest(v); }
   void write(int v) { m_out << v; }
+  void write(unsigned v) { m_out << v; }
   void write(bool v) { m_out << (v ? "true" : "false"); }
   void write(const std::string& v) { m_out << YAML::DoubleQuoted << v; }
   template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
@@ -488,6 +513,8 @@ std::string to_yaml(const Config& config) {
 
 const char* to_string(BoundaryType v) { return detail::enum_name(v); }
 const char* to_string(ShapeKind v) { return detail::enum_name(v); }
+const char* to_string(EventKind v) { return detail::enum_name(v); }
+const char* to_string(SourceKind v) { return detail::enum_name(v); }
 const char* to_string(Integrator v) { return detail::enum_name(v); }
 const char* to_string(LogLevel v) { return detail::enum_name(v); }
 

@@ -150,6 +150,103 @@ void describe(V& v, TimeConfig& c) {
 }
 
 template <class V>
+void describe(V& v, SensorConfig& c) {
+  v.required("name", c.name);
+  v.required("position_m", c.position_m, Rule().size(2, 3));
+  v.optional("noise_std", c.noise_std, Rule::positive());
+  v.optional("min", c.min);
+  v.optional("max", c.max);
+  v.check(c.min < c.max, "max", "must be greater than min");
+}
+
+template <class V>
+void describe(V& v, EstimatedParameterConfig& c) {
+  v.required("name", c.name);
+  v.optional("prior_mean", c.prior_mean, Rule::positive());
+  v.optional("prior_std", c.prior_std, Rule::non_negative());
+  v.optional("min", c.min, Rule::non_negative());
+  v.optional("max", c.max, Rule::positive());
+  v.optional("min_spread", c.min_spread, Rule::non_negative());
+  v.check(c.name == "diffusivity_factor" || c.name == "cooling_factor", "name",
+          "unknown parameter '" + c.name + "'; estimable parameters: diffusivity_factor, cooling_factor");
+  v.check(c.min < c.max && c.prior_mean >= c.min && c.prior_mean <= c.max, "prior_mean", "must lie within [min, max]");
+  v.check(c.name != "diffusivity_factor" || c.min > 0.0, "min", "diffusivity_factor needs min > 0");
+}
+
+template <class V>
+void describe(V& v, EnsembleConfig& c) {
+  v.optional("members", c.members, Rule::range(1, 4096));
+  v.optional("member_groups", c.member_groups, Rule::non_negative());
+  v.optional("seed", c.seed);
+  v.optional("initial_spread", c.initial_spread, Rule::non_negative());
+  v.optional("initial_length_m", c.initial_length_m, Rule::positive());
+  v.list("parameters", c.parameters);
+  v.check(unique_names(c.parameters), "parameters", "parameter names must be unique");
+}
+
+template <class V>
+void describe(V& v, AssimilationConfig& c) {
+  v.optional("enabled", c.enabled);
+  v.optional("localization_m", c.localization_m, Rule::positive());
+  v.optional("inflation", c.inflation, Rule::range(1.0, 2.0));
+  v.optional("parameter_inflation", c.parameter_inflation, Rule::range(1.0, 2.0));
+  v.optional("representation_std", c.representation_std, Rule::non_negative());
+}
+
+template <class V>
+void describe(V& v, QcConfig& c) {
+  v.optional("max_age_s", c.max_age_s, Rule::positive());
+  v.optional("stuck_cycles", c.stuck_cycles, Rule::at_least(2));
+  v.optional("stuck_tolerance", c.stuck_tolerance, Rule::non_negative());
+  v.optional("innovation_sigma", c.innovation_sigma, Rule::positive());
+  v.optional("innovation_floor", c.innovation_floor, Rule::non_negative());
+  v.optional("buddy_radius_m", c.buddy_radius_m, Rule::non_negative());
+  v.optional("buddy_sigma", c.buddy_sigma, Rule::non_negative());
+}
+
+template <class V>
+void describe(V& v, PlantEventConfig& c) {
+  v.required("type", c.type);
+  v.required("start_s", c.start_s, Rule::non_negative());
+  v.optional("end_s", c.end_s, Rule::non_negative());
+  v.optional("target", c.target);
+  v.optional("magnitude", c.magnitude);
+  v.optional("center_m", c.center_m, Rule().size(2, 3));
+  v.optional("size_m", c.size_m, Rule::positive().size(2, 3));
+  v.check(!c.end_s || *c.end_s > c.start_s, "end_s", "must be later than start_s");
+  const bool needs_target = c.type != EventKind::heat_source && c.type != EventKind::cooling_degradation;
+  v.check(!needs_target || !c.target.empty(), "target", std::string("event ") + "needs a target (a sensor or control name)");
+  v.check(c.type != EventKind::heat_source || (!c.center_m.empty() && c.size_m.size() == c.center_m.size()), "center_m",
+          "a heat_source needs center_m and size_m");
+}
+
+template <class V>
+void describe(V& v, PlantConfig& c) {
+  v.optional("refine", c.refine, Rule::range(1, 8));
+  v.optional("seed", c.seed);
+  v.optional("initial_offset", c.initial_offset);
+  v.section("parameters", c.parameters);
+  v.list("events", c.events);
+}
+
+template <class V>
+void describe(V& v, ObservationSourceConfig& c) {
+  v.optional("type", c.type);
+  v.section("plant", c.plant);
+  v.optional("replay_file", c.replay_file);
+  v.optional("stream_input", c.stream_input);
+  v.optional("advice_output", c.advice_output);
+  v.check(c.type != SourceKind::replay || !c.replay_file.empty(), "replay_file", "type replay needs replay_file");
+}
+
+template <class V>
+void describe(V& v, OutputConfig& c) {
+  v.optional("field_every", c.field_every, Rule::non_negative());
+  v.optional("flush_every", c.flush_every, Rule::at_least(1));
+  v.optional("progress", c.progress);
+}
+
+template <class V>
 void describe(V& v, LoggingConfig& c) {
   v.optional("level", c.level);
   v.optional("all_ranks", c.all_ranks);
@@ -163,6 +260,12 @@ void describe(V& v, Config& c) {
   v.section("physics", c.physics);
   v.section("time", c.time);
   v.list("controls", c.controls);
+  v.list("sensors", c.sensors);
+  v.section("ensemble", c.ensemble);
+  v.section("assimilation", c.assimilation);
+  v.section("qc", c.qc);
+  v.section("source", c.source);
+  v.section("outputs", c.outputs);
   v.section("logging", c.logging);
   // Rules across sections.
   const std::size_t dims = c.grid.cells.size();
@@ -176,6 +279,33 @@ void describe(V& v, Config& c) {
   for (std::size_t i = 0; i < c.controls.size(); ++i) region_dims(c.controls[i].region, "controls[" + std::to_string(i) + "]");
   v.check(unique_names(c.physics.sources), "physics.sources", "source names must be unique and not empty");
   v.check(unique_names(c.controls), "controls", "control names must be unique and not empty");
+  v.check(unique_names(c.sensors), "sensors", "sensor names must be unique and not empty");
+  for (std::size_t i = 0; i < c.sensors.size(); ++i) {
+    const std::string key = "sensors[" + std::to_string(i) + "].position_m";
+    v.check(c.sensors[i].position_m.size() == dims, key, "needs one entry per axis of grid.cells");
+    bool inside = c.sensors[i].position_m.size() == dims && c.grid.extent_m.size() == dims;
+    for (std::size_t d = 0; inside && d < dims; ++d)
+      inside = c.sensors[i].position_m[d] >= 0.0 && c.sensors[i].position_m[d] <= c.grid.extent_m[d];
+    v.check(inside, key, "lies outside the grid (0 to grid.extent_m)");
+  }
+  for (std::size_t i = 0; i < c.source.plant.events.size(); ++i) {
+    const PlantEventConfig& e = c.source.plant.events[i];
+    const std::string key = "source.plant.events[" + std::to_string(i) + "]";
+    const bool sensor_event = e.type == EventKind::sensor_stuck || e.type == EventKind::sensor_dropout ||
+                              e.type == EventKind::sensor_spike || e.type == EventKind::sensor_drift ||
+                              e.type == EventKind::sensor_bias;
+    bool known = true;
+    if (sensor_event) {
+      known = false;
+      for (const auto& s : c.sensors) known = known || s.name == e.target;
+    } else if (e.type == EventKind::heater_failure) {
+      known = false;
+      for (const auto& s : c.controls) known = known || s.name == e.target;
+    }
+    v.check(known, key + ".target", "names no " + std::string(sensor_event ? "sensor" : "control") + " '" + e.target + "'");
+    v.check(e.type != EventKind::heat_source || e.center_m.size() == dims, key + ".center_m",
+            "needs one entry per axis of grid.cells");
+  }
   v.check(c.physics.velocity_m_s.empty() || c.physics.velocity_m_s.size() == dims, "physics.velocity_m_s",
           "needs one entry per axis of grid.cells");
   for (int f = 4; f < 6; ++f)

@@ -1,0 +1,78 @@
+#pragma once
+/// @file
+/// What flows through a twin cycle: sensor readings in, advice out.
+
+#include <string>
+#include <vector>
+
+namespace twin {
+
+/// One sensor reading. `t_s` is facility time [s] (the same clock as the twin's cycles, which
+/// start at 0); `value` is in the units of the transported quantity (e.g. K).
+struct Observation {
+  double t_s = 0.0;
+  std::string sensor;  ///< a name from the config's sensors[]
+  double value = 0.0;
+};
+
+/// Why a reading was not assimilated.
+enum class QcReason { accepted, non_finite, out_of_range, not_monotone, stale, duplicate, stuck, innovation,
+                      unknown_sensor, missing };
+const char* to_string(QcReason reason);
+
+/// Operating mode of the runtime (DESIGN.md, degraded modes).
+enum class Mode { nominal, fallback, advisor_off, safe_hold };
+const char* to_string(Mode mode);
+
+/// One control parameter to apply until the next cycle.
+struct ControlValue {
+  std::string name;
+  double value = 0.0;
+  std::string unit;
+};
+
+/// What a cycle tells the facility. `controls` are always inside the configured [min, max].
+struct Advice {
+  int cycle = 0;
+  double t_s = 0.0;               ///< facility time the advice applies from [s]
+  std::vector<ControlValue> controls;
+  Mode mode = Mode::nominal;
+  std::string reason;             ///< why this advice (e.g. "advisor not configured: safe defaults")
+};
+
+/// The twin's estimate at one sensor after a cycle.
+struct SensorEstimate {
+  std::string sensor;
+  double observed = 0.0;          ///< last reading used or rejected this cycle (NaN if none)
+  QcReason qc = QcReason::missing;
+  double forecast = 0.0;          ///< ensemble mean before assimilation
+  double analysis = 0.0;          ///< ensemble mean after assimilation
+  double spread = 0.0;            ///< ensemble std after assimilation
+};
+
+/// A named parameter's estimate.
+struct ParameterEstimate {
+  std::string name;
+  double mean = 0.0;
+  double std = 0.0;
+};
+
+/// Wall-clock time of each stage of one cycle [ms].
+struct CycleTimings {
+  double qc_ms = 0.0, forecast_ms = 0.0, assimilate_ms = 0.0, emit_ms = 0.0, record_ms = 0.0, total_ms = 0.0;
+};
+
+/// Everything `Runtime::step` reports.
+struct CycleOutcome {
+  Advice advice;
+  std::vector<SensorEstimate> sensors;
+  std::vector<ParameterEstimate> parameters;
+  CycleTimings timings;
+  bool deadline_missed = false;
+  bool assimilated = false;        ///< false when skipped (no valid readings, disabled, no time left)
+  std::string solver_status = "ok";
+  int accepted = 0;                ///< readings assimilated
+  int rejected = 0;                ///< readings rejected by QC (missing ones not counted)
+};
+
+}  // namespace twin

@@ -1,0 +1,82 @@
+#pragma once
+/// @file
+/// `twin::Runtime`: the twin cycle, embeddable in a facility's control loop.
+///
+/// Once per control period the facility calls `ingest` with the readings it has, then `step`,
+/// and applies the returned advice until the next period:
+///
+///     twin::Runtime twin(twin::load_config("plate.yaml"), MPI_COMM_WORLD);
+///     for (;;) {
+///       twin.ingest(read_sensors());
+///       const twin::CycleOutcome out = twin.step(std::chrono::milliseconds(500));
+///       apply(out.advice.controls);
+///     }
+///
+/// Contract:
+/// - Units: time is facility time in seconds from the start of the run (cycle n covers
+///   [n T, (n+1) T) with T = twin.control_period_s); values are in the transported quantity's unit.
+/// - Collective: every rank of the communicator calls every method in the same order. Readings
+///   passed to `ingest` on rank 0 are used; other ranks may pass an empty list.
+/// - Not thread-safe: one thread drives a Runtime. Kokkos must be initialised before construction
+///   and outlive the object.
+/// - `step` never waits for anything but its own work; the stages after the forecast are skipped
+///   (and the skip reported) when the time left before the deadline is less than their last
+///   measured cost. The forecast itself is not interruptible: size the grid so it fits.
+/// - Advice is always inside each control's [min, max]; when the twin is unhealthy (solver
+///   failure, non-finite state) the mode is safe_hold and the advice is the safe defaults.
+/// - Throws: ConfigError from construction on an inconsistent config (e.g. ranks), Error on MPI,
+///   HDF5 or file-system failures. Bad readings never throw: QC rejects them with a reason.
+
+#include <mpi.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "twin/config.hpp"
+#include "twin/observation.hpp"
+
+namespace twin {
+
+/// Options of a Runtime beyond its config.
+struct RuntimeOptions {
+  std::optional<std::string> run_dir;  ///< write series.h5, metrics.prom here; empty: no files
+};
+
+class Runtime {
+ public:
+  Runtime(const Config& config, MPI_Comm comm, RuntimeOptions options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  /// Queues readings for the next step (rank 0's are used). Never throws for bad values.
+  void ingest(const std::vector<Observation>& observations);
+
+  /// Runs one cycle: QC, forecast to the end of the period, assimilation, advice, record.
+  CycleOutcome step(std::chrono::milliseconds deadline);
+
+  /// Facility time of the current state [s] and the cycles done.
+  double time_s() const;
+  int cycle() const;
+  /// The last cycle's estimates at the sensors and of the parameters.
+  const std::vector<SensorEstimate>& sensor_estimates() const;
+  const std::vector<ParameterEstimate>& parameter_estimates() const;
+  /// Ensemble mean of the state over the whole grid, cells with x fastest, gathered on rank 0
+  /// (empty elsewhere). Collective.
+  std::vector<double> mean_field() const;
+  /// The free run (the same twin without assimilation, at the prior parameters), gathered on
+  /// rank 0 as mean_field. Collective.
+  std::vector<double> free_run_field() const;
+  /// Readings QC rejected so far, by sensor and reason.
+  const std::vector<std::vector<long>>& qc_counts() const;
+  const Config& config() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace twin

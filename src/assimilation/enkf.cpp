@@ -1,0 +1,231 @@
+#include "assimilation/enkf.hpp"
+
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include "core/check.hpp"
+#include "core/mpi.hpp"
+#include "twin/error.hpp"
+
+namespace twin::detail {
+
+double gaspari_cohn(double d, double c) {
+  const double r = std::abs(d) / c;
+  if (r >= 2.0) return 0.0;
+  const double r2 = r * r, r3 = r2 * r, r4 = r3 * r, r5 = r4 * r;
+  if (r <= 1.0) return 1.0 - 5.0 / 3.0 * r2 + 5.0 / 8.0 * r3 + 0.5 * r4 - 0.25 * r5;
+  return 4.0 - 5.0 * r + 5.0 / 3.0 * r2 + 5.0 / 8.0 * r3 - 0.5 * r4 + r5 / 12.0 - 2.0 / (3.0 * r);
+}
+
+namespace {
+
+// In-place Cholesky factor (lower) of an n x n SPD matrix; false when not positive definite.
+bool cholesky(std::vector<double>& a, int n) {
+  for (int j = 0; j < n; ++j) {
+    double d = a[j * n + j];
+    for (int k = 0; k < j; ++k) d -= a[j * n + k] * a[j * n + k];
+    if (!(d > 0.0)) return false;
+    d = std::sqrt(d);
+    a[j * n + j] = d;
+    for (int i = j + 1; i < n; ++i) {
+      double v = a[i * n + j];
+      for (int k = 0; k < j; ++k) v -= a[i * n + k] * a[j * n + k];
+      a[i * n + j] = v / d;
+    }
+  }
+  return true;
+}
+
+void cholesky_solve(const std::vector<double>& l, int n, double* b) {
+  for (int i = 0; i < n; ++i) {
+    double v = b[i];
+    for (int k = 0; k < i; ++k) v -= l[i * n + k] * b[k];
+    b[i] = v / l[i * n + i];
+  }
+  for (int i = n - 1; i >= 0; --i) {
+    double v = b[i];
+    for (int k = i + 1; k < n; ++k) v -= l[k * n + i] * b[k];
+    b[i] = v / l[i * n + i];
+  }
+}
+
+}  // namespace
+
+EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayout& layout,
+                               const solvers::LocalGrid& grid, std::vector<std::array<double, 3>> sensor_position)
+    : m_layout(&layout),
+      m_grid(grid),
+      m_config(config.assimilation),
+      m_ensemble(config.ensemble),
+      m_members(config.ensemble.members),
+      m_sensors(static_cast<int>(sensor_position.size())),
+      m_sensor_position(std::move(sensor_position)) {
+  const solvers::LocalGrid& g = m_grid;
+  m_rho.resize(static_cast<std::size_t>(g.interior_size()) * m_sensors);
+  std::size_t n = 0;
+  for (int k = 0; k < g.cells[2]; ++k)
+    for (int j = 0; j < g.cells[1]; ++j)
+      for (int i = 0; i < g.cells[0]; ++i) {
+        const int q[3] = {i + g.offset[0], j + g.offset[1], k + g.offset[2]};
+        for (int s = 0; s < m_sensors; ++s, ++n) {
+          double d2 = 0.0;
+          for (int d = 0; d < g.dims; ++d) {
+            const double e = (q[d] + 0.5) * g.dx[d] - m_sensor_position[s][d];
+            d2 += e * e;
+          }
+          m_rho[n] = gaspari_cohn(std::sqrt(d2), m_config.localization_m);
+        }
+      }
+}
+
+std::vector<double> EnsembleFilter::mean(const solvers::Field& x) const {
+  const long size = static_cast<long>(x.extent(1));
+  auto h = Kokkos::create_mirror_view(x);
+  Kokkos::deep_copy(h, x);
+  std::vector<double> sum(static_cast<std::size_t>(size), 0.0), total(sum.size(), 0.0);
+  for (int m = 0; m < static_cast<int>(x.extent(0)); ++m)
+    for (long c = 0; c < size; ++c) sum[c] += h(m, c);
+  TWIN_MPI_CHECK(MPI_Allreduce(sum.data(), total.data(), static_cast<int>(size), MPI_DOUBLE, MPI_SUM, m_layout->member_comm()));
+  for (double& v : total) v /= m_members;
+  return total;
+}
+
+void EnsembleFilter::inflate(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta) const {
+  const int N = m_members, S = m_sensors;
+  const double lambda = m_config.inflation;
+  if (lambda != 1.0) {
+    const auto xbar = mean(x);
+    auto h = Kokkos::create_mirror_view(x);
+    Kokkos::deep_copy(h, x);
+    for (int m = 0; m < static_cast<int>(x.extent(0)); ++m)
+      for (std::size_t c = 0; c < xbar.size(); ++c) h(m, c) = xbar[c] + lambda * (h(m, c) - xbar[c]);
+    Kokkos::deep_copy(x, h);
+    for (int s = 0; s < S; ++s) {
+      double hbar = 0.0;
+      for (int m = 0; m < N; ++m) hbar += hx[m * S + s];
+      hbar /= N;
+      for (int m = 0; m < N; ++m) hx[m * S + s] = hbar + lambda * (hx[m * S + s] - hbar);
+    }
+  }
+  // Parameters: inflation, then a floor on the spread so the filter keeps learning.
+  const int P = static_cast<int>(m_ensemble.parameters.size());
+  for (int p = 0; p < P && N > 1; ++p) {
+    double mean = 0.0, var = 0.0;
+    for (int m = 0; m < N; ++m) mean += theta[m * P + p];
+    mean /= N;
+    for (int m = 0; m < N; ++m) var += (theta[m * P + p] - mean) * (theta[m * P + p] - mean);
+    const double sd = std::sqrt(var / (N - 1));
+    double factor = m_config.parameter_inflation;
+    const double floor = m_ensemble.parameters[p].min_spread;
+    if (sd * factor < floor && sd > 0.0) factor = floor / sd;
+    for (int m = 0; m < N; ++m) theta[m * P + p] = mean + factor * (theta[m * P + p] - mean);
+  }
+}
+
+void EnsembleFilter::analyse(const solvers::Field& x, const std::vector<double>& hx, std::vector<double>& theta,
+                             const ObservationSet& obs, long cycle) const {
+  const int N = m_members, S = m_sensors, n = static_cast<int>(obs.sensor.size());
+  const int P = static_cast<int>(m_ensemble.parameters.size());
+  if (n == 0 || N < 2) return;
+
+  // Observation-space anomalies Y' [member][reading].
+  std::vector<double> hbar(n, 0.0), yp(static_cast<std::size_t>(N) * n);
+  for (int r = 0; r < n; ++r) {
+    for (int m = 0; m < N; ++m) hbar[r] += hx[m * S + obs.sensor[r]];
+    hbar[r] /= N;
+    for (int m = 0; m < N; ++m) yp[m * n + r] = hx[m * S + obs.sensor[r]] - hbar[r];
+  }
+  // G = rho_yy o (Y'^T Y' / (N - 1)) + R, factored.
+  std::vector<double> gmat(static_cast<std::size_t>(n) * n, 0.0);
+  for (int a = 0; a < n; ++a)
+    for (int b = 0; b <= a; ++b) {
+      double c = 0.0;
+      for (int m = 0; m < N; ++m) c += yp[m * n + a] * yp[m * n + b];
+      double d2 = 0.0;
+      for (int d = 0; d < 3; ++d) {
+        const double e = m_sensor_position[obs.sensor[a]][d] - m_sensor_position[obs.sensor[b]][d];
+        d2 += e * e;
+      }
+      c = c / (N - 1) * gaspari_cohn(std::sqrt(d2), m_config.localization_m);
+      gmat[a * n + b] = gmat[b * n + a] = c;
+    }
+  for (int a = 0; a < n; ++a) gmat[a * n + a] += obs.error_std[a] * obs.error_std[a];
+  if (!cholesky(gmat, n)) throw Error("ensemble filter: innovation covariance is not positive definite");
+
+  // z_m = G^-1 (y + eps_m - H x_m), eps centred over members. The draws depend on (seed, cycle,
+  // member) only, so every rank computes the same z for every member.
+  std::vector<double> z(static_cast<std::size_t>(N) * n), eps(static_cast<std::size_t>(N) * n), eps_mean(n, 0.0);
+  for (int m = 0; m < N; ++m) {
+    std::seed_seq seq{m_ensemble.seed, 0x0b5u, static_cast<unsigned>(cycle), static_cast<unsigned>(m)};
+    std::mt19937_64 rng(seq);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (int r = 0; r < n; ++r) {
+      eps[m * n + r] = obs.error_std[r] * normal(rng);
+      eps_mean[r] += eps[m * n + r] / N;
+    }
+  }
+  for (int m = 0; m < N; ++m) {
+    for (int r = 0; r < n; ++r) z[m * n + r] = obs.value[r] + eps[m * n + r] - eps_mean[r] - hx[m * S + obs.sensor[r]];
+    cholesky_solve(gmat, n, &z[static_cast<std::size_t>(m) * n]);
+  }
+
+  // State: C_xy(c, r) = sum_m x'_m(c) Y'_m(r) / (N - 1), reduced over the member groups; then
+  // x_m(c) += sum_r rho(c, r) C_xy(c, r) z_m(r).
+  const solvers::LocalGrid& g = m_grid;
+  const long cells = g.interior_size();
+  const auto xbar = mean(x);
+  auto h = Kokkos::create_mirror_view(x);
+  Kokkos::deep_copy(h, x);
+  const int first = m_layout->first_member(), local = static_cast<int>(x.extent(0));
+  std::vector<double> cxy(static_cast<std::size_t>(cells) * n, 0.0), cxy_total(cxy.size(), 0.0);
+  std::vector<long> index(static_cast<std::size_t>(cells));
+  {
+    long q = 0;
+    for (int k = 0; k < g.cells[2]; ++k)
+      for (int j = 0; j < g.cells[1]; ++j)
+        for (int i = 0; i < g.cells[0]; ++i) index[q++] = g.index(i, j, k);
+  }
+  for (int lm = 0; lm < local; ++lm) {
+    const double* ym = &yp[static_cast<std::size_t>(first + lm) * n];
+    for (long q = 0; q < cells; ++q) {
+      const double xp = (h(lm, index[q]) - xbar[index[q]]) / (N - 1);
+      double* row = &cxy[static_cast<std::size_t>(q) * n];
+      for (int r = 0; r < n; ++r) row[r] += xp * ym[r];
+    }
+  }
+  TWIN_MPI_CHECK(MPI_Allreduce(cxy.data(), cxy_total.data(), static_cast<int>(cxy.size()), MPI_DOUBLE, MPI_SUM,
+                               m_layout->member_comm()));
+  for (long q = 0; q < cells; ++q) {
+    double* row = &cxy_total[static_cast<std::size_t>(q) * n];
+    for (int r = 0; r < n; ++r) row[r] *= m_rho[static_cast<std::size_t>(q) * S + obs.sensor[r]];
+  }
+  for (int lm = 0; lm < local; ++lm) {
+    const double* zm = &z[static_cast<std::size_t>(first + lm) * n];
+    for (long q = 0; q < cells; ++q) {
+      const double* row = &cxy_total[static_cast<std::size_t>(q) * n];
+      double dx = 0.0;
+      for (int r = 0; r < n; ++r) dx += row[r] * zm[r];
+      h(lm, index[q]) += dx;
+    }
+  }
+  Kokkos::deep_copy(x, h);
+
+  // Parameters: global (no localization), every rank updates every member identically.
+  for (int p = 0; p < P; ++p) {
+    double tbar = 0.0;
+    for (int m = 0; m < N; ++m) tbar += theta[m * P + p];
+    tbar /= N;
+    std::vector<double> cty(n, 0.0);
+    for (int m = 0; m < N; ++m)
+      for (int r = 0; r < n; ++r) cty[r] += (theta[m * P + p] - tbar) * yp[m * n + r] / (N - 1);
+    const auto& spec = m_ensemble.parameters[p];
+    for (int m = 0; m < N; ++m) {
+      double d = 0.0;
+      for (int r = 0; r < n; ++r) d += cty[r] * z[m * n + r];
+      theta[m * P + p] = std::min(spec.max, std::max(spec.min, theta[m * P + p] + d));
+    }
+  }
+}
+
+}  // namespace twin::detail

@@ -1,0 +1,59 @@
+#pragma once
+// Stochastic ensemble Kalman filter with perturbed observations, Gaspari-Cohn covariance
+// localization, multiplicative inflation, and state augmentation by named parameters
+// (docs/assimilation.md). Members are spread over rank groups (solvers/ensemble.hpp): ensemble
+// sums are reduced over the member communicator, so the update is the same on any layout up to
+// floating-point summation order.
+
+#include <array>
+#include <vector>
+
+#include "solvers/ensemble.hpp"
+#include "solvers/field.hpp"
+#include "solvers/grid.hpp"
+#include "solvers/physics.hpp"
+#include "twin/config.hpp"
+
+namespace twin::detail {
+
+/// Gaspari-Cohn fifth-order correlation at distance d for half-width c (0 beyond 2c).
+double gaspari_cohn(double d, double c);
+
+/// One cycle's observations as the filter sees them; identical on every rank.
+struct ObservationSet {
+  std::vector<int> sensor;        ///< indices into config.sensors of the readings used
+  std::vector<double> value;      ///< y
+  std::vector<double> error_std;  ///< sqrt(R) per reading
+};
+
+class EnsembleFilter {
+ public:
+  /// `sensor_position` per configured sensor; `estimated` indexes solvers::Parameter for each
+  /// entry of config.ensemble.parameters.
+  EnsembleFilter(const Config& config, const solvers::EnsembleLayout& layout, const solvers::LocalGrid& grid,
+                 std::vector<std::array<double, 3>> sensor_position);
+
+  /// Inflates the local members' anomalies in place (state and parameters) and `hx` to match.
+  /// `hx` is [member][sensor] for all members; `theta` [member][estimated parameter].
+  void inflate(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta) const;
+
+  /// Updates local members' states and every member's parameters in `theta` from the
+  /// observations. `cycle` selects the perturbation draws. Collective over the layout.
+  void analyse(const solvers::Field& x, const std::vector<double>& hx, std::vector<double>& theta,
+               const ObservationSet& obs, long cycle) const;
+
+  /// Ensemble mean of the local block, reduced over the member communicator (padded layout).
+  std::vector<double> mean(const solvers::Field& x) const;
+
+ private:
+  const solvers::EnsembleLayout* m_layout;
+  solvers::LocalGrid m_grid;
+  AssimilationConfig m_config;
+  EnsembleConfig m_ensemble;
+  int m_members;
+  int m_sensors;
+  std::vector<std::array<double, 3>> m_sensor_position;
+  std::vector<double> m_rho;  // [interior cell][sensor] localization weights
+};
+
+}  // namespace twin::detail

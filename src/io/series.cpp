@@ -1,0 +1,302 @@
+#include "io/series.hpp"
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include "io/hdf5.hpp"
+#include "twin/error.hpp"
+
+namespace twin::io {
+
+namespace {
+
+// A dataset of doubles (or ints) growing along its first axis, one row per append.
+struct Growing {
+  Hdf5Id id;
+  std::vector<hsize_t> row;  // shape of one row
+  hsize_t rows = 0;
+  hid_t type = H5T_NATIVE_DOUBLE;
+
+  void create(hid_t parent, const std::string& name, std::vector<hsize_t> row_shape, hid_t mem_type) {
+    row = std::move(row_shape);
+    type = mem_type;
+    std::vector<hsize_t> dims{0}, maxdims{H5S_UNLIMITED}, chunk{1};
+    hsize_t row_size = 1;
+    for (hsize_t n : row) {
+      dims.push_back(n);
+      maxdims.push_back(n > 0 ? n : H5S_UNLIMITED);  // a chunk may not be empty
+      chunk.push_back(std::max<hsize_t>(n, 1));
+      row_size *= std::max<hsize_t>(n, 1);
+    }
+    // Small rows get many per chunk; field rows one per chunk.
+    chunk[0] = row_size >= 4096 ? 1 : std::max<hsize_t>(1, 4096 / std::max<hsize_t>(1, row_size));
+    Hdf5Id space(TWIN_HDF5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data())));
+    Hdf5Id plist(TWIN_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
+    TWIN_HDF5_CHECK(H5Pset_chunk(plist.get(), static_cast<int>(chunk.size()), chunk.data()));
+    const hid_t file_type = mem_type == H5T_NATIVE_INT ? H5T_STD_I32LE : H5T_IEEE_F64LE;
+    if (mem_type == H5T_NATIVE_DOUBLE) {
+      const double fill = std::numeric_limits<double>::quiet_NaN();
+      TWIN_HDF5_CHECK(H5Pset_fill_value(plist.get(), H5T_NATIVE_DOUBLE, &fill));
+    }
+    id = Hdf5Id(TWIN_HDF5_CHECK(H5Dcreate2(parent, name.c_str(), file_type, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT)));
+  }
+
+  void append(const void* data) {
+    for (hsize_t n : row)
+      if (n == 0) {
+        // Nothing to store, but the row count still grows with the other datasets.
+        std::vector<hsize_t> dims{rows + 1};
+        for (hsize_t m : row) dims.push_back(m);
+        TWIN_HDF5_CHECK(H5Dset_extent(id.get(), dims.data()));
+        ++rows;
+        return;
+      }
+    std::vector<hsize_t> dims{rows + 1}, start{rows}, count{1};
+    for (hsize_t n : row) {
+      dims.push_back(n);
+      start.push_back(0);
+      count.push_back(n);
+    }
+    TWIN_HDF5_CHECK(H5Dset_extent(id.get(), dims.data()));
+    Hdf5Id file_space(TWIN_HDF5_CHECK(H5Dget_space(id.get())));
+    TWIN_HDF5_CHECK(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr));
+    Hdf5Id mem_space(TWIN_HDF5_CHECK(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr)));
+    TWIN_HDF5_CHECK(H5Dwrite(id.get(), type, mem_space.get(), file_space.get(), H5P_DEFAULT, data));
+    ++rows;
+  }
+};
+
+void write_names(hid_t parent, const char* name, const std::vector<std::string>& names) {
+  const hsize_t n = names.size();
+  std::size_t width = 1;
+  for (const auto& s : names) width = std::max(width, s.size() + 1);
+  std::vector<char> buffer(n * width, '\0');
+  for (std::size_t i = 0; i < names.size(); ++i) names[i].copy(&buffer[i * width], names[i].size());
+  Hdf5Id type(TWIN_HDF5_CHECK(H5Tcopy(H5T_C_S1)));
+  TWIN_HDF5_CHECK(H5Tset_size(type.get(), width));
+  Hdf5Id space(TWIN_HDF5_CHECK(n ? H5Screate_simple(1, &n, nullptr) : H5Screate(H5S_NULL)));
+  Hdf5Id set(TWIN_HDF5_CHECK(H5Dcreate2(parent, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  if (n) TWIN_HDF5_CHECK(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()));
+}
+
+std::vector<std::string> read_names(hid_t file, const char* name) {
+  Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file, name, H5P_DEFAULT)));
+  Hdf5Id type(TWIN_HDF5_CHECK(H5Dget_type(set.get())));
+  Hdf5Id space(TWIN_HDF5_CHECK(H5Dget_space(set.get())));
+  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
+  const std::size_t width = H5Tget_size(type.get());
+  std::vector<char> buffer(static_cast<std::size_t>(std::max<hssize_t>(n, 0)) * width);
+  if (n > 0) TWIN_HDF5_CHECK(H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()));
+  std::vector<std::string> out;
+  for (hssize_t i = 0; i < n; ++i) out.emplace_back(&buffer[i * width], strnlen(&buffer[i * width], width));
+  return out;
+}
+
+Hdf5Id open_for_reading(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw DataError(path + ": no such file");
+  Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
+  TWIN_HDF5_CHECK(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST));
+  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get());
+  if (f < 0) throw DataError(path + ": not a readable series.h5 (HDF5 could not open it)");
+  return Hdf5Id(f);
+}
+
+}  // namespace
+
+struct SeriesWriter::Impl {
+  std::string path;
+  Hdf5Id file;
+  Growing time, observed, qc, forecast, analysis, spread, parameters, parameter_std, controls, timings, mode, assimilated;
+  Growing field_time, field_mean, field_spread;
+  std::vector<hsize_t> field_shape;  // (z,) y, x
+  std::vector<double> extent;
+  int fields_written = 0;
+  std::vector<double> field_times;
+
+  void write_xdmf() const {
+    // The sidecar is rewritten whole and renamed into place: readers never see half of it.
+    std::ostringstream x;
+    const bool three = field_shape.size() == 3;
+    std::string dims, origin, spacing;
+    for (std::size_t i = 0; i < field_shape.size(); ++i) dims += (i ? " " : "") + std::to_string(field_shape[i]);
+    for (std::size_t i = 0; i < field_shape.size(); ++i) {
+      const std::size_t axis = field_shape.size() - 1 - i;  // file order is (z,) y, x
+      origin += std::string(i ? " " : "") + "0";
+      spacing += (i ? " " : "") + std::to_string(extent[axis] / static_cast<double>(field_shape[i]));
+    }
+    const std::string file_name = std::filesystem::path(path).filename().string();
+    x << "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"3.0\">\n<Domain>\n"
+      << "<Grid Name=\"twin\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
+    for (int k = 0; k < fields_written; ++k) {
+      x << "<Grid Name=\"t" << k << "\" GridType=\"Uniform\">\n<Time Value=\"" << field_times[k] << "\"/>\n"
+        << "<Topology TopologyType=\"" << (three ? "3DCoRectMesh" : "2DCoRectMesh") << "\" Dimensions=\"" << dims
+        << "\"/>\n<Geometry GeometryType=\"" << (three ? "ORIGIN_DXDYDZ" : "ORIGIN_DXDY") << "\">\n"
+        << "<DataItem Format=\"XML\" Dimensions=\"" << field_shape.size() << "\">" << origin << "</DataItem>\n"
+        << "<DataItem Format=\"XML\" Dimensions=\"" << field_shape.size() << "\">" << spacing << "</DataItem>\n</Geometry>\n";
+      for (const char* name : {"mean", "spread"}) {
+        x << "<Attribute Name=\"" << name << "\" Center=\"Cell\">\n<DataItem ItemType=\"HyperSlab\" Dimensions=\"" << dims
+          << "\">\n<DataItem Dimensions=\"3 " << field_shape.size() + 1 << "\" Format=\"XML\">" << k;
+        for (std::size_t i = 0; i < field_shape.size(); ++i) x << " 0";
+        x << " 1";
+        for (std::size_t i = 0; i < field_shape.size(); ++i) x << " 1";
+        x << " 1 " << dims << "</DataItem>\n<DataItem Format=\"HDF\" NumberType=\"Float\" Precision=\"8\" Dimensions=\""
+          << fields_written << " " << dims << "\">" << file_name << ":/fields/" << name << "</DataItem>\n</DataItem>\n</Attribute>\n";
+      }
+      x << "</Grid>\n";
+    }
+    x << "</Grid>\n</Domain>\n</Xdmf>\n";
+    const std::string xmf = std::filesystem::path(path).replace_extension(".xmf").string();
+    {
+      std::ofstream out(xmf + ".tmp", std::ios::trunc);
+      out << x.str();
+      if (!out) throw Error("cannot write " + xmf + ".tmp");
+    }
+    std::filesystem::rename(xmf + ".tmp", xmf);
+  }
+};
+
+SeriesWriter::SeriesWriter(const std::string& path, const Config& config) : m_impl(std::make_unique<Impl>()) {
+  Impl& m = *m_impl;
+  m.path = path;
+  m.extent = config.grid.extent_m;
+  Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
+  TWIN_HDF5_CHECK(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST));
+  const hid_t f = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get());
+  if (f < 0) throw Hdf5Error("cannot create " + path);
+  m.file = Hdf5Id(f);
+  const hid_t file = m.file.get();
+  for (const char* g : {"/sensors", "/parameters", "/controls", "/cycle", "/fields"})
+    Hdf5Id(TWIN_HDF5_CHECK(H5Gcreate2(file, g, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+
+  std::vector<std::string> sensors, params, controls;
+  for (const auto& s : config.sensors) sensors.push_back(s.name);
+  for (const auto& p : config.ensemble.parameters) params.push_back(p.name);
+  for (const auto& c : config.controls) controls.push_back(c.name);
+  write_names(file, "/sensors/names", sensors);
+  write_names(file, "/parameters/names", params);
+  write_names(file, "/controls/names", controls);
+  write_names(file, "/cycle/timing_names", {"qc_ms", "forecast_ms", "assimilate_ms", "emit_ms", "record_ms", "total_ms"});
+  const hsize_t ns = sensors.size(), np = params.size(), nc = controls.size();
+  m.time.create(file, "/cycle/time_s", {}, H5T_NATIVE_DOUBLE);
+  m.observed.create(file, "/sensors/observed", {ns}, H5T_NATIVE_DOUBLE);
+  m.qc.create(file, "/sensors/qc", {ns}, H5T_NATIVE_INT);
+  m.forecast.create(file, "/sensors/forecast", {ns}, H5T_NATIVE_DOUBLE);
+  m.analysis.create(file, "/sensors/analysis", {ns}, H5T_NATIVE_DOUBLE);
+  m.spread.create(file, "/sensors/spread", {ns}, H5T_NATIVE_DOUBLE);
+  m.parameters.create(file, "/parameters/mean", {np}, H5T_NATIVE_DOUBLE);
+  m.parameter_std.create(file, "/parameters/std", {np}, H5T_NATIVE_DOUBLE);
+  m.controls.create(file, "/controls/value", {nc}, H5T_NATIVE_DOUBLE);
+  m.timings.create(file, "/cycle/timings_ms", {6}, H5T_NATIVE_DOUBLE);
+  m.mode.create(file, "/cycle/mode", {}, H5T_NATIVE_INT);
+  m.assimilated.create(file, "/cycle/assimilated", {}, H5T_NATIVE_INT);
+  for (int d = config.dims() - 1; d >= 0; --d) m.field_shape.push_back(static_cast<hsize_t>(config.grid.cells[d]));
+  m.field_time.create(file, "/fields/time_s", {}, H5T_NATIVE_DOUBLE);
+  m.field_mean.create(file, "/fields/mean", m.field_shape, H5T_NATIVE_DOUBLE);
+  m.field_spread.create(file, "/fields/spread", m.field_shape, H5T_NATIVE_DOUBLE);
+  TWIN_HDF5_CHECK(H5Fstart_swmr_write(file));
+}
+
+SeriesWriter::~SeriesWriter() = default;
+
+void SeriesWriter::append(const CycleOutcome& o) {
+  Impl& m = *m_impl;
+  const std::size_t ns = o.sensors.size();
+  std::vector<double> observed(ns), forecast(ns), analysis(ns), spread(ns);
+  std::vector<int> qc(ns);
+  for (std::size_t s = 0; s < ns; ++s) {
+    observed[s] = o.sensors[s].observed;
+    qc[s] = static_cast<int>(o.sensors[s].qc);
+    forecast[s] = o.sensors[s].forecast;
+    analysis[s] = o.sensors[s].analysis;
+    spread[s] = o.sensors[s].spread;
+  }
+  std::vector<double> pm, ps, cv;
+  for (const auto& p : o.parameters) pm.push_back(p.mean), ps.push_back(p.std);
+  for (const auto& c : o.advice.controls) cv.push_back(c.value);
+  const double t[6] = {o.timings.qc_ms, o.timings.forecast_ms, o.timings.assimilate_ms, o.timings.emit_ms,
+                       o.timings.record_ms, o.timings.total_ms};
+  const int mode = static_cast<int>(o.advice.mode), assimilated = o.assimilated ? 1 : 0;
+  m.time.append(&o.advice.t_s);
+  m.observed.append(observed.data());
+  m.qc.append(qc.data());
+  m.forecast.append(forecast.data());
+  m.analysis.append(analysis.data());
+  m.spread.append(spread.data());
+  m.parameters.append(pm.data());
+  m.parameter_std.append(ps.data());
+  m.controls.append(cv.data());
+  m.timings.append(t);
+  m.mode.append(&mode);
+  m.assimilated.append(&assimilated);
+}
+
+void SeriesWriter::append_fields(double t_s, const std::vector<double>& mean, const std::vector<double>& spread) {
+  Impl& m = *m_impl;
+  m.field_time.append(&t_s);
+  m.field_mean.append(mean.data());
+  m.field_spread.append(spread.data());
+  ++m.fields_written;
+  m.field_times.push_back(t_s);
+  TWIN_HDF5_CHECK(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL));  // the sidecar must not point past the data
+  m.write_xdmf();
+}
+
+void SeriesWriter::flush() { TWIN_HDF5_CHECK(H5Fflush(m_impl->file.get(), H5F_SCOPE_LOCAL)); }
+
+std::string describe_series(const std::string& path) {
+  Hdf5Id file = open_for_reading(path);
+  std::ostringstream out;
+  out << path << "\n";
+  for (const char* name : {"/cycle/time_s", "/sensors/observed", "/sensors/qc", "/sensors/forecast", "/sensors/analysis",
+                           "/sensors/spread", "/parameters/mean", "/parameters/std", "/controls/value",
+                           "/cycle/timings_ms", "/cycle/mode", "/fields/time_s", "/fields/mean", "/fields/spread"}) {
+    Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file.get(), name, H5P_DEFAULT)));
+    TWIN_HDF5_CHECK(H5Drefresh(set.get()));
+    Hdf5Id space(TWIN_HDF5_CHECK(H5Dget_space(set.get())));
+    hsize_t dims[8] = {0};
+    const int rank = TWIN_HDF5_CHECK(H5Sget_simple_extent_dims(space.get(), dims, nullptr));
+    out << "  " << name << " [";
+    for (int i = 0; i < rank; ++i) out << (i ? " x " : "") << dims[i];
+    out << "]\n";
+  }
+  for (const char* names : {"/sensors/names", "/parameters/names", "/controls/names"}) {
+    out << "  " << names << ":";
+    for (const auto& n : read_names(file.get(), names)) out << " " << n;
+    out << "\n";
+  }
+  return out.str();
+}
+
+long recorded_cycles(const std::string& path) {
+  Hdf5Id file = open_for_reading(path);
+  Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file.get(), "/cycle/time_s", H5P_DEFAULT)));
+  TWIN_HDF5_CHECK(H5Drefresh(set.get()));
+  Hdf5Id space(TWIN_HDF5_CHECK(H5Dget_space(set.get())));
+  hsize_t n = 0;
+  TWIN_HDF5_CHECK(H5Sget_simple_extent_dims(space.get(), &n, nullptr));
+  return static_cast<long>(n);
+}
+
+RecordedReadings read_recorded_readings(const std::string& path) {
+  Hdf5Id file = open_for_reading(path);
+  RecordedReadings r;
+  r.sensors = read_names(file.get(), "/sensors/names");
+  const long cycles = recorded_cycles(path);
+  r.time_s.resize(static_cast<std::size_t>(cycles));
+  std::vector<double> flat(static_cast<std::size_t>(cycles) * r.sensors.size());
+  if (cycles > 0) {
+    Hdf5Id t(TWIN_HDF5_CHECK(H5Dopen2(file.get(), "/cycle/time_s", H5P_DEFAULT)));
+    TWIN_HDF5_CHECK(H5Dread(t.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, r.time_s.data()));
+    Hdf5Id v(TWIN_HDF5_CHECK(H5Dopen2(file.get(), "/sensors/observed", H5P_DEFAULT)));
+    if (!flat.empty()) TWIN_HDF5_CHECK(H5Dread(v.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat.data()));
+  }
+  for (long c = 0; c < cycles; ++c)
+    r.values.emplace_back(flat.begin() + c * r.sensors.size(), flat.begin() + (c + 1) * r.sensors.size());
+  return r;
+}
+
+}  // namespace twin::io

@@ -1,0 +1,52 @@
+#pragma once
+// series.h5: the run's time series and periodic fields, written by one rank in HDF5 SWMR mode so
+// that the file stays readable while the run goes on and after it is killed at any moment (read
+// it with SWMR read access, e.g. `twin inspect`, or clear the flag with `h5clear -s` for tools
+// that open files plainly). An XDMF sidecar (series.xmf) lets ParaView open the fields.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "twin/config.hpp"
+#include "twin/observation.hpp"
+
+namespace twin::io {
+
+class SeriesWriter {
+ public:
+  /// Creates (truncates) `path` with every dataset, then switches to SWMR writing.
+  SeriesWriter(const std::string& path, const Config& config);
+  ~SeriesWriter();
+  SeriesWriter(const SeriesWriter&) = delete;
+  SeriesWriter& operator=(const SeriesWriter&) = delete;
+
+  /// Appends one cycle.
+  void append(const CycleOutcome& outcome);
+  /// Appends a field snapshot (ensemble mean and spread over the whole grid, x fastest).
+  void append_fields(double t_s, const std::vector<double>& mean, const std::vector<double>& spread);
+  /// Makes everything appended so far durable.
+  void flush();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+/// What `twin inspect` prints about a series.h5 (datasets and their extents). Opens the file
+/// with SWMR read access, so a file being written or left by a killed run can be read.
+std::string describe_series(const std::string& path);
+
+/// Number of cycles recorded in a series.h5.
+long recorded_cycles(const std::string& path);
+
+/// Readings recorded in a series.h5 (`/sensors/observed`, NaN where none), for replay:
+/// [cycle][sensor] with the cycle end times and the sensor names.
+struct RecordedReadings {
+  std::vector<double> time_s;
+  std::vector<std::string> sensors;
+  std::vector<std::vector<double>> values;
+};
+RecordedReadings read_recorded_readings(const std::string& path);
+
+}  // namespace twin::io

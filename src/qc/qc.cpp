@@ -1,0 +1,133 @@
+#include "qc/qc.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace twin {
+
+const char* to_string(QcReason reason) {
+  switch (reason) {
+    case QcReason::accepted: return "accepted";
+    case QcReason::non_finite: return "non_finite";
+    case QcReason::out_of_range: return "out_of_range";
+    case QcReason::not_monotone: return "not_monotone";
+    case QcReason::stale: return "stale";
+    case QcReason::duplicate: return "duplicate";
+    case QcReason::stuck: return "stuck";
+    case QcReason::innovation: return "innovation";
+    case QcReason::unknown_sensor: return "unknown_sensor";
+    case QcReason::missing: return "missing";
+  }
+  return "?";
+}
+
+namespace detail {
+
+QualityControl::QualityControl(const Config& config)
+    : m_config(config.qc),
+      m_sensors(config.sensors),
+      m_last_t(config.sensors.size(), -std::numeric_limits<double>::infinity()),
+      m_last_value(config.sensors.size(), std::numeric_limits<double>::quiet_NaN()),
+      m_unchanged(config.sensors.size(), 0),
+      m_counts(config.sensors.size() + 1, std::vector<long>(qc_reason_count, 0)) {}
+
+std::vector<QualityControl::Verdict> QualityControl::screen(std::vector<Observation>& queue, double t_end) {
+  const std::size_t n = m_sensors.size();
+  std::vector<Verdict> out(n);
+  std::vector<std::vector<Observation>> mine(n);
+  std::vector<Observation> later;
+  const double slack = 1e-9 * std::max(1.0, std::abs(t_end));
+  for (auto& o : queue) {
+    if (std::isfinite(o.t_s) && o.t_s > t_end + slack) {
+      later.push_back(std::move(o));
+      continue;
+    }
+    std::size_t s = 0;
+    while (s < n && m_sensors[s].name != o.sensor) ++s;
+    if (s == n) {
+      count(n, QcReason::unknown_sensor);
+      continue;
+    }
+    mine[s].push_back(std::move(o));
+  }
+  queue = std::move(later);
+
+  for (std::size_t s = 0; s < n; ++s) {
+    Verdict& v = out[s];
+    if (mine[s].empty()) {
+      count(s, QcReason::missing);
+      continue;
+    }
+    // The latest reading is this cycle's; an earlier one with the same time is a duplicate, and
+    // readings without a usable time sort first and are judged as they are.
+    auto& r = mine[s];
+    std::stable_sort(r.begin(), r.end(), [](const Observation& a, const Observation& b) {
+      const double ta = std::isfinite(a.t_s) ? a.t_s : -std::numeric_limits<double>::infinity();
+      const double tb = std::isfinite(b.t_s) ? b.t_s : -std::numeric_limits<double>::infinity();
+      return ta < tb;
+    });
+    for (std::size_t i = 0; i + 1 < r.size(); ++i)
+      if (r[i].t_s == r.back().t_s) count(s, QcReason::duplicate);
+    const Observation& o = r.back();
+    v.present = true;
+    v.t_s = o.t_s;
+    v.value = o.value;
+    v.reason = QcReason::accepted;
+    if (!std::isfinite(o.value) || !std::isfinite(o.t_s)) v.reason = QcReason::non_finite;
+    else if (o.value < m_sensors[s].min || o.value > m_sensors[s].max) v.reason = QcReason::out_of_range;
+    else if (o.t_s <= m_last_t[s]) v.reason = QcReason::not_monotone;
+    else if (o.t_s < t_end - m_config.max_age_s) v.reason = QcReason::stale;
+    if (v.reason == QcReason::accepted || v.reason == QcReason::out_of_range) {
+      // Stuck-at: the same value again, reading after reading.
+      m_unchanged[s] = std::abs(o.value - m_last_value[s]) <= m_config.stuck_tolerance ? m_unchanged[s] + 1 : 0;
+      m_last_value[s] = o.value;
+      if (v.reason == QcReason::accepted && m_unchanged[s] >= m_config.stuck_cycles - 1) v.reason = QcReason::stuck;
+    }
+    if (std::isfinite(o.t_s) && o.t_s > m_last_t[s]) m_last_t[s] = o.t_s;
+    if (v.reason != QcReason::accepted) count(s, v.reason);
+  }
+  return out;
+}
+
+void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vector<double>& forecast_mean,
+                                const std::vector<double>& forecast_std) {
+  const std::size_t n = verdicts.size();
+  std::vector<double> z(n, 0.0);  // innovation in units of its expected spread
+  std::vector<char> candidate(n, 0);
+  for (std::size_t s = 0; s < n; ++s) {
+    const Verdict& v = verdicts[s];
+    if (!v.present || v.reason != QcReason::accepted) continue;
+    const double noise = m_sensors[s].noise_std;
+    z[s] = (v.value - forecast_mean[s]) / std::sqrt(forecast_std[s] * forecast_std[s] + noise * noise);
+    candidate[s] = 1;
+  }
+  std::vector<char> reject(n, 0);
+  for (std::size_t s = 0; s < n; ++s) {
+    if (!candidate[s]) continue;
+    const double noise = m_sensors[s].noise_std;
+    const double sigma = std::sqrt(forecast_std[s] * forecast_std[s] + noise * noise);
+    const double bound = m_config.innovation_sigma * sigma + m_config.innovation_floor;
+    if (std::abs(verdicts[s].value - forecast_mean[s]) <= bound) continue;
+    // Buddy check: a neighbour departing the same way means the plant changed, not the sensor.
+    bool buddy = false;
+    for (std::size_t t = 0; t < n && m_config.buddy_sigma > 0.0 && !buddy; ++t) {
+      if (t == s || !candidate[t]) continue;
+      double d2 = 0.0;
+      for (std::size_t d = 0; d < m_sensors[s].position_m.size(); ++d) {
+        const double e = m_sensors[s].position_m[d] - m_sensors[t].position_m[d];
+        d2 += e * e;
+      }
+      buddy = std::sqrt(d2) <= m_config.buddy_radius_m && z[t] * z[s] > 0.0 && std::abs(z[t]) >= m_config.buddy_sigma;
+    }
+    reject[s] = !buddy;
+  }
+  for (std::size_t s = 0; s < n; ++s) {
+    if (!reject[s]) continue;
+    verdicts[s].reason = QcReason::innovation;
+    count(s, QcReason::innovation);
+  }
+}
+
+}  // namespace detail
+}  // namespace twin

@@ -1,0 +1,50 @@
+#pragma once
+// Quality control of sensor readings (DESIGN.md, qc). Two passes per cycle: `screen` before the
+// forecast (finite, range, timestamps, duplicates, stuck-at), `innovation` after it (a spike
+// against the forecast). Rejected readings are counted by sensor and reason, never assimilated.
+
+#include <vector>
+
+#include "twin/config.hpp"
+#include "twin/observation.hpp"
+
+namespace twin::detail {
+
+inline constexpr int qc_reason_count = 10;
+
+class QualityControl {
+ public:
+  explicit QualityControl(const Config& config);
+
+  /// One sensor's reading for the cycle ending at t_end: the latest in the window, or none.
+  struct Verdict {
+    bool present = false;
+    double t_s = 0.0;
+    double value = 0.0;
+    QcReason reason = QcReason::missing;
+  };
+
+  /// Takes the readings at or before t_end from `queue` (later ones stay queued) and checks
+  /// them; returns one verdict per configured sensor. Unknown sensor names are counted.
+  std::vector<Verdict> screen(std::vector<Observation>& queue, double t_end);
+
+  /// Rejects accepted readings farther from the forecast mean than innovation_sigma times the
+  /// combined forecast spread and noise (plus innovation_floor).
+  void innovation(std::vector<Verdict>& verdicts, const std::vector<double>& forecast_mean,
+                  const std::vector<double>& forecast_std);
+
+  /// counts()[sensor][reason]: readings rejected (and missing) so far. The last row counts
+  /// readings for unknown sensors.
+  const std::vector<std::vector<long>>& counts() const { return m_counts; }
+
+ private:
+  void count(std::size_t sensor, QcReason reason) { ++m_counts[sensor][static_cast<int>(reason)]; }
+
+  QcConfig m_config;
+  std::vector<SensorConfig> m_sensors;
+  std::vector<double> m_last_t, m_last_value;
+  std::vector<int> m_unchanged;  // consecutive readings equal to the one before
+  std::vector<std::vector<long>> m_counts;
+};
+
+}  // namespace twin::detail

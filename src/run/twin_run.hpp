@@ -1,0 +1,28 @@
+#pragma once
+// `twin run`: the closed loop of a Runtime with its observation source (plant emulator, replay
+// or stream), and the run directory's summary.json, metrics.prom and progress output.
+
+#include <mpi.h>
+
+#include <optional>
+#include <string>
+
+#include "twin/config.hpp"
+
+namespace twin::detail {
+
+struct RunOptions {
+  std::optional<std::string> run_dir;  ///< overrides twin.run_dir
+  std::optional<int> cycles;           ///< overrides twin.cycles
+  bool no_assimilation = false;        ///< the same twin without assimilation (a baseline)
+};
+
+/// The run directory a config asks for: twin.run_dir, else "runs/<twin.name>".
+std::string run_directory(const Config& config, const RunOptions& options);
+
+/// Runs the twin for its cycles; writes effective.yaml, series.h5 (+ .xmf), metrics.prom and
+/// summary.json into the run directory. Collective over comm.
+/// @throws ConfigError, DataError (bad replay/stream input), Error.
+void run_twin(const Config& config, const RunOptions& options, MPI_Comm comm);
+
+}  // namespace twin::detail

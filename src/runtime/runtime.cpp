@@ -1,0 +1,402 @@
+// twin::Runtime: one twin cycle per control period (DESIGN.md, "One twin cycle").
+#include "twin/runtime.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <random>
+
+#include "assimilation/enkf.hpp"
+#include "core/mpi.hpp"
+#include "io/series.hpp"
+#include "qc/qc.hpp"
+#include "solvers/ensemble.hpp"
+#include "solvers/solver.hpp"
+#include "twin/error.hpp"
+
+namespace twin {
+
+const char* to_string(Mode mode) {
+  switch (mode) {
+    case Mode::nominal: return "nominal";
+    case Mode::fallback: return "fallback";
+    case Mode::advisor_off: return "advisor_off";
+    case Mode::safe_hold: return "safe_hold";
+  }
+  return "?";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+// A smooth random field of unit variance: a sum of plane waves with wavelengths near 4 L.
+double smooth_perturbation(const double* x, int dims, const std::vector<std::array<double, 4>>& waves) {
+  double v = 0.0;
+  for (const auto& w : waves) {
+    double phase = w[3];
+    for (int d = 0; d < dims; ++d) phase += w[d] * x[d];
+    v += std::cos(phase);
+  }
+  return v * std::sqrt(2.0 / static_cast<double>(waves.size()));
+}
+
+}  // namespace
+
+struct Runtime::Impl {
+  Config config;
+  MPI_Comm comm;
+  int rank = 0;
+  solvers::EnsembleLayout layout;
+  solvers::Decomposition decomposition;
+  std::unique_ptr<solvers::Solver> solver;
+  solvers::Field x, x_good;
+  std::unique_ptr<solvers::Solver> free_solver;  // group 0 only
+  solvers::Field free_x;
+  int N, S, P;
+  std::vector<int> estimated;   // solvers::Parameter index of each estimated parameter
+  std::vector<double> theta;    // [member][estimated parameter], identical on every rank
+  detail::QualityControl qc;
+  std::unique_ptr<detail::EnsembleFilter> filter;
+  std::vector<Observation> queue;
+  std::vector<long> sensor_cell;  // padded index in my block, or -1
+  std::vector<double> controls;
+  std::vector<SensorEstimate> estimates;
+  std::vector<ParameterEstimate> parameter_estimates;
+  double t = 0.0;
+  int cycle = 0;
+  double last_assimilate_ms = 0.0;
+  std::unique_ptr<io::SeriesWriter> series;
+
+  Impl(const Config& c, MPI_Comm world, const RuntimeOptions& options)
+      : config(c),
+        comm(world),
+        layout(world, c.ensemble.members, c.ensemble.member_groups, c.grid),
+        decomposition(c.grid, layout.domain_comm()),
+        N(c.ensemble.members),
+        S(static_cast<int>(c.sensors.size())),
+        P(static_cast<int>(c.ensemble.parameters.size())),
+        qc(c) {
+    TWIN_MPI_CHECK(MPI_Comm_rank(world, &rank));
+    solver = solvers::make_solver(config, decomposition, layout.local_members());
+    x = solver->make_field("twin::ensemble");
+    x_good = solver->make_field("twin::last_good");
+    if (layout.group() == 0) {
+      free_solver = solvers::make_solver(config, decomposition, 1);
+      free_x = free_solver->make_field("twin::free_run");
+    }
+    for (const auto& p : config.ensemble.parameters) estimated.push_back(solvers::parameter_index(p.name));
+    if (free_solver) {  // the free run keeps the prior means
+      solvers::ParameterSet prior = solvers::configured_parameters(config.physics);
+      for (std::size_t q = 0; q < estimated.size(); ++q) prior[estimated[q]] = config.ensemble.parameters[q].prior_mean;
+      free_solver->set_parameters({prior});
+    }
+    for (const auto& ctl : config.controls) controls.push_back(ctl.initial);
+
+    const solvers::LocalGrid& g = decomposition.local();
+    std::vector<std::array<double, 3>> positions;
+    for (const auto& s : config.sensors) {
+      std::array<double, 3> pos{0, 0, 0};
+      long cell = 0;
+      bool mine = true;
+      int local[3] = {0, 0, 0};
+      for (int d = 0; d < g.dims; ++d) {
+        pos[d] = s.position_m[d];
+        const int q = std::min(g.global[d] - 1, std::max(0, static_cast<int>(std::floor(pos[d] / g.dx[d]))));
+        local[d] = q - g.offset[d];
+        mine = mine && local[d] >= 0 && local[d] < g.cells[d];
+      }
+      cell = mine ? g.index(local[0], local[1], local[2]) : -1;
+      sensor_cell.push_back(cell);
+      positions.push_back(pos);
+    }
+    filter = std::make_unique<detail::EnsembleFilter>(config, layout, g, positions);
+    initialise_ensemble();
+    Kokkos::deep_copy(x_good, x);
+    estimates.resize(static_cast<std::size_t>(S));
+    for (int s = 0; s < S; ++s) estimates[s].sensor = config.sensors[s].name;
+    summarise_parameters();
+
+    if (options.run_dir && rank == 0) {
+      std::filesystem::create_directories(*options.run_dir);
+      series = std::make_unique<io::SeriesWriter>((std::filesystem::path(*options.run_dir) / "series.h5").string(), config);
+    }
+  }
+
+  void initialise_ensemble() {
+    const solvers::LocalGrid& g = decomposition.local();
+    const EnsembleConfig& e = config.ensemble;
+    theta.assign(static_cast<std::size_t>(N) * P, 0.0);
+    auto h = Kokkos::create_mirror_view(x);
+    Kokkos::deep_copy(h, x);
+    for (int m = 0; m < N; ++m) {
+      std::seed_seq seq{e.seed, 0x1417u, static_cast<unsigned>(m)};
+      std::mt19937_64 rng(seq);
+      std::normal_distribution<double> normal(0.0, 1.0);
+      for (int p = 0; p < P; ++p) {
+        const auto& spec = e.parameters[p];
+        theta[m * P + p] = std::min(spec.max, std::max(spec.min, spec.prior_mean + spec.prior_std * normal(rng)));
+      }
+      std::vector<std::array<double, 4>> waves(8);
+      std::uniform_real_distribution<double> angle(0.0, 2.0 * M_PI);
+      for (auto& w : waves) {
+        const double k = 2.0 * M_PI / (4.0 * e.initial_length_m) * (0.5 + std::uniform_real_distribution<double>(0, 1)(rng));
+        const double a = angle(rng), b = std::acos(2.0 * std::uniform_real_distribution<double>(0, 1)(rng) - 1.0);
+        w = {k * std::cos(a) * (g.dims == 3 ? std::sin(b) : 1.0), k * std::sin(a) * (g.dims == 3 ? std::sin(b) : 1.0),
+             g.dims == 3 ? k * std::cos(b) : 0.0, angle(rng)};
+      }
+      const int lm = m - layout.first_member();
+      if (lm < 0 || lm >= layout.local_members()) continue;
+      for (int k = 0; k < g.cells[2]; ++k)
+        for (int j = 0; j < g.cells[1]; ++j)
+          for (int i = 0; i < g.cells[0]; ++i) {
+            const double pos[3] = {(i + g.offset[0] + 0.5) * g.dx[0], (j + g.offset[1] + 0.5) * g.dx[1],
+                                   (k + g.offset[2] + 0.5) * g.dx[2]};
+            h(lm, g.index(i, j, k)) += e.initial_spread * smooth_perturbation(pos, g.dims, waves);
+          }
+    }
+    Kokkos::deep_copy(x, h);
+  }
+
+  std::vector<solvers::ParameterSet> member_parameters() const {
+    std::vector<solvers::ParameterSet> out;
+    for (int lm = 0; lm < layout.local_members(); ++lm) {
+      solvers::ParameterSet p = solvers::configured_parameters(config.physics);
+      for (int q = 0; q < P; ++q) p[estimated[q]] = theta[(layout.first_member() + lm) * P + q];
+      out.push_back(p);
+    }
+    return out;
+  }
+
+  // H x for every member and sensor, on every rank.
+  std::vector<double> observe() const {
+    std::vector<double> local(static_cast<std::size_t>(N) * S, 0.0), all(local.size(), 0.0);
+    auto h = Kokkos::create_mirror_view(x);
+    Kokkos::deep_copy(h, x);
+    for (int lm = 0; lm < layout.local_members(); ++lm)
+      for (int s = 0; s < S; ++s)
+        if (sensor_cell[s] >= 0) local[(layout.first_member() + lm) * S + s] = h(lm, sensor_cell[s]);
+    if (!local.empty())
+      TWIN_MPI_CHECK(MPI_Allreduce(local.data(), all.data(), static_cast<int>(local.size()), MPI_DOUBLE, MPI_SUM, comm));
+    return all;
+  }
+
+  static void moments(const std::vector<double>& hx, int n, int s_count, int s, double& mean, double& sd) {
+    mean = 0.0;
+    for (int m = 0; m < n; ++m) mean += hx[m * s_count + s];
+    mean /= n;
+    double var = 0.0;
+    for (int m = 0; m < n; ++m) var += (hx[m * s_count + s] - mean) * (hx[m * s_count + s] - mean);
+    sd = n > 1 ? std::sqrt(var / (n - 1)) : 0.0;
+  }
+
+  void summarise_parameters() {
+    parameter_estimates.clear();
+    for (int p = 0; p < P; ++p) {
+      double mean = 0.0, var = 0.0;
+      for (int m = 0; m < N; ++m) mean += theta[m * P + p];
+      mean /= N;
+      for (int m = 0; m < N; ++m) var += (theta[m * P + p] - mean) * (theta[m * P + p] - mean);
+      parameter_estimates.push_back({config.ensemble.parameters[p].name, mean, N > 1 ? std::sqrt(var / (N - 1)) : 0.0});
+    }
+  }
+
+  // Ensemble mean and std of the state over the whole grid on world rank 0 (group 0's root).
+  std::pair<std::vector<double>, std::vector<double>> gathered_moments() const {
+    const long n = static_cast<long>(x.extent(1));
+    auto h = Kokkos::create_mirror_view(x);
+    Kokkos::deep_copy(h, x);
+    std::vector<double> sums(static_cast<std::size_t>(2 * n), 0.0), total(sums.size(), 0.0);
+    for (int lm = 0; lm < layout.local_members(); ++lm)
+      for (long c = 0; c < n; ++c) {
+        sums[c] += h(lm, c);
+        sums[n + c] += h(lm, c) * h(lm, c);
+      }
+    TWIN_MPI_CHECK(MPI_Allreduce(sums.data(), total.data(), static_cast<int>(total.size()), MPI_DOUBLE, MPI_SUM,
+                                 layout.member_comm()));
+    if (layout.group() != 0) return {};
+    solvers::Field m("twin::moments", 2, n);
+    auto hm = Kokkos::create_mirror_view(m);
+    for (long c = 0; c < n; ++c) {
+      const double mean = total[c] / N;
+      hm(0, c) = mean;
+      hm(1, c) = N > 1 ? std::sqrt(std::max(0.0, (total[n + c] - N * mean * mean) / (N - 1))) : 0.0;
+    }
+    Kokkos::deep_copy(m, hm);
+    return {solvers::gather_interior(decomposition, m, 0), solvers::gather_interior(decomposition, m, 1)};
+  }
+
+  Advice safe_default(Mode mode, const std::string& reason) const {
+    Advice a;
+    a.cycle = cycle;
+    a.t_s = t;
+    a.mode = mode;
+    a.reason = reason;
+    for (const auto& c : config.controls) a.controls.push_back({c.name, std::min(c.max, std::max(c.min, c.initial)), c.unit});
+    return a;
+  }
+
+  CycleOutcome step(std::chrono::milliseconds deadline) {
+    const auto start = Clock::now();
+    CycleOutcome out;
+    const double period = config.twin.control_period_s;
+    const double t_end = t + period;
+
+    // qc, first pass: everything that does not need the forecast.
+    auto stage = Clock::now();
+    std::vector<detail::QualityControl::Verdict> verdicts = qc.screen(queue, t_end);
+    out.timings.qc_ms = ms_since(stage);
+
+    // forecast: the ensemble (and the free run) to the end of the period.
+    stage = Clock::now();
+    Kokkos::deep_copy(x_good, x);
+    solver->set_controls(controls);
+    solver->set_parameters(member_parameters());
+    const solvers::StepReport report = solver->advance(x, t, period);
+    int bad = report.status == solvers::SolveStatus::ok ? 0 : static_cast<int>(report.status);
+    if (free_solver) {
+      free_solver->set_controls(controls);
+      free_solver->advance(free_x, t, period);
+    }
+    int worst = 0;
+    TWIN_MPI_CHECK(MPI_Allreduce(&bad, &worst, 1, MPI_INT, MPI_MAX, comm));
+    out.solver_status = solvers::to_string(static_cast<solvers::SolveStatus>(worst));
+    out.timings.forecast_ms = ms_since(stage);
+
+    std::vector<double> hx;
+    std::vector<double> fmean(S, 0.0), fstd(S, 0.0);
+    if (worst == 0) {
+      hx = observe();
+      for (int s = 0; s < S; ++s) moments(hx, N, S, s, fmean[s], fstd[s]);
+      stage = Clock::now();
+      qc.innovation(verdicts, fmean, fstd);
+      out.timings.qc_ms += ms_since(stage);
+    }
+
+    // assimilate, when there is something to assimilate and time for it (rank 0 decides, so
+    // that every rank takes the same branch).
+    stage = Clock::now();
+    detail::ObservationSet obs;
+    for (int s = 0; s < S; ++s) {
+      if (!verdicts[s].present || verdicts[s].reason != QcReason::accepted) continue;
+      obs.sensor.push_back(s);
+      obs.value.push_back(verdicts[s].value);
+      const double noise = config.sensors[s].noise_std, repr = config.assimilation.representation_std;
+      obs.error_std.push_back(std::sqrt(noise * noise + repr * repr));
+    }
+    int assimilate = worst == 0 && config.assimilation.enabled && !obs.sensor.empty() &&
+                     ms_since(start) + last_assimilate_ms < static_cast<double>(deadline.count());
+    TWIN_MPI_CHECK(MPI_Bcast(&assimilate, 1, MPI_INT, 0, comm));
+    if (assimilate) {
+      filter->inflate(x, hx, theta);
+      filter->analyse(x, hx, theta, obs, cycle);
+      hx = observe();
+      last_assimilate_ms = ms_since(stage);
+    }
+    out.assimilated = assimilate != 0;
+    out.timings.assimilate_ms = ms_since(stage);
+
+    // emit
+    stage = Clock::now();
+    t = t_end;
+    ++cycle;
+    if (worst != 0) {
+      Kokkos::deep_copy(x, x_good);  // back to the last healthy state; the facility gets safe defaults
+      out.advice = safe_default(Mode::safe_hold, std::string("twin unhealthy: solver state ") + out.solver_status +
+                                                     "; restored the last good state");
+      hx = observe();
+    } else {
+      out.advice = safe_default(Mode::advisor_off, "no advisor configured: safe defaults");
+    }
+    out.advice.cycle = cycle;
+    out.advice.t_s = t;
+    for (std::size_t j = 0; j < controls.size(); ++j) controls[j] = out.advice.controls[j].value;
+    for (int s = 0; s < S; ++s) {
+      SensorEstimate& e = estimates[s];
+      e.observed = verdicts[s].present ? verdicts[s].value : std::nan("");
+      e.qc = verdicts[s].reason;
+      e.forecast = fmean[s];
+      moments(hx, N, S, s, e.analysis, e.spread);
+      if (verdicts[s].present && verdicts[s].reason == QcReason::accepted) ++out.accepted;
+      else if (verdicts[s].present) ++out.rejected;
+    }
+    summarise_parameters();
+    out.sensors = estimates;
+    out.parameters = parameter_estimates;
+    out.timings.emit_ms = ms_since(stage);
+
+    // record
+    stage = Clock::now();
+    out.timings.record_ms = 0.0;
+    out.timings.total_ms = ms_since(start);
+    const bool fields = config.outputs.field_every > 0 && cycle % config.outputs.field_every == 0;
+    int want_fields = fields && series_on_root();
+    TWIN_MPI_CHECK(MPI_Bcast(&want_fields, 1, MPI_INT, 0, comm));
+    std::pair<std::vector<double>, std::vector<double>> moments_now;
+    if (want_fields) moments_now = gathered_moments();
+    if (series) {
+      series->append(out);
+      if (want_fields) series->append_fields(t, moments_now.first, moments_now.second);
+      if (cycle % config.outputs.flush_every == 0) series->flush();
+    }
+    out.timings.record_ms = ms_since(stage);
+    out.timings.total_ms = ms_since(start);
+    out.deadline_missed = out.timings.total_ms > static_cast<double>(deadline.count());
+    return out;
+  }
+
+  bool series_on_root() const { return rank == 0 && series != nullptr; }
+
+  void ingest(const std::vector<Observation>& observations) {
+    // Rank 0's readings go to every rank, so all run the same QC.
+    long n = rank == 0 ? static_cast<long>(observations.size()) : 0;
+    TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
+    if (n == 0) return;
+    std::vector<double> numbers(static_cast<std::size_t>(2 * n));
+    std::string names;
+    if (rank == 0) {
+      for (long i = 0; i < n; ++i) {
+        numbers[2 * i] = observations[i].t_s;
+        numbers[2 * i + 1] = observations[i].value;
+        names += observations[i].sensor;
+        names.push_back('\n');
+      }
+    }
+    long length = static_cast<long>(names.size());
+    TWIN_MPI_CHECK(MPI_Bcast(&length, 1, MPI_LONG, 0, comm));
+    names.resize(static_cast<std::size_t>(length));
+    TWIN_MPI_CHECK(MPI_Bcast(numbers.data(), static_cast<int>(numbers.size()), MPI_DOUBLE, 0, comm));
+    TWIN_MPI_CHECK(MPI_Bcast(names.data(), static_cast<int>(length), MPI_CHAR, 0, comm));
+    std::size_t pos = 0;
+    for (long i = 0; i < n; ++i) {
+      const std::size_t end = names.find('\n', pos);
+      queue.push_back({numbers[2 * i], names.substr(pos, end - pos), numbers[2 * i + 1]});
+      pos = end + 1;
+    }
+  }
+};
+
+Runtime::Runtime(const Config& config, MPI_Comm comm, RuntimeOptions options)
+    : m_impl(std::make_unique<Impl>(config, comm, options)) {}
+Runtime::~Runtime() = default;
+
+void Runtime::ingest(const std::vector<Observation>& observations) { m_impl->ingest(observations); }
+CycleOutcome Runtime::step(std::chrono::milliseconds deadline) { return m_impl->step(deadline); }
+double Runtime::time_s() const { return m_impl->t; }
+int Runtime::cycle() const { return m_impl->cycle; }
+const std::vector<SensorEstimate>& Runtime::sensor_estimates() const { return m_impl->estimates; }
+const std::vector<ParameterEstimate>& Runtime::parameter_estimates() const { return m_impl->parameter_estimates; }
+const std::vector<std::vector<long>>& Runtime::qc_counts() const { return m_impl->qc.counts(); }
+const Config& Runtime::config() const { return m_impl->config; }
+
+std::vector<double> Runtime::mean_field() const { return m_impl->gathered_moments().first; }
+
+std::vector<double> Runtime::free_run_field() const {
+  if (!m_impl->free_solver) return {};
+  return solvers::gather_interior(m_impl->decomposition, m_impl->free_x, 0, 0);
+}
+
+}  // namespace twin

@@ -1,0 +1,160 @@
+#include "sources/plant.hpp"
+
+#include <cmath>
+#include <limits>
+#include <random>
+
+#include "solvers/ensemble.hpp"
+
+namespace twin::detail {
+
+namespace {
+
+Config make_truth(const Config& c) {
+  Config t = c;
+  const PlantConfig& p = c.source.plant;
+  for (auto& n : t.grid.cells) n *= p.refine;
+  t.grid.ranks.clear();
+  t.physics.parameters = p.parameters;
+  t.physics.initial_value += p.initial_offset;
+  for (std::size_t i = 0; i < p.events.size(); ++i) {
+    const PlantEventConfig& e = p.events[i];
+    if (e.type != EventKind::heat_source) continue;
+    SourceConfig s;
+    s.name = "plant_event_" + std::to_string(i);
+    s.region.shape = ShapeKind::gaussian;
+    s.region.center_m = e.center_m;
+    s.region.size_m = e.size_m;
+    s.rate = e.magnitude;
+    s.start_s = e.start_s;
+    s.end_s = e.end_s;
+    t.physics.sources.push_back(s);
+  }
+  return t;
+}
+
+bool active(const PlantEventConfig& e, double t) { return t >= e.start_s && (!e.end_s || t < *e.end_s); }
+
+bool is_sensor_event(EventKind k) {
+  return k == EventKind::sensor_stuck || k == EventKind::sensor_dropout || k == EventKind::sensor_spike ||
+         k == EventKind::sensor_drift || k == EventKind::sensor_bias;
+}
+
+}  // namespace
+
+PlantEmulator::PlantEmulator(const Config& config, MPI_Comm comm)
+    : m_config(config),
+      m_truth(make_truth(config)),
+      m_decomposition(m_truth.grid, comm),
+      m_solver(solvers::make_solver(m_truth, m_decomposition, 1)),
+      m_held(config.sensors.size(), std::numeric_limits<double>::quiet_NaN()) {
+  m_u = m_solver->make_field("twin::plant_truth");
+  TWIN_MPI_CHECK(MPI_Comm_rank(comm, &m_rank));
+}
+
+PlantEmulator::~PlantEmulator() = default;
+
+solvers::ParameterSet PlantEmulator::parameters_at(double t) const {
+  solvers::ParameterSet p = solvers::configured_parameters(m_truth.physics);
+  for (const auto& e : m_config.source.plant.events)
+    if (e.type == EventKind::cooling_degradation && active(e, t))
+      p[static_cast<int>(solvers::Parameter::cooling_factor)] *= e.magnitude;
+  return p;
+}
+
+bool PlantEmulator::sensor_faulty(int sensor, double t, double period) const {
+  for (const auto& e : m_config.source.plant.events) {
+    if (!is_sensor_event(e.type) || e.target != m_config.sensors[sensor].name) continue;
+    if (e.type == EventKind::sensor_spike) {
+      if (t >= e.start_s && t < e.start_s + period) return true;  // one reading
+    } else if (active(e, t)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+std::vector<Observation> PlantEmulator::advance(double t0, double period, const std::vector<double>& controls, long cycle) {
+  std::vector<double> delivered = controls;
+  for (const auto& e : m_config.source.plant.events) {
+    if (e.type != EventKind::heater_failure || !active(e, t0)) continue;
+    for (std::size_t j = 0; j < m_config.controls.size(); ++j)
+      if (m_config.controls[j].name == e.target) delivered[j] *= e.magnitude;
+  }
+  m_solver->set_controls(delivered);
+  m_solver->set_parameters({parameters_at(t0)});
+  m_solver->advance(m_u, t0, period);
+
+  const double t = t0 + period;
+  const std::vector<double> truth = solvers::gather_interior(m_decomposition, m_u, 0);
+  if (m_rank != 0) return {};
+  const solvers::LocalGrid& g = m_decomposition.local();
+  std::vector<Observation> out;
+  for (std::size_t s = 0; s < m_config.sensors.size(); ++s) {
+    const SensorConfig& sensor = m_config.sensors[s];
+    // Multilinear interpolation between the truth's cell centres.
+    int lo[3] = {0, 0, 0};
+    double w[3] = {0, 0, 0};
+    for (int d = 0; d < g.dims; ++d) {
+      const double x = sensor.position_m[d] / g.dx[d] - 0.5;
+      const double clamped = std::min(std::max(x, 0.0), g.global[d] - 1.0);
+      lo[d] = std::min(static_cast<int>(std::floor(clamped)), g.global[d] - 2);
+      w[d] = clamped - lo[d];
+    }
+    double value = 0.0;
+    for (int corner = 0; corner < (1 << g.dims); ++corner) {
+      double weight = 1.0;
+      long index = 0, stride = 1;
+      for (int d = 0; d < g.dims; ++d) {
+        const int bit = (corner >> d) & 1;
+        weight *= bit ? w[d] : 1.0 - w[d];
+        index += (lo[d] + bit) * stride;
+        stride *= g.global[d];
+      }
+      value += weight * truth[static_cast<std::size_t>(index)];
+    }
+    std::seed_seq seq{m_config.source.plant.seed, 0x5e7u, static_cast<unsigned>(cycle), static_cast<unsigned>(s)};
+    std::mt19937_64 rng(seq);
+    value += sensor.noise_std * std::normal_distribution<double>(0.0, 1.0)(rng);
+
+    bool dropped = false;
+    for (const auto& e : m_config.source.plant.events) {
+      if (!is_sensor_event(e.type) || e.target != sensor.name) continue;
+      if (e.type == EventKind::sensor_spike) {
+        if (t >= e.start_s && t < e.start_s + period) value += e.magnitude;
+        continue;
+      }
+      if (!active(e, t)) continue;
+      switch (e.type) {
+        case EventKind::sensor_stuck:
+          if (std::isnan(m_held[s])) m_held[s] = value;
+          value = m_held[s];
+          break;
+        case EventKind::sensor_dropout: dropped = true; break;
+        case EventKind::sensor_drift: value += e.magnitude * (t - e.start_s); break;
+        case EventKind::sensor_bias: value += e.magnitude; break;
+        default: break;
+      }
+    }
+    if (!dropped) out.push_back({t, sensor.name, value});
+  }
+  return out;
+}
+
+std::vector<double> PlantEmulator::truth_on_twin_grid() const {
+  const std::vector<double> fine = solvers::gather_interior(m_decomposition, m_u, 0);
+  if (m_rank != 0) return {};
+  const int r = m_config.source.plant.refine;
+  const auto& n = m_config.grid.cells;
+  const int nz = n.size() > 2 ? n[2] : 1, rz = n.size() > 2 ? r : 1;
+  const long fx = 1L * n[0] * r, fy = 1L * n[1] * r;
+  std::vector<double> coarse(static_cast<std::size_t>(1L * n[0] * n[1] * nz), 0.0);
+  const double share = 1.0 / (1.0 * r * r * rz);
+  for (int k = 0; k < nz * rz; ++k)
+    for (long j = 0; j < fy; ++j)
+      for (long i = 0; i < fx; ++i)
+        coarse[(i / r) + n[0] * ((j / r) + 1L * n[1] * (k / rz))] += share * fine[i + fx * (j + fy * k)];
+  return coarse;
+}
+
+}  // namespace twin::detail

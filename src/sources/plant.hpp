@@ -1,0 +1,46 @@
+#pragma once
+// The built-in plant emulator (DESIGN.md, "source"): a truth simulation on a finer grid with
+// hidden parameter values, sensor noise, and scheduled events (sensor faults, a failing heater,
+// an unexpected heat source, degrading cooling). It applies the twin's controls, so the loop is
+// closed. Collective over its communicator; readings appear on rank 0.
+
+#include <mpi.h>
+
+#include <memory>
+#include <vector>
+
+#include "solvers/grid.hpp"
+#include "solvers/solver.hpp"
+#include "twin/config.hpp"
+#include "twin/observation.hpp"
+
+namespace twin::detail {
+
+class PlantEmulator {
+ public:
+  PlantEmulator(const Config& config, MPI_Comm comm);
+  ~PlantEmulator();
+
+  /// Advances the truth over [t0, t0 + period) with `controls` (as the facility applies them:
+  /// a failed heater delivers less), then returns the readings at t0 + period on rank 0.
+  std::vector<Observation> advance(double t0, double period, const std::vector<double>& controls, long cycle);
+
+  /// The truth averaged onto the twin's grid (x fastest), on rank 0; empty elsewhere.
+  std::vector<double> truth_on_twin_grid() const;
+  /// Hidden parameter values in force at time t (cooling degradation changes them).
+  solvers::ParameterSet parameters_at(double t) const;
+  /// Whether a scheduled event corrupts sensor s's reading at cycle end time t.
+  bool sensor_faulty(int sensor, double t, double period) const;
+  /// The truth config (finer grid, hidden values, heat sources as scheduled sources).
+  const Config& truth_config() const { return m_truth; }
+
+ private:
+  Config m_config, m_truth;
+  solvers::Decomposition m_decomposition;
+  std::unique_ptr<solvers::Solver> m_solver;
+  solvers::Field m_u;
+  std::vector<double> m_held;  // sensor_stuck: the value the sensor froze at (NaN until onset)
+  int m_rank = 0;
+};
+
+}  // namespace twin::detail
