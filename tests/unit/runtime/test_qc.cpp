@@ -1,0 +1,83 @@
+// Quality control: each rule rejects what it should, with its reason, and counts it.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "qc/qc.hpp"
+#include "twin/config.hpp"
+
+namespace {
+
+using twin::Observation;
+using twin::QcReason;
+using Verdicts = std::vector<twin::detail::QualityControl::Verdict>;
+
+twin::Config config() {
+  return twin::parse_config(R"(
+grid: {cells: [8, 8], extent_m: [1, 1]}
+sensors:
+  - {name: A, position_m: [0.1, 0.1], noise_std: 0.5, min: 0, max: 100}
+  - {name: B, position_m: [0.2, 0.1], noise_std: 0.5, min: 0, max: 100}
+  - {name: C, position_m: [0.9, 0.9], noise_std: 0.5, min: 0, max: 100}
+qc: {max_age_s: 30, stuck_cycles: 3, innovation_sigma: 4, buddy_radius_m: 0.15, buddy_sigma: 2}
+)");
+}
+
+long count(const twin::detail::QualityControl& qc, int sensor, QcReason r) { return qc.counts()[sensor][static_cast<int>(r)]; }
+
+}  // namespace
+
+TEST(Qc, ScreensEachRuleWithItsReason) {
+  twin::detail::QualityControl qc(config());
+  std::vector<Observation> q{{10, "A", 20.0}, {10, "B", std::nan("")}, {10, "C", 150.0}, {10, "Z", 1.0}, {25, "A", 21.0}};
+  Verdicts v = qc.screen(q, 10.0);
+  EXPECT_EQ(v[0].reason, QcReason::accepted);
+  EXPECT_EQ(v[1].reason, QcReason::non_finite);
+  EXPECT_EQ(v[2].reason, QcReason::out_of_range);
+  EXPECT_EQ(count(qc, 3, QcReason::unknown_sensor), 1);  // the last row counts unknown names
+  ASSERT_EQ(q.size(), 1u) << "a reading from the future waits for its cycle";
+
+  // Next cycle: A's queued reading, a B reading older than its last, C missing.
+  q.push_back({5, "B", 20.0});
+  v = qc.screen(q, 25.0);
+  EXPECT_EQ(v[0].reason, QcReason::accepted);
+  EXPECT_DOUBLE_EQ(v[0].value, 21.0);
+  EXPECT_EQ(v[1].reason, QcReason::not_monotone);
+  EXPECT_FALSE(v[2].present);
+  EXPECT_EQ(count(qc, 2, QcReason::missing), 1);
+
+  // Stale, duplicates.
+  q = {{40, "A", 22.0}, {40, "A", 22.5}, {20, "C", 50.0}};
+  v = qc.screen(q, 60.0);
+  EXPECT_EQ(count(qc, 0, QcReason::duplicate), 1);
+  EXPECT_EQ(v[2].reason, QcReason::stale);
+}
+
+TEST(Qc, StuckSensorIsRejectedOnItsThirdEqualReading) {
+  twin::detail::QualityControl qc(config());
+  const double values[] = {20.0, 21.0, 21.0, 21.0, 21.0, 22.0};
+  const QcReason expected[] = {QcReason::accepted, QcReason::accepted, QcReason::accepted,
+                               QcReason::stuck,    QcReason::stuck,    QcReason::accepted};
+  for (int c = 0; c < 6; ++c) {
+    std::vector<Observation> q{{10.0 * (c + 1), "A", values[c]}};
+    EXPECT_EQ(qc.screen(q, 10.0 * (c + 1))[0].reason, expected[c]) << "reading " << c;
+  }
+}
+
+TEST(Qc, InnovationRejectsALoneSpikeButKeepsAChangeItsBuddySees) {
+  twin::detail::QualityControl qc(config());
+  const std::vector<double> mean{20, 20, 20}, spread{0.5, 0.5, 0.5};  // sigma = sqrt(0.5) ~ 0.71
+  std::vector<Observation> q{{10, "A", 30.0}, {10, "B", 20.3}, {10, "C", 20.1}};
+  Verdicts v = qc.screen(q, 10.0);
+  qc.innovation(v, mean, spread);
+  EXPECT_EQ(v[0].reason, QcReason::innovation);
+  EXPECT_EQ(v[1].reason, QcReason::accepted);
+
+  // B (0.1 m away) also reads high: the plant changed; A is kept. C is too far to be a buddy.
+  q = {{20, "A", 30.0}, {20, "B", 22.5}, {20, "C", 35.0}};
+  v = qc.screen(q, 20.0);
+  qc.innovation(v, mean, spread);
+  EXPECT_EQ(v[0].reason, QcReason::accepted);
+  EXPECT_EQ(v[1].reason, QcReason::accepted);
+  EXPECT_EQ(v[2].reason, QcReason::innovation);
+}
