@@ -186,6 +186,15 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   TWIN_MPI_CHECK(MPI_Comm_size(comm, &size));
   Config config = input;
   if (options.no_assimilation) config.assimilation.enabled = false;
+  // Relative input files are relative to the config file, as a reader of the config expects.
+  const auto beside_config = [&](std::string& path) {
+    if (path.empty() || path == "-" || std::filesystem::path(path).is_absolute() || config.source_name.empty() ||
+        config.source_name == "<string>")
+      return;
+    path = (std::filesystem::path(config.source_name).parent_path() / path).lexically_normal().string();
+  };
+  beside_config(config.source.replay_file);
+  beside_config(config.source.stream_input);
   const int cycles = options.cycles.value_or(config.twin.cycles);
   const std::string dir = run_directory(config, options);
   if (rank == 0) {
