@@ -6,12 +6,15 @@ twin=$1 config=$2 dir=$3
 rm -rf "$dir"
 "$twin" run "$config" --run-dir "$dir" --cycles 100000 > "$dir.log" 2>&1 &
 pid=$!
-# Wait until some cycles are on disk, then kill without warning.
-for _ in $(seq 1 120); do
+# Wait (reading the file while it is written) until a field snapshot is on disk, then kill
+# without warning.
+for _ in $(seq 1 240); do
   sleep 0.5
-  [ -f "$dir/series.h5" ] && [ "$(stat -c %s "$dir/series.h5")" -gt 100000 ] && break
+  [ -f "$dir/series.h5" ] || continue
+  n=$("$twin" inspect "$dir/series.h5" 2>/dev/null | sed -n 's|^  /fields/mean \[\([0-9]*\) x.*|\1|p' || true)
+  [ -n "$n" ] && [ "$n" -ge 1 ] && break
 done
-sleep 1
+sleep 0.7
 kill -9 "$pid"
 wait "$pid" 2>/dev/null || true
 out=$("$twin" inspect "$dir/series.h5")
