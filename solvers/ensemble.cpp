@@ -1,5 +1,7 @@
 #include "solvers/ensemble.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <string>
 
@@ -46,6 +48,33 @@ int EnsembleLayout::first_member(int group) const {
 
 int EnsembleLayout::member_count(int group) const {
   return m_members / m_groups + (group < m_members % m_groups ? 1 : 0);
+}
+
+EnsembleMoments ensemble_moments(const EnsembleLayout& layout, const Field& x, bool with_spread) {
+  const long n = static_cast<long>(x.extent(1));
+  const int members = layout.members();
+  auto h = Kokkos::create_mirror_view(x);
+  Kokkos::deep_copy(h, x);
+  // Sums (and sums of squares) over my members, then over the member groups in one reduction.
+  std::vector<double> sums(static_cast<std::size_t>(with_spread ? 2 * n : n), 0.0), total(sums.size(), 0.0);
+  for (int m = 0; m < static_cast<int>(x.extent(0)); ++m)
+    for (long c = 0; c < n; ++c) {
+      sums[c] += h(m, c);
+      if (with_spread) sums[n + c] += h(m, c) * h(m, c);
+    }
+  TWIN_MPI_CHECK(MPI_Allreduce(sums.data(), total.data(), static_cast<int>(total.size()), MPI_DOUBLE, MPI_SUM,
+                               layout.member_comm()));
+  EnsembleMoments out;
+  out.mean.assign(total.begin(), total.begin() + n);
+  for (double& v : out.mean) v /= members;
+  if (with_spread) {
+    out.spread.resize(static_cast<std::size_t>(n));
+    for (long c = 0; c < n; ++c) {
+      const double var = (total[n + c] - members * out.mean[c] * out.mean[c]) / std::max(1, members - 1);
+      out.spread[c] = members > 1 ? std::sqrt(std::max(0.0, var)) : 0.0;
+    }
+  }
+  return out;
 }
 
 std::vector<double> gather_interior(const Decomposition& decomposition, const Field& u, int member, int root) {

@@ -38,6 +38,15 @@ class EnsembleLayout {
   int m_members = 1, m_groups = 1, m_group = 0;
 };
 
+/// Ensemble mean of every padded cell of `x` (this rank's members), reduced over the layout's
+/// member communicator; with `with_spread` also the ensemble std (N - 1 normalised). Collective
+/// over the member communicator.
+struct EnsembleMoments {
+  std::vector<double> mean;
+  std::vector<double> spread;  ///< empty unless asked for
+};
+EnsembleMoments ensemble_moments(const EnsembleLayout& layout, const Field& x, bool with_spread);
+
 /// Member m's interior over the whole grid (x fastest), gathered on rank `root` of the
 /// decomposition's communicator; empty elsewhere. Collective over that communicator.
 std::vector<double> gather_interior(const Decomposition& decomposition, const Field& u, int member, int root = 0);

@@ -159,11 +159,16 @@ void PhysicsFields::update_source(double t_s, const std::vector<double>& control
   TWIN_REQUIRE(controls.size() == m_controls.size(), Error,
                "expected " + std::to_string(m_controls.size()) + " control values, got " + std::to_string(controls.size()));
   for (double c : controls) TWIN_REQUIRE(std::isfinite(c), Error, "a control value is not finite");
-  std::vector<int> active(m_sources.size(), 0);
-  for (std::size_t s = 0; s < m_sources.size(); ++s)
-    active[s] = t_s >= m_sources[s].start_s && (!m_sources[s].end_s || t_s < *m_sources[s].end_s) ? 1 : 0;
-  if (m_source_valid && active == m_active && controls == m_controls) return;
-  m_active = active;
+  // Called every step: decide "unchanged" without allocating.
+  bool changed = !m_source_valid || controls != m_controls;
+  m_active.resize(m_sources.size(), -1);
+  for (std::size_t s = 0; s < m_sources.size(); ++s) {
+    const int on = t_s >= m_sources[s].start_s && (!m_sources[s].end_s || t_s < *m_sources[s].end_s) ? 1 : 0;
+    changed = changed || on != m_active[s];
+    m_active[s] = on;
+  }
+  if (!changed) return;
+  const std::vector<int>& active = m_active;
   m_controls = controls;
   m_source_valid = true;
 

@@ -201,6 +201,12 @@ struct QcConfig {
 enum class EventKind { sensor_stuck, sensor_dropout, sensor_spike, sensor_drift, sensor_bias, heater_failure,
                        heat_source, cooling_degradation };
 
+/// True for the events that corrupt one sensor's readings (the sensor_* kinds).
+inline bool is_sensor_event(EventKind k) {
+  return k == EventKind::sensor_stuck || k == EventKind::sensor_dropout || k == EventKind::sensor_spike ||
+         k == EventKind::sensor_drift || k == EventKind::sensor_bias;
+}
+
 /// `source.plant.events[]` — something that happens to the emulated facility.
 struct PlantEventConfig {
   EventKind type = EventKind::sensor_bias;

@@ -79,37 +79,9 @@ EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayo
       }
 }
 
-std::vector<double> EnsembleFilter::mean(const solvers::Field& x) const {
-  const long size = static_cast<long>(x.extent(1));
-  auto h = Kokkos::create_mirror_view(x);
-  Kokkos::deep_copy(h, x);
-  std::vector<double> sum(static_cast<std::size_t>(size), 0.0), total(sum.size(), 0.0);
-  for (int m = 0; m < static_cast<int>(x.extent(0)); ++m)
-    for (long c = 0; c < size; ++c) sum[c] += h(m, c);
-  TWIN_MPI_CHECK(MPI_Allreduce(sum.data(), total.data(), static_cast<int>(size), MPI_DOUBLE, MPI_SUM, m_layout->member_comm()));
-  for (double& v : total) v /= m_members;
-  return total;
-}
-
-void EnsembleFilter::inflate(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta) const {
-  const int N = m_members, S = m_sensors;
-  const double lambda = m_config.inflation;
-  if (lambda != 1.0) {
-    const auto xbar = mean(x);
-    auto h = Kokkos::create_mirror_view(x);
-    Kokkos::deep_copy(h, x);
-    for (int m = 0; m < static_cast<int>(x.extent(0)); ++m)
-      for (std::size_t c = 0; c < xbar.size(); ++c) h(m, c) = xbar[c] + lambda * (h(m, c) - xbar[c]);
-    Kokkos::deep_copy(x, h);
-    for (int s = 0; s < S; ++s) {
-      double hbar = 0.0;
-      for (int m = 0; m < N; ++m) hbar += hx[m * S + s];
-      hbar /= N;
-      for (int m = 0; m < N; ++m) hx[m * S + s] = hbar + lambda * (hx[m * S + s] - hbar);
-    }
-  }
-  // Parameters: inflation, then a floor on the spread so the filter keeps learning.
-  const int P = static_cast<int>(m_ensemble.parameters.size());
+void EnsembleFilter::inflate_parameters(std::vector<double>& theta) const {
+  // Inflation, then a floor on the spread so the filter keeps learning.
+  const int N = m_members, P = static_cast<int>(m_ensemble.parameters.size());
   for (int p = 0; p < P && N > 1; ++p) {
     double mean = 0.0, var = 0.0;
     for (int m = 0; m < N; ++m) mean += theta[m * P + p];
@@ -123,11 +95,30 @@ void EnsembleFilter::inflate(const solvers::Field& x, std::vector<double>& hx, s
   }
 }
 
-void EnsembleFilter::analyse(const solvers::Field& x, const std::vector<double>& hx, std::vector<double>& theta,
+void EnsembleFilter::analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
                              const ObservationSet& obs, long cycle) const {
   const int N = m_members, S = m_sensors, n = static_cast<int>(obs.sensor.size());
   const int P = static_cast<int>(m_ensemble.parameters.size());
   if (n == 0 || N < 2) return;
+
+  // Prior inflation: x_m = xbar + lambda (x_m - xbar), the same for H x (H is linear). The
+  // mean does not change, so it serves the update below as well.
+  const auto xbar = solvers::ensemble_moments(*m_layout, x, false).mean;
+  auto h = Kokkos::create_mirror_view(x);
+  Kokkos::deep_copy(h, x);
+  const int first = m_layout->first_member(), local = static_cast<int>(x.extent(0));
+  const double lambda = m_config.inflation;
+  if (lambda != 1.0) {
+    for (int lm = 0; lm < local; ++lm)
+      for (std::size_t c = 0; c < xbar.size(); ++c) h(lm, c) = xbar[c] + lambda * (h(lm, c) - xbar[c]);
+    for (int s = 0; s < S; ++s) {
+      double hbar = 0.0;
+      for (int m = 0; m < N; ++m) hbar += hx[m * S + s];
+      hbar /= N;
+      for (int m = 0; m < N; ++m) hx[m * S + s] = hbar + lambda * (hx[m * S + s] - hbar);
+    }
+  }
+  inflate_parameters(theta);
 
   // Observation-space anomalies Y' [member][reading].
   std::vector<double> hbar(n, 0.0), yp(static_cast<std::size_t>(N) * n);
@@ -174,10 +165,6 @@ void EnsembleFilter::analyse(const solvers::Field& x, const std::vector<double>&
   // x_m(c) += sum_r rho(c, r) C_xy(c, r) z_m(r).
   const solvers::LocalGrid& g = m_grid;
   const long cells = g.interior_size();
-  const auto xbar = mean(x);
-  auto h = Kokkos::create_mirror_view(x);
-  Kokkos::deep_copy(h, x);
-  const int first = m_layout->first_member(), local = static_cast<int>(x.extent(0));
   std::vector<double> cxy(static_cast<std::size_t>(cells) * n, 0.0), cxy_total(cxy.size(), 0.0);
   std::vector<long> index(static_cast<std::size_t>(cells));
   {

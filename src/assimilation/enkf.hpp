@@ -33,21 +33,18 @@ class EnsembleFilter {
   EnsembleFilter(const Config& config, const solvers::EnsembleLayout& layout, const solvers::LocalGrid& grid,
                  std::vector<std::array<double, 3>> sensor_position);
 
-  /// Inflates the local members' anomalies in place (state and parameters) and `hx` to match.
-  /// `hx` is [member][sensor] for all members; `theta` [member][estimated parameter].
-  void inflate(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta) const;
-
-  /// Updates local members' states and every member's parameters in `theta` from the
-  /// observations. `cycle` selects the perturbation draws. Collective over the layout.
-  void analyse(const solvers::Field& x, const std::vector<double>& hx, std::vector<double>& theta,
-               const ObservationSet& obs, long cycle) const;
-
-  /// Ensemble mean of the local block, reduced over the member communicator (padded layout).
-  std::vector<double> mean(const solvers::Field& x) const;
+  /// Inflates the prior (state and parameter anomalies, and `hx` to match), then updates the
+  /// local members' states and every member's parameters in `theta` from the observations.
+  /// `hx` is [member][sensor] for all members, `theta` [member][estimated parameter]; both are
+  /// identical on every rank. `cycle` selects the perturbation draws. Collective over the layout.
+  void analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta, const ObservationSet& obs,
+               long cycle) const;
 
  private:
   const solvers::EnsembleLayout* m_layout;
   solvers::LocalGrid m_grid;
+  void inflate_parameters(std::vector<double>& theta) const;
+
   AssimilationConfig m_config;
   EnsembleConfig m_ensemble;
   int m_members;

@@ -291,9 +291,7 @@ void describe(V& v, Config& c) {
   for (std::size_t i = 0; i < c.source.plant.events.size(); ++i) {
     const PlantEventConfig& e = c.source.plant.events[i];
     const std::string key = "source.plant.events[" + std::to_string(i) + "]";
-    const bool sensor_event = e.type == EventKind::sensor_stuck || e.type == EventKind::sensor_dropout ||
-                              e.type == EventKind::sensor_spike || e.type == EventKind::sensor_drift ||
-                              e.type == EventKind::sensor_bias;
+    const bool sensor_event = is_sensor_event(e.type);
     bool known = true;
     if (sensor_event) {
       known = false;

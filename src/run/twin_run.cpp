@@ -63,11 +63,11 @@ class ReplaySource {
       if (!std::getline(fields, t, ',') || !std::getline(fields, sensor, ',') || !std::getline(fields, value))
         throw DataError(path + ":" + std::to_string(number) + ": expected t,sensor,value");
       try {
+        // Whole fields only: "12abc" is an error, "nan" a reading QC will reject.
         std::size_t a = 0, b = 0;
         const double tv = std::stod(t, &a), vv = std::stod(value, &b);
-        if (a != t.size()) throw std::invalid_argument("t");
-        m_readings.push_back({tv, sensor, vv});  // a non-numeric value is a DataError below; NaN goes to QC
-        (void)b;
+        if (a != t.size() || b != value.size()) throw std::invalid_argument("trailing characters");
+        m_readings.push_back({tv, sensor, vv});
       } catch (const std::exception&) {
         throw DataError(path + ":" + std::to_string(number) + ": '" + line + "' is not t,sensor,value with numbers");
       }

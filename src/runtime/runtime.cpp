@@ -62,14 +62,15 @@ struct Runtime::Impl {
   detail::QualityControl qc;
   std::unique_ptr<detail::EnsembleFilter> filter;
   std::vector<Observation> queue;
-  std::vector<long> sensor_cell;  // padded index in my block, or -1
+  Kokkos::View<long*> sensor_cell;  // padded index of each sensor's cell in my block, or -1
   std::vector<double> controls;
   std::vector<SensorEstimate> estimates;
   std::vector<ParameterEstimate> parameter_estimates;
   double t = 0.0;
   int cycle = 0;
   double last_assimilate_ms = 0.0;
-  std::unique_ptr<io::SeriesWriter> series;
+  bool recording = false;                    // a run directory was given (same on every rank)
+  std::unique_ptr<io::SeriesWriter> series;  // rank 0 writes it
 
   Impl(const Config& c, MPI_Comm world, const RuntimeOptions& options)
       : config(c),
@@ -98,21 +99,22 @@ struct Runtime::Impl {
 
     const solvers::LocalGrid& g = decomposition.local();
     std::vector<std::array<double, 3>> positions;
-    for (const auto& s : config.sensors) {
+    sensor_cell = Kokkos::View<long*>("twin::sensor_cells", static_cast<std::size_t>(S));
+    auto cells = Kokkos::create_mirror_view(sensor_cell);
+    for (int n = 0; n < S; ++n) {
       std::array<double, 3> pos{0, 0, 0};
-      long cell = 0;
       bool mine = true;
       int local[3] = {0, 0, 0};
       for (int d = 0; d < g.dims; ++d) {
-        pos[d] = s.position_m[d];
+        pos[d] = config.sensors[n].position_m[d];
         const int q = std::min(g.global[d] - 1, std::max(0, static_cast<int>(std::floor(pos[d] / g.dx[d]))));
         local[d] = q - g.offset[d];
         mine = mine && local[d] >= 0 && local[d] < g.cells[d];
       }
-      cell = mine ? g.index(local[0], local[1], local[2]) : -1;
-      sensor_cell.push_back(cell);
+      cells(n) = mine ? g.index(local[0], local[1], local[2]) : -1;
       positions.push_back(pos);
     }
+    Kokkos::deep_copy(sensor_cell, cells);
     filter = std::make_unique<detail::EnsembleFilter>(config, layout, g, positions);
     initialise_ensemble();
     Kokkos::deep_copy(x_good, x);
@@ -120,7 +122,8 @@ struct Runtime::Impl {
     for (int s = 0; s < S; ++s) estimates[s].sensor = config.sensors[s].name;
     summarise_parameters();
 
-    if (options.run_dir && rank == 0) {
+    recording = options.run_dir.has_value();
+    if (recording && rank == 0) {
       std::filesystem::create_directories(*options.run_dir);
       series = std::make_unique<io::SeriesWriter>((std::filesystem::path(*options.run_dir) / "series.h5").string(), config);
     }
@@ -173,12 +176,21 @@ struct Runtime::Impl {
 
   // H x for every member and sensor, on every rank.
   std::vector<double> observe() const {
+    // Pick the sensor cells on the device; only N x S values cross to the host.
+    const int local_members = layout.local_members();
+    Kokkos::View<double**> picked("twin::hx", local_members, S);
+    const auto u = x;
+    const auto cells = sensor_cell;
+    const int sensors = S;
+    Kokkos::parallel_for(
+        "twin::observe", Kokkos::RangePolicy<>(0, local_members * S), KOKKOS_LAMBDA(const int n) {
+          const int lm = n / sensors, s = n % sensors;
+          picked(lm, s) = cells(s) >= 0 ? u(lm, cells(s)) : 0.0;
+        });
+    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), picked);
     std::vector<double> local(static_cast<std::size_t>(N) * S, 0.0), all(local.size(), 0.0);
-    auto h = Kokkos::create_mirror_view(x);
-    Kokkos::deep_copy(h, x);
-    for (int lm = 0; lm < layout.local_members(); ++lm)
-      for (int s = 0; s < S; ++s)
-        if (sensor_cell[s] >= 0) local[(layout.first_member() + lm) * S + s] = h(lm, sensor_cell[s]);
+    for (int lm = 0; lm < local_members; ++lm)
+      for (int s = 0; s < S; ++s) local[(layout.first_member() + lm) * S + s] = h(lm, s);
     if (!local.empty())
       TWIN_MPI_CHECK(MPI_Allreduce(local.data(), all.data(), static_cast<int>(local.size()), MPI_DOUBLE, MPI_SUM, comm));
     return all;
@@ -204,29 +216,23 @@ struct Runtime::Impl {
     }
   }
 
-  // Ensemble mean and std of the state over the whole grid on world rank 0 (group 0's root).
-  std::pair<std::vector<double>, std::vector<double>> gathered_moments() const {
-    const long n = static_cast<long>(x.extent(1));
-    auto h = Kokkos::create_mirror_view(x);
-    Kokkos::deep_copy(h, x);
-    std::vector<double> sums(static_cast<std::size_t>(2 * n), 0.0), total(sums.size(), 0.0);
-    for (int lm = 0; lm < layout.local_members(); ++lm)
-      for (long c = 0; c < n; ++c) {
-        sums[c] += h(lm, c);
-        sums[n + c] += h(lm, c) * h(lm, c);
-      }
-    TWIN_MPI_CHECK(MPI_Allreduce(sums.data(), total.data(), static_cast<int>(total.size()), MPI_DOUBLE, MPI_SUM,
-                                 layout.member_comm()));
+  // Ensemble mean (and std) over the whole grid on world rank 0, which is group 0's root;
+  // empty elsewhere. Collective.
+  std::pair<std::vector<double>, std::vector<double>> gathered_moments(bool with_spread) const {
+    const solvers::EnsembleMoments mo = solvers::ensemble_moments(layout, x, with_spread);
     if (layout.group() != 0) return {};
-    solvers::Field m("twin::moments", 2, n);
+    const long n = static_cast<long>(x.extent(1));
+    solvers::Field m("twin::moments", with_spread ? 2 : 1, n);
     auto hm = Kokkos::create_mirror_view(m);
     for (long c = 0; c < n; ++c) {
-      const double mean = total[c] / N;
-      hm(0, c) = mean;
-      hm(1, c) = N > 1 ? std::sqrt(std::max(0.0, (total[n + c] - N * mean * mean) / (N - 1))) : 0.0;
+      hm(0, c) = mo.mean[c];
+      if (with_spread) hm(1, c) = mo.spread[c];
     }
     Kokkos::deep_copy(m, hm);
-    return {solvers::gather_interior(decomposition, m, 0), solvers::gather_interior(decomposition, m, 1)};
+    std::pair<std::vector<double>, std::vector<double>> out;
+    out.first = solvers::gather_interior(decomposition, m, 0);
+    if (with_spread) out.second = solvers::gather_interior(decomposition, m, 1);
+    return out;
   }
 
   Advice safe_default(Mode mode, const std::string& reason) const {
@@ -291,7 +297,6 @@ struct Runtime::Impl {
                      ms_since(start) + last_assimilate_ms < static_cast<double>(deadline.count());
     TWIN_MPI_CHECK(MPI_Bcast(&assimilate, 1, MPI_INT, 0, comm));
     if (assimilate) {
-      filter->inflate(x, hx, theta);
       filter->analyse(x, hx, theta, obs, cycle);
       hx = observe();
       last_assimilate_ms = ms_since(stage);
@@ -328,18 +333,15 @@ struct Runtime::Impl {
     out.parameters = parameter_estimates;
     out.timings.emit_ms = ms_since(stage);
 
-    // record
+    // record (the row holds the cycle's time up to here; recording cannot time itself)
     stage = Clock::now();
-    out.timings.record_ms = 0.0;
     out.timings.total_ms = ms_since(start);
-    const bool fields = config.outputs.field_every > 0 && cycle % config.outputs.field_every == 0;
-    int want_fields = fields && series_on_root();
-    TWIN_MPI_CHECK(MPI_Bcast(&want_fields, 1, MPI_INT, 0, comm));
+    const bool fields = recording && config.outputs.field_every > 0 && cycle % config.outputs.field_every == 0;
     std::pair<std::vector<double>, std::vector<double>> moments_now;
-    if (want_fields) moments_now = gathered_moments();
+    if (fields) moments_now = gathered_moments(true);
     if (series) {
       series->append(out);
-      if (want_fields) series->append_fields(t, moments_now.first, moments_now.second);
+      if (fields) series->append_fields(t, moments_now.first, moments_now.second);
       if (cycle % config.outputs.flush_every == 0) series->flush();
     }
     out.timings.record_ms = ms_since(stage);
@@ -347,8 +349,6 @@ struct Runtime::Impl {
     out.deadline_missed = out.timings.total_ms > static_cast<double>(deadline.count());
     return out;
   }
-
-  bool series_on_root() const { return rank == 0 && series != nullptr; }
 
   void ingest(const std::vector<Observation>& observations) {
     // Rank 0's readings go to every rank, so all run the same QC.
@@ -392,7 +392,7 @@ const std::vector<ParameterEstimate>& Runtime::parameter_estimates() const { ret
 const std::vector<std::vector<long>>& Runtime::qc_counts() const { return m_impl->qc.counts(); }
 const Config& Runtime::config() const { return m_impl->config; }
 
-std::vector<double> Runtime::mean_field() const { return m_impl->gathered_moments().first; }
+std::vector<double> Runtime::mean_field() const { return m_impl->gathered_moments(false).first; }
 
 std::vector<double> Runtime::free_run_field() const {
   if (!m_impl->free_solver) return {};

@@ -35,11 +35,6 @@ Config make_truth(const Config& c) {
 
 bool active(const PlantEventConfig& e, double t) { return t >= e.start_s && (!e.end_s || t < *e.end_s); }
 
-bool is_sensor_event(EventKind k) {
-  return k == EventKind::sensor_stuck || k == EventKind::sensor_dropout || k == EventKind::sensor_spike ||
-         k == EventKind::sensor_drift || k == EventKind::sensor_bias;
-}
-
 }  // namespace
 
 PlantEmulator::PlantEmulator(const Config& config, MPI_Comm comm)
@@ -50,6 +45,7 @@ PlantEmulator::PlantEmulator(const Config& config, MPI_Comm comm)
       m_held(config.sensors.size(), std::numeric_limits<double>::quiet_NaN()) {
   m_u = m_solver->make_field("twin::plant_truth");
   TWIN_MPI_CHECK(MPI_Comm_rank(comm, &m_rank));
+  m_truth_field = solvers::gather_interior(m_decomposition, m_u, 0);
 }
 
 PlantEmulator::~PlantEmulator() = default;
@@ -86,8 +82,9 @@ std::vector<Observation> PlantEmulator::advance(double t0, double period, const 
   m_solver->advance(m_u, t0, period);
 
   const double t = t0 + period;
-  const std::vector<double> truth = solvers::gather_interior(m_decomposition, m_u, 0);
+  m_truth_field = solvers::gather_interior(m_decomposition, m_u, 0);  // kept for truth_on_twin_grid
   if (m_rank != 0) return {};
+  const std::vector<double>& truth = m_truth_field;
   const solvers::LocalGrid& g = m_decomposition.local();
   std::vector<Observation> out;
   for (std::size_t s = 0; s < m_config.sensors.size(); ++s) {
@@ -142,8 +139,8 @@ std::vector<Observation> PlantEmulator::advance(double t0, double period, const 
 }
 
 std::vector<double> PlantEmulator::truth_on_twin_grid() const {
-  const std::vector<double> fine = solvers::gather_interior(m_decomposition, m_u, 0);
   if (m_rank != 0) return {};
+  const std::vector<double>& fine = m_truth_field;
   const int r = m_config.source.plant.refine;
   const auto& n = m_config.grid.cells;
   const int nz = n.size() > 2 ? n[2] : 1, rz = n.size() > 2 ? r : 1;

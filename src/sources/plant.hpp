@@ -25,7 +25,8 @@ class PlantEmulator {
   /// a failed heater delivers less), then returns the readings at t0 + period on rank 0.
   std::vector<Observation> advance(double t0, double period, const std::vector<double>& controls, long cycle);
 
-  /// The truth averaged onto the twin's grid (x fastest), on rank 0; empty elsewhere.
+  /// The truth averaged onto the twin's grid (x fastest), on rank 0; empty elsewhere. Uses the
+  /// truth `advance` gathered for the readings: no communication.
   std::vector<double> truth_on_twin_grid() const;
   /// Hidden parameter values in force at time t (cooling degradation changes them).
   solvers::ParameterSet parameters_at(double t) const;
@@ -39,6 +40,7 @@ class PlantEmulator {
   solvers::Decomposition m_decomposition;
   std::unique_ptr<solvers::Solver> m_solver;
   solvers::Field m_u;
+  std::vector<double> m_truth_field;  // rank 0: the whole fine truth after the last advance
   std::vector<double> m_held;  // sensor_stuck: the value the sensor froze at (NaN until onset)
   int m_rank = 0;
 };

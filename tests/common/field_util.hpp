@@ -1,6 +1,7 @@
 #pragma once
 // Test helpers: set and read a Field's interior by global cell index.
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <vector>
@@ -46,6 +47,13 @@ inline std::vector<double> at_block(const std::vector<double>& whole, const solv
         out.push_back(whole[gi + gw.cells[0] * (gj + static_cast<std::size_t>(gw.cells[1]) * gk)]);
       }
   return out;
+}
+
+/// Largest |a[n] - b[n]| (the vectors have equal length).
+inline double max_abs_difference(const std::vector<double>& a, const std::vector<double>& b) {
+  double worst = 0.0;
+  for (std::size_t n = 0; n < a.size(); ++n) worst = std::max(worst, std::abs(a[n] - b[n]));
+  return worst;
 }
 
 /// A smooth, non-symmetric initial state.
