@@ -123,6 +123,9 @@ struct ControlConfig {
   double initial = 0.0;               ///< p at t = 0
   double min = 0.0;                   ///< lowest allowed p
   double max = 1.0;                   ///< highest allowed p
+  std::optional<double> rate_limit_per_s; ///< largest |change of p| per second of facility time; empty: none
+  std::optional<double> safe;         ///< the safe default p (base of the proportional rule); empty: initial
+  std::string sensor;                 ///< the sensor this control mainly drives (proportional safe default)
 };
 
 /// Time integrators of the solver core. ssprk2/ssprk3 are explicit; backward_euler and
@@ -248,6 +251,87 @@ struct OutputConfig {
   bool progress = true;               ///< a progress line when stdout is a terminal
 };
 
+/// `objectives.targets[]` — a sensor value the operation should hold.
+struct TargetConfig {
+  std::string sensor;
+  double value = 0.0;                 ///< [u]
+  double weight = 1.0;                ///< relative weight in the tracking cost
+};
+
+/// `objectives.limits[]` — a sensor value the operation must not exceed.
+struct LimitConfig {
+  std::string sensor;
+  double max = 0.0;                   ///< [u]
+};
+
+/// `objectives:` — what good operation of the facility means: targets to track, limits to keep,
+/// with least energy. The advisor's proposals optimise it; the run's `control` KPIs measure it.
+struct ObjectivesConfig {
+  std::vector<TargetConfig> targets;
+  std::vector<LimitConfig> limits;
+  double energy_weight = 0.0;         ///< cost per unit of sum_j p_j, against K^2 of tracking error
+  double limit_weight = 100.0;        ///< cost per (u above a limit)^2
+};
+
+/// Rule of the safe default controller, emitted whenever advice cannot be trusted.
+/// fixed: p_j = controls[j].safe. proportional: p_j = safe_j + gain * (target - analysis) at
+/// controls[j].sensor (a sensor with a target), clipped to [min, max].
+enum class SafeDefaultKind { fixed, proportional };
+
+struct SafeDefaultConfig {
+  SafeDefaultKind type = SafeDefaultKind::fixed;
+  double gain = 0.05;                 ///< proportional: [p per u]
+};
+
+/// `advisor.gates:` — what a proposal must pass to reach the facility.
+struct GatesConfig {
+  double latency_budget_ms = 50.0;    ///< wall-clock budget of the whole advise step [ms]
+  double max_spread = 1.0;            ///< largest ensemble std of the predicted sensors [u]
+  double max_ood = 6.0;               ///< largest out-of-distribution score (RMS z-score of the features)
+  bool physics_check = true;          ///< check the proposal with the real solver when the deadline allows
+  double physics_tolerance = 1.5;     ///< largest |surrogate - solver| at the sensors over the horizon [u]
+};
+
+/// `advisor.breaker:` — the circuit breaker between nominal and advisor_off.
+struct BreakerConfig {
+  int failures = 5;                   ///< consecutive gate failures that open it (advisor_off)
+  int cooldown_cycles = 10;           ///< cycles in advisor_off before probing again
+  int clean_cycles = 3;               ///< clean probe cycles to close it (nominal)
+};
+
+/// `advisor:` — the embedded LibTorch advisor: models from a registry, proposal optimisation,
+/// anomaly diagnosis, gates and the safe fallback. Absent: safe defaults (mode advisor_off).
+struct AdvisorConfig {
+  std::optional<std::string> registry; ///< model registry directory; default "models/<twin.name>"
+  std::string surrogate = "surrogate"; ///< name of the surrogate model in the registry
+  std::string anomaly = "anomaly";    ///< name of the anomaly model ("" to disable diagnosis)
+  int candidates = 8;                 ///< starting points of the proposal optimisation
+  int iterations = 25;                ///< projected-gradient iterations per proposal
+  double anomaly_threshold = 0.8;     ///< flag when a fault class's probability exceeds this
+  int threads = 1;                    ///< LibTorch intra-op threads (set once at start)
+  int reprobe_cycles = 20;            ///< advisor_off because of a model problem: reload every this many cycles
+  SafeDefaultConfig safe_default;
+  GatesConfig gates;
+  BreakerConfig breaker;
+};
+
+/// `training:` — how `twin train` generates data with the solver and fits the models.
+struct TrainingConfig {
+  unsigned seed = 11;                 ///< all draws derive from it (same models for the same seed and ranks)
+  int ensemble = 5;                   ///< networks per model (deep ensemble)
+  std::vector<int> hidden = {64, 64}; ///< hidden layer widths
+  int epochs = 400;
+  double learning_rate = 3.0e-3;
+  double validation_fraction = 0.2;   ///< held out for the metrics stored with the model
+  std::vector<int> lead_cycles = {3, 6, 12}; ///< surrogate horizon: cycles ahead it predicts
+  int solvers_per_rank = 4;           ///< independent control sequences per rank
+  int members_per_solver = 4;         ///< members (parameter draws) per control sequence
+  int segments = 12;                  ///< constant-control segments per solver
+  int warmup_cycles = 30;             ///< cycles of random operation before the first sample
+  double parameter_spread = 2.0;      ///< parameters drawn within prior_mean +- this * prior_std
+  int anomaly_cycles = 300;           ///< cycles of fault scenarios per rank for the anomaly model
+};
+
 /// Log verbosity.
 enum class LogLevel { trace, debug, info, warn, error, off };
 
@@ -270,6 +354,9 @@ struct Config {
   AssimilationConfig assimilation;
   QcConfig qc;
   ObservationSourceConfig source;
+  ObjectivesConfig objectives;
+  std::optional<AdvisorConfig> advisor;
+  TrainingConfig training;
   OutputConfig outputs;
   LoggingConfig logging;
 
@@ -303,5 +390,6 @@ const char* to_string(EventKind v);
 const char* to_string(SourceKind v);
 const char* to_string(Integrator v);
 const char* to_string(LogLevel v);
+const char* to_string(SafeDefaultKind v);
 
 }  // namespace twin

@@ -40,6 +40,19 @@ struct Advice {
   std::string reason;             ///< why this advice (e.g. "advisor not configured: safe defaults")
 };
 
+/// What the advisor did in a cycle (zeros when it was not consulted).
+struct AdvisorReport {
+  bool consulted = false;          ///< a model was asked for a proposal
+  bool accepted = false;           ///< the proposal passed every gate (applied only in nominal mode)
+  std::string gate = "none";       ///< the first failed gate (a FallbackReason name) or "none"
+  std::vector<double> proposal;    ///< the proposed controls, config.controls order
+  double spread = 0.0;             ///< largest ensemble std of the predicted sensors [u]
+  double ood = 0.0;                ///< out-of-distribution score (about 1 inside the training data)
+  double cost = 0.0;               ///< the proposal's objective value through the surrogate
+  double latency_ms = 0.0;         ///< wall-clock time of the advise step
+  std::string model;               ///< "surrogate v3"
+};
+
 /// The twin's estimate at one sensor after a cycle.
 struct SensorEstimate {
   std::string sensor;
@@ -59,12 +72,14 @@ struct ParameterEstimate {
 
 /// Wall-clock time of each stage of one cycle [ms].
 struct CycleTimings {
-  double qc_ms = 0.0, forecast_ms = 0.0, assimilate_ms = 0.0, emit_ms = 0.0, record_ms = 0.0, total_ms = 0.0;
+  double qc_ms = 0.0, forecast_ms = 0.0, assimilate_ms = 0.0, advise_ms = 0.0, emit_ms = 0.0, record_ms = 0.0,
+         total_ms = 0.0;
 };
 
 /// Everything `Runtime::step` reports.
 struct CycleOutcome {
   Advice advice;
+  AdvisorReport advisor;
   std::vector<SensorEstimate> sensors;
   std::vector<ParameterEstimate> parameters;
   CycleTimings timings;

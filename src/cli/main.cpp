@@ -8,7 +8,11 @@
 #include "config/load.hpp"
 #include "core/log.hpp"
 #include "core/mpi.hpp"
+#include "io/audit.hpp"
+#include "advisor/version.hpp"
+#include "io/model_file.hpp"
 #include "io/series.hpp"
+#include "train/train.hpp"
 #include "run/twin_run.hpp"
 #include "twin/error.hpp"
 #include "twin/version.hpp"
@@ -24,12 +28,63 @@ void print_versions(std::ostream& out) {
   for (const auto& [name, v] : twin::library_versions()) out << "  " << name << std::string(10 - name.size(), ' ') << v << "\n";
 }
 
+int models_command(bool list, bool promote, const std::string& dir, const std::string& name, int version) {
+  try {
+    twin::io::ModelRegistry registry(dir);
+    if (list) {
+      const auto entries = registry.list();
+      if (entries.empty()) std::cout << dir << ": no models (train some with: twin train CONFIG)\n";
+      for (const auto& e : entries) {
+        std::cout << (e.active ? "* " : "  ") << e.name << " v" << e.version;
+        try {
+          const twin::advisor::ModelPackage p = twin::io::read_model(e.path);
+          std::cout << "  " << p.kind << ", " << p.role << ", " << p.inputs.size() << " inputs, " << p.outputs.size()
+                    << " outputs, ensemble of " << p.ensemble << ", parent v" << p.lineage.parent_version << ", created "
+                    << p.lineage.created_utc;
+          for (const auto& [k, v] : p.metrics)
+            if (k.rfind("validation", 0) == 0) std::cout << ", " << k << " " << v;
+        } catch (const std::exception& ex) {
+          std::cout << "  unreadable: " << ex.what();
+        }
+        std::cout << "\n";
+      }
+    } else if (promote) {
+      registry.promote(name, version);
+      std::cout << name << " v" << version << " is now active in " << dir << "\n";
+    } else {
+      const int v = registry.rollback(name);
+      std::cout << name << " rolled back to v" << v << " in " << dir << "\n";
+    }
+    return exit_ok;
+  } catch (const std::exception& e) {
+    std::cerr << "twin: " << e.what() << std::endl;
+    return exit_bad_input;
+  }
+}
+
 std::string describe(const twin::Config& c) {
   std::string grid;
   for (std::size_t d = 0; d < c.grid.cells.size(); ++d) grid += (d ? "x" : "") + std::to_string(c.grid.cells[d]);
   return std::to_string(c.dims()) + "D grid " + grid + ", " + std::to_string(c.twin.cycles) + " cycles of " +
          fmt::format("{:g}", c.twin.control_period_s) + " s";
 }
+
+// --- twin audit verify FILE: exit 0 intact, 1 broken, 2 unreadable. Rank 0 only. ---------------
+int verify_audit_file(const std::string& path) {
+  try {
+    const twin::io::AuditCheck check = twin::io::verify_audit(path);
+    if (check.ok) {
+      std::cout << path << ": ok, " << check.records << " records, hash chain intact\n";
+      return exit_ok;
+    }
+    std::cout << path << ": broken at line " << check.first_bad << ": " << check.reason << "\n";
+    return exit_runtime_failure;  // the command ran; its answer is "broken"
+  } catch (const std::exception& e) {
+    std::cerr << "twin: " << e.what() << std::endl;
+    return exit_bad_input;
+  }
+}
+// --- end twin audit verify ------------------------------------------------------------------------
 
 int run_cli(int argc, char** argv) {
   const int rank = twin::world_rank();
@@ -57,10 +112,39 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::PositiveNumber);
   run->add_flag("--no-assimilation", run_options.no_assimilation,
                 "Run the same twin without assimilation (the free-run baseline)");
+  run->add_option("--registry", run_options.registry, "Model registry directory (default: advisor.registry, else models/<name>)");
+  run->add_flag("--no-advisor", run_options.no_advisor, "Run with the safe default controller only (the advisor's baseline)");
+
+  twin::detail::TrainOptions train_options;
+  auto* train = app.add_subcommand("train", "Generate data with the solver and train the advisor's models (MPI data-parallel)");
+  train->add_option("config", config_path, "YAML configuration file")->required();
+  train->add_option("--registry", train_options.registry, "Model registry directory (default: advisor.registry, else models/<name>)");
+
+  std::string registry_dir, model_name;
+  int model_version = 0;
+  auto* models = app.add_subcommand("models", "List, promote or roll back model versions in a registry");
+  models->require_subcommand(1);
+  auto* models_list = models->add_subcommand("list", "List the model versions of a registry, with their metrics");
+  models_list->add_option("registry", registry_dir, "Registry directory (e.g. models/plate)")->required();
+  auto* models_promote = models->add_subcommand("promote", "Make a model version the active one");
+  models_promote->add_option("registry", registry_dir, "Registry directory")->required();
+  models_promote->add_option("name", model_name, "Model name (e.g. surrogate)")->required();
+  models_promote->add_option("version", model_version, "Version number")->required()->check(CLI::PositiveNumber);
+  auto* models_rollback = models->add_subcommand("rollback", "Make the active version's parent active again");
+  models_rollback->add_option("registry", registry_dir, "Registry directory")->required();
+  models_rollback->add_option("name", model_name, "Model name")->required();
 
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "List what a series.h5 holds (readable while a run writes it)");
   inspect->add_option("file", inspect_path, "series.h5 of a run directory")->required();
+
+  // --- twin audit verify FILE ---
+  std::string audit_path;
+  auto* audit = app.add_subcommand("audit", "Tools for a run's audit log (audit.jsonl)");
+  audit->require_subcommand(1);
+  auto* audit_verify = audit->add_subcommand("verify", "Check an audit log's hash chain and report the first broken line");
+  audit_verify->add_option("file", audit_path, "audit.jsonl of a run directory")->required();
+  // --- end twin audit verify ---
 
   try {
     app.parse(argc, argv);
@@ -88,7 +172,9 @@ int run_cli(int argc, char** argv) {
       return exit_bad_input;
     }
   }
-  if (!*validate && !*run) {
+  if (*audit_verify) return rank == 0 ? verify_audit_file(audit_path) : exit_ok;  // twin audit verify
+  if (*models) return rank == 0 ? models_command(models_list->parsed(), models_promote->parsed(), registry_dir, model_name, model_version) : exit_ok;
+  if (!*validate && !*run && !*train) {
     if (rank == 0) std::cout << app.help() << std::flush;
     return exit_bad_input;
   }
@@ -115,7 +201,12 @@ int run_cli(int argc, char** argv) {
   // waiting in a collective.
   try {
     twin::log::init(config.logging);
-    twin::detail::run_twin(config, run_options, MPI_COMM_WORLD);
+    if (*train) {
+      twin::advisor::set_torch_threads(1, 1);  // training is data-parallel over ranks
+      twin::detail::train_models(config, MPI_COMM_WORLD, train_options);
+    } else {
+      twin::detail::run_twin(config, run_options, MPI_COMM_WORLD);
+    }
     return exit_ok;
   } catch (const twin::ConfigError& e) {
     twin::ConfigLocation where = e.where();

@@ -63,6 +63,12 @@ struct EnumNames<LogLevel> {
       {LogLevel::warn, "warn"},   {LogLevel::error, "error"}, {LogLevel::off, "off"}};
 };
 
+template <>
+struct EnumNames<SafeDefaultKind> {
+  static constexpr std::pair<SafeDefaultKind, const char*> values[] = {{SafeDefaultKind::fixed, "fixed"},
+                                                                       {SafeDefaultKind::proportional, "proportional"}};
+};
+
 template <class E>
 const char* enum_name(E value) {
   for (const auto& [v, name] : EnumNames<E>::values)
@@ -517,5 +523,6 @@ const char* to_string(EventKind v) { return detail::enum_name(v); }
 const char* to_string(SourceKind v) { return detail::enum_name(v); }
 const char* to_string(Integrator v) { return detail::enum_name(v); }
 const char* to_string(LogLevel v) { return detail::enum_name(v); }
+const char* to_string(SafeDefaultKind v) { return detail::enum_name(v); }
 
 }  // namespace twin

@@ -127,8 +127,12 @@ void describe(V& v, ControlConfig& c) {
   v.optional("initial", c.initial);
   v.optional("min", c.min);
   v.optional("max", c.max);
+  v.optional("rate_limit_per_s", c.rate_limit_per_s, Rule::positive());
+  v.optional("safe", c.safe);
+  v.optional("sensor", c.sensor);
   v.check(c.min <= c.max, "max", "must be at least min");
   v.check(c.initial >= c.min && c.initial <= c.max, "initial", "must lie within [min, max]");
+  v.check(!c.safe || (*c.safe >= c.min && *c.safe <= c.max), "safe", "must lie within [min, max]");
 }
 
 template <class V>
@@ -247,6 +251,85 @@ void describe(V& v, OutputConfig& c) {
 }
 
 template <class V>
+void describe(V& v, TargetConfig& c) {
+  v.required("sensor", c.sensor);
+  v.required("value", c.value);
+  v.optional("weight", c.weight, Rule::non_negative());
+}
+
+template <class V>
+void describe(V& v, LimitConfig& c) {
+  v.required("sensor", c.sensor);
+  v.required("max", c.max);
+}
+
+template <class V>
+void describe(V& v, ObjectivesConfig& c) {
+  v.list("targets", c.targets);
+  v.list("limits", c.limits);
+  v.optional("energy_weight", c.energy_weight, Rule::non_negative());
+  v.optional("limit_weight", c.limit_weight, Rule::non_negative());
+}
+
+template <class V>
+void describe(V& v, SafeDefaultConfig& c) {
+  v.optional("type", c.type);
+  v.optional("gain", c.gain, Rule::non_negative());
+}
+
+template <class V>
+void describe(V& v, GatesConfig& c) {
+  v.optional("latency_budget_ms", c.latency_budget_ms, Rule::positive());
+  v.optional("max_spread", c.max_spread, Rule::positive());
+  v.optional("max_ood", c.max_ood, Rule::positive());
+  v.optional("physics_check", c.physics_check);
+  v.optional("physics_tolerance", c.physics_tolerance, Rule::positive());
+}
+
+template <class V>
+void describe(V& v, BreakerConfig& c) {
+  v.optional("failures", c.failures, Rule::at_least(1));
+  v.optional("cooldown_cycles", c.cooldown_cycles, Rule::at_least(1));
+  v.optional("clean_cycles", c.clean_cycles, Rule::at_least(1));
+}
+
+template <class V>
+void describe(V& v, AdvisorConfig& c) {
+  v.optional("registry", c.registry);
+  v.optional("surrogate", c.surrogate);
+  v.optional("anomaly", c.anomaly);
+  v.optional("candidates", c.candidates, Rule::range(1, 256));
+  v.optional("iterations", c.iterations, Rule::range(0, 1000));
+  v.optional("anomaly_threshold", c.anomaly_threshold, Rule::above_up_to(0.0, 1.0));
+  v.optional("threads", c.threads, Rule::range(1, 256));
+  v.optional("reprobe_cycles", c.reprobe_cycles, Rule::at_least(1));
+  v.section("safe_default", c.safe_default);
+  v.section("gates", c.gates);
+  v.section("breaker", c.breaker);
+  v.check(!c.surrogate.empty(), "surrogate", "needs a model name");
+}
+
+template <class V>
+void describe(V& v, TrainingConfig& c) {
+  v.optional("seed", c.seed);
+  v.optional("ensemble", c.ensemble, Rule::range(1, 64));
+  v.optional("hidden", c.hidden, Rule::range(1, 4096).size(1, 8));
+  v.optional("epochs", c.epochs, Rule::range(1, 1000000));
+  v.optional("learning_rate", c.learning_rate, Rule::above_up_to(0.0, 1.0));
+  v.optional("validation_fraction", c.validation_fraction, Rule::range(0.05, 0.5));
+  v.optional("lead_cycles", c.lead_cycles, Rule::range(1, 10000).size(1, 16));
+  v.optional("solvers_per_rank", c.solvers_per_rank, Rule::range(1, 1024));
+  v.optional("members_per_solver", c.members_per_solver, Rule::range(1, 1024));
+  v.optional("segments", c.segments, Rule::range(1, 100000));
+  v.optional("warmup_cycles", c.warmup_cycles, Rule::non_negative());
+  v.optional("parameter_spread", c.parameter_spread, Rule::non_negative());
+  v.optional("anomaly_cycles", c.anomaly_cycles, Rule::non_negative());
+  bool increasing = !c.lead_cycles.empty();
+  for (std::size_t i = 1; i < c.lead_cycles.size(); ++i) increasing = increasing && c.lead_cycles[i] > c.lead_cycles[i - 1];
+  v.check(increasing, "lead_cycles", "must be increasing");
+}
+
+template <class V>
 void describe(V& v, LoggingConfig& c) {
   v.optional("level", c.level);
   v.optional("all_ranks", c.all_ranks);
@@ -265,6 +348,9 @@ void describe(V& v, Config& c) {
   v.section("assimilation", c.assimilation);
   v.section("qc", c.qc);
   v.section("source", c.source);
+  v.section("objectives", c.objectives);
+  v.section("advisor", c.advisor);
+  v.section("training", c.training);
   v.section("outputs", c.outputs);
   v.section("logging", c.logging);
   // Rules across sections.
@@ -303,6 +389,30 @@ void describe(V& v, Config& c) {
     v.check(known, key + ".target", "names no " + std::string(sensor_event ? "sensor" : "control") + " '" + e.target + "'");
     v.check(e.type != EventKind::heat_source || e.center_m.size() == dims, key + ".center_m",
             "needs one entry per axis of grid.cells");
+  }
+  const auto has_sensor = [&](const std::string& name) {
+    for (const auto& s : c.sensors)
+      if (s.name == name) return true;
+    return false;
+  };
+  const auto has_target = [&](const std::string& name) {
+    for (const auto& t : c.objectives.targets)
+      if (t.sensor == name) return true;
+    return false;
+  };
+  for (std::size_t i = 0; i < c.objectives.targets.size(); ++i)
+    v.check(has_sensor(c.objectives.targets[i].sensor), "objectives.targets[" + std::to_string(i) + "].sensor",
+            "names no sensor '" + c.objectives.targets[i].sensor + "'");
+  for (std::size_t i = 0; i < c.objectives.limits.size(); ++i)
+    v.check(has_sensor(c.objectives.limits[i].sensor), "objectives.limits[" + std::to_string(i) + "].sensor",
+            "names no sensor '" + c.objectives.limits[i].sensor + "'");
+  for (std::size_t i = 0; i < c.controls.size(); ++i) {
+    const std::string key = "controls[" + std::to_string(i) + "].sensor";
+    v.check(c.controls[i].sensor.empty() || has_sensor(c.controls[i].sensor), key,
+            "names no sensor '" + c.controls[i].sensor + "'");
+    if (c.advisor && c.advisor->safe_default.type == SafeDefaultKind::proportional)
+      v.check(has_target(c.controls[i].sensor), key,
+              "advisor.safe_default.type proportional needs each control's sensor to have an objectives.targets entry");
   }
   v.check(c.physics.velocity_m_s.empty() || c.physics.velocity_m_s.size() == dims, "physics.velocity_m_s",
           "needs one entry per axis of grid.cells");

@@ -179,7 +179,7 @@ SeriesWriter::SeriesWriter(const std::string& path, const Config& config) : m_im
   write_names(file, "/sensors/names", sensors);
   write_names(file, "/parameters/names", params);
   write_names(file, "/controls/names", controls);
-  write_names(file, "/cycle/timing_names", {"qc_ms", "forecast_ms", "assimilate_ms", "emit_ms", "record_ms", "total_ms"});
+  write_names(file, "/cycle/timing_names", {"qc_ms", "forecast_ms", "assimilate_ms", "advise_ms", "emit_ms", "record_ms", "total_ms"});
   const hsize_t ns = sensors.size(), np = params.size(), nc = controls.size();
   m.time.create(file, "/cycle/time_s", {}, H5T_NATIVE_DOUBLE);
   m.observed.create(file, "/sensors/observed", {ns}, H5T_NATIVE_DOUBLE);
@@ -190,7 +190,7 @@ SeriesWriter::SeriesWriter(const std::string& path, const Config& config) : m_im
   m.parameters.create(file, "/parameters/mean", {np}, H5T_NATIVE_DOUBLE);
   m.parameter_std.create(file, "/parameters/std", {np}, H5T_NATIVE_DOUBLE);
   m.controls.create(file, "/controls/value", {nc}, H5T_NATIVE_DOUBLE);
-  m.timings.create(file, "/cycle/timings_ms", {6}, H5T_NATIVE_DOUBLE);
+  m.timings.create(file, "/cycle/timings_ms", {7}, H5T_NATIVE_DOUBLE);
   m.mode.create(file, "/cycle/mode", {}, H5T_NATIVE_INT);
   m.assimilated.create(file, "/cycle/assimilated", {}, H5T_NATIVE_INT);
   for (int d = config.dims() - 1; d >= 0; --d) m.field_shape.push_back(static_cast<hsize_t>(config.grid.cells[d]));
@@ -217,7 +217,7 @@ void SeriesWriter::append(const CycleOutcome& o) {
   std::vector<double> pm, ps, cv;
   for (const auto& p : o.parameters) pm.push_back(p.mean), ps.push_back(p.std);
   for (const auto& c : o.advice.controls) cv.push_back(c.value);
-  const double t[6] = {o.timings.qc_ms, o.timings.forecast_ms, o.timings.assimilate_ms, o.timings.emit_ms,
+  const double t[7] = {o.timings.qc_ms, o.timings.forecast_ms, o.timings.assimilate_ms, o.timings.advise_ms, o.timings.emit_ms,
                        o.timings.record_ms, o.timings.total_ms};
   const int mode = static_cast<int>(o.advice.mode), assimilated = o.assimilated ? 1 : 0;
   m.time.append(&o.advice.t_s);

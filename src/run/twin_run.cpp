@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "advisor/gates.hpp"
+#include "advisor/version.hpp"
 #include "core/mpi.hpp"
 #include "io/series.hpp"
 #include "qc/qc.hpp"
@@ -146,6 +148,55 @@ double rms_difference(const std::vector<double>& a, const std::vector<double>& b
   return a.empty() ? 0.0 : std::sqrt(sum / static_cast<double>(a.size()));
 }
 
+// The `control` KPIs of one controller against the truth: tracking error at the targets, time
+// over the limits, energy spent (p in W, kW or MW counts as power; other units as unit-seconds).
+class ControlScore {
+ public:
+  explicit ControlScore(const Config& c) : m_period(c.twin.control_period_s) {
+    const auto cell = [&](const std::string& sensor) {
+      for (const auto& s : c.sensors)
+        if (s.name == sensor) {
+          long index = 0, stride = 1;
+          for (int d = 0; d < c.dims(); ++d) {
+            const double dx = c.grid.extent_m[d] / c.grid.cells[d];
+            index += stride * std::min(c.grid.cells[d] - 1, std::max(0, static_cast<int>(std::floor(s.position_m[d] / dx))));
+            stride *= c.grid.cells[d];
+          }
+          return index;
+        }
+      return 0L;
+    };
+    for (const auto& t : c.objectives.targets) m_targets.push_back({cell(t.sensor), t.value, t.weight});
+    for (const auto& l : c.objectives.limits) m_limits.push_back({cell(l.sensor), l.max, 1.0});
+    for (const auto& u : c.controls)
+      m_power.push_back(u.unit == "W" ? 1.0 : u.unit == "kW" ? 1e3 : u.unit == "MW" ? 1e6 : 1.0);
+  }
+  void add(const std::vector<double>& truth, const std::vector<double>& controls) {
+    if (truth.empty()) return;
+    for (const auto& t : m_targets) {
+      m_sq += t.weight * (truth[t.cell] - t.value) * (truth[t.cell] - t.value);
+      m_w += t.weight;
+    }
+    bool over = false;
+    for (const auto& l : m_limits) over = over || truth[l.cell] > l.value;
+    if (over) m_violation_s += m_period;
+    for (std::size_t j = 0; j < controls.size(); ++j) m_energy += controls[j] * m_power[j] * m_period;
+  }
+  nlohmann::json json() const {
+    return {{"tracking_rmse", m_w > 0 ? std::sqrt(m_sq / m_w) : 0.0}, {"limit_violation_s", m_violation_s}, {"energy_j", m_energy}};
+  }
+
+ private:
+  struct Point {
+    long cell;
+    double value, weight;
+  };
+  double m_period;
+  std::vector<Point> m_targets, m_limits;
+  std::vector<double> m_power;
+  double m_sq = 0.0, m_w = 0.0, m_violation_s = 0.0, m_energy = 0.0;
+};
+
 double percentile(std::vector<double> v, double q) {
   if (v.empty()) return 0.0;
   std::sort(v.begin(), v.end());
@@ -186,6 +237,9 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   TWIN_MPI_CHECK(MPI_Comm_size(comm, &size));
   Config config = input;
   if (options.no_assimilation) config.assimilation.enabled = false;
+  if (options.no_advisor) config.advisor.reset();
+  if (options.registry && config.advisor) config.advisor->registry = *options.registry;
+  if (config.advisor) advisor::set_torch_threads(config.advisor->threads, 1);
   // Relative input files are relative to the config file, as a reader of the config expects.
   const auto beside_config = [&](std::string& path) {
     if (path.empty() || path == "-" || std::filesystem::path(path).is_absolute() || config.source_name.empty() ||
@@ -211,6 +265,10 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   std::ofstream advice_file;
   const SourceKind kind = config.source.type;
   if (kind == SourceKind::plant) plant = std::make_unique<PlantEmulator>(config, comm);
+  // With an advisor, a second plant driven by the safe default controller alone is the baseline
+  // of the `control` KPIs: same plant, same events, same noise.
+  std::unique_ptr<PlantEmulator> baseline;
+  if (plant && config.advisor) baseline = std::make_unique<PlantEmulator>(config, comm);
   if (kind == SourceKind::replay && rank == 0) replay = std::make_unique<ReplaySource>(config.source.replay_file);
   if (kind == SourceKind::stream && rank == 0) {
     stream = std::make_unique<StreamSource>(config.source.stream_input);
@@ -225,8 +283,14 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   const double period = config.twin.control_period_s;
   const auto deadline = std::chrono::milliseconds(static_cast<long>(config.twin.deadline_ms));
   const bool terminal = rank == 0 && config.outputs.progress && isatty(STDOUT_FILENO);
-  std::vector<double> applied;
+  std::vector<double> applied, baseline_applied;
   for (const auto& c : config.controls) applied.push_back(c.initial);
+  baseline_applied = applied;
+  const advisor::SafeDefault safe_default(config);
+  const advisor::Envelope envelope = advisor::Envelope::from(config.controls);
+  ControlScore score(config), baseline_score(config);
+  std::map<std::string, int> modes, gates;
+  std::vector<double> advise_ms;
   const std::size_t S = config.sensors.size();
 
   // KPI bookkeeping (rank 0).
@@ -247,6 +311,17 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
     std::vector<Observation> readings;
     int more = 1;
     if (plant) readings = plant->advance(t0, period, applied, c);
+    if (baseline) {
+      std::vector<double> seen(S, std::nan(""));
+      for (const auto& r : baseline->advance(t0, period, baseline_applied, c))
+        for (std::size_t s = 0; s < S; ++s)
+          if (config.sensors[s].name == r.sensor) seen[s] = r.value;
+      const std::vector<double> used = baseline_applied;
+      baseline_applied = envelope.ramp_towards(safe_default.target(seen), baseline_applied, period);
+      TWIN_MPI_CHECK(MPI_Bcast(baseline_applied.data(), static_cast<int>(baseline_applied.size()), MPI_DOUBLE, 0, comm));
+      const std::vector<double> truth = baseline->truth_on_twin_grid();
+      if (rank == 0) baseline_score.add(truth, used);
+    }
     if (replay) readings = replay->until(t1);
     if (stream) readings = stream->until(t1);
     if (stream) more = stream->exhausted() && readings.empty() ? 0 : 1;
@@ -261,7 +336,11 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
     runtime.ingest(readings);
     const CycleOutcome out = runtime.step(deadline);
     twin_wall_s += std::chrono::duration<double>(Clock::now() - stage).count();
+    const std::vector<double> used = applied;
     for (std::size_t j = 0; j < applied.size(); ++j) applied[j] = out.advice.controls[j].value;
+    ++modes[to_string(out.advice.mode)];
+    ++gates[out.advisor.gate];
+    if (out.advisor.consulted) advise_ms.push_back(out.advisor.latency_ms);
     ++completed;
     if (out.advice.mode == Mode::safe_hold) ++safe_holds;
     last_mode = to_string(out.advice.mode);
@@ -289,6 +368,7 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
     stage_sum[4] += out.timings.record_ms;
     if (out.deadline_missed) ++misses;
     if (plant) {
+      score.add(truth, used);
       rmse_analysis.push_back(rms_difference(mean, truth));
       rmse_free.push_back(rms_difference(free, truth));
       for (std::size_t s = 0; s < S; ++s) {
@@ -390,6 +470,20 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   qc["all_faults_rejected_within_3_cycles"] = all_detected;
   j["qc"] = qc;
   if (stream) j["stream_malformed_lines"] = stream->malformed();
+  j["advisor"] = {{"configured", config.advisor.has_value()}, {"modes", modes}, {"gates", gates},
+                  {"advise_ms", {{"p50", percentile(advise_ms, 0.5)}, {"p99", percentile(advise_ms, 0.99)},
+                                 {"max", percentile(advise_ms, 1.0)}}}};
+  if (plant) {
+    j["control"] = {{"controller", config.advisor ? "advisor" : std::string("safe_default (") + safe_default.rule() + ")"},
+                    {"twin", score.json()}};
+    if (baseline) {
+      j["control"]["safe_default"] = baseline_score.json();
+      const auto a = score.json(), b = baseline_score.json();
+      j["control"]["advisor_better"] = a["tracking_rmse"].get<double>() < b["tracking_rmse"].get<double>() &&
+                                       a["limit_violation_s"].get<double>() <= b["limit_violation_s"].get<double>() &&
+                                       a["energy_j"].get<double>() <= b["energy_j"].get<double>();
+    }
+  }
   write_text_file(std::filesystem::path(dir) / "summary.json", j.dump(2) + "\n");
   write_text_file(std::filesystem::path(dir) / "metrics.prom", prometheus(config, j));
   spdlog::info("run finished: {} cycles, {:.0f} s facility time, twin {:.2f} s wall ({:.0f}x real time), {} deadline misses{}",

@@ -15,6 +15,8 @@ struct RunOptions {
   std::optional<std::string> run_dir;  ///< overrides twin.run_dir
   std::optional<int> cycles;           ///< overrides twin.cycles
   bool no_assimilation = false;        ///< the same twin without assimilation (a baseline)
+  std::optional<std::string> registry; ///< overrides advisor.registry
+  bool no_advisor = false;             ///< drop the advisor section: safe defaults only (a baseline)
 };
 
 /// The run directory a config asks for: twin.run_dir, else "runs/<twin.name>".

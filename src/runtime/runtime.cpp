@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <random>
 
+#include "advice/advice_stage.hpp"
 #include "assimilation/enkf.hpp"
 #include "core/mpi.hpp"
 #include "io/series.hpp"
@@ -17,6 +18,8 @@
 #include "twin/error.hpp"
 
 namespace twin {
+
+using detail::AdviceInputs;
 
 const char* to_string(Mode mode) {
   switch (mode) {
@@ -71,6 +74,7 @@ struct Runtime::Impl {
   double last_assimilate_ms = 0.0;
   bool recording = false;                    // a run directory was given (same on every rank)
   std::unique_ptr<io::SeriesWriter> series;  // rank 0 writes it
+  std::unique_ptr<detail::AdviceStage> advice;
 
   Impl(const Config& c, MPI_Comm world, const RuntimeOptions& options)
       : config(c),
@@ -123,6 +127,8 @@ struct Runtime::Impl {
     summarise_parameters();
 
     recording = options.run_dir.has_value();
+    if (recording && rank == 0) std::filesystem::create_directories(*options.run_dir);
+    advice = std::make_unique<detail::AdviceStage>(config, comm, options.run_dir);
     if (recording && rank == 0) {
       std::filesystem::create_directories(*options.run_dir);
       series = std::make_unique<io::SeriesWriter>((std::filesystem::path(*options.run_dir) / "series.h5").string(), config);
@@ -235,16 +241,6 @@ struct Runtime::Impl {
     return out;
   }
 
-  Advice safe_default(Mode mode, const std::string& reason) const {
-    Advice a;
-    a.cycle = cycle;
-    a.t_s = t;
-    a.mode = mode;
-    a.reason = reason;
-    for (const auto& c : config.controls) a.controls.push_back({c.name, std::min(c.max, std::max(c.min, c.initial)), c.unit});
-    return a;
-  }
-
   CycleOutcome step(std::chrono::milliseconds deadline) {
     const auto start = Clock::now();
     CycleOutcome out;
@@ -304,21 +300,18 @@ struct Runtime::Impl {
     out.assimilated = assimilate != 0;
     out.timings.assimilate_ms = ms_since(stage);
 
-    // emit
+    // advise, gate, emit
     stage = Clock::now();
     t = t_end;
     ++cycle;
+    AdviceInputs advice_in;
     if (worst != 0) {
       Kokkos::deep_copy(x, x_good);  // back to the last healthy state; the facility gets safe defaults
-      out.advice = safe_default(Mode::safe_hold, std::string("twin unhealthy: solver state ") + out.solver_status +
-                                                     "; restored the last good state");
       hx = observe();
-    } else {
-      out.advice = safe_default(Mode::advisor_off, "no advisor configured: safe defaults");
+      advice_in.twin_healthy = false;
+      advice_in.unhealthy_reason = std::string("twin unhealthy: solver state ") + out.solver_status +
+                                   "; restored the last good state";
     }
-    out.advice.cycle = cycle;
-    out.advice.t_s = t;
-    for (std::size_t j = 0; j < controls.size(); ++j) controls[j] = out.advice.controls[j].value;
     for (int s = 0; s < S; ++s) {
       SensorEstimate& e = estimates[s];
       e.observed = verdicts[s].present ? verdicts[s].value : std::nan("");
@@ -327,11 +320,22 @@ struct Runtime::Impl {
       moments(hx, N, S, s, e.analysis, e.spread);
       if (verdicts[s].present && verdicts[s].reason == QcReason::accepted) ++out.accepted;
       else if (verdicts[s].present) ++out.rejected;
+      advice_in.analysis.push_back(e.analysis);
     }
     summarise_parameters();
+    for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean);
+    advice_in.cycle = cycle;
+    advice_in.t_s = t;
+    advice_in.deadline = start + deadline;
+    const double estimates_ms = ms_since(stage);
+    stage = Clock::now();
+    out.advice = advice->decide(advice_in, out.advisor);
+    controls = advice->controls();
+    out.timings.advise_ms = ms_since(stage);
+    stage = Clock::now();
     out.sensors = estimates;
     out.parameters = parameter_estimates;
-    out.timings.emit_ms = ms_since(stage);
+    out.timings.emit_ms = estimates_ms + ms_since(stage);
 
     // record (the row holds the cycle's time up to here; recording cannot time itself)
     stage = Clock::now();

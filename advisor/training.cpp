@@ -1,0 +1,275 @@
+// Data-parallel training of MLP ensembles (LibTorch, gradients summed with MPI).
+#include "advisor/training.hpp"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numeric>
+#include <random>
+
+#include "core/check.hpp"
+#include "core/mpi.hpp"
+#include "twin/error.hpp"
+
+namespace twin::advisor {
+
+namespace {
+
+void allreduce_sum(std::vector<double>& v, MPI_Comm comm) {
+  if (!v.empty()) TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, v.data(), static_cast<int>(v.size()), MPI_DOUBLE, MPI_SUM, comm));
+}
+
+// Global column means and standard deviations of rows (n columns).
+void column_moments(const std::vector<double>& rows, int n, MPI_Comm comm, std::vector<double>& mean,
+                    std::vector<double>& sd, double& count) {
+  std::vector<double> acc(2 * n + 1, 0.0);
+  const long r = n ? static_cast<long>(rows.size()) / n : 0;
+  for (long i = 0; i < r; ++i)
+    for (int j = 0; j < n; ++j) acc[j] += rows[i * n + j];
+  acc[2 * n] = static_cast<double>(r);
+  allreduce_sum(acc, comm);
+  count = acc[2 * n];
+  mean.assign(n, 0.0);
+  for (int j = 0; j < n; ++j) mean[j] = count > 0 ? acc[j] / count : 0.0;
+  std::vector<double> var(n, 0.0);
+  for (long i = 0; i < r; ++i)
+    for (int j = 0; j < n; ++j) var[j] += (rows[i * n + j] - mean[j]) * (rows[i * n + j] - mean[j]);
+  allreduce_sum(var, comm);
+  sd.assign(n, 1.0);
+  for (int j = 0; j < n; ++j) sd[j] = count > 1 ? std::sqrt(var[j] / (count - 1)) : 0.0;
+}
+
+FeatureStatistics statistics(const Dataset& d, int bins, MPI_Comm comm) {
+  FeatureStatistics s;
+  const int n = d.inputs;
+  double count = 0.0;
+  column_moments(d.x, n, comm, s.mean, s.std, count);
+  s.samples = static_cast<long>(count);
+  const long r = d.rows();
+  s.covariance.assign(static_cast<std::size_t>(n) * n, 0.0);
+  for (long i = 0; i < r; ++i)
+    for (int a = 0; a < n; ++a)
+      for (int b = 0; b < n; ++b)
+        s.covariance[a * n + b] += (d.x[i * n + a] - s.mean[a]) * (d.x[i * n + b] - s.mean[b]);
+  allreduce_sum(s.covariance, comm);
+  for (double& c : s.covariance) c = count > 1 ? c / (count - 1) : 0.0;
+  std::vector<double> lo(n, std::numeric_limits<double>::infinity()), hi(n, -std::numeric_limits<double>::infinity());
+  for (long i = 0; i < r; ++i)
+    for (int j = 0; j < n; ++j) lo[j] = std::min(lo[j], d.x[i * n + j]), hi[j] = std::max(hi[j], d.x[i * n + j]);
+  TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, lo.data(), n, MPI_DOUBLE, MPI_MIN, comm));
+  TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, hi.data(), n, MPI_DOUBLE, MPI_MAX, comm));
+  s.bins = bins;
+  s.edges.assign(static_cast<std::size_t>(n) * (bins + 1), 0.0);
+  s.fractions.assign(static_cast<std::size_t>(n) * bins, 0.0);
+  for (int j = 0; j < n; ++j) {
+    const double a = std::isfinite(lo[j]) ? lo[j] : 0.0, b = std::isfinite(hi[j]) && hi[j] > a ? hi[j] : a + 1.0;
+    for (int k = 0; k <= bins; ++k) s.edges[j * (bins + 1) + k] = a + (b - a) * k / bins;
+    for (long i = 0; i < r; ++i) {
+      const int k = std::min(bins - 1, std::max(0, static_cast<int>((d.x[i * n + j] - a) / (b - a) * bins)));
+      s.fractions[j * bins + k] += 1.0;
+    }
+  }
+  allreduce_sum(s.fractions, comm);
+  for (double& f : s.fractions) f = count > 0 ? f / count : 0.0;
+  return s;
+}
+
+}  // namespace
+
+ModelPackage train_mlp_ensemble(const Dataset& shard, const TrainSpec& spec, MPI_Comm comm, const TrainProgress& progress) {
+  const int n_in = shard.inputs, n_out = shard.outputs;
+  TWIN_REQUIRE(n_in == static_cast<int>(spec.inputs.size()) && n_out == static_cast<int>(spec.outputs.size()), Error,
+               "training data has " + std::to_string(n_in) + " inputs and " + std::to_string(n_out) +
+                   " outputs, the model declares " + std::to_string(spec.inputs.size()) + " and " +
+                   std::to_string(spec.outputs.size()));
+  int rank = 0;
+  TWIN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  const long rows = shard.rows();
+
+  // A deterministic split of this rank's rows into training and validation.
+  std::mt19937_64 split_rng(static_cast<std::uint64_t>(spec.seed) * 7919u + static_cast<std::uint64_t>(rank));
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  Dataset train{n_in, n_out, {}, {}}, valid{n_in, n_out, {}, {}};
+  for (long i = 0; i < rows; ++i) {
+    const std::vector<double> xi(shard.x.begin() + i * n_in, shard.x.begin() + (i + 1) * n_in);
+    const std::vector<double> yi(shard.y.begin() + i * n_out, shard.y.begin() + (i + 1) * n_out);
+    (unit(split_rng) < spec.validation_fraction ? valid : train).add(xi, yi);
+  }
+
+  ModelPackage p;
+  p.name = spec.name;
+  p.role = spec.role;
+  p.kind = kind_mlp_ensemble;
+  p.inputs = spec.inputs;
+  p.outputs = spec.outputs;
+  p.ensemble = spec.ensemble;
+  p.hidden = spec.hidden;
+  p.libtorch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                       std::to_string(TORCH_VERSION_PATCH);
+  p.training = statistics(shard, spec.histogram_bins, comm);
+  double count = 0.0;
+  column_moments(train.x, n_in, comm, p.input_mean, p.input_scale, count);
+  TWIN_REQUIRE(count >= 2, Error, "too little training data for model '" + spec.name + "' (" + std::to_string(count) + " rows)");
+  for (int j = 0; j < n_in; ++j)
+    if (!(p.input_scale[j] > 1e-12 * std::max(1.0, std::abs(p.input_mean[j])))) p.input_scale[j] = 1.0;  // a constant input
+  if (spec.loss == Loss::regression) {
+    column_moments(train.y, n_out, comm, p.output_mean, p.output_scale, count);
+    for (int j = 0; j < n_out; ++j)
+      if (!(p.output_scale[j] > 1e-12)) p.output_scale[j] = 1.0;
+  } else {
+    p.output_mean.assign(n_out, 0.0);  // logits
+    p.output_scale.assign(n_out, 1.0);
+  }
+
+  torch::manual_seed(spec.seed);
+  auto opts = torch::TensorOptions().dtype(torch::kFloat32);
+  std::vector<torch::Tensor> weights, biases, params;
+  int in = n_in;
+  for (std::size_t l = 0; l <= spec.hidden.size(); ++l) {
+    const int out = l < spec.hidden.size() ? spec.hidden[l] : n_out;
+    weights.push_back((torch::randn({spec.ensemble, in, out}, opts) / std::sqrt(static_cast<double>(in))).requires_grad_(true));
+    biases.push_back(torch::zeros({spec.ensemble, 1, out}, opts).requires_grad_(true));
+    params.push_back(weights.back());
+    params.push_back(biases.back());
+    in = out;
+  }
+  const auto tensor_of = [&](const std::vector<double>& v, long r, int n) {
+    std::vector<float> f(v.begin(), v.end());
+    return torch::from_blob(f.data(), {r, n}, opts).clone();
+  };
+  const torch::Tensor in_mean = tensor_of(p.input_mean, 1, n_in), in_scale = tensor_of(p.input_scale, 1, n_in);
+  const torch::Tensor out_mean = tensor_of(p.output_mean, 1, n_out), out_scale = tensor_of(p.output_scale, 1, n_out);
+  const torch::Tensor xt = (tensor_of(train.x, train.rows(), n_in) - in_mean) / in_scale;
+  const torch::Tensor yt = (tensor_of(train.y, train.rows(), n_out) - out_mean) / out_scale;
+  const torch::Tensor xv = (tensor_of(valid.x, valid.rows(), n_in) - in_mean) / in_scale;
+  const torch::Tensor yv = (tensor_of(valid.y, valid.rows(), n_out) - out_mean) / out_scale;
+
+  const auto forward = [&](const torch::Tensor& x) {
+    torch::Tensor h = x.unsqueeze(0).expand({spec.ensemble, x.size(0), x.size(1)});
+    for (std::size_t l = 0; l < weights.size(); ++l) {
+      h = torch::baddbmm(biases[l], h, weights[l]);
+      if (l + 1 < weights.size()) h = torch::tanh(h);
+    }
+    return h;  // [K, rows, out]
+  };
+  const int k_bin = spec.independent_outputs;
+  // Summed over rows and members (the caller divides by the global row count).
+  const auto loss_sum = [&](const torch::Tensor& y, const torch::Tensor& target) {
+    const torch::Tensor t = target.unsqueeze(0).expand_as(y);
+    if (spec.loss == Loss::regression) return (y - t).pow(2).mean(2).sum() / spec.ensemble;
+    torch::Tensor l = torch::zeros({}, opts);
+    if (k_bin > 0)
+      l = l + torch::binary_cross_entropy_with_logits(y.narrow(2, 0, k_bin), t.narrow(2, 0, k_bin), {}, {},
+                                                      at::Reduction::Sum) / spec.ensemble;
+    if (n_out > k_bin) {
+      const torch::Tensor logp = torch::log_softmax(y.narrow(2, k_bin, n_out - k_bin), 2);
+      l = l - (logp * t.narrow(2, k_bin, n_out - k_bin)).sum() / spec.ensemble;
+    }
+    return l;
+  };
+
+  long steps_per_epoch = (train.rows() + spec.batch - 1) / spec.batch;
+  TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &steps_per_epoch, 1, MPI_LONG, MPI_MAX, comm));
+  torch::optim::Adam adam(params, torch::optim::AdamOptions(spec.learning_rate));
+  std::mt19937_64 order_rng(static_cast<std::uint64_t>(spec.seed) * 104729u + static_cast<std::uint64_t>(rank));
+  std::vector<long> order(static_cast<std::size_t>(train.rows()));
+  std::iota(order.begin(), order.end(), 0L);
+  long total_params = 0;
+  for (const auto& t : params) total_params += t.numel();
+  std::vector<float> flat(static_cast<std::size_t>(total_params) + 1);
+
+  const auto evaluate = [&](const torch::Tensor& x, const torch::Tensor& y) {
+    torch::NoGradGuard g;
+    std::vector<double> v{x.size(0) ? loss_sum(forward(x), y).item<double>() : 0.0, static_cast<double>(x.size(0))};
+    allreduce_sum(v, comm);
+    return v[1] > 0 ? v[0] / v[1] : 0.0;
+  };
+
+  for (int epoch = 0; epoch < spec.epochs; ++epoch) {
+    std::shuffle(order.begin(), order.end(), order_rng);
+    // Cosine decay to a tenth of the rate.
+    const double lr = spec.learning_rate * (0.55 + 0.45 * std::cos(M_PI * epoch / std::max(1, spec.epochs)));
+    for (auto& group : adam.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
+    for (long s = 0; s < steps_per_epoch; ++s) {
+      const long first = s * spec.batch, last = std::min<long>(first + spec.batch, train.rows());
+      adam.zero_grad();
+      double local_rows = 0.0;
+      if (last > first) {
+        std::vector<long> idx(order.begin() + first, order.begin() + last);
+        const torch::Tensor ix = torch::tensor(idx, torch::kLong);
+        loss_sum(forward(xt.index_select(0, ix)), yt.index_select(0, ix)).backward();
+        local_rows = static_cast<double>(last - first);
+      }
+      // One allreduce for every gradient and the row count; every rank then takes the same step.
+      long off = 0;
+      for (const auto& t : params) {
+        if (t.grad().defined()) {
+          const torch::Tensor g = t.grad().contiguous();
+          std::copy(g.data_ptr<float>(), g.data_ptr<float>() + g.numel(), flat.begin() + off);
+        } else {
+          std::fill(flat.begin() + off, flat.begin() + off + t.numel(), 0.0f);
+        }
+        off += t.numel();
+      }
+      flat[static_cast<std::size_t>(total_params)] = static_cast<float>(local_rows);
+      TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, flat.data(), static_cast<int>(flat.size()), MPI_FLOAT, MPI_SUM, comm));
+      const float global_rows = flat[static_cast<std::size_t>(total_params)];
+      if (global_rows <= 0.0f) continue;
+      off = 0;
+      for (auto& t : params) {
+        t.mutable_grad() = torch::from_blob(flat.data() + off, t.sizes(), opts).clone() / global_rows;
+        off += t.numel();
+      }
+      adam.step();
+    }
+    if (progress && (epoch % 20 == 0 || epoch + 1 == spec.epochs)) progress(epoch + 1, evaluate(xt, yt), evaluate(xv, yv));
+  }
+
+  // Validation metrics on raw units.
+  torch::NoGradGuard no_grad;
+  if (spec.loss == Loss::regression) {
+    std::vector<double> acc{0.0, 0.0, 0.0};
+    if (xv.size(0) > 0) {
+      const torch::Tensor pred = forward(xv).mean(0) * out_scale + out_mean;
+      const torch::Tensor truth = yv * out_scale + out_mean;
+      acc[0] = (pred - truth).pow(2).sum().item<double>();
+      acc[1] = truth.pow(2).sum().item<double>();
+      acc[2] = static_cast<double>(truth.numel());
+    }
+    allreduce_sum(acc, comm);
+    p.metrics["validation_rmse"] = acc[2] > 0 ? std::sqrt(acc[0] / acc[2]) : 0.0;
+    p.metrics["validation_relative_error"] = acc[1] > 0 ? std::sqrt(acc[0] / acc[1]) : 0.0;
+  } else {
+    std::vector<double> acc{0.0, 0.0, 0.0};
+    if (xv.size(0) > 0 && n_out > k_bin) {
+      const torch::Tensor y = forward(xv);
+      const torch::Tensor prob = torch::softmax(y.narrow(2, k_bin, n_out - k_bin), 2).mean(0);
+      const torch::Tensor hit = prob.argmax(1) == yv.narrow(1, k_bin, n_out - k_bin).argmax(1);
+      acc[0] = hit.sum().item<double>();
+      acc[1] = static_cast<double>(xv.size(0));
+      acc[2] = loss_sum(y, yv).item<double>();
+    }
+    allreduce_sum(acc, comm);
+    p.metrics["validation_accuracy"] = acc[1] > 0 ? acc[0] / acc[1] : 0.0;
+    p.metrics["validation_loss"] = acc[1] > 0 ? acc[2] / acc[1] : 0.0;
+  }
+  p.metrics["training_rows"] = count;
+  p.metrics["final_training_loss"] = evaluate(xt, yt);
+  p.metrics["final_validation_loss"] = evaluate(xv, yv);
+
+  for (std::size_t l = 0; l < weights.size(); ++l) {
+    for (const auto& [t, suffix] : {std::pair{weights[l], ".weight"}, std::pair{biases[l], ".bias"}}) {
+      const torch::Tensor c = t.detach().contiguous();
+      NamedTensor nt{"layer" + std::to_string(l) + suffix, std::vector<std::int64_t>(c.sizes().begin(), c.sizes().end()),
+                     std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel())};
+      p.weights.push_back(std::move(nt));
+    }
+  }
+  p.weights_sha256 = weights_digest(p);
+  return p;
+}
+
+}  // namespace twin::advisor

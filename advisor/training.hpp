@@ -1,0 +1,58 @@
+#pragma once
+// Data-parallel training of MLP ensembles in LibTorch: each rank holds a shard of the data,
+// gradients are summed with MPI, every rank applies the same update, so all ranks end with the
+// same weights. Deterministic for a given seed, data and rank count.
+
+#include <mpi.h>
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "advisor/model_package.hpp"
+
+namespace twin::advisor {
+
+/// Rows of (input, output) pairs, row-major, in raw units.
+struct Dataset {
+  int inputs = 0, outputs = 0;
+  std::vector<double> x, y;
+  long rows() const { return inputs ? static_cast<long>(x.size()) / inputs : 0; }
+  void add(const std::vector<double>& xi, const std::vector<double>& yi) {
+    x.insert(x.end(), xi.begin(), xi.end());
+    y.insert(y.end(), yi.begin(), yi.end());
+  }
+};
+
+/// Loss of a model. regression: mean squared error on normalised outputs. classification: the
+/// first `independent_outputs` outputs are independent binary logits (BCE), the rest one
+/// softmax group (cross-entropy); targets are 0/1.
+enum class Loss { regression, classification };
+
+struct TrainSpec {
+  std::string name, role;
+  std::vector<std::string> inputs, outputs;
+  int ensemble = 5;
+  std::vector<int> hidden = {64, 64};
+  int epochs = 400;
+  int batch = 256;                  ///< rows per rank per step
+  double learning_rate = 3e-3;
+  unsigned seed = 11;
+  Loss loss = Loss::regression;
+  int independent_outputs = 0;      ///< classification: binary outputs before the softmax group
+  double validation_fraction = 0.2;
+  int histogram_bins = 16;
+};
+
+/// Progress: epoch, training loss, validation loss.
+using TrainProgress = std::function<void(int, double, double)>;
+
+/// Trains on every rank's shard (collective over `comm`). Returns the package on every rank with
+/// weights, normalisation, training statistics and validation metrics filled; name, version,
+/// lineage and hashes are the caller's (the registry's) to set.
+/// Metrics: regression: "validation_rmse", "validation_relative_error" (||pred - y|| / ||y|| on
+/// the raw outputs); classification: "validation_accuracy" (softmax group), "validation_bce".
+ModelPackage train_mlp_ensemble(const Dataset& shard, const TrainSpec& spec, MPI_Comm comm,
+                                const TrainProgress& progress = {});
+
+}  // namespace twin::advisor

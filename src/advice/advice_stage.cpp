@@ -1,0 +1,281 @@
+#include "advice/advice_stage.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <cmath>
+#include <filesystem>
+#include <limits>
+
+#include "advice/features.hpp"
+#include "advisor/gates.hpp"
+#include "advisor/model.hpp"
+#include "advisor/ood.hpp"
+#include "core/mpi.hpp"
+#include "core/sha256.hpp"
+#include "io/audit.hpp"
+#include "io/model_file.hpp"
+#include "train/train.hpp"
+#include "twin/error.hpp"
+
+namespace twin::detail {
+
+namespace {
+using Clock = std::chrono::steady_clock;
+double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+}  // namespace
+
+struct AdviceStage::Impl {
+  Config config;
+  MPI_Comm comm;
+  int rank = 0;
+  advisor::Envelope envelope;
+  advisor::SafeDefault safe;
+  advisor::Breaker breaker;
+  SurrogateLayout layout;
+  std::unique_ptr<advisor::Model> surrogate;  // rank 0
+  advisor::OodScorer ood;
+  std::string model_problem;                   // why there is no model (rank 0)
+  int last_load_cycle = 0;
+  std::vector<double> controls, previous_analysis;
+  std::vector<double> base_target, target_weight, limit;  // per surrogate output
+  std::unique_ptr<io::AuditLog> audit;
+
+  Impl(const Config& c, MPI_Comm world, const std::optional<std::string>& run_dir)
+      : config(c),
+        comm(world),
+        envelope(advisor::Envelope::from(c.controls)),
+        safe(c),
+        breaker(c.advisor ? c.advisor->breaker : BreakerConfig{}),
+        layout(surrogate_layout(c)) {
+    TWIN_MPI_CHECK(MPI_Comm_rank(world, &rank));
+    for (const auto& ctl : c.controls) controls.push_back(ctl.initial);
+    previous_analysis.assign(c.sensors.size(), std::numeric_limits<double>::quiet_NaN());
+    const int S = layout.sensors, L = static_cast<int>(layout.lead_cycles.size());
+    base_target.assign(static_cast<std::size_t>(S) * L, 0.0);
+    target_weight.assign(base_target.size(), 0.0);
+    limit.assign(base_target.size(), std::numeric_limits<double>::infinity());
+    const auto sensor_index = [&](const std::string& name) {
+      for (int s = 0; s < S; ++s)
+        if (c.sensors[s].name == name) return s;
+      return -1;
+    };
+    for (const auto& t : c.objectives.targets)
+      for (int l = 0; l < L; ++l) {
+        const int o = layout.output(l, sensor_index(t.sensor));
+        base_target[o] = t.value;
+        target_weight[o] = t.weight / L;
+      }
+    for (const auto& m : c.objectives.limits)
+      for (int l = 0; l < L; ++l) {
+        const int o = layout.output(l, sensor_index(m.sensor));
+        limit[o] = std::min(limit[o], m.max);
+      }
+    if (rank != 0) return;
+    if (run_dir) audit = std::make_unique<io::AuditLog>((std::filesystem::path(*run_dir) / "audit.jsonl").string());
+    if (config.advisor) load(0);
+  }
+
+  void load(int cycle) {
+    last_load_cycle = cycle;
+    surrogate.reset();
+    const std::string dir = registry_directory(config);
+    try {
+      io::ModelRegistry registry(dir);
+      const std::string& name = config.advisor->surrogate;
+      const auto version = registry.active(name);
+      if (!version)
+        throw AdvisorError("no active version of model '" + name + "' in registry " + dir +
+                           " (train one with: twin train " + config.source_name + ")");
+      advisor::ModelPackage package = io::read_model(registry.path(name, *version));
+      if (package.inputs != layout.inputs || package.outputs != layout.outputs)
+        throw AdvisorError("model " + advisor::label(package) +
+                           ": its inputs and outputs do not match this twin's sensors, controls and lead times "
+                           "(trained for another config?); train it again");
+      auto model = std::make_unique<advisor::Model>(std::move(package));
+      std::vector<int> features;
+      for (int i = 0; i < static_cast<int>(layout.inputs.size()); ++i)
+        if (i < layout.u0() || i >= layout.u0() + layout.controls) features.push_back(i);
+      ood = advisor::OodScorer(model->package().training, features);
+      model->warm_up();
+      surrogate = std::move(model);
+      model_problem.clear();
+      spdlog::info("advisor: {} loaded from {} (validation relative error {:.4f})", advisor::label(surrogate->package()),
+                   registry.path(name, *version), surrogate->package().metrics.count("validation_relative_error")
+                                                      ? surrogate->package().metrics.at("validation_relative_error")
+                                                      : -1.0);
+    } catch (const std::exception& e) {  // DataError, AdvisorError, filesystem errors: all mean "no model"
+      model_problem = e.what();
+      spdlog::warn("advisor off: {}", model_problem);
+    }
+  }
+
+  Advice decide(const AdviceInputs& in, AdvisorReport& report) {
+    const double dt = config.twin.control_period_s;
+    Advice a;
+    a.cycle = in.cycle;
+    a.t_s = in.t_s;
+    report = AdvisorReport{};
+    std::vector<double> emitted;
+    if (rank == 0) emitted = decide_on_root(in, a, report, dt);
+    // Every rank applies the same advice.
+    emitted.resize(controls.size());
+    int mode = static_cast<int>(a.mode);
+    long length = static_cast<long>(a.reason.size());
+    TWIN_MPI_CHECK(MPI_Bcast(emitted.data(), static_cast<int>(emitted.size()), MPI_DOUBLE, 0, comm));
+    TWIN_MPI_CHECK(MPI_Bcast(&mode, 1, MPI_INT, 0, comm));
+    TWIN_MPI_CHECK(MPI_Bcast(&length, 1, MPI_LONG, 0, comm));
+    a.reason.resize(static_cast<std::size_t>(length));
+    TWIN_MPI_CHECK(MPI_Bcast(a.reason.data(), static_cast<int>(length), MPI_CHAR, 0, comm));
+    a.mode = static_cast<Mode>(mode);
+    controls = emitted;
+    for (std::size_t j = 0; j < controls.size(); ++j)
+      a.controls.push_back({config.controls[j].name, controls[j], config.controls[j].unit});
+    return a;
+  }
+
+  std::vector<double> decide_on_root(const AdviceInputs& in, Advice& a, AdvisorReport& report, double dt) {
+    const auto start = Clock::now();
+    const std::vector<double> fallback = envelope.ramp_towards(safe.target(in.analysis), controls, dt);
+    const std::string safe_text = std::string("safe default (") + safe.rule() + ")";
+    std::vector<double> emitted = fallback;
+    std::vector<double> features(layout.inputs.size(), 0.0);
+    {
+      std::vector<double> prev(in.analysis.size());
+      for (std::size_t s = 0; s < prev.size(); ++s)
+        prev[s] = std::isfinite(previous_analysis[s]) ? previous_analysis[s] : in.analysis[s];
+      surrogate_inputs(layout, in.analysis.data(), prev.data(), controls.data(), controls.data(), in.theta.data(),
+                       features.data());
+    }
+    previous_analysis = in.analysis;
+
+    if (!in.twin_healthy) {
+      a.mode = Mode::safe_hold;
+      a.reason = in.unhealthy_reason + "; " + safe_text;
+      report.gate = advisor::to_string(advisor::FallbackReason::twin_unhealthy);
+    } else if (!config.advisor) {
+      a.mode = Mode::advisor_off;
+      a.reason = "no advisor configured: " + safe_text;
+      report.gate = advisor::to_string(advisor::FallbackReason::no_advisor);
+    } else {
+      if (!surrogate && in.cycle - last_load_cycle >= config.advisor->reprobe_cycles) load(in.cycle);
+      if (!surrogate) {
+        a.mode = Mode::advisor_off;
+        a.reason = "model unavailable: " + model_problem + "; " + safe_text + ", retrying every " +
+                   std::to_string(config.advisor->reprobe_cycles) + " cycles";
+        report.gate = advisor::to_string(advisor::FallbackReason::model_unavailable);
+      } else if (!breaker.consult()) {
+        breaker.skip();
+        a.mode = Mode::advisor_off;
+        a.reason = "circuit breaker " + breaker.describe() + ": " + safe_text;
+        report.gate = advisor::to_string(advisor::FallbackReason::breaker_open);
+      } else {
+        const bool apply = breaker.apply();
+        const advisor::GateOutcome outcome = consult(in, features, start, report);
+        breaker.record(outcome.accepted);
+        if (apply && outcome.accepted) {
+          emitted = report.proposal;
+          a.mode = Mode::nominal;
+          a.reason = "advisor proposal accepted";
+        } else if (apply) {
+          a.mode = breaker.state() == advisor::Breaker::State::open ? Mode::advisor_off : Mode::fallback;
+          a.reason = std::string(advisor::to_string(outcome.reason)) + ": " + outcome.detail + "; " + safe_text;
+          if (a.mode == Mode::advisor_off)
+            a.reason += "; circuit breaker opened after " + std::to_string(config.advisor->breaker.failures) +
+                        " consecutive failures";
+        } else {
+          a.mode = breaker.state() == advisor::Breaker::State::closed ? Mode::nominal : Mode::advisor_off;
+          a.reason = std::string("circuit breaker probing, proposal ") +
+                     (outcome.accepted ? "clean" : advisor::to_string(outcome.reason)) + "; " + safe_text;
+        }
+      }
+    }
+    report.latency_ms = ms_between(start, Clock::now());
+    if (audit) record(in, features, a, emitted, report);
+    return emitted;
+  }
+
+  advisor::GateOutcome consult(const AdviceInputs& in, const std::vector<double>& features, Clock::time_point start,
+                               AdvisorReport& report) {
+    const AdvisorConfig& ac = *config.advisor;
+    report.consulted = true;
+    report.model = advisor::label(surrogate->package());
+    const auto budget = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double, std::milli>(ac.gates.latency_budget_ms));
+    const Clock::time_point until = std::min(start + budget, in.deadline);
+    advisor::ProposalProblem pb;
+    pb.features = features;
+    for (int j = 0; j < layout.controls; ++j) pb.control_inputs.push_back(layout.u0() + j);
+    envelope.box(controls, config.twin.control_period_s, pb.lower, pb.upper);
+    pb.start = envelope.ramp_towards(safe.target(in.analysis), controls, config.twin.control_period_s);
+    pb.base.resize(layout.outputs.size());
+    for (std::size_t l = 0; l < layout.lead_cycles.size(); ++l)
+      for (int s = 0; s < layout.sensors; ++s) pb.base[layout.output(static_cast<int>(l), s)] = in.analysis[s];
+    pb.target = base_target;
+    pb.target_weight = target_weight;
+    pb.limit = limit;
+    pb.energy_weight = config.objectives.energy_weight;
+    pb.limit_weight = config.objectives.limit_weight;
+    pb.candidates = ac.candidates;
+    pb.iterations = ac.iterations;
+    pb.seed = static_cast<unsigned>(in.cycle) + 1u;
+    pb.deadline = start + (until - start) * 8 / 10;  // leave room for the final evaluation and the gates
+    advisor::Proposal proposal;
+    try {
+      const advisor::ProposalResult r = advisor::propose(*surrogate, pb);
+      proposal.controls = r.controls;
+      for (double s : r.std) proposal.spread = std::max(proposal.spread, std::isfinite(s) ? s : HUGE_VAL);
+      report.cost = r.cost;
+    } catch (const std::exception& e) {
+      report.proposal.assign(controls.size(), std::numeric_limits<double>::quiet_NaN());
+      report.gate = advisor::to_string(advisor::FallbackReason::inference_error);
+      return {false, advisor::FallbackReason::inference_error, e.what()};
+    }
+    proposal.ood = ood.score(features.data());
+    proposal.latency_ms = ms_between(start, Clock::now());
+    report.proposal = proposal.controls;
+    report.spread = proposal.spread;
+    report.ood = proposal.ood;
+    const advisor::GateOutcome outcome =
+        advisor::gate(proposal, envelope, controls, config.twin.control_period_s, ac.gates);
+    report.accepted = outcome.accepted;
+    report.gate = advisor::to_string(outcome.reason);
+    return outcome;
+  }
+
+  void record(const AdviceInputs& in, const std::vector<double>& features, const Advice& a,
+              const std::vector<double>& emitted, const AdvisorReport& report) {
+    const auto finite_or_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+    nlohmann::json proposal = nlohmann::json::array(), out = nlohmann::json::array();
+    for (double v : report.proposal) proposal.push_back(finite_or_null(v));
+    for (double v : emitted) out.push_back(v);
+    nlohmann::json r = {{"cycle", in.cycle},
+                        {"t_s", in.t_s},
+                        {"inputs_sha256", sha256_hex(features.data(), features.size() * sizeof(double))},
+                        {"mode", to_string(a.mode)},
+                        {"reason", a.reason},
+                        {"gate", report.gate},
+                        {"accepted", report.accepted},
+                        {"consulted", report.consulted},
+                        {"proposal", proposal},
+                        {"emitted", out},
+                        {"scores", {{"ood", finite_or_null(report.ood)}, {"spread", finite_or_null(report.spread)},
+                                    {"cost", finite_or_null(report.cost)}}},
+                        {"latency_ms", report.latency_ms},
+                        {"breaker", breaker.describe()}};
+    if (surrogate) r["models"]["surrogate"] = {{"version", advisor::label(surrogate->package())},
+                                               {"weights_sha256", surrogate->package().weights_sha256}};
+    try {
+      audit->append(std::move(r));
+    } catch (const std::exception& e) {
+      spdlog::error("audit record of cycle {} not written: {}", in.cycle, e.what());
+    }
+  }
+};
+
+AdviceStage::AdviceStage(const Config& config, MPI_Comm comm, const std::optional<std::string>& run_dir)
+    : m_impl(std::make_unique<Impl>(config, comm, run_dir)) {}
+AdviceStage::~AdviceStage() = default;
+Advice AdviceStage::decide(const AdviceInputs& inputs, AdvisorReport& report) { return m_impl->decide(inputs, report); }
+const std::vector<double>& AdviceStage::controls() const { return m_impl->controls; }
+
+}  // namespace twin::detail

@@ -1,0 +1,52 @@
+#pragma once
+// The advise, gate and emit stages of the twin cycle: the surrogate proposes controls, the gates
+// judge them, the circuit breaker sets the mode, the safe default takes over with the reason,
+// and every decision is appended to audit.jsonl. Rank 0 decides; every rank receives the same
+// advice. Collective over the runtime's communicator.
+
+#include <mpi.h>
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "twin/config.hpp"
+#include "twin/observation.hpp"
+
+namespace twin::detail {
+
+/// What the twin knows at the end of a cycle, for the advisor.
+struct AdviceInputs {
+  int cycle = 0;
+  double t_s = 0.0;
+  std::vector<double> analysis;   ///< ensemble mean at each sensor [u]
+  std::vector<double> theta;      ///< estimated parameters (means), config.ensemble.parameters order
+  bool twin_healthy = true;
+  std::string unhealthy_reason;
+  std::chrono::steady_clock::time_point deadline;  ///< the cycle's wall-clock deadline
+};
+
+class AdviceStage {
+ public:
+  /// Loads the models (rank 0) and opens `run_dir`/audit.jsonl when a run directory is given.
+  /// A missing or broken model is not an error: the advisor starts in advisor_off with the reason.
+  AdviceStage(const Config& config, MPI_Comm comm, const std::optional<std::string>& run_dir);
+  ~AdviceStage();
+  AdviceStage(const AdviceStage&) = delete;
+  AdviceStage& operator=(const AdviceStage&) = delete;
+
+  /// Decides this cycle's advice (collective). The controls are always inside the envelope
+  /// relative to the previous advice.
+  Advice decide(const AdviceInputs& inputs, AdvisorReport& report);
+
+  /// The controls in force (the last advice).
+  const std::vector<double>& controls() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace twin::detail

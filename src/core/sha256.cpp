@@ -1,0 +1,77 @@
+#include "core/sha256.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "twin/error.hpp"
+
+namespace twin {
+
+namespace {
+
+// One running digest; OpenSSL's return codes become exceptions here, once.
+class Sha256 {
+ public:
+  Sha256() : m_ctx(EVP_MD_CTX_new()) {
+    if (!m_ctx || EVP_DigestInit_ex(m_ctx.get(), EVP_sha256(), nullptr) != 1)
+      throw Error("sha256: EVP_DigestInit_ex failed");
+  }
+
+  void update(const void* data, std::size_t bytes) {
+    if (bytes > 0 && EVP_DigestUpdate(m_ctx.get(), data, bytes) != 1) throw Error("sha256: EVP_DigestUpdate failed");
+  }
+
+  std::string hex() {
+    std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
+    unsigned int size = 0;
+    if (EVP_DigestFinal_ex(m_ctx.get(), digest.data(), &size) != 1) throw Error("sha256: EVP_DigestFinal_ex failed");
+    static constexpr char digits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(2 * std::size_t{size});
+    for (std::size_t i = 0; i < size; ++i) {
+      out += digits[digest[i] >> 4];
+      out += digits[digest[i] & 0xf];
+    }
+    return out;
+  }
+
+ private:
+  struct Free {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_MD_CTX, Free> m_ctx;
+};
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+}  // namespace
+
+std::string sha256_hex(const void* data, std::size_t bytes) {
+  Sha256 digest;
+  digest.update(data, bytes);
+  return digest.hex();
+}
+
+std::string sha256_hex(std::string_view text) { return sha256_hex(text.data(), text.size()); }
+
+std::string sha256_file(const std::string& path) {
+  // stdio rather than ifstream: fread on a directory reports EISDIR through ferror, where an
+  // ifstream would quietly read zero bytes.
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file) throw DataError(path + ": cannot open for reading: " + std::strerror(errno));
+  Sha256 digest;
+  std::array<char, 1 << 16> chunk;
+  std::size_t got = 0;
+  while ((got = std::fread(chunk.data(), 1, chunk.size(), file.get())) > 0) digest.update(chunk.data(), got);
+  if (std::ferror(file.get())) throw DataError(path + ": cannot read: " + std::strerror(errno));
+  return digest.hex();
+}
+
+}  // namespace twin

@@ -1,0 +1,112 @@
+#include "io/audit.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+#include "core/sha256.hpp"
+#include "twin/error.hpp"
+
+namespace twin::io {
+
+namespace {
+
+using nlohmann::json;
+
+const std::string genesis_hash(64, '0');
+constexpr int max_depth = 256;  // far beyond any decision record
+
+// Why `line` (number `number`) does not extend the chain, or empty when it does; then `prev`
+// becomes its hash.
+std::string check_line(const std::string& line, long number, long expected_seq, bool terminated, std::string& prev) {
+  if (line.empty()) return "empty line";
+  // Parsing is iterative but dump() recurses, so a crafted, deeply nested line must stop here.
+  int depth = 0;
+  const auto track_depth = [&depth](int d, json::parse_event_t, json&) {
+    depth = std::max(depth, d);
+    return true;
+  };
+  json record = json::parse(line, track_depth, /*allow_exceptions=*/false);
+  if (record.is_discarded()) return terminated ? "not valid JSON" : "not valid JSON (truncated write?)";
+  if (!record.is_object()) return "not a JSON object";
+  if (depth > max_depth) return "nested deeper than " + std::to_string(max_depth) + " levels";
+  const auto seq = record.find("seq");
+  const auto prev_field = record.find("prev");
+  const auto hash_field = record.find("hash");
+  if (seq == record.end() || !seq->is_number_integer()) return "no integer \"seq\" field";
+  if (prev_field == record.end() || !prev_field->is_string()) return "no string \"prev\" field";
+  if (hash_field == record.end() || !hash_field->is_string()) return "no string \"hash\" field";
+  const auto found_seq = seq->get<long long>();
+  const auto found_prev = prev_field->get<std::string>();
+  const auto hash = hash_field->get<std::string>();
+
+  record.erase("hash");
+  if (sha256_hex(record.dump()) != hash) return "hash mismatch: record was modified";
+  record["hash"] = hash;
+  // The hash covers the parsed content; byte equality also rules out edits that parse to the
+  // same content (duplicate keys, reformatting) but that another reader would see differently.
+  if (record.dump() != line) return "not in canonical form: the line was edited or re-serialised";
+  if (found_seq != expected_seq)
+    return "seq " + std::to_string(expected_seq) + " expected, found " + std::to_string(found_seq) +
+           (found_seq > expected_seq ? ": a record was removed or reordered" : ": a record was repeated or reordered");
+  if (found_prev != prev)
+    return number == 1 ? "prev is not 64 zeros: the log does not start here"
+                       : "prev does not match the hash of line " + std::to_string(number - 1) +
+                             ": a record was removed or reordered";
+  prev = hash;
+  return {};
+}
+
+}  // namespace
+
+AuditLog::AuditLog(const std::string& path)
+    : m_file(std::fopen(path.c_str(), "wb")), m_path(path), m_prev(genesis_hash) {
+  if (!m_file) throw Error(path + ": cannot create the audit log: " + std::strerror(errno));
+}
+
+std::string AuditLog::append(json record) {
+  if (!record.is_object() || record.contains("seq") || record.contains("prev") || record.contains("hash"))
+    throw Error(m_path + ": an audit record must be a JSON object without \"seq\", \"prev\" or \"hash\"");
+  std::string line;
+  std::string hash;
+  try {
+    record["seq"] = m_seq;
+    record["prev"] = m_prev;
+    hash = sha256_hex(record.dump());
+    record["hash"] = hash;
+    line = record.dump() + '\n';
+  } catch (const json::exception& e) {
+    throw Error(m_path + ": audit record " + std::to_string(m_seq) + " cannot be serialised: " + e.what());
+  }
+  // The whole line, then a flush: a crash loses at most this line, never an earlier one.
+  if (std::fwrite(line.data(), 1, line.size(), m_file.get()) != line.size() || std::fflush(m_file.get()) != 0)
+    throw Error(m_path + ": cannot write audit record " + std::to_string(m_seq) + ": " + std::strerror(errno));
+  ++m_seq;
+  m_prev = hash;
+  return hash;
+}
+
+AuditCheck verify_audit(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": cannot open the audit log: " + std::strerror(errno));
+  AuditCheck check;
+  std::string prev = genesis_hash;
+  std::string line;
+  long number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::string reason;
+    try {
+      reason = check_line(line, number, check.records, /*terminated=*/!in.eof(), prev);
+    } catch (const json::exception& e) {  // defensive: the checks above avoid every throwing call
+      reason = std::string("unreadable record: ") + e.what();
+    }
+    if (!reason.empty()) return AuditCheck{false, check.records, number, std::move(reason)};
+    ++check.records;
+  }
+  if (in.bad()) throw DataError(path + ": cannot read the audit log");
+  return check;
+}
+
+}  // namespace twin::io

@@ -1,0 +1,289 @@
+#include "io/model_file.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "io/hdf5.hpp"
+#include "twin/error.hpp"
+
+namespace twin::io {
+
+namespace fs = std::filesystem;
+using advisor::ModelPackage;
+
+namespace {
+
+template <class T>
+hid_t native_type();
+template <>
+hid_t native_type<double>() { return H5T_NATIVE_DOUBLE; }
+template <>
+hid_t native_type<float>() { return H5T_NATIVE_FLOAT; }
+template <>
+hid_t native_type<std::uint8_t>() { return H5T_NATIVE_UINT8; }
+
+template <class T>
+void write_array(hid_t parent, const std::string& name, const std::vector<T>& values, std::vector<hsize_t> dims = {}) {
+  if (dims.empty()) dims = {static_cast<hsize_t>(values.size())};
+  Hdf5Id space(TWIN_HDF5_CHECK(values.empty() ? H5Screate(H5S_NULL)
+                                              : H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr)));
+  Hdf5Id set(TWIN_HDF5_CHECK(
+      H5Dcreate2(parent, name.c_str(), native_type<T>(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  if (!values.empty()) TWIN_HDF5_CHECK(H5Dwrite(set.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data()));
+}
+
+void write_text(hid_t parent, const char* name, const std::string& text) {
+  Hdf5Id type(TWIN_HDF5_CHECK(H5Tcopy(H5T_C_S1)));
+  TWIN_HDF5_CHECK(H5Tset_size(type.get(), std::max<std::size_t>(1, text.size())));
+  Hdf5Id space(TWIN_HDF5_CHECK(H5Screate(H5S_SCALAR)));
+  Hdf5Id set(TWIN_HDF5_CHECK(H5Dcreate2(parent, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  std::string buffer = text.empty() ? std::string(1, '\0') : text;
+  TWIN_HDF5_CHECK(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()));
+}
+
+// Reading: every failure says which file and which part.
+class ModelReader {
+ public:
+  explicit ModelReader(const std::string& path) : m_path(path) {
+    if (!fs::exists(path)) throw DataError(path + ": no such model file");
+    H5E_BEGIN_TRY { m_file = Hdf5Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)); }
+    H5E_END_TRY;
+    if (m_file.get() < 0) throw DataError(path + ": not a readable HDF5 model file (truncated or corrupt?)");
+  }
+
+  bool exists(const std::string& name) const {
+    htri_t ok = -1;
+    H5E_BEGIN_TRY { ok = H5Lexists(m_file.get(), name.c_str(), H5P_DEFAULT); }
+    H5E_END_TRY;
+    return ok > 0;
+  }
+
+  template <class T>
+  std::vector<T> array(const std::string& name, std::vector<hsize_t>* dims_out = nullptr) const {
+    Hdf5Id set = open(name);
+    Hdf5Id space(H5Dget_space(set.get()));
+    const int rank = space.get() < 0 ? -1 : H5Sget_simple_extent_ndims(space.get());
+    if (rank < 0) broken(name);
+    std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
+    if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0) broken(name);
+    hsize_t n = rank > 0 ? 1 : 0;
+    for (auto d : dims) n *= d;
+    std::vector<T> out(n);
+    herr_t rc = 0;
+    H5E_BEGIN_TRY {
+      if (n) rc = H5Dread(set.get(), native_type<T>(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data());
+    }
+    H5E_END_TRY;
+    if (rc < 0) broken(name);
+    if (dims_out) *dims_out = dims;
+    return out;
+  }
+
+  std::string text(const std::string& name) const {
+    Hdf5Id set = open(name);
+    Hdf5Id type(H5Dget_type(set.get()));
+    if (type.get() < 0 || H5Tget_class(type.get()) != H5T_STRING) broken(name);
+    const std::size_t size = H5Tget_size(type.get());
+    std::string out(size, '\0');
+    herr_t rc = -1;
+    H5E_BEGIN_TRY { rc = H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()); }
+    H5E_END_TRY;
+    if (rc < 0) broken(name);
+    out.resize(strnlen(out.data(), out.size()));
+    return out;
+  }
+
+  [[noreturn]] void broken(const std::string& name) const {
+    throw DataError(m_path + ": cannot read '" + name + "' (truncated or corrupt model file?)");
+  }
+
+ private:
+  Hdf5Id open(const std::string& name) const {
+    if (!exists(name)) throw DataError(m_path + ": not a twinrt model file: '" + name + "' is missing");
+    hid_t id = -1;
+    H5E_BEGIN_TRY { id = H5Dopen2(m_file.get(), name.c_str(), H5P_DEFAULT); }
+    H5E_END_TRY;
+    if (id < 0) broken(name);
+    return Hdf5Id(id);
+  }
+
+  std::string m_path;
+  Hdf5Id m_file;
+};
+
+}  // namespace
+
+void write_model(const std::string& path, const ModelPackage& p) {
+  const fs::path target(path);
+  if (target.has_parent_path()) fs::create_directories(target.parent_path());
+  const std::string tmp = path + ".partial";
+  {
+    Hdf5Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    if (file.get() < 0) throw DataError(tmp + ": cannot create model file");
+    nlohmann::json meta;
+    meta["format"] = "twinrt-model-1";
+    meta["name"] = p.name;
+    meta["version"] = p.version;
+    meta["kind"] = p.kind;
+    meta["role"] = p.role;
+    meta["inputs"] = p.inputs;
+    meta["outputs"] = p.outputs;
+    meta["ensemble"] = p.ensemble;
+    meta["hidden"] = p.hidden;
+    meta["metrics"] = p.metrics;
+    meta["attributes"] = p.attributes;
+    meta["libtorch_version"] = p.libtorch_version;
+    meta["weights_sha256"] = p.weights_sha256;
+    meta["training_samples"] = p.training.samples;
+    meta["histogram_bins"] = p.training.bins;
+    meta["lineage"] = {{"parent_version", p.lineage.parent_version}, {"data_sha256", p.lineage.data_sha256},
+                       {"config_sha256", p.lineage.config_sha256}, {"seed", p.lineage.seed},
+                       {"ranks", p.lineage.ranks},                 {"created_utc", p.lineage.created_utc},
+                       {"twinrt_version", p.lineage.twinrt_version}};
+    std::vector<std::string> names;
+    for (const auto& w : p.weights) names.push_back(w.name);
+    meta["weights"] = names;
+    write_text(file.get(), "metadata", meta.dump(2));
+    Hdf5Id norm(TWIN_HDF5_CHECK(H5Gcreate2(file.get(), "normalization", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+    write_array(norm.get(), "input_mean", p.input_mean);
+    write_array(norm.get(), "input_scale", p.input_scale);
+    write_array(norm.get(), "output_mean", p.output_mean);
+    write_array(norm.get(), "output_scale", p.output_scale);
+    Hdf5Id stats(TWIN_HDF5_CHECK(H5Gcreate2(file.get(), "training_statistics", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+    const hsize_t n = p.training.mean.size(), bins = static_cast<hsize_t>(p.training.bins);
+    write_array(stats.get(), "mean", p.training.mean);
+    write_array(stats.get(), "std", p.training.std);
+    write_array(stats.get(), "covariance", p.training.covariance, {n, n});
+    write_array(stats.get(), "histogram_edges", p.training.edges, {n, bins + 1});
+    write_array(stats.get(), "histogram_fractions", p.training.fractions, {n, bins});
+    Hdf5Id weights(TWIN_HDF5_CHECK(H5Gcreate2(file.get(), "weights", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+    for (const auto& w : p.weights)
+      write_array(weights.get(), w.name, w.values, std::vector<hsize_t>(w.shape.begin(), w.shape.end()));
+    if (!p.script.empty()) write_array(file.get(), "script", p.script);
+    TWIN_HDF5_CHECK(H5Fflush(file.get(), H5F_SCOPE_GLOBAL));
+  }
+  fs::rename(tmp, target);
+}
+
+ModelPackage read_model(const std::string& path) {
+  const ModelReader r(path);
+  ModelPackage p;
+  nlohmann::json meta;
+  try {
+    meta = nlohmann::json::parse(r.text("metadata"));
+    if (meta.value("format", "") != "twinrt-model-1") throw DataError(path + ": unknown model format");
+    p.name = meta.at("name").get<std::string>();
+    p.version = meta.at("version").get<int>();
+    p.kind = meta.at("kind").get<std::string>();
+    p.role = meta.at("role").get<std::string>();
+    p.inputs = meta.at("inputs").get<std::vector<std::string>>();
+    p.outputs = meta.at("outputs").get<std::vector<std::string>>();
+    p.ensemble = meta.at("ensemble").get<int>();
+    p.hidden = meta.at("hidden").get<std::vector<int>>();
+    p.metrics = meta.at("metrics").get<std::map<std::string, double>>();
+    p.attributes = meta.at("attributes").get<std::map<std::string, std::string>>();
+    p.libtorch_version = meta.at("libtorch_version").get<std::string>();
+    p.weights_sha256 = meta.at("weights_sha256").get<std::string>();
+    p.training.samples = meta.at("training_samples").get<long>();
+    p.training.bins = meta.at("histogram_bins").get<int>();
+    const auto& l = meta.at("lineage");
+    p.lineage = {l.at("parent_version").get<int>(), l.at("data_sha256").get<std::string>(),
+                 l.at("config_sha256").get<std::string>(), l.at("seed").get<unsigned>(), l.at("ranks").get<int>(),
+                 l.at("created_utc").get<std::string>(), l.at("twinrt_version").get<std::string>()};
+    for (const auto& name : meta.at("weights").get<std::vector<std::string>>()) {
+      std::vector<hsize_t> dims;
+      advisor::NamedTensor t;
+      t.name = name;
+      t.values = r.array<float>("weights/" + name, &dims);
+      t.shape.assign(dims.begin(), dims.end());
+      p.weights.push_back(std::move(t));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    throw DataError(path + ": model metadata is malformed: " + e.what());
+  }
+  p.input_mean = r.array<double>("normalization/input_mean");
+  p.input_scale = r.array<double>("normalization/input_scale");
+  p.output_mean = r.array<double>("normalization/output_mean");
+  p.output_scale = r.array<double>("normalization/output_scale");
+  p.training.mean = r.array<double>("training_statistics/mean");
+  p.training.std = r.array<double>("training_statistics/std");
+  p.training.covariance = r.array<double>("training_statistics/covariance");
+  p.training.edges = r.array<double>("training_statistics/histogram_edges");
+  p.training.fractions = r.array<double>("training_statistics/histogram_fractions");
+  if (p.kind == advisor::kind_torchscript) p.script = r.array<std::uint8_t>("script");
+  return p;
+}
+
+ModelRegistry::ModelRegistry(std::string directory) : m_dir(std::move(directory)) {}
+
+std::string ModelRegistry::path(const std::string& name, int version) const {
+  char file[64];
+  std::snprintf(file, sizeof file, "-v%04d.h5", version);
+  return (fs::path(m_dir) / (name + file)).string();
+}
+
+std::vector<RegistryEntry> ModelRegistry::list() const {
+  std::vector<RegistryEntry> out;
+  if (!fs::is_directory(m_dir)) return out;
+  const std::regex pattern("(.+)-v([0-9]+)\\.h5");
+  for (const auto& e : fs::directory_iterator(m_dir)) {
+    std::smatch m;
+    const std::string file = e.path().filename().string();
+    if (!std::regex_match(file, m, pattern)) continue;
+    RegistryEntry r{m[1], std::stoi(m[2]), e.path().string(), false};
+    r.active = active(r.name) == r.version;
+    out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return a.name != b.name ? a.name < b.name : a.version < b.version;
+  });
+  return out;
+}
+
+std::optional<int> ModelRegistry::active(const std::string& name) const {
+  std::ifstream in(fs::path(m_dir) / (name + ".active"));
+  int v = 0;
+  if (in >> v && v > 0) return v;
+  return std::nullopt;
+}
+
+int ModelRegistry::add(ModelPackage package) {
+  fs::create_directories(m_dir);
+  int next = 1;
+  for (const auto& e : list())
+    if (e.name == package.name) next = std::max(next, e.version + 1);
+  package.version = next;
+  package.lineage.parent_version = active(package.name).value_or(0);
+  write_model(path(package.name, next), package);
+  promote(package.name, next);
+  return next;
+}
+
+void ModelRegistry::promote(const std::string& name, int version) {
+  if (!fs::exists(path(name, version)))
+    throw DataError(path(name, version) + ": no such model version in registry " + m_dir);
+  const fs::path pointer = fs::path(m_dir) / (name + ".active");
+  const std::string tmp = pointer.string() + ".partial";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << version << "\n";
+    if (!out) throw DataError(tmp + ": cannot write");
+  }
+  fs::rename(tmp, pointer);
+}
+
+int ModelRegistry::rollback(const std::string& name) {
+  const auto current = active(name);
+  if (!current) throw DataError(m_dir + ": model '" + name + "' has no active version to roll back from");
+  const int parent = read_model(path(name, *current)).lineage.parent_version;
+  if (parent <= 0) throw DataError(path(name, *current) + ": has no parent version to roll back to");
+  promote(name, parent);
+  return parent;
+}
+
+}  // namespace twin::io

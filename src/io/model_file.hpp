@@ -1,0 +1,57 @@
+#pragma once
+// Model packages as HDF5 files, and the model registry: a directory with one file per model
+// version (`<name>-v0003.h5`) and a pointer to the active version (`<name>.active`).
+//
+// File layout (h5dump shows it all):
+//   /metadata                  JSON string: names, kind, role, lineage, metrics, versions, hashes
+//   /normalization/{input_mean, input_scale, output_mean, output_scale}
+//   /training_statistics/{mean, std, covariance, histogram_edges, histogram_fractions}
+//   /weights/layer0.weight ... float32 [ensemble, in, out] (mlp_ensemble)
+//   /script                    uint8, the TorchScript module (torchscript)
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "advisor/model_package.hpp"
+
+namespace twin::io {
+
+/// Writes a package; the file appears complete or not at all (written beside, then renamed).
+void write_model(const std::string& path, const advisor::ModelPackage& package);
+
+/// Reads a package. Does not verify it (advisor::validate does, before anything runs it).
+/// @throws DataError naming the path when the file is missing, truncated, not HDF5 or lacks
+///         a part of the layout above.
+advisor::ModelPackage read_model(const std::string& path);
+
+struct RegistryEntry {
+  std::string name;
+  int version = 0;
+  std::string path;
+  bool active = false;
+};
+
+class ModelRegistry {
+ public:
+  explicit ModelRegistry(std::string directory);
+  const std::string& directory() const { return m_dir; }
+  /// Every model file, by name then version.
+  std::vector<RegistryEntry> list() const;
+  std::string path(const std::string& name, int version) const;
+  /// The active version of `name` (from `<name>.active`), if any.
+  std::optional<int> active(const std::string& name) const;
+  /// Stores `package` as the next version of its name with the active one as parent, makes it
+  /// active and returns the version. Creates the directory.
+  int add(advisor::ModelPackage package);
+  /// Makes `version` the active one. @throws DataError when it does not exist.
+  void promote(const std::string& name, int version);
+  /// Makes the parent of the active version active and returns it. @throws DataError when there
+  /// is none.
+  int rollback(const std::string& name);
+
+ private:
+  std::string m_dir;
+};
+
+}  // namespace twin::io

@@ -1,0 +1,35 @@
+#pragma once
+// `twin train CONFIG`: generates training data with the twin's own solver (ensembles of
+// perturbed states, parameters and controls, spread over the MPI ranks), trains the advisor's
+// models in LibTorch (data-parallel over the ranks) and stores them as new versions in the
+// model registry. Deterministic for a given training.seed and rank count.
+
+#include <mpi.h>
+
+#include <optional>
+#include <string>
+
+#include "advisor/training.hpp"
+#include "advice/features.hpp"
+#include "twin/config.hpp"
+
+namespace twin::detail {
+
+struct TrainOptions {
+  std::optional<std::string> registry;  ///< overrides advisor.registry
+  bool progress = true;                 ///< log progress lines (rank 0)
+};
+
+/// The registry directory a config's models live in: advisor.registry, else models/<twin.name>.
+std::string registry_directory(const Config& config);
+
+/// This rank's shard of surrogate training data (collective only in the sense that every rank
+/// generates its own, with draws seeded by training.seed and the rank).
+advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLayout& layout, int rank,
+                                         bool progress = false);
+
+/// Trains every model the config's advisor uses and adds them to the registry (rank 0 writes).
+/// Returns the registry directory. Collective over `comm`.
+std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions& options);
+
+}  // namespace twin::detail
