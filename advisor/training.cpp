@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -92,11 +93,20 @@ ModelPackage train_mlp_ensemble(const Dataset& shard, const TrainSpec& spec, MPI
   // A deterministic split of this rank's rows into training and validation.
   std::mt19937_64 split_rng(static_cast<std::uint64_t>(spec.seed) * 7919u + static_cast<std::uint64_t>(rank));
   std::uniform_real_distribution<double> unit(0.0, 1.0);
-  Dataset train{n_in, n_out, {}, {}}, valid{n_in, n_out, {}, {}};
+  Dataset train{n_in, n_out, {}, {}, {}}, valid{n_in, n_out, {}, {}, {}};
+  const bool grouped = static_cast<long>(shard.group.size()) == rows;
+  std::map<long, bool> held_out;  // group -> validation
   for (long i = 0; i < rows; ++i) {
     const std::vector<double> xi(shard.x.begin() + i * n_in, shard.x.begin() + (i + 1) * n_in);
     const std::vector<double> yi(shard.y.begin() + i * n_out, shard.y.begin() + (i + 1) * n_out);
-    (unit(split_rng) < spec.validation_fraction ? valid : train).add(xi, yi);
+    bool validation = false;
+    if (grouped) {
+      const auto it = held_out.find(shard.group[i]);
+      validation = it != held_out.end() ? it->second : (held_out[shard.group[i]] = unit(split_rng) < spec.validation_fraction);
+    } else {
+      validation = unit(split_rng) < spec.validation_fraction;
+    }
+    (validation ? valid : train).add(xi, yi);
   }
 
   ModelPackage p;

@@ -13,14 +13,18 @@
 
 namespace twin::advisor {
 
-/// Rows of (input, output) pairs, row-major, in raw units.
+/// Rows of (input, output) pairs, row-major, in raw units. Rows may carry a group (e.g. the
+/// trajectory they come from): validation then holds out whole groups, so its metrics measure
+/// generalisation to new trajectories rather than to neighbours of training rows.
 struct Dataset {
   int inputs = 0, outputs = 0;
   std::vector<double> x, y;
+  std::vector<long> group;  ///< empty, or one per row
   long rows() const { return inputs ? static_cast<long>(x.size()) / inputs : 0; }
-  void add(const std::vector<double>& xi, const std::vector<double>& yi) {
+  void add(const std::vector<double>& xi, const std::vector<double>& yi, long g = -1) {
     x.insert(x.end(), xi.begin(), xi.end());
     y.insert(y.end(), yi.begin(), yi.end());
+    if (g >= 0) group.push_back(g);
   }
 };
 
@@ -51,7 +55,7 @@ using TrainProgress = std::function<void(int, double, double)>;
 /// weights, normalisation, training statistics and validation metrics filled; name, version,
 /// lineage and hashes are the caller's (the registry's) to set.
 /// Metrics: regression: "validation_rmse", "validation_relative_error" (||pred - y|| / ||y|| on
-/// the raw outputs); classification: "validation_accuracy" (softmax group), "validation_bce".
+/// the raw outputs); classification: "validation_accuracy" (softmax group), "validation_loss".
 ModelPackage train_mlp_ensemble(const Dataset& shard, const TrainSpec& spec, MPI_Comm comm,
                                 const TrainProgress& progress = {});
 

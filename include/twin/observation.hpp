@@ -2,6 +2,7 @@
 /// @file
 /// What flows through a twin cycle: sensor readings in, advice out.
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -49,7 +50,9 @@ struct AdvisorReport {
   double spread = 0.0;             ///< largest ensemble std of the predicted sensors [u]
   double ood = 0.0;                ///< out-of-distribution score (about 1 inside the training data)
   double cost = 0.0;               ///< the proposal's objective value through the surrogate
-  double latency_ms = 0.0;         ///< wall-clock time of the advise step
+  double latency_ms = 0.0;         ///< wall-clock time of the advise step (without the physics check)
+  double physics_error = std::numeric_limits<double>::quiet_NaN();  ///< largest |surrogate - solver| at the
+                                   ///< sensors over the horizon [u]; NaN when not checked
   std::string model;               ///< "surrogate v3"
 };
 

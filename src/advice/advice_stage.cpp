@@ -39,6 +39,10 @@ struct AdviceStage::Impl {
   std::vector<double> controls, previous_analysis;
   std::vector<double> base_target, target_weight, limit;  // per surrogate output
   std::unique_ptr<io::AuditLog> audit;
+  double last_check_ms = 0.0;
+  // A proposal that passed the gates, waiting for the physics check (rank 0).
+  bool check_pending = false;
+  std::vector<double> predicted;  // surrogate ensemble mean of every output (absolute)
 
   Impl(const Config& c, MPI_Comm world, const std::optional<std::string>& run_dir)
       : config(c),
@@ -109,16 +113,50 @@ struct AdviceStage::Impl {
     }
   }
 
-  Advice decide(const AdviceInputs& in, AdvisorReport& report) {
+  Advice decide(const AdviceInputs& in, AdvisorReport& report, const PhysicsCheck& physics) {
     const double dt = config.twin.control_period_s;
     Advice a;
     a.cycle = in.cycle;
     a.t_s = in.t_s;
     report = AdvisorReport{};
     std::vector<double> emitted;
-    if (rank == 0) emitted = decide_on_root(in, a, report, dt);
-    // Every rank applies the same advice.
+    check_pending = false;
+    if (rank == 0) emitted = decide_on_root(in, a, report, dt, static_cast<bool>(physics));
+    int check = check_pending ? 1 : 0;
+    TWIN_MPI_CHECK(MPI_Bcast(&check, 1, MPI_INT, 0, comm));
+    if (check) {
+      std::vector<double> proposal = report.proposal;
+      proposal.resize(controls.size());
+      TWIN_MPI_CHECK(MPI_Bcast(proposal.data(), static_cast<int>(proposal.size()), MPI_DOUBLE, 0, comm));
+      const auto start = Clock::now();
+      const std::vector<double> solver = physics(proposal);
+      last_check_ms = ms_between(start, Clock::now());
+      if (rank == 0) emitted = finish_physics_check(in, a, report, solver);
+    }
+    // Every rank applies the same advice and reports the same.
     emitted.resize(controls.size());
+    {
+      std::vector<double> numbers{report.consulted ? 1.0 : 0.0, report.accepted ? 1.0 : 0.0, report.spread, report.ood,
+                                  report.cost, report.latency_ms, report.physics_error};
+      report.proposal.resize(controls.size(), std::nan(""));
+      numbers.insert(numbers.end(), report.proposal.begin(), report.proposal.end());
+      TWIN_MPI_CHECK(MPI_Bcast(numbers.data(), static_cast<int>(numbers.size()), MPI_DOUBLE, 0, comm));
+      report.consulted = numbers[0] != 0.0;
+      report.accepted = numbers[1] != 0.0;
+      report.spread = numbers[2];
+      report.ood = numbers[3];
+      report.cost = numbers[4];
+      report.latency_ms = numbers[5];
+      report.physics_error = numbers[6];
+      report.proposal.assign(numbers.begin() + 7, numbers.end());
+      std::string text = report.gate + '\n' + report.model;
+      long n = static_cast<long>(text.size());
+      TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
+      text.resize(static_cast<std::size_t>(n));
+      TWIN_MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
+      report.gate = text.substr(0, text.find('\n'));
+      report.model = text.substr(text.find('\n') + 1);
+    }
     int mode = static_cast<int>(a.mode);
     long length = static_cast<long>(a.reason.size());
     TWIN_MPI_CHECK(MPI_Bcast(emitted.data(), static_cast<int>(emitted.size()), MPI_DOUBLE, 0, comm));
@@ -133,7 +171,34 @@ struct AdviceStage::Impl {
     return a;
   }
 
-  std::vector<double> decide_on_root(const AdviceInputs& in, Advice& a, AdvisorReport& report, double dt) {
+  // Compares the solver's sensors with the surrogate's and settles the pending decision.
+  std::vector<double> finish_physics_check(const AdviceInputs& in, Advice& a, AdvisorReport& report,
+                                           const std::vector<double>& solver) {
+    double worst = 0.0;
+    for (std::size_t o = 0; o < predicted.size() && o < solver.size(); ++o)
+      worst = std::max(worst, std::isfinite(solver[o]) ? std::abs(solver[o] - predicted[o]) : HUGE_VAL);
+    report.physics_error = worst;
+    std::vector<double> emitted = report.proposal;
+    const bool ok = worst <= config.advisor->gates.physics_tolerance;
+    breaker.record(ok);
+    if (ok) {
+      a.mode = Mode::nominal;
+      a.reason = "advisor proposal accepted (physics check: surrogate within " + std::to_string(worst) + " of the solver)";
+    } else {
+      report.accepted = false;
+      report.gate = advisor::to_string(advisor::FallbackReason::physics_check);
+      emitted = envelope.ramp_towards(safe.target(in.analysis), controls, config.twin.control_period_s);
+      a.mode = breaker.state() == advisor::Breaker::State::open ? Mode::advisor_off : Mode::fallback;
+      a.reason = "physics_check: the solver departs from the surrogate by " + std::to_string(worst) + " > " +
+                 std::to_string(config.advisor->gates.physics_tolerance) + "; safe default (" + safe.rule() + ")";
+    }
+    if (audit) record(in, last_features, a, emitted, report);
+    return emitted;
+  }
+
+  std::vector<double> last_features;
+
+  std::vector<double> decide_on_root(const AdviceInputs& in, Advice& a, AdvisorReport& report, double dt, bool can_check) {
     const auto start = Clock::now();
     const std::vector<double> fallback = envelope.ramp_towards(safe.target(in.analysis), controls, dt);
     const std::string safe_text = std::string("safe default (") + safe.rule() + ")";
@@ -171,6 +236,16 @@ struct AdviceStage::Impl {
       } else {
         const bool apply = breaker.apply();
         const advisor::GateOutcome outcome = consult(in, features, start, report);
+        const bool check = apply && outcome.accepted && can_check && config.advisor->gates.physics_check &&
+                           Clock::now() + std::chrono::duration_cast<Clock::duration>(
+                                              std::chrono::duration<double, std::milli>(1.5 * last_check_ms)) <
+                               in.deadline;
+        if (check) {  // settled after the collective solver run, in finish_physics_check
+          check_pending = true;
+          last_features = features;
+          report.latency_ms = ms_between(start, Clock::now());
+          return report.proposal;
+        }
         breaker.record(outcome.accepted);
         if (apply && outcome.accepted) {
           emitted = report.proposal;
@@ -223,6 +298,8 @@ struct AdviceStage::Impl {
     try {
       const advisor::ProposalResult r = advisor::propose(*surrogate, pb);
       proposal.controls = r.controls;
+      predicted.assign(r.mean.size(), 0.0);
+      for (std::size_t o = 0; o < r.mean.size(); ++o) predicted[o] = pb.base[o] + r.mean[o];
       for (double s : r.std) proposal.spread = std::max(proposal.spread, std::isfinite(s) ? s : HUGE_VAL);
       report.cost = r.cost;
     } catch (const std::exception& e) {
@@ -261,6 +338,7 @@ struct AdviceStage::Impl {
                         {"scores", {{"ood", finite_or_null(report.ood)}, {"spread", finite_or_null(report.spread)},
                                     {"cost", finite_or_null(report.cost)}}},
                         {"latency_ms", report.latency_ms},
+                        {"physics_error", finite_or_null(report.physics_error)},
                         {"breaker", breaker.describe()}};
     if (surrogate) r["models"]["surrogate"] = {{"version", advisor::label(surrogate->package())},
                                                {"weights_sha256", surrogate->package().weights_sha256}};
@@ -275,7 +353,9 @@ struct AdviceStage::Impl {
 AdviceStage::AdviceStage(const Config& config, MPI_Comm comm, const std::optional<std::string>& run_dir)
     : m_impl(std::make_unique<Impl>(config, comm, run_dir)) {}
 AdviceStage::~AdviceStage() = default;
-Advice AdviceStage::decide(const AdviceInputs& inputs, AdvisorReport& report) { return m_impl->decide(inputs, report); }
+Advice AdviceStage::decide(const AdviceInputs& inputs, AdvisorReport& report, const PhysicsCheck& physics) {
+  return m_impl->decide(inputs, report, physics);
+}
 const std::vector<double>& AdviceStage::controls() const { return m_impl->controls; }
 
 }  // namespace twin::detail

@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -37,9 +38,15 @@ class AdviceStage {
   AdviceStage(const AdviceStage&) = delete;
   AdviceStage& operator=(const AdviceStage&) = delete;
 
+  /// The real solver's answer to the surrogate's question: the sensors (absolute values, lead by
+  /// lead, sensor fastest) after each lead time with `controls` held, from the current analysis.
+  /// Collective; called on every rank when a proposal is to be checked.
+  using PhysicsCheck = std::function<std::vector<double>(const std::vector<double>& controls)>;
+
   /// Decides this cycle's advice (collective). The controls are always inside the envelope
-  /// relative to the previous advice.
-  Advice decide(const AdviceInputs& inputs, AdvisorReport& report);
+  /// relative to the previous advice. With `physics`, an accepted proposal is checked with the
+  /// real solver when its last measured cost fits before the cycle deadline (advisor.gates.physics_check).
+  Advice decide(const AdviceInputs& inputs, AdvisorReport& report, const PhysicsCheck& physics = {});
 
   /// The controls in force (the last advice).
   const std::vector<double>& controls() const;

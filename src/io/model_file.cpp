@@ -51,7 +51,10 @@ class ModelReader {
  public:
   explicit ModelReader(const std::string& path) : m_path(path) {
     if (!fs::exists(path)) throw DataError(path + ": no such model file");
-    H5E_BEGIN_TRY { m_file = Hdf5Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT)); }
+    // Strong close: a corrupt file must not leave objects open behind the exception.
+    Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
+    TWIN_HDF5_CHECK(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG));
+    H5E_BEGIN_TRY { m_file = Hdf5Id(H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl.get())); }
     H5E_END_TRY;
     if (m_file.get() < 0) throw DataError(path + ": not a readable HDF5 model file (truncated or corrupt?)");
   }

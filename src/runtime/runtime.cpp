@@ -75,6 +75,8 @@ struct Runtime::Impl {
   bool recording = false;                    // a run directory was given (same on every rank)
   std::unique_ptr<io::SeriesWriter> series;  // rank 0 writes it
   std::unique_ptr<detail::AdviceStage> advice;
+  std::unique_ptr<solvers::Solver> check_solver;  // group 0: the physics check of proposals
+  solvers::Field check_x;
 
   Impl(const Config& c, MPI_Comm world, const RuntimeOptions& options)
       : config(c),
@@ -241,6 +243,41 @@ struct Runtime::Impl {
     return out;
   }
 
+  // The sensors after each of training.lead_cycles with controls u held, run by the real solver
+  // from the ensemble mean at the mean parameters (group 0 runs it; every rank gets the values).
+  std::vector<double> physics_check(const std::vector<double>& u) {
+    const std::vector<int>& leads = config.training.lead_cycles;
+    const solvers::EnsembleMoments mo = solvers::ensemble_moments(layout, x, false);
+    std::vector<double> local(leads.size() * static_cast<std::size_t>(S), 0.0), all(local.size(), 0.0);
+    if (layout.group() == 0) {
+      if (!check_solver) {
+        check_solver = solvers::make_solver(config, decomposition, 1);
+        check_x = check_solver->make_field("twin::physics_check");
+      }
+      solvers::ParameterSet p = solvers::configured_parameters(config.physics);
+      for (int q = 0; q < P; ++q) p[estimated[q]] = parameter_estimates[q].mean;
+      check_solver->set_parameters({p});
+      check_solver->set_controls(u);
+      auto h = Kokkos::create_mirror_view(check_x);
+      for (std::size_t c = 0; c < mo.mean.size(); ++c) h(0, c) = mo.mean[c];
+      Kokkos::deep_copy(check_x, h);
+      auto cells = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), sensor_cell);
+      double t0 = t;
+      int done = 0;
+      for (std::size_t l = 0; l < leads.size(); ++l) {
+        const solvers::StepReport r = check_solver->advance(check_x, t0, (leads[l] - done) * config.twin.control_period_s);
+        t0 += (leads[l] - done) * config.twin.control_period_s;
+        done = leads[l];
+        Kokkos::deep_copy(h, check_x);
+        for (int s = 0; s < S; ++s)
+          if (cells(s) >= 0)
+            local[l * S + s] = r.status == solvers::SolveStatus::ok ? h(0, cells(s)) : std::nan("");
+      }
+    }
+    TWIN_MPI_CHECK(MPI_Allreduce(local.data(), all.data(), static_cast<int>(local.size()), MPI_DOUBLE, MPI_SUM, comm));
+    return all;
+  }
+
   CycleOutcome step(std::chrono::milliseconds deadline) {
     const auto start = Clock::now();
     CycleOutcome out;
@@ -329,7 +366,7 @@ struct Runtime::Impl {
     advice_in.deadline = start + deadline;
     const double estimates_ms = ms_since(stage);
     stage = Clock::now();
-    out.advice = advice->decide(advice_in, out.advisor);
+    out.advice = advice->decide(advice_in, out.advisor, [this](const std::vector<double>& u) { return physics_check(u); });
     controls = advice->controls();
     out.timings.advise_ms = ms_since(stage);
     stage = Clock::now();

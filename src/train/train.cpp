@@ -93,7 +93,7 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
     return u;
   };
 
-  advisor::Dataset data{static_cast<int>(layout.inputs.size()), static_cast<int>(layout.outputs.size()), {}, {}};
+  advisor::Dataset data{static_cast<int>(layout.inputs.size()), static_cast<int>(layout.outputs.size()), {}, {}, {}};
   std::vector<double> x(layout.inputs.size()), y(layout.outputs.size());
   for (int g = 0; g < tc.solvers_per_rank; ++g) {
     auto solver = solvers::make_solver(local, decomposition, M);
@@ -155,7 +155,7 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
           surrogate_inputs(layout, y0[m].data(), y_prev[m].data(), u_prev.data(), ctl.data(), theta[m].data(), x.data());
           for (std::size_t l = 0; l < at_lead.size(); ++l)
             for (int s = 0; s < S; ++s) y[layout.output(static_cast<int>(l), s)] = at_lead[l][m][s] - y0[m][s];
-          data.add(x, y);
+          data.add(x, y, g);  // validation holds out whole control sequences
         }
         y_prev = before_last;
         u_prev = ctl;

@@ -1,0 +1,158 @@
+// The surrogate against the solver it replaces, on the same what-if question ("the sensors after
+// each lead time for this state and these controls"), in one run:
+//   accuracy: the ensemble mean on held-out cases the solver generated with other draws than the
+//             training data (relative error, rmse, max error, 2-sigma coverage of its spread);
+//   speed:    a one-member solver advancing the longest lead from a warm state, against one
+//             predict_moments call for one row (and per row in a batch of 64).
+//
+//   build/bin/bench_surrogate [--config configs/plate.yaml] [--registry DIR] [--summary FILE]
+// Exits 77 (with the `twin train` command to run) when the registry has no active surrogate.
+#include <cmath>
+
+#include "advisor/model.hpp"
+#include "advisor/version.hpp"
+#include "advisor_bench.hpp"
+#include "core/log.hpp"
+#include "solvers/solver.hpp"
+#include "twin/error.hpp"
+
+namespace {
+
+using namespace twin;
+using bench::Clock;
+
+nlohmann::json run(const bench::SurrogateSetup& s) {
+  const int calls = 2000;
+  const Config& config = s.config;
+  const detail::SurrogateLayout layout = detail::surrogate_layout(config);
+  const advisor::Model model(io::read_model(s.path));
+  if (model.package().inputs != layout.inputs || model.package().outputs != layout.outputs)
+    throw Error(advisor::label(model.package()) + " does not match the config's sensors, controls and lead times; train it again");
+  const int n = model.inputs(), o = model.outputs();
+  const int L = static_cast<int>(layout.lead_cycles.size());
+
+  // Accuracy on held-out cases: all rows in one call.
+  auto t0 = Clock::now();
+  const advisor::Dataset data = bench::held_out(config, 2, 4, 4);
+  const long rows = data.rows();
+  std::fprintf(stderr, "bench_surrogate: %ld held-out cases from the solver in %.1f s\n", rows, bench::us_since(t0) / 1e6);
+  std::vector<double> mean, sd;
+  model.predict_moments(data.x.data(), static_cast<int>(rows), mean, sd);
+  double err2 = 0.0, ref2 = 0.0, max_abs = 0.0;
+  long covered = 0;
+  std::vector<double> lead_err2(L, 0.0), lead_ref2(L, 0.0);
+  for (long r = 0; r < rows; ++r)
+    for (int k = 0; k < o; ++k) {
+      const std::size_t i = static_cast<std::size_t>(r * o + k);
+      const double e = mean[i] - data.y[i];
+      err2 += e * e, ref2 += data.y[i] * data.y[i];
+      lead_err2[k / layout.sensors] += e * e, lead_ref2[k / layout.sensors] += data.y[i] * data.y[i];
+      max_abs = std::max(max_abs, std::abs(e));
+      covered += std::abs(e) <= 2.0 * sd[i];
+    }
+  std::vector<double> lead_s, lead_rel;
+  for (int l = 0; l < L; ++l) {
+    lead_s.push_back(layout.lead_cycles[l] * config.twin.control_period_s);
+    lead_rel.push_back(std::sqrt(lead_err2[l] / lead_ref2[l]));
+  }
+
+  // The solver's answer to one case: one member over the longest lead, from a warm state, with
+  // the first held-out case's parameters and controls.
+  Config local = config;
+  local.grid.ranks.clear();
+  const solvers::Decomposition dec(local.grid, MPI_COMM_SELF);
+  auto solver = solvers::make_solver(local, dec, 1);
+  solvers::ParameterSet p = solvers::configured_parameters(config.physics);
+  for (int k = 0; k < layout.parameters; ++k)
+    p[solvers::parameter_index(config.ensemble.parameters[k].name)] = data.x[layout.theta0() + k];
+  solver->set_parameters({p});
+  solver->set_controls(std::vector<double>(data.x.begin() + layout.u0(), data.x.begin() + layout.u0() + layout.controls));
+  solvers::Field u = solver->make_field("bench::u"), warm = solver->make_field("bench::warm");
+  const double period = config.twin.control_period_s, lead = layout.lead_cycles.back() * period;
+  solver->advance(warm, 0.0, 3 * period);  // warm state, and every kernel run once
+  std::vector<double> solver_ms;
+  solvers::StepReport report;
+  for (int rep = 0; rep < 7; ++rep) {
+    Kokkos::deep_copy(u, warm);
+    Kokkos::fence();
+    t0 = Clock::now();
+    report = solver->advance(u, 3 * period, lead);
+    Kokkos::fence();  // advance may return before the device has finished
+    solver_ms.push_back(bench::us_since(t0) / 1e3);
+  }
+
+  // The surrogate's answer to one case (rows taken in turn), and per case in a batch of 64.
+  std::vector<double> one_us, batch_us, batch(static_cast<std::size_t>(64) * n);
+  for (std::size_t i = 0; i < batch.size(); ++i) batch[i] = data.x[i % data.x.size()];
+  for (int c = -100; c < calls; ++c) {  // the first 100 warm up
+    const double* x = data.x.data() + (static_cast<long>(c + 100) % rows) * n;
+    t0 = Clock::now();
+    model.predict_moments(x, 1, mean, sd);
+    if (c >= 0) one_us.push_back(bench::us_since(t0));
+  }
+  for (int c = -10; c < calls / 10; ++c) {
+    t0 = Clock::now();
+    model.predict_moments(batch.data(), 64, mean, sd);
+    if (c >= 0) batch_us.push_back(bench::us_since(t0) / 64);
+  }
+
+  const double solver_med = bench::quantile(solver_ms, 0.5), one_med = bench::quantile(one_us, 0.5);
+  const auto& metrics = model.package().metrics;
+  std::fprintf(stderr, "bench_surrogate: %s relative error %.4f on %ld held-out cases; solver %.2f ms (%d steps) vs surrogate %.1f us: %.0fx\n",
+               advisor::label(model.package()).c_str(), std::sqrt(err2 / ref2), rows, solver_med, report.steps, one_med,
+               solver_med * 1e3 / one_med);
+  return {{"benchmark", "bench_surrogate"},
+          {"model", advisor::label(model.package())},
+          {"model_path", s.path},
+          {"ensemble", model.members()},
+          {"inputs", n},
+          {"outputs", o},
+          {"cases", rows},
+          {"relative_error", std::sqrt(err2 / ref2)},
+          {"rmse", std::sqrt(err2 / static_cast<double>(rows * o))},
+          {"max_abs_error", max_abs},
+          {"coverage_2sigma", static_cast<double>(covered) / static_cast<double>(rows * o)},
+          {"lead_s", lead_s},
+          {"relative_error_by_lead", lead_rel},
+          {"training_validation_relative_error",
+           metrics.count("validation_relative_error") ? metrics.at("validation_relative_error") : -1.0},
+          {"solver_ms", solver_med},
+          {"solver_ms_min", *std::min_element(solver_ms.begin(), solver_ms.end())},
+          {"solver_repetitions", solver_ms.size()},
+          {"solver_steps", report.steps},
+          {"solver_dt_s", report.dt_s},
+          {"solver_lead_s", lead},
+          {"integrator", to_string(config.time.integrator)},
+          {"grid", config.grid.cells},
+          {"surrogate_us", one_med},
+          {"surrogate_p99_us", bench::quantile(one_us, 0.99)},
+          {"surrogate_calls", one_us.size()},
+          {"surrogate_batch_us_per_case", bench::quantile(batch_us, 0.5)},
+          {"batch", 64},
+          {"speedup", solver_med * 1e3 / one_med},
+          {"context", bench::context(to_yaml(config))}};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bench::SurrogateSetup setup;
+  if (const int code = bench::find_surrogate(argc, argv, "bench_surrogate", setup)) return code;
+  const std::string summary = bench::take_option(argc, argv, "summary", "");
+  MPI_Init(&argc, &argv);
+  log::init_default();  // the library's log lines go to stderr; stdout carries the JSON alone
+  int code = 0;
+  {
+    Kokkos::ScopeGuard kokkos(argc, argv);
+    advisor::set_torch_threads(1, 1);
+    try {
+      if (argc > 1) throw Error(std::string("unknown option ") + argv[1]);
+      bench::write_summary(run(setup), summary);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bench_surrogate: %s\n", e.what());
+      code = 1;
+    }
+  }
+  MPI_Finalize();
+  return code;
+}

@@ -1,0 +1,191 @@
+// Model packages end to end: data-parallel training, the HDF5 file, integrity and version
+// checks, deterministic training, and proposals through a surrogate.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "advisor/model.hpp"
+#include "advisor/training.hpp"
+#include "io/model_file.hpp"
+#include "twin/error.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using twin::advisor::Dataset;
+using twin::advisor::Model;
+using twin::advisor::ModelPackage;
+
+// y = A x with two inputs and two outputs: y0 = x0 + 2 x1, y1 = -x0 (plus a little noise).
+Dataset linear_data(unsigned seed, int rows) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  Dataset d{2, 2, {}, {}, {}};
+  for (int i = 0; i < rows; ++i) {
+    const double a = u(rng), b = u(rng);
+    d.add({a, b}, {a + 2.0 * b + 0.001 * u(rng), -a});
+  }
+  return d;
+}
+
+twin::advisor::TrainSpec spec(unsigned seed) {
+  twin::advisor::TrainSpec s;
+  s.name = "toy";
+  s.role = "surrogate";
+  s.inputs = {"x0", "x1"};
+  s.outputs = {"y0", "y1"};
+  s.ensemble = 3;
+  s.hidden = {32};
+  s.epochs = 400;
+  s.batch = 64;
+  s.seed = seed;
+  return s;
+}
+
+fs::path scratch(const std::string& name) {
+  const fs::path p = fs::temp_directory_path() / ("twin_test_models_" + std::to_string(::getpid())) / name;
+  fs::create_directories(p.parent_path());
+  return p;
+}
+
+ModelPackage trained(unsigned seed = 5) { return twin::advisor::train_mlp_ensemble(linear_data(1, 600), spec(seed), MPI_COMM_SELF); }
+
+TEST(Training, LearnsAndStoresWhatItNeeds) {
+  const ModelPackage p = trained();
+  EXPECT_LT(p.metrics.at("validation_relative_error"), 0.05);
+  EXPECT_EQ(p.weights.size(), 4u);  // two layers: weight and bias each
+  EXPECT_EQ(p.weights_sha256, twin::advisor::weights_digest(p));
+  EXPECT_EQ(p.training.mean.size(), 2u);
+  EXPECT_NEAR(p.training.mean[0], 0.0, 0.1);
+  EXPECT_NEAR(p.training.covariance[0], 1.0 / 3.0, 0.05);  // variance of U(-1, 1)
+  EXPECT_EQ(p.training.fractions.size(), 2u * static_cast<std::size_t>(p.training.bins));
+}
+
+TEST(Training, IsDeterministicForASeed) {
+  EXPECT_EQ(trained(5).weights_sha256, trained(5).weights_sha256);
+  EXPECT_NE(trained(5).weights_sha256, trained(6).weights_sha256);
+}
+
+TEST(ModelFile, RoundTripGivesTheSamePredictions) {
+  ModelPackage p = trained();
+  p.name = "toy";
+  p.version = 1;
+  const std::string path = scratch("toy.h5").string();
+  twin::io::write_model(path, p);
+  const Model a(p), b(twin::io::read_model(path));
+  const std::vector<double> x{0.3, -0.2, -0.5, 0.9};
+  std::vector<double> ma, sa, mb, sb;
+  a.predict_moments(x.data(), 2, ma, sa);
+  b.predict_moments(x.data(), 2, mb, sb);
+  ASSERT_EQ(ma.size(), 4u);
+  for (std::size_t i = 0; i < ma.size(); ++i) EXPECT_DOUBLE_EQ(ma[i], mb[i]);
+  EXPECT_NEAR(ma[0], 0.3 - 0.4, 0.1);
+  EXPECT_NEAR(ma[1], -0.3, 0.1);
+  EXPECT_EQ(b.members(), 3);
+}
+
+TEST(ModelFile, TamperedWeightsAreRefusedBeforeUse) {
+  ModelPackage p = trained();
+  p.weights[0].values[3] += 1e-3f;  // one changed weight, hash not updated
+  const std::string path = scratch("tampered.h5").string();
+  twin::io::write_model(path, p);
+  try {
+    Model m(twin::io::read_model(path));
+    FAIL() << "a tampered model was accepted";
+  } catch (const twin::AdvisorError& e) {
+    EXPECT_NE(std::string(e.what()).find("sha256 mismatch"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ModelFile, FlippedBytesAndTruncationAreCaught) {
+  const ModelPackage p = trained();
+  const std::string good = scratch("good.h5").string();
+  twin::io::write_model(good, p);
+  std::string bytes;
+  {
+    std::ifstream in(good, std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  // Truncated: half a file.
+  const std::string half = scratch("half.h5").string();
+  std::ofstream(half, std::ios::binary).write(bytes.data(), static_cast<long>(bytes.size() / 2));
+  EXPECT_THROW(twin::io::read_model(half), twin::DataError);
+  // Every 97th byte flipped in turn, one at a time: never accepted silently with other weights.
+  int caught = 0, identical = 0;
+  for (std::size_t at = 0; at < bytes.size(); at += 97) {
+    std::string flipped = bytes;
+    flipped[at] = static_cast<char>(flipped[at] ^ 0x10);
+    const std::string path = scratch("flipped.h5").string();
+    std::ofstream(path, std::ios::binary | std::ios::trunc).write(flipped.data(), static_cast<long>(flipped.size()));
+    try {
+      const Model m(twin::io::read_model(path));
+      // Accepted: the flip hit bytes that carry no weight (padding, unused metadata space).
+      EXPECT_EQ(m.package().weights_sha256, p.weights_sha256);
+      ++identical;
+    } catch (const twin::Error&) {  // DataError (unreadable) or AdvisorError (hash, shapes)
+      ++caught;
+    }
+  }
+  EXPECT_GT(caught, 0);
+  SUCCEED() << caught << " flips refused, " << identical << " harmless";
+}
+
+TEST(ModelFile, IncompatibleLibraryVersionAndShapesAreRefused) {
+  ModelPackage p = trained();
+  p.libtorch_version = "0.4.1";
+  EXPECT_THROW(Model{p}, twin::AdvisorError);
+  p = trained();
+  p.inputs.push_back("x2");  // the weights expect 2 inputs
+  p.input_mean.push_back(0.0);
+  p.input_scale.push_back(1.0);
+  EXPECT_THROW(Model{p}, twin::AdvisorError);
+  EXPECT_THROW(twin::io::read_model(scratch("missing.h5").string()), twin::DataError);
+}
+
+TEST(Registry, AddPromoteRollback) {
+  const fs::path dir = scratch("registry");
+  twin::io::ModelRegistry r(dir.string());
+  ModelPackage p = trained();
+  EXPECT_EQ(r.add(p), 1);
+  EXPECT_EQ(r.add(p), 2);
+  EXPECT_EQ(r.active("toy"), 2);
+  EXPECT_EQ(twin::io::read_model(r.path("toy", 2)).lineage.parent_version, 1);
+  EXPECT_EQ(r.rollback("toy"), 1);
+  EXPECT_EQ(r.active("toy"), 1);
+  EXPECT_THROW(r.rollback("toy"), twin::DataError);  // v1 has no parent
+  EXPECT_THROW(r.promote("toy", 7), twin::DataError);
+  EXPECT_EQ(r.list().size(), 2u);
+}
+
+TEST(Proposal, FindsTheControlsThatMeetTheTargetInsideTheBox) {
+  // A surrogate of y0 = x0 + 2 x1: with x0 = 0.3 given, reach y0 = 1.1, i.e. x1 = 0.4.
+  const Model m(trained());
+  twin::advisor::ProposalProblem pb;
+  pb.features = {0.3, 0.0};
+  pb.control_inputs = {1};
+  pb.lower = {-1.0};
+  pb.upper = {1.0};
+  pb.start = {0.0};
+  pb.base = {0.0, 0.0};
+  pb.target = {1.1, 0.0};
+  pb.target_weight = {1.0, 0.0};
+  pb.limit = {HUGE_VAL, HUGE_VAL};
+  pb.iterations = 200;
+  const twin::advisor::ProposalResult r = twin::advisor::propose(m, pb);
+  EXPECT_TRUE(r.complete);
+  EXPECT_NEAR(r.controls[0], 0.4, 0.05);
+  pb.upper = {0.2};  // the box binds: the best is its edge
+  const twin::advisor::ProposalResult edge = twin::advisor::propose(m, pb);
+  EXPECT_LE(edge.controls[0], 0.2);
+  EXPECT_NEAR(edge.controls[0], 0.2, 1e-3);
+  pb.limit = {0.5, HUGE_VAL};  // a limit below the target pulls the proposal down
+  pb.upper = {1.0};
+  EXPECT_LT(twin::advisor::propose(m, pb).controls[0], 0.3);
+  pb.deadline = std::chrono::steady_clock::now();  // no time: evaluated, not optimised
+  EXPECT_FALSE(twin::advisor::propose(m, pb).complete);
+}
+
+}  // namespace

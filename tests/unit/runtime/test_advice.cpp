@@ -1,0 +1,198 @@
+// Degraded modes of the advisor inside the real twin cycle: a missing, truncated or tampered
+// model puts the advisor off with the reason and the twin keeps running; gate failures fall back
+// with their reason and open the circuit breaker; every decision is in the hash-chained audit log.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "io/audit.hpp"
+#include "io/model_file.hpp"
+#include "train/train.hpp"
+#include "twin/runtime.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+
+twin::Config advised_config(const std::string& registry) {
+  twin::Config c = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
+  c.source.plant.events.clear();
+  for (auto& u : c.controls) u.rate_limit_per_s = 0.02;
+  c.objectives.targets = {{"S2", 305.0, 1.0}, {"S4", 303.0, 1.0}};
+  c.advisor = twin::AdvisorConfig{};
+  c.advisor->registry = registry;
+  c.advisor->gates.max_ood = 1e6;    // a tiny training set: the OOD gate is tested on its own
+  c.advisor->gates.max_spread = 1e6;
+  c.training.solvers_per_rank = 1;
+  c.training.members_per_solver = 3;
+  c.training.segments = 3;
+  c.training.warmup_cycles = 2;
+  c.training.lead_cycles = {1, 2};
+  c.training.epochs = 40;
+  c.training.ensemble = 2;
+  c.training.hidden = {16};
+  return c;
+}
+
+fs::path scratch() {
+  static const fs::path p = fs::temp_directory_path() / ("twin_test_advice_" + std::to_string(::getpid()));
+  return p;
+}
+
+// One trained registry for every test (collective: every rank trains its shard).
+const std::string& trained_registry() {
+  static const std::string dir = [] {
+    const std::string d = (scratch() / "models").string();
+    twin::detail::TrainOptions o;
+    o.registry = d;
+    o.progress = false;
+    twin::detail::train_models(advised_config(d), MPI_COMM_WORLD, o);
+    return d;
+  }();
+  return dir;
+}
+
+std::string copy_registry(const std::string& name) {
+  const fs::path to = scratch() / name;
+  const std::string& from = trained_registry();
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {  // one writer; the others wait for the copy
+    fs::remove_all(to);
+    fs::create_directories(to);
+    fs::copy(from, to, fs::copy_options::recursive);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  return to.string();
+}
+
+std::vector<twin::CycleOutcome> run(const twin::Config& c, int cycles, const std::string& run_dir = "") {
+  twin::RuntimeOptions options;
+  if (!run_dir.empty()) options.run_dir = run_dir;
+  twin::Runtime rt(c, MPI_COMM_WORLD, options);
+  std::vector<twin::CycleOutcome> out;
+  for (int i = 0; i < cycles; ++i) {
+    std::vector<twin::Observation> readings;  // a plate at 296 K everywhere
+    for (const auto& s : c.sensors) readings.push_back({(i + 1) * c.twin.control_period_s, s.name, 296.0 + 0.01 * i});
+    rt.ingest(readings);
+    out.push_back(rt.step(std::chrono::milliseconds(5000)));
+  }
+  return out;
+}
+
+void expect_inside_bounds(const twin::Config& c, const std::vector<twin::CycleOutcome>& out) {
+  for (const auto& o : out)
+    for (std::size_t j = 0; j < c.controls.size(); ++j) {
+      EXPECT_GE(o.advice.controls[j].value, c.controls[j].min);
+      EXPECT_LE(o.advice.controls[j].value, c.controls[j].max);
+    }
+}
+
+TEST(Advice, TrainedModelAdvisesAndEveryDecisionIsAudited) {
+  const twin::Config c = advised_config(trained_registry());
+  const std::string dir = (scratch() / "run_ok").string();
+  const auto out = run(c, 6, dir);
+  int consulted = 0;
+  for (const auto& o : out) {
+    consulted += o.advisor.consulted ? 1 : 0;
+    EXPECT_FALSE(o.advice.reason.empty());
+    if (o.advice.mode == twin::Mode::nominal) {
+      EXPECT_TRUE(o.advisor.accepted);
+    }
+  }
+  EXPECT_EQ(consulted, 6);
+  expect_inside_bounds(c, out);
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank != 0) return;
+  const twin::io::AuditCheck check = twin::io::verify_audit(dir + "/audit.jsonl");
+  EXPECT_TRUE(check.ok) << check.reason;
+  EXPECT_EQ(check.records, 6);
+}
+
+TEST(Advice, MissingModelTurnsTheAdvisorOffAndTheTwinRuns) {
+  const twin::Config c = advised_config((scratch() / "no_such_registry").string());
+  const auto out = run(c, 3);
+  for (const auto& o : out) {
+    EXPECT_EQ(o.advice.mode, twin::Mode::advisor_off);
+    EXPECT_NE(o.advice.reason.find("no active version of model 'surrogate'"), std::string::npos) << o.advice.reason;
+    EXPECT_EQ(o.advisor.gate, "model_unavailable");
+    EXPECT_TRUE(o.assimilated);  // the twin itself carries on
+  }
+  expect_inside_bounds(c, out);
+}
+
+TEST(Advice, TamperedModelTurnsTheAdvisorOff) {
+  const std::string reg = copy_registry("tampered");
+  twin::io::ModelRegistry r(reg);
+  const std::string path = r.path("surrogate", *r.active("surrogate"));
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {
+    twin::advisor::ModelPackage p = twin::io::read_model(path);
+    p.weights[2].values[0] *= 1.01f;
+    twin::io::write_model(path, p);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto out = run(advised_config(reg), 2);
+  EXPECT_EQ(out.back().advice.mode, twin::Mode::advisor_off);
+  EXPECT_NE(out.back().advice.reason.find("sha256 mismatch"), std::string::npos) << out.back().advice.reason;
+}
+
+TEST(Advice, TruncatedModelTurnsTheAdvisorOff) {
+  const std::string reg = copy_registry("truncated");
+  twin::io::ModelRegistry r(reg);
+  const std::string path = r.path("surrogate", *r.active("surrogate"));
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) fs::resize_file(path, fs::file_size(path) / 3);
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto out = run(advised_config(reg), 2);
+  EXPECT_EQ(out.back().advice.mode, twin::Mode::advisor_off);
+  EXPECT_NE(out.back().advice.reason.find("truncated or corrupt"), std::string::npos) << out.back().advice.reason;
+}
+
+TEST(Advice, GateFailuresFallBackThenOpenTheBreaker) {
+  twin::Config c = advised_config(trained_registry());
+  c.advisor->gates.max_spread = 1e-12;  // no ensemble is that sure: every proposal is uncertain
+  c.advisor->breaker.failures = 3;
+  c.advisor->breaker.cooldown_cycles = 2;
+  const auto out = run(c, 7);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(out[i].advisor.gate, "uncertain");
+    EXPECT_NE(out[i].advice.reason.find("uncertain: ensemble spread"), std::string::npos) << out[i].advice.reason;
+  }
+  EXPECT_EQ(out[0].advice.mode, twin::Mode::fallback);
+  EXPECT_EQ(out[2].advice.mode, twin::Mode::advisor_off);  // the third failure opens the breaker
+  EXPECT_NE(out[2].advice.reason.find("circuit breaker opened"), std::string::npos);
+  EXPECT_EQ(out[3].advisor.gate, "breaker_open");
+  EXPECT_FALSE(out[3].advisor.consulted);
+  EXPECT_TRUE(out[5].advisor.consulted);  // cooled down: probing
+  EXPECT_EQ(out[5].advice.mode, twin::Mode::advisor_off);
+  expect_inside_bounds(c, out);
+}
+
+TEST(Advice, LateAndOutOfDistributionProposalsFallBack) {
+  twin::Config c = advised_config(trained_registry());
+  c.advisor->gates.latency_budget_ms = 1e-3;
+  auto out = run(c, 1);
+  EXPECT_EQ(out[0].advisor.gate, "late");
+  EXPECT_EQ(out[0].advice.mode, twin::Mode::fallback);
+  c = advised_config(trained_registry());
+  c.advisor->gates.max_ood = 1e-6;
+  out = run(c, 1);
+  EXPECT_EQ(out[0].advisor.gate, "out_of_distribution");
+  EXPECT_NE(out[0].advice.reason.find("OOD score"), std::string::npos);
+}
+
+TEST(Advice, NoAdvisorSectionMeansSafeDefaults) {
+  twin::Config c = advised_config(trained_registry());
+  c.advisor.reset();
+  const auto out = run(c, 2);
+  EXPECT_EQ(out[1].advice.mode, twin::Mode::advisor_off);
+  EXPECT_EQ(out[1].advisor.gate, "no_advisor");
+  for (std::size_t j = 0; j < c.controls.size(); ++j) EXPECT_DOUBLE_EQ(out[1].advice.controls[j].value, c.controls[j].initial);
+}
+
+}  // namespace
