@@ -56,10 +56,10 @@ inline int find_surrogate(int& argc, char** argv, const char* program, Surrogate
 inline advisor::Dataset held_out(const Config& config, int solvers, int members, int segments) {
   Config c = config;
   c.training.seed += 1000;
-  c.training.solvers_per_rank = solvers;
+  c.training.control_sequences = solvers;
   c.training.members_per_solver = members;
   c.training.segments = segments;
-  return detail::generate_surrogate_data(c, detail::surrogate_layout(c), 0, false);
+  return detail::generate_surrogate_data(c, detail::surrogate_layout(c), 0, 1, false);
 }
 
 using Clock = std::chrono::steady_clock;

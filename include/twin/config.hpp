@@ -324,7 +324,7 @@ struct TrainingConfig {
   double learning_rate = 3.0e-3;
   double validation_fraction = 0.2;   ///< held out for the metrics stored with the model
   std::vector<int> lead_cycles = {3, 6, 12}; ///< surrogate horizon: cycles ahead it predicts
-  int solvers_per_rank = 4;           ///< independent control sequences per rank
+  int control_sequences = 8;          ///< independent control sequences, spread over the ranks
   int members_per_solver = 4;         ///< members (parameter draws) per control sequence
   int segments = 12;                  ///< constant-control segments per solver
   int warmup_cycles = 30;             ///< cycles of random operation before the first sample

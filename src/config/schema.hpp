@@ -318,7 +318,7 @@ void describe(V& v, TrainingConfig& c) {
   v.optional("learning_rate", c.learning_rate, Rule::above_up_to(0.0, 1.0));
   v.optional("validation_fraction", c.validation_fraction, Rule::range(0.05, 0.5));
   v.optional("lead_cycles", c.lead_cycles, Rule::range(1, 10000).size(1, 16));
-  v.optional("solvers_per_rank", c.solvers_per_rank, Rule::range(1, 1024));
+  v.optional("control_sequences", c.control_sequences, Rule::range(1, 100000));
   v.optional("members_per_solver", c.members_per_solver, Rule::range(1, 1024));
   v.optional("segments", c.segments, Rule::range(1, 100000));
   v.optional("warmup_cycles", c.warmup_cycles, Rule::non_negative());

@@ -68,7 +68,8 @@ std::string data_digest(const advisor::Dataset& shard, MPI_Comm comm) {
 
 }  // namespace
 
-advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLayout& layout, int rank, bool progress) {
+advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLayout& layout, int rank, int ranks,
+                                         bool progress) {
   Config local = config;
   local.grid.ranks.clear();  // each rank runs whole-grid solvers of its own
   const solvers::Decomposition decomposition(local.grid, MPI_COMM_SELF);
@@ -77,8 +78,7 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
   const int M = tc.members_per_solver, S = layout.sensors, C = layout.controls, P = layout.parameters;
   const double period = config.twin.control_period_s;
   const int horizon = layout.lead_cycles.back();
-  std::seed_seq seq{tc.seed, 0x5u, static_cast<unsigned>(rank)};
-  std::mt19937_64 rng(seq);
+  std::mt19937_64 rng;
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   std::normal_distribution<double> normal(0.0, 1.0);
 
@@ -95,7 +95,11 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
 
   advisor::Dataset data{static_cast<int>(layout.inputs.size()), static_cast<int>(layout.outputs.size()), {}, {}, {}};
   std::vector<double> x(layout.inputs.size()), y(layout.outputs.size());
-  for (int g = 0; g < tc.solvers_per_rank; ++g) {
+  // Sequence g goes to rank g % ranks and draws from (seed, g): the data are the same on any
+  // number of ranks, only their split over the ranks differs.
+  for (int g = rank; g < tc.control_sequences; g += ranks) {
+    std::seed_seq seq{tc.seed, 0x5u, static_cast<unsigned>(g)};
+    rng.seed(seq);
     auto solver = solvers::make_solver(local, decomposition, M);
     solvers::Field u = solver->make_field("twin::training");
     // Members start at different temperatures and carry different parameters.
@@ -161,7 +165,7 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
         u_prev = ctl;
       }
     }
-    if (progress) spdlog::info("training data: control sequence {}/{} on each rank, {} samples here", g + 1, tc.solvers_per_rank, data.rows());
+    if (progress) spdlog::info("training data: control sequence {} of {} done, {} samples on rank 0", g + 1, tc.control_sequences, data.rows());
   }
   return data;
 }
@@ -179,10 +183,10 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
 
   const SurrogateLayout layout = surrogate_layout(config);
   if (log)
-    spdlog::info("twin train: surrogate data from the solver: {} ranks x {} control sequences x {} members, {} segments of {} cycles",
-                 size, config.training.solvers_per_rank, config.training.members_per_solver, config.training.segments,
+    spdlog::info("twin train: surrogate data from the solver on {} ranks: {} control sequences x {} members, {} segments of {} cycles",
+                 size, config.training.control_sequences, config.training.members_per_solver, config.training.segments,
                  2 * layout.lead_cycles.back());
-  const advisor::Dataset shard = generate_surrogate_data(config, layout, rank, log);
+  const advisor::Dataset shard = generate_surrogate_data(config, layout, rank, size, log);
   const double data_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const std::string digest = data_digest(shard, comm);
 

@@ -23,9 +23,10 @@ struct TrainOptions {
 /// The registry directory a config's models live in: advisor.registry, else models/<twin.name>.
 std::string registry_directory(const Config& config);
 
-/// This rank's shard of surrogate training data (collective only in the sense that every rank
-/// generates its own, with draws seeded by training.seed and the rank).
-advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLayout& layout, int rank,
+/// This rank's shard of surrogate training data: control sequences rank, rank + ranks, ... of
+/// training.control_sequences, each drawn from (training.seed, its index), so that the data do
+/// not depend on the number of ranks. No communication.
+advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLayout& layout, int rank, int ranks,
                                          bool progress = false);
 
 /// Trains every model the config's advisor uses and adds them to the registry (rank 0 writes).

@@ -24,7 +24,7 @@ twin::Config advised_config(const std::string& registry) {
   c.advisor->registry = registry;
   c.advisor->gates.max_ood = 1e6;    // a tiny training set: the OOD gate is tested on its own
   c.advisor->gates.max_spread = 1e6;
-  c.training.solvers_per_rank = 1;
+  c.training.control_sequences = 2;
   c.training.members_per_solver = 3;
   c.training.segments = 3;
   c.training.warmup_cycles = 2;
