@@ -143,8 +143,7 @@ struct Model::Impl {
 
   torch::Tensor rows(const double* x, int batch) const {
     const long n = static_cast<long>(package.inputs.size());
-    std::vector<float> v(x, x + static_cast<long>(batch) * n);
-    return torch::from_blob(v.data(), {batch, n}, torch::kFloat32).clone();
+    return torch::from_blob(const_cast<double*>(x), {batch, n}, torch::kFloat64).to(torch::kFloat32);
   }
 };
 

@@ -8,7 +8,13 @@
 #include <string>
 #include <vector>
 
+#include <Kokkos_Core.hpp>
+#include <mpi.h>
+
 #include "advice/features.hpp"
+#include "advisor/version.hpp"
+#include "core/log.hpp"
+#include "twin/error.hpp"
 #include "common/bench_main.hpp"
 #include "io/model_file.hpp"
 #include "train/train.hpp"
@@ -37,7 +43,7 @@ inline int find_surrogate(int& argc, char** argv, const char* program, Surrogate
     std::fprintf(stderr, "%s: %s\n", program, e.what());
     return 2;
   }
-  s.registry = registry.empty() ? detail::registry_directory(s.config) : registry;
+  s.registry = registry.empty() ? io::registry_directory(s.config) : registry;
   s.name = s.config.advisor ? s.config.advisor->surrogate : "surrogate";
   const io::ModelRegistry reg(s.registry);
   const auto version = reg.active(s.name);
@@ -63,6 +69,28 @@ inline advisor::Dataset held_out(const Config& config, int solvers, int members,
 }
 
 using Clock = std::chrono::steady_clock;
+/// MPI, logging, Kokkos and LibTorch threads around `run()`, which returns the JSON summary;
+/// exit 1 with the error on stderr when it throws. Shared by the advisor benchmarks.
+template <class Run>
+int run_main(int& argc, char**& argv, const char* program, const std::string& summary, Run&& run) {
+  MPI_Init(&argc, &argv);
+  log::init_default();  // the library's log lines go to stderr; stdout carries the JSON alone
+  int code = 0;
+  {
+    Kokkos::ScopeGuard kokkos(argc, argv);
+    advisor::set_torch_threads(1, 1);
+    try {
+      if (argc > 1) throw Error(std::string("unknown option ") + argv[1]);
+      write_summary(run(), summary);
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "%s: %s\n", program, e.what());
+      code = 1;
+    }
+  }
+  MPI_Finalize();
+  return code;
+}
+
 inline double us_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::micro>(Clock::now() - t0).count();
 }

@@ -244,20 +244,5 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "bench_advisor: %s\n", e.what());
     return 1;
   }
-  MPI_Init(&argc, &argv);
-  log::init_default();  // the library's log lines go to stderr; stdout carries the JSON alone
-  int code = 0;
-  {
-    Kokkos::ScopeGuard kokkos(argc, argv);
-    advisor::set_torch_threads(1, 1);
-    try {
-      if (argc > 1) throw Error(std::string("unknown option ") + argv[1]);
-      bench::write_summary(run(setup, server), summary);
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bench_advisor: %s\n", e.what());
-      code = 1;
-    }
-  }
-  MPI_Finalize();
-  return code;
+  return bench::run_main(argc, argv, "bench_advisor", summary, [&] { return run(setup, server); });
 }

@@ -14,7 +14,6 @@
 #include "core/sha256.hpp"
 #include "io/audit.hpp"
 #include "io/model_file.hpp"
-#include "train/train.hpp"
 #include "twin/error.hpp"
 
 namespace twin::detail {
@@ -42,7 +41,9 @@ struct AdviceStage::Impl {
   double last_check_ms = 0.0;
   // A proposal that passed the gates, waiting for the physics check (rank 0).
   bool check_pending = false;
-  std::vector<double> predicted;  // surrogate ensemble mean of every output (absolute)
+  std::vector<double> predicted;      // surrogate ensemble mean of every output (absolute)
+  std::vector<double> last_features;  // the inputs of the pending decision, for its audit record
+  std::vector<double> pending_fallback;
 
   Impl(const Config& c, MPI_Comm world, const std::optional<std::string>& run_dir)
       : config(c),
@@ -82,7 +83,7 @@ struct AdviceStage::Impl {
   void load(int cycle) {
     last_load_cycle = cycle;
     surrogate.reset();
-    const std::string dir = registry_directory(config);
+    const std::string dir = io::registry_directory(config);
     try {
       io::ModelRegistry registry(dir);
       const std::string& name = config.advisor->surrogate;
@@ -187,7 +188,7 @@ struct AdviceStage::Impl {
     } else {
       report.accepted = false;
       report.gate = advisor::to_string(advisor::FallbackReason::physics_check);
-      emitted = envelope.ramp_towards(safe.target(in.analysis), controls, config.twin.control_period_s);
+      emitted = pending_fallback;
       a.mode = breaker.state() == advisor::Breaker::State::open ? Mode::advisor_off : Mode::fallback;
       a.reason = "physics_check: the solver departs from the surrogate by " + std::to_string(worst) + " > " +
                  std::to_string(config.advisor->gates.physics_tolerance) + "; safe default (" + safe.rule() + ")";
@@ -195,8 +196,6 @@ struct AdviceStage::Impl {
     if (audit) record(in, last_features, a, emitted, report);
     return emitted;
   }
-
-  std::vector<double> last_features;
 
   std::vector<double> decide_on_root(const AdviceInputs& in, Advice& a, AdvisorReport& report, double dt, bool can_check) {
     const auto start = Clock::now();
@@ -235,7 +234,7 @@ struct AdviceStage::Impl {
         report.gate = advisor::to_string(advisor::FallbackReason::breaker_open);
       } else {
         const bool apply = breaker.apply();
-        const advisor::GateOutcome outcome = consult(in, features, start, report);
+        const advisor::GateOutcome outcome = consult(in, features, fallback, start, report);
         const bool check = apply && outcome.accepted && can_check && config.advisor->gates.physics_check &&
                            Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                               std::chrono::duration<double, std::milli>(1.5 * last_check_ms)) <
@@ -243,6 +242,7 @@ struct AdviceStage::Impl {
         if (check) {  // settled after the collective solver run, in finish_physics_check
           check_pending = true;
           last_features = features;
+          pending_fallback = fallback;
           report.latency_ms = ms_between(start, Clock::now());
           return report.proposal;
         }
@@ -269,8 +269,8 @@ struct AdviceStage::Impl {
     return emitted;
   }
 
-  advisor::GateOutcome consult(const AdviceInputs& in, const std::vector<double>& features, Clock::time_point start,
-                               AdvisorReport& report) {
+  advisor::GateOutcome consult(const AdviceInputs& in, const std::vector<double>& features,
+                               const std::vector<double>& fallback, Clock::time_point start, AdvisorReport& report) {
     const AdvisorConfig& ac = *config.advisor;
     report.consulted = true;
     report.model = advisor::label(surrogate->package());
@@ -281,7 +281,7 @@ struct AdviceStage::Impl {
     pb.features = features;
     for (int j = 0; j < layout.controls; ++j) pb.control_inputs.push_back(layout.u0() + j);
     envelope.box(controls, config.twin.control_period_s, pb.lower, pb.upper);
-    pb.start = envelope.ramp_towards(safe.target(in.analysis), controls, config.twin.control_period_s);
+    pb.start = fallback;  // one candidate starts at the safe default
     pb.base.resize(layout.outputs.size());
     for (std::size_t l = 0; l < layout.lead_cycles.size(); ++l)
       for (int s = 0; s < layout.sensors; ++s) pb.base[layout.output(static_cast<int>(l), s)] = in.analysis[s];

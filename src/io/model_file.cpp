@@ -222,6 +222,11 @@ ModelPackage read_model(const std::string& path) {
   return p;
 }
 
+std::string registry_directory(const Config& config) {
+  if (config.advisor && config.advisor->registry) return *config.advisor->registry;
+  return "models/" + config.twin.name;
+}
+
 ModelRegistry::ModelRegistry(std::string directory) : m_dir(std::move(directory)) {}
 
 std::string ModelRegistry::path(const std::string& name, int version) const {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "advisor/model_package.hpp"
+#include "twin/config.hpp"
 
 namespace twin::io {
 
@@ -24,6 +25,10 @@ void write_model(const std::string& path, const advisor::ModelPackage& package);
 /// @throws DataError naming the path when the file is missing, truncated, not HDF5 or lacks
 ///         a part of the layout above.
 advisor::ModelPackage read_model(const std::string& path);
+
+/// The registry directory a config's models live in: advisor.registry, else models/<twin.name>
+/// (relative to the working directory, like runs/<twin.name>).
+std::string registry_directory(const Config& config);
 
 struct RegistryEntry {
   std::string name;

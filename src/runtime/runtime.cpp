@@ -66,7 +66,7 @@ struct Runtime::Impl {
   std::unique_ptr<detail::EnsembleFilter> filter;
   std::vector<Observation> queue;
   Kokkos::View<long*> sensor_cell;  // padded index of each sensor's cell in my block, or -1
-  std::vector<double> controls;
+  Kokkos::View<long*>::HostMirror sensor_cell_host;
   std::vector<SensorEstimate> estimates;
   std::vector<ParameterEstimate> parameter_estimates;
   double t = 0.0;
@@ -101,12 +101,12 @@ struct Runtime::Impl {
       for (std::size_t q = 0; q < estimated.size(); ++q) prior[estimated[q]] = config.ensemble.parameters[q].prior_mean;
       free_solver->set_parameters({prior});
     }
-    for (const auto& ctl : config.controls) controls.push_back(ctl.initial);
 
     const solvers::LocalGrid& g = decomposition.local();
     std::vector<std::array<double, 3>> positions;
     sensor_cell = Kokkos::View<long*>("twin::sensor_cells", static_cast<std::size_t>(S));
-    auto cells = Kokkos::create_mirror_view(sensor_cell);
+    sensor_cell_host = Kokkos::create_mirror_view(sensor_cell);
+    auto& cells = sensor_cell_host;
     for (int n = 0; n < S; ++n) {
       std::array<double, 3> pos{0, 0, 0};
       bool mine = true;
@@ -261,7 +261,7 @@ struct Runtime::Impl {
       auto h = Kokkos::create_mirror_view(check_x);
       for (std::size_t c = 0; c < mo.mean.size(); ++c) h(0, c) = mo.mean[c];
       Kokkos::deep_copy(check_x, h);
-      auto cells = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), sensor_cell);
+      const auto& cells = sensor_cell_host;
       double t0 = t;
       int done = 0;
       for (std::size_t l = 0; l < leads.size(); ++l) {
@@ -292,12 +292,12 @@ struct Runtime::Impl {
     // forecast: the ensemble (and the free run) to the end of the period.
     stage = Clock::now();
     Kokkos::deep_copy(x_good, x);
-    solver->set_controls(controls);
+    solver->set_controls(advice->controls());
     solver->set_parameters(member_parameters());
     const solvers::StepReport report = solver->advance(x, t, period);
     int bad = report.status == solvers::SolveStatus::ok ? 0 : static_cast<int>(report.status);
     if (free_solver) {
-      free_solver->set_controls(controls);
+      free_solver->set_controls(advice->controls());
       free_solver->advance(free_x, t, period);
     }
     int worst = 0;
@@ -367,7 +367,6 @@ struct Runtime::Impl {
     const double estimates_ms = ms_since(stage);
     stage = Clock::now();
     out.advice = advice->decide(advice_in, out.advisor, [this](const std::vector<double>& u) { return physics_check(u); });
-    controls = advice->controls();
     out.timings.advise_ms = ms_since(stage);
     stage = Clock::now();
     out.sensors = estimates;

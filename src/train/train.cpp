@@ -16,11 +16,6 @@
 
 namespace twin::detail {
 
-std::string registry_directory(const Config& config) {
-  if (config.advisor && config.advisor->registry) return *config.advisor->registry;
-  return "models/" + config.twin.name;
-}
-
 namespace {
 
 // Sensor values of every member: [member][sensor], from a host copy of the field.
@@ -176,7 +171,7 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
   TWIN_MPI_CHECK(MPI_Comm_size(comm, &size));
   if (config.controls.empty() || config.sensors.empty())
     throw ConfigError({config.source_name, 0, 0, "controls"}, "twin train needs controls and sensors to train for");
-  const std::string registry = options.registry.value_or(registry_directory(config));
+  const std::string registry = options.registry.value_or(io::registry_directory(config));
   const AdvisorConfig advisor = config.advisor.value_or(AdvisorConfig{});
   const bool log = options.progress && rank == 0;
   const auto start = std::chrono::steady_clock::now();

@@ -20,9 +20,6 @@ struct TrainOptions {
   bool progress = true;                 ///< log progress lines (rank 0)
 };
 
-/// The registry directory a config's models live in: advisor.registry, else models/<twin.name>.
-std::string registry_directory(const Config& config);
-
 /// This rank's shard of surrogate training data: control sequences rank, rank + ranks, ... of
 /// training.control_sequences, each drawn from (training.seed, its index), so that the data do
 /// not depend on the number of ranks. No communication.
