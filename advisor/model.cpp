@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 
+#include "advisor/version.hpp"
 #include "core/sha256.hpp"
 #include "twin/error.hpp"
 
@@ -22,11 +23,6 @@ namespace {
 
 torch::Tensor to_tensor(const std::vector<double>& v) {
   return torch::tensor(std::vector<float>(v.begin(), v.end()), torch::kFloat32);
-}
-
-std::string running_torch_version() {
-  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-         std::to_string(TORCH_VERSION_PATCH);
 }
 
 std::string major_minor(const std::string& v) { return v.substr(0, v.find('.', v.find('.') + 1)); }
@@ -55,8 +51,8 @@ void validate(const ModelPackage& p) {
   if (p.weights_sha256 != digest)
     fail(p, "weights sha256 mismatch (the file says " + p.weights_sha256.substr(0, 16) + "..., the weights give " +
                 digest.substr(0, 16) + "...): the file was modified or corrupted; restore it or train again");
-  if (major_minor(p.libtorch_version) != major_minor(running_torch_version()))
-    fail(p, "written by LibTorch " + p.libtorch_version + ", this build runs " + running_torch_version() +
+  if (major_minor(p.libtorch_version) != major_minor(libtorch_version()))
+    fail(p, "written by LibTorch " + p.libtorch_version + ", this build runs " + libtorch_version() +
                 "; retrain or import it again with this version");
   const std::size_t n_in = p.inputs.size(), n_out = p.outputs.size();
   if (n_in == 0 || n_out == 0) fail(p, "has no inputs or no outputs");
@@ -108,31 +104,30 @@ struct Model::Impl {
   std::unique_ptr<torch::jit::script::Module> script;
   torch::Tensor in_mean, in_scale, out_mean, out_scale;
 
-  // Normalised inputs [batch, in] -> raw outputs [members, batch, out].
+  // Raw inputs [batch, in] -> raw outputs [members, batch, out]. An MLP ensemble has its
+  // normalisation folded into its first and last layers at load (fewer ops per forward).
   torch::Tensor forward(const torch::Tensor& x_raw) const {
-    const torch::Tensor x = (x_raw - in_mean) / in_scale;
-    torch::Tensor y;
-    if (script) {
-      try {
-        y = script->forward({x}).toTensor();
-      } catch (const std::exception& e) {  // c10::Error, or std::runtime_error for wrong shapes
-        throw AdvisorError("model " + label(package) + ": forward failed: " + e.what());
-      }
-      if (y.dim() == 2) y = y.unsqueeze(0);
-      if (y.dim() != 3 || y.size(1) != x.size(0) || y.size(2) != static_cast<long>(package.outputs.size()))
-        throw AdvisorError("model " + label(package) + ": forward returned shape " + shape_text(y) + ", expected [" +
-                           std::to_string(x.size(0)) + ", " + std::to_string(package.outputs.size()) +
-                           "] or [members, batch, outputs]");
-      y = y.to(torch::kFloat32);
-    } else {
-      torch::Tensor h = x.unsqueeze(0).expand({package.ensemble, x.size(0), x.size(1)});
+    if (!script) {
+      torch::Tensor h = x_raw.unsqueeze(0).expand({package.ensemble, x_raw.size(0), x_raw.size(1)});
       for (std::size_t l = 0; l < weights.size(); ++l) {
         h = torch::baddbmm(biases[l], h, weights[l]);
         if (l + 1 < weights.size()) h = torch::tanh(h);
       }
-      y = h;
+      return h;
     }
-    return y * out_scale + out_mean;
+    const torch::Tensor x = (x_raw - in_mean) / in_scale;
+    torch::Tensor y;
+    try {
+      y = script->forward({x}).toTensor();
+    } catch (const std::exception& e) {  // c10::Error, or std::runtime_error for wrong shapes
+      throw AdvisorError("model " + label(package) + ": forward failed: " + e.what());
+    }
+    if (y.dim() == 2) y = y.unsqueeze(0);
+    if (y.dim() != 3 || y.size(1) != x.size(0) || y.size(2) != static_cast<long>(package.outputs.size()))
+      throw AdvisorError("model " + label(package) + ": forward returned shape " + shape_text(y) + ", expected [" +
+                         std::to_string(x.size(0)) + ", " + std::to_string(package.outputs.size()) +
+                         "] or [members, batch, outputs]");
+    return y.to(torch::kFloat32) * out_scale + out_mean;
   }
 
   static std::string shape_text(const torch::Tensor& t) {
@@ -172,6 +167,18 @@ Model::Model(ModelPackage package) : m_impl(std::make_unique<Impl>()) {
       m.weights.push_back(torch::tensor(w.values, torch::kFloat32).reshape(w.shape));
       m.biases.push_back(torch::tensor(b.values, torch::kFloat32).reshape(b.shape));
     }
+    // Fold the normalisation in, in double precision: ((x - m) / s) W + b = x W' + (b - m W') with
+    // W' = W / s on the first layer, and y s_out + m_out on the last.
+    torch::NoGradGuard no_grad;
+    const auto as_double = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); };
+    const torch::Tensor s_in = as_double(p.input_scale), m_in = as_double(p.input_mean);
+    const torch::Tensor w0 = m.weights.front().to(torch::kFloat64) / s_in.view({1, -1, 1});
+    m.biases.front() = (m.biases.front().to(torch::kFloat64) - torch::matmul(m_in.view({1, 1, -1}), w0))
+                           .to(torch::kFloat32);
+    m.weights.front() = w0.to(torch::kFloat32);
+    const torch::Tensor s_out = as_double(p.output_scale).view({1, 1, -1}), m_out = as_double(p.output_mean).view({1, 1, -1});
+    m.weights.back() = (m.weights.back().to(torch::kFloat64) * s_out).to(torch::kFloat32);
+    m.biases.back() = (m.biases.back().to(torch::kFloat64) * s_out + m_out).to(torch::kFloat32);
   }
 }
 
@@ -186,17 +193,31 @@ int Model::members() const { return m_impl->package.ensemble; }
 
 void Model::predict(const double* x, int batch, std::vector<double>& members_out) const {
   torch::InferenceMode guard;
-  const torch::Tensor y = m_impl->forward(m_impl->rows(x, batch)).to(torch::kFloat64).contiguous();
-  members_out.assign(y.data_ptr<double>(), y.data_ptr<double>() + y.numel());
+  const torch::Tensor y = m_impl->forward(m_impl->rows(x, batch)).contiguous();
+  members_out.assign(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
 }
 
 void Model::predict_moments(const double* x, int batch, std::vector<double>& mean, std::vector<double>& std) const {
   torch::InferenceMode guard;
-  const torch::Tensor y = m_impl->forward(m_impl->rows(x, batch)).to(torch::kFloat64);
-  const torch::Tensor mu = y.mean(0).contiguous();
-  const torch::Tensor sd = (y.size(0) > 1 ? y.std(0, /*unbiased=*/true) : torch::zeros_like(mu)).contiguous();
-  mean.assign(mu.data_ptr<double>(), mu.data_ptr<double>() + mu.numel());
-  std.assign(sd.data_ptr<double>(), sd.data_ptr<double>() + sd.numel());
+  const torch::Tensor y = m_impl->forward(m_impl->rows(x, batch));  // float32 [members, batch, out]
+  if (y.size(0) == 1) {
+    const torch::Tensor mu = y[0].contiguous();
+    mean.assign(mu.data_ptr<float>(), mu.data_ptr<float>() + mu.numel());
+    std.assign(mean.size(), 0.0);
+    return;
+  }
+  // Two passes over the members in double on the host: no further LibTorch ops.
+  const torch::Tensor c = y.contiguous();
+  const float* v = c.data_ptr<float>();
+  const long k = c.size(0), n = c.size(1) * c.size(2);
+  mean.assign(static_cast<std::size_t>(n), 0.0);
+  std.assign(static_cast<std::size_t>(n), 0.0);
+  for (long m = 0; m < k; ++m)
+    for (long i = 0; i < n; ++i) mean[i] += v[m * n + i];
+  for (long i = 0; i < n; ++i) mean[i] /= static_cast<double>(k);
+  for (long m = 0; m < k; ++m)
+    for (long i = 0; i < n; ++i) std[i] += (v[m * n + i] - mean[i]) * (v[m * n + i] - mean[i]);
+  for (long i = 0; i < n; ++i) std[i] = std::sqrt(std[i] / static_cast<double>(k - 1));
 }
 
 std::vector<double> Model::input_gradient(const double* x, int output) const {

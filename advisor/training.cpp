@@ -1,6 +1,8 @@
 // Data-parallel training of MLP ensembles (LibTorch, gradients summed with MPI).
 #include "advisor/training.hpp"
 
+#include "advisor/version.hpp"
+
 #include <torch/torch.h>
 #include <torch/version.h>
 
@@ -108,6 +110,18 @@ ModelPackage train_mlp_ensemble(const Dataset& shard, const TrainSpec& spec, MPI
     }
     (validation ? valid : train).add(xi, yi);
   }
+  // Few groups may all land in training: then every k-th group (k = 1 / fraction) is held out.
+  long held = valid.rows();
+  TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &held, 1, MPI_LONG, MPI_SUM, comm));
+  if (grouped && held == 0 && spec.validation_fraction > 0) {
+    const long every = std::max(2L, std::lround(1.0 / spec.validation_fraction));
+    train = Dataset{n_in, n_out, {}, {}, {}};
+    for (long i = 0; i < rows; ++i) {
+      const std::vector<double> xi(shard.x.begin() + i * n_in, shard.x.begin() + (i + 1) * n_in);
+      const std::vector<double> yi(shard.y.begin() + i * n_out, shard.y.begin() + (i + 1) * n_out);
+      (shard.group[i] % every == every - 1 ? valid : train).add(xi, yi);
+    }
+  }
 
   ModelPackage p;
   p.name = spec.name;
@@ -117,8 +131,7 @@ ModelPackage train_mlp_ensemble(const Dataset& shard, const TrainSpec& spec, MPI
   p.outputs = spec.outputs;
   p.ensemble = spec.ensemble;
   p.hidden = spec.hidden;
-  p.libtorch_version = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-                       std::to_string(TORCH_VERSION_PATCH);
+  p.libtorch_version = libtorch_version();
   p.training = statistics(shard, spec.histogram_bins, comm);
   double count = 0.0;
   column_moments(train.x, n_in, comm, p.input_mean, p.input_scale, count);
@@ -262,6 +275,21 @@ ModelPackage train_mlp_ensemble(const Dataset& shard, const TrainSpec& spec, MPI
       acc[1] = static_cast<double>(xv.size(0));
       acc[2] = loss_sum(y, yv).item<double>();
     }
+    // Per class of the softmax group: rows of that class, and how many were called right.
+    const int n_cls = n_out - k_bin;
+    std::vector<double> per_class(static_cast<std::size_t>(2 * std::max(0, n_cls)), 0.0);
+    if (xv.size(0) > 0 && n_cls > 0) {
+      const torch::Tensor prob = torch::softmax(forward(xv).narrow(2, k_bin, n_cls), 2).mean(0);
+      const torch::Tensor truth = yv.narrow(1, k_bin, n_cls).argmax(1), called = prob.argmax(1);
+      for (int k = 0; k < n_cls; ++k) {
+        per_class[2 * k] = (truth == k).sum().item<double>();
+        per_class[2 * k + 1] = ((truth == k) & (called == k)).sum().item<double>();
+      }
+    }
+    allreduce_sum(per_class, comm);
+    for (int k = 0; k < n_cls; ++k)
+      if (per_class[2 * k] > 0)
+        p.metrics["validation_recall:" + spec.outputs[k_bin + k]] = per_class[2 * k + 1] / per_class[2 * k];
     allreduce_sum(acc, comm);
     p.metrics["validation_accuracy"] = acc[1] > 0 ? acc[0] / acc[1] : 0.0;
     p.metrics["validation_loss"] = acc[1] > 0 ? acc[2] / acc[1] : 0.0;

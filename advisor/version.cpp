@@ -5,9 +5,13 @@
 
 namespace twin::advisor {
 
+std::string libtorch_version() {
+  return std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+         std::to_string(TORCH_VERSION_PATCH);
+}
+
 std::vector<std::pair<std::string, std::string>> library_versions() {
-  std::string v = std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
-                  std::to_string(TORCH_VERSION_PATCH);
+  std::string v = libtorch_version();
   v += " (" + std::to_string(at::get_num_threads()) + " intra-op threads)";
   return {{"LibTorch", v}};
 }

@@ -7,7 +7,10 @@
 
 namespace twin::advisor {
 
-/// {"LibTorch", "1.13.0"}.
+/// The LibTorch this build runs, "1.13.0".
+std::string libtorch_version();
+
+/// {"LibTorch", "1.13.0 (1 intra-op threads)"}.
 std::vector<std::pair<std::string, std::string>> library_versions();
 
 /// Sets LibTorch's intra- and inter-op thread counts once, at start (LibTorch's own default

@@ -307,7 +307,8 @@ struct AdvisorConfig {
   std::string anomaly = "anomaly";    ///< name of the anomaly model ("" to disable diagnosis)
   int candidates = 8;                 ///< starting points of the proposal optimisation
   int iterations = 25;                ///< projected-gradient iterations per proposal
-  double anomaly_threshold = 0.8;     ///< flag when a fault class's probability exceeds this
+  double anomaly_threshold = 0.8;     ///< flag when a fault class's probability reaches this
+  int anomaly_warmup_cycles = 20;     ///< diagnosis starts after this many cycles (the filter's spin-up)
   int threads = 1;                    ///< LibTorch intra-op threads (set once at start)
   int reprobe_cycles = 20;            ///< advisor_off because of a model problem: reload every this many cycles
   SafeDefaultConfig safe_default;
@@ -329,7 +330,10 @@ struct TrainingConfig {
   int segments = 12;                  ///< constant-control segments per solver
   int warmup_cycles = 30;             ///< cycles of random operation before the first sample
   double parameter_spread = 2.0;      ///< parameters drawn within prior_mean +- this * prior_std
-  int anomaly_cycles = 300;           ///< cycles of fault scenarios per rank for the anomaly model
+  int anomaly_scenarios = 8;          ///< fault scenarios for the anomaly model, spread over the ranks
+  int anomaly_cycles = 100;           ///< cycles per fault scenario (warm-up included)
+  std::vector<int> anomaly_hidden = {32, 32}; ///< hidden layer widths of the anomaly model
+  int anomaly_epochs = 300;
 };
 
 /// Log verbosity.

@@ -56,12 +56,27 @@ struct AdvisorReport {
   std::string model;               ///< "surrogate v3"
 };
 
+/// What the anomaly diagnosis concluded in a cycle (not consulted: no anomaly model, or before
+/// it is armed). Advisory only: a flag never changes the controls by itself.
+struct AnomalyReport {
+  bool consulted = false;
+  bool flagged = false;            ///< a fault class's probability reached advisor.anomaly_threshold
+  std::string fault_class = "none"; ///< most probable class: none, sensor_fault, heat_source,
+                                   ///< cooling_degradation, heater_failure
+  double confidence = 0.0;         ///< its probability (ensemble mean)
+  std::vector<std::string> sensors; ///< the sensors that explain it, most telling first (at most 3)
+  std::vector<double> attribution; ///< their shares of the evidence, in the same order
+  std::string model;               ///< "anomaly v2"
+  std::string reason;              ///< why not consulted, when not
+};
+
 /// The twin's estimate at one sensor after a cycle.
 struct SensorEstimate {
   std::string sensor;
   double observed = 0.0;          ///< last reading used or rejected this cycle (NaN if none)
   QcReason qc = QcReason::missing;
   double forecast = 0.0;          ///< ensemble mean before assimilation
+  double forecast_spread = 0.0;   ///< ensemble std before assimilation
   double analysis = 0.0;          ///< ensemble mean after assimilation
   double spread = 0.0;            ///< ensemble std after assimilation
 };
@@ -83,6 +98,7 @@ struct CycleTimings {
 struct CycleOutcome {
   Advice advice;
   AdvisorReport advisor;
+  AnomalyReport anomaly;
   std::vector<SensorEstimate> sensors;
   std::vector<ParameterEstimate> parameters;
   CycleTimings timings;

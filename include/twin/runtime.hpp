@@ -55,6 +55,12 @@ class Runtime {
   /// Queues readings for the next step (rank 0's are used). Never throws for bad values.
   void ingest(const std::vector<Observation>& observations);
 
+  /// Tells the twin that the facility applies `controls` (config.controls order) from now on
+  /// instead of the last advice, e.g. an operator's override; the next forecast uses them and
+  /// the next advice ramps from them. Rank 0's values count.
+  /// @throws DataError when the count is wrong or a value is not finite (nothing changes).
+  void apply_controls(const std::vector<double>& controls);
+
   /// Runs one cycle: QC, forecast to the end of the period, assimilation, advice, record.
   CycleOutcome step(std::chrono::milliseconds deadline);
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -21,6 +22,30 @@ namespace twin::detail {
 namespace {
 using Clock = std::chrono::steady_clock;
 double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
+
+// Rank 0's strings on every rank.
+void broadcast(std::vector<std::string>& strings, MPI_Comm comm) {
+  std::string text;
+  for (const auto& s : strings) text += s + '\n';
+  long n = static_cast<long>(text.size());
+  TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
+  text.resize(static_cast<std::size_t>(n));
+  TWIN_MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
+  strings.clear();
+  for (std::size_t pos = 0; pos < text.size();) {
+    const std::size_t end = text.find('\n', pos);
+    strings.push_back(text.substr(pos, end - pos));
+    pos = end + 1;
+  }
+}
+
+// Rank 0's numbers on every rank (the count included).
+void broadcast(std::vector<double>& numbers, MPI_Comm comm) {
+  long n = static_cast<long>(numbers.size());
+  TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
+  numbers.resize(static_cast<std::size_t>(n));
+  TWIN_MPI_CHECK(MPI_Bcast(numbers.data(), static_cast<int>(n), MPI_DOUBLE, 0, comm));
+}
 }  // namespace
 
 struct AdviceStage::Impl {
@@ -44,6 +69,12 @@ struct AdviceStage::Impl {
   std::vector<double> predicted;      // surrogate ensemble mean of every output (absolute)
   std::vector<double> last_features;  // the inputs of the pending decision, for its audit record
   std::vector<double> pending_fallback;
+  // Anomaly diagnosis (rank 0 holds the model; every rank the last report).
+  AnomalyFeatures anomaly_features;
+  std::unique_ptr<advisor::Model> anomaly;
+  std::string anomaly_problem;
+  int last_anomaly_load_cycle = 0;
+  AnomalyReport last_anomaly;
 
   Impl(const Config& c, MPI_Comm world, const std::optional<std::string>& run_dir)
       : config(c),
@@ -51,7 +82,8 @@ struct AdviceStage::Impl {
         envelope(advisor::Envelope::from(c.controls)),
         safe(c),
         breaker(c.advisor ? c.advisor->breaker : BreakerConfig{}),
-        layout(surrogate_layout(c)) {
+        layout(surrogate_layout(c)),
+        anomaly_features(c) {
     TWIN_MPI_CHECK(MPI_Comm_rank(world, &rank));
     for (const auto& ctl : c.controls) controls.push_back(ctl.initial);
     previous_analysis.assign(c.sensors.size(), std::numeric_limits<double>::quiet_NaN());
@@ -78,25 +110,158 @@ struct AdviceStage::Impl {
     if (rank != 0) return;
     if (run_dir) audit = std::make_unique<io::AuditLog>((std::filesystem::path(*run_dir) / "audit.jsonl").string());
     if (config.advisor) load(0);
+    if (config.advisor && !config.advisor->anomaly.empty()) load_anomaly(0);
+  }
+
+  // The active version of a model from the registry, checked against the layout it must have.
+  std::unique_ptr<advisor::Model> open_model(const std::string& name, const std::vector<std::string>& inputs,
+                                             const std::vector<std::string>& outputs, std::string& path) const {
+    const std::string dir = io::registry_directory(config);
+    io::ModelRegistry registry(dir);
+    const auto version = registry.active(name);
+    if (!version)
+      throw AdvisorError("no active version of model '" + name + "' in registry " + dir +
+                         " (train one with: twin train " + config.source_name + ")");
+    path = registry.path(name, *version);
+    advisor::ModelPackage package = io::read_model(path);
+    if (package.inputs != inputs || package.outputs != outputs)
+      throw AdvisorError("model " + advisor::label(package) +
+                         ": its inputs and outputs do not match this twin's sensors, controls, parameters and lead "
+                         "times (trained for another config?); train it again");
+    return std::make_unique<advisor::Model>(std::move(package));
+  }
+
+  void load_anomaly(int cycle) {
+    last_anomaly_load_cycle = cycle;
+    anomaly.reset();
+    try {
+      std::string path;
+      const AnomalyLayout& al = anomaly_features.layout();
+      auto model = open_model(config.advisor->anomaly, al.inputs, al.outputs, path);
+      model->warm_up();
+      anomaly = std::move(model);
+      anomaly_problem.clear();
+      spdlog::info("advisor: {} loaded from {} (validation accuracy {:.3f})", advisor::label(anomaly->package()), path,
+                   anomaly->package().metrics.count("validation_accuracy") ? anomaly->package().metrics.at("validation_accuracy") : -1.0);
+    } catch (const std::exception& e) {
+      anomaly_problem = e.what();
+      spdlog::warn("anomaly diagnosis off: {}", anomaly_problem);
+    }
+  }
+
+  AnomalyReport diagnose(const AdviceInputs& in) {
+    AnomalyReport r;
+    if (rank == 0) r = diagnose_on_root(in);
+    std::vector<double> numbers{r.consulted ? 1.0 : 0.0, r.flagged ? 1.0 : 0.0, r.confidence};
+    numbers.insert(numbers.end(), r.attribution.begin(), r.attribution.end());
+    broadcast(numbers, comm);
+    std::vector<std::string> text{r.fault_class, r.model, r.reason};
+    text.insert(text.end(), r.sensors.begin(), r.sensors.end());
+    broadcast(text, comm);
+    r.consulted = numbers[0] != 0.0;
+    r.flagged = numbers[1] != 0.0;
+    r.confidence = numbers[2];
+    r.attribution.assign(numbers.begin() + 3, numbers.end());
+    r.fault_class = text[0];
+    r.model = text[1];
+    r.reason = text[2];
+    r.sensors.assign(text.begin() + 3, text.end());
+    last_anomaly = r;
+    return r;
+  }
+
+  AnomalyReport diagnose_on_root(const AdviceInputs& in) {
+    AnomalyReport r;
+    // The window advances every cycle, consulted or not, so the features are whole when it is.
+    const std::vector<double> x = anomaly_features.push(in.sensors, in.theta, controls);
+    if (!config.advisor) {
+      r.reason = "no advisor configured";
+      return r;
+    }
+    const AdvisorConfig& ac = *config.advisor;
+    if (ac.anomaly.empty()) {
+      r.reason = "anomaly diagnosis disabled (advisor.anomaly is empty)";
+      return r;
+    }
+    if (!anomaly && in.cycle - last_anomaly_load_cycle >= ac.reprobe_cycles) load_anomaly(in.cycle);
+    if (!anomaly) {
+      r.reason = "model unavailable: " + anomaly_problem;
+      return r;
+    }
+    r.model = advisor::label(anomaly->package());
+    if (!in.twin_healthy) {
+      r.reason = "twin unhealthy";
+      return r;
+    }
+    if (in.cycle <= ac.anomaly_warmup_cycles) {
+      r.reason = "filter spin-up: diagnosis starts after cycle " + std::to_string(ac.anomaly_warmup_cycles);
+      return r;
+    }
+    std::vector<double> members;
+    try {
+      anomaly->predict(x.data(), 1, members);
+    } catch (const std::exception& e) {
+      r.reason = std::string("inference error: ") + e.what();
+      return r;
+    }
+    const int K = anomaly->members(), C = anomaly->outputs();
+    std::vector<double> prob(C, 0.0);
+    for (int k = 0; k < K; ++k) {  // the ensemble mean of each member's softmax
+      const double* y = members.data() + static_cast<std::size_t>(k) * C;
+      double top = -HUGE_VAL, sum = 0.0;
+      for (int c = 0; c < C; ++c) top = std::max(top, y[c]);
+      for (int c = 0; c < C; ++c) sum += std::exp(y[c] - top);
+      for (int c = 0; c < C; ++c) prob[c] += std::exp(y[c] - top) / sum / K;
+    }
+    for (double v : prob)
+      if (!std::isfinite(v)) {
+        r.reason = "inference error: non-finite class probabilities";
+        return r;
+      }
+    int best = 0;
+    for (int c = 1; c < C; ++c)
+      if (prob[c] > prob[best]) best = c;
+    r.consulted = true;
+    r.fault_class = anomaly_classes()[best];
+    r.confidence = prob[best];
+    r.flagged = best != 0 && prob[best] >= ac.anomaly_threshold;
+    if (best == 0) return r;
+    // Attribution: the sensors whose readings depart most from the forecast over the window.
+    const std::vector<double>& share = anomaly_features.evidence();
+    std::vector<int> order(share.size());
+    for (std::size_t s = 0; s < order.size(); ++s) order[s] = static_cast<int>(s);
+    std::sort(order.begin(), order.end(), [&](int a, int b) { return share[a] > share[b]; });
+    for (std::size_t i = 0; i < std::min<std::size_t>(3, order.size()) && share[order[i]] > 0; ++i) {
+      r.sensors.push_back(config.sensors[order[i]].name);
+      r.attribution.push_back(share[order[i]]);
+    }
+    return r;
+  }
+
+  void override_controls(const std::vector<double>& values) {
+    std::vector<double> u = values;
+    int ok = u.size() == controls.size() ? 1 : 0;
+    for (double v : u) ok = ok && std::isfinite(v);
+    TWIN_MPI_CHECK(MPI_Bcast(&ok, 1, MPI_INT, 0, comm));
+    if (!ok) {
+      std::string why = "apply_controls: expected " + std::to_string(controls.size()) + " finite values (";
+      for (std::size_t j = 0; j < config.controls.size(); ++j) why += (j ? ", " : "") + config.controls[j].name;
+      throw DataError(why + "), got " + std::to_string(values.size()) + (u.size() == controls.size() ? " with a non-finite one" : ""));
+    }
+    TWIN_MPI_CHECK(MPI_Bcast(u.data(), static_cast<int>(u.size()), MPI_DOUBLE, 0, comm));
+    for (std::size_t j = 0; j < u.size(); ++j)
+      if (u[j] < config.controls[j].min || u[j] > config.controls[j].max)
+        spdlog::warn("apply_controls: {} = {} is outside its configured [{}, {}]; the twin follows what the facility applies",
+                     config.controls[j].name, u[j], config.controls[j].min, config.controls[j].max);
+    controls = u;
   }
 
   void load(int cycle) {
     last_load_cycle = cycle;
     surrogate.reset();
-    const std::string dir = io::registry_directory(config);
     try {
-      io::ModelRegistry registry(dir);
-      const std::string& name = config.advisor->surrogate;
-      const auto version = registry.active(name);
-      if (!version)
-        throw AdvisorError("no active version of model '" + name + "' in registry " + dir +
-                           " (train one with: twin train " + config.source_name + ")");
-      advisor::ModelPackage package = io::read_model(registry.path(name, *version));
-      if (package.inputs != layout.inputs || package.outputs != layout.outputs)
-        throw AdvisorError("model " + advisor::label(package) +
-                           ": its inputs and outputs do not match this twin's sensors, controls and lead times "
-                           "(trained for another config?); train it again");
-      auto model = std::make_unique<advisor::Model>(std::move(package));
+      std::string path;
+      auto model = open_model(config.advisor->surrogate, layout.inputs, layout.outputs, path);
       std::vector<int> features;
       for (int i = 0; i < static_cast<int>(layout.inputs.size()); ++i)
         if (i < layout.u0() || i >= layout.u0() + layout.controls) features.push_back(i);
@@ -105,7 +270,7 @@ struct AdviceStage::Impl {
       surrogate = std::move(model);
       model_problem.clear();
       spdlog::info("advisor: {} loaded from {} (validation relative error {:.4f})", advisor::label(surrogate->package()),
-                   registry.path(name, *version), surrogate->package().metrics.count("validation_relative_error")
+                   path, surrogate->package().metrics.count("validation_relative_error")
                                                       ? surrogate->package().metrics.at("validation_relative_error")
                                                       : -1.0);
     } catch (const std::exception& e) {  // DataError, AdvisorError, filesystem errors: all mean "no model"
@@ -340,6 +505,15 @@ struct AdviceStage::Impl {
                         {"latency_ms", report.latency_ms},
                         {"physics_error", finite_or_null(report.physics_error)},
                         {"breaker", breaker.describe()}};
+    if (last_anomaly.consulted) {
+      nlohmann::json why = nlohmann::json::array();
+      for (std::size_t i = 0; i < last_anomaly.sensors.size(); ++i)
+        why.push_back({{"sensor", last_anomaly.sensors[i]}, {"share", last_anomaly.attribution[i]}});
+      r["anomaly"] = {{"flagged", last_anomaly.flagged}, {"class", last_anomaly.fault_class},
+                      {"confidence", finite_or_null(last_anomaly.confidence)}, {"sensors", why}};
+      if (anomaly) r["models"]["anomaly"] = {{"version", advisor::label(anomaly->package())},
+                                {"weights_sha256", anomaly->package().weights_sha256}};
+    }
     if (surrogate) r["models"]["surrogate"] = {{"version", advisor::label(surrogate->package())},
                                                {"weights_sha256", surrogate->package().weights_sha256}};
     try {
@@ -357,5 +531,7 @@ Advice AdviceStage::decide(const AdviceInputs& inputs, AdvisorReport& report, co
   return m_impl->decide(inputs, report, physics);
 }
 const std::vector<double>& AdviceStage::controls() const { return m_impl->controls; }
+AnomalyReport AdviceStage::diagnose(const AdviceInputs& inputs) { return m_impl->diagnose(inputs); }
+void AdviceStage::override_controls(const std::vector<double>& controls) { m_impl->override_controls(controls); }
 
 }  // namespace twin::detail

@@ -1,5 +1,6 @@
 #include "advice/features.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace twin::detail {
@@ -34,6 +35,161 @@ void surrogate_inputs(const SurrogateLayout& l, const double* y, const double* y
     x[l.u0() + j] = u[j];
   }
   for (int p = 0; p < l.parameters; ++p) x[l.theta0() + p] = theta[p];
+}
+
+std::string anomaly_class(EventKind kind) {
+  if (is_sensor_event(kind)) return "sensor_fault";
+  switch (kind) {
+    case EventKind::heat_source: return "heat_source";
+    case EventKind::cooling_degradation: return "cooling_degradation";
+    case EventKind::heater_failure: return "heater_failure";
+    default: return "none";
+  }
+}
+
+namespace {
+const char* const anomaly_input_names[] = {
+    "mean_z0", "mean_z1", "mean_z2",           // mean innovation over the sensors, now and 1, 2 cycles ago
+    "mean_z_sum5",                             // its sum over the last 5 cycles
+    "mean_z_shift",                            // its mean over the window minus its mean over the 12 cycles before
+    "max_z0", "max2_z0", "min_z0", "min2_z0",  // the two largest and two smallest now
+    "max_zsum", "min_zsum",                    // extremes of the innovation summed over the window
+    "frac_above_2", "frac_below_2",            // share of sensors beyond +-2 now
+    "max_isolation", "min_isolation",          // extremes of (z - mean z of the two nearest sensors)
+    "buddies_of_max", "buddies_of_min",        // mean z of the two nearest sensors of the extremes
+    "rejected", "missing",                     // share of readings QC rejected, share missing
+    "rejected_max_abs_z",                      // largest |z| among the rejected readings
+    "min_driven_zsum", "max_driven_zsum",      // window sums at the sensors of controls, times their level
+    "min_driven_z0", "rejected_driven",        // the same now, and QC rejections there (times the level)
+    "controls_mean"};                          // mean control level (fraction of max)
+}  // namespace
+
+AnomalyLayout anomaly_layout(const Config& c) {
+  AnomalyLayout l;
+  for (const char* name : anomaly_input_names) l.inputs.push_back(name);
+  for (const auto& p : c.ensemble.parameters) l.inputs.push_back("dtheta:" + p.name);
+  for (const auto& k : anomaly_classes()) l.outputs.push_back("class:" + k);
+  return l;
+}
+
+AnomalyFeatures::AnomalyFeatures(const Config& c) : m_layout(anomaly_layout(c)), m_sensors(static_cast<int>(c.sensors.size())) {
+  for (const auto& s : c.sensors) m_noise.push_back(s.noise_std);
+  for (const auto& p : c.ensemble.parameters) m_prior_std.push_back(p.prior_std > 0 ? p.prior_std : 1.0);
+  for (const auto& u : c.controls) m_max.push_back(u.max != 0 ? std::abs(u.max) : 1.0);
+  const int S = m_sensors;
+  for (int s = 0; s < S; ++s) {
+    std::vector<std::pair<double, int>> d;
+    for (int t = 0; t < S; ++t) {
+      if (t == s) continue;
+      double d2 = 0.0;
+      for (std::size_t k = 0; k < c.sensors[s].position_m.size(); ++k) {
+        const double e = c.sensors[s].position_m[k] - c.sensors[t].position_m[k];
+        d2 += e * e;
+      }
+      d.push_back({d2, t});
+    }
+    std::sort(d.begin(), d.end());
+    m_nearest.push_back({d.size() > 0 ? d[0].second : s, d.size() > 1 ? d[1].second : (d.empty() ? s : d[0].second)});
+  }
+  for (const auto& u : c.controls) {
+    int found = -1;
+    for (int s = 0; s < S; ++s)
+      if (c.sensors[s].name == u.sensor) found = s;
+    m_control_sensor.push_back(found);
+  }
+  m_evidence.assign(static_cast<std::size_t>(S), 0.0);
+}
+
+std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
+                                          const std::vector<double>& controls) {
+  const int S = m_sensors;
+  std::vector<double> z(static_cast<std::size_t>(S), 0.0);
+  int rejected = 0, missing = 0;
+  double rejected_z = 0.0;
+  for (int s = 0; s < S && s < static_cast<int>(sensors.size()); ++s) {
+    const SensorEstimate& e = sensors[s];
+    // Rejected readings keep their innovation: how far off they were is the evidence.
+    const double sigma = std::sqrt(e.forecast_spread * e.forecast_spread + m_noise[s] * m_noise[s]);
+    if (std::isfinite(e.observed) && std::isfinite(e.forecast) && sigma > 0)
+      z[s] = std::clamp((e.observed - e.forecast) / sigma, -anomaly_clip, anomaly_clip);
+    if (e.qc == QcReason::missing) ++missing;
+    else if (e.qc != QcReason::accepted) {
+      ++rejected;
+      rejected_z = std::max(rejected_z, std::abs(z[s]));
+    }
+  }
+  m_z.push_front(z);
+  if (m_z.size() > static_cast<std::size_t>(anomaly_window)) m_z.pop_back();
+  double mean_now = 0.0;
+  for (double v : z) mean_now += S ? v / S : 0.0;
+  m_means.push_front(mean_now);
+  if (m_means.size() > static_cast<std::size_t>(anomaly_window + anomaly_baseline)) m_means.pop_back();
+  double sum5 = 0.0, window = 0.0, baseline = 0.0;
+  int n_window = 0, n_baseline = 0;
+  for (std::size_t k = 0; k < m_means.size(); ++k) {
+    if (k < 5) sum5 += m_means[k];
+    if (k < static_cast<std::size_t>(anomaly_window)) window += m_means[k], ++n_window;
+    else baseline += m_means[k], ++n_baseline;
+  }
+  const double shift = n_baseline ? window / n_window - baseline / n_baseline : 0.0;
+  m_theta.push_front(theta);
+  if (m_theta.size() > static_cast<std::size_t>(anomaly_window + 1)) m_theta.pop_back();
+
+  const auto at = [&](int k) -> const std::vector<double>& { return m_z[std::min<std::size_t>(k, m_z.size() - 1)]; };
+  const auto mean_of = [&](const std::vector<double>& v) {
+    double m = 0.0;
+    for (double x : v) m += x;
+    return S ? m / S : 0.0;
+  };
+  std::vector<double> sum(static_cast<std::size_t>(S), 0.0), iso(static_cast<std::size_t>(S), 0.0);
+  for (int s = 0; s < S; ++s) {
+    for (const auto& w : m_z) sum[s] += w[s];
+    iso[s] = z[s] - 0.5 * (z[m_nearest[s][0]] + z[m_nearest[s][1]]);
+  }
+  std::vector<int> order(static_cast<std::size_t>(S));
+  for (int s = 0; s < S; ++s) order[s] = s;
+  std::sort(order.begin(), order.end(), [&](int a, int b) { return z[a] > z[b]; });
+  const auto pick = [&](int i) { return S ? z[order[std::min(std::max(i, 0), S - 1)]] : 0.0; };
+  const auto buddies = [&](int s) { return S ? 0.5 * (z[m_nearest[s][0]] + z[m_nearest[s][1]]) : 0.0; };
+  int above = 0, below = 0;
+  for (double v : z) above += v > 2.0, below += v < -2.0;
+  double min_driven = 0.0, max_driven = 0.0, min_driven_now = 0.0, rejected_driven = 0.0, level = 0.0;
+  for (std::size_t j = 0; j < m_control_sensor.size(); ++j) {
+    const double f = j < controls.size() && std::isfinite(controls[j]) ? controls[j] / m_max[j] : 0.0;
+    level += f / static_cast<double>(m_control_sensor.size());
+    if (m_control_sensor[j] < 0) continue;
+    const int s = m_control_sensor[j];
+    min_driven = std::min(min_driven, f * sum[s]);
+    max_driven = std::max(max_driven, f * sum[s]);
+    min_driven_now = std::min(min_driven_now, f * z[s]);
+    if (s < static_cast<int>(sensors.size()) && sensors[s].qc != QcReason::accepted && sensors[s].qc != QcReason::missing)
+      rejected_driven = std::max(rejected_driven, f);
+  }
+  std::vector<double> x = {mean_of(at(0)), mean_of(at(1)), mean_of(at(2)), sum5, shift,
+                           pick(0), pick(1), pick(S - 1), pick(S - 2),
+                           S ? *std::max_element(sum.begin(), sum.end()) : 0.0, S ? *std::min_element(sum.begin(), sum.end()) : 0.0,
+                           S ? double(above) / S : 0.0, S ? double(below) / S : 0.0,
+                           S ? *std::max_element(iso.begin(), iso.end()) : 0.0, S ? *std::min_element(iso.begin(), iso.end()) : 0.0,
+                           S ? buddies(order[0]) : 0.0, S ? buddies(order[S - 1]) : 0.0,
+                           S ? double(rejected) / S : 0.0, S ? double(missing) / S : 0.0, rejected_z,
+                           min_driven, max_driven, min_driven_now, rejected_driven, level};
+  for (std::size_t p = 0; p < m_prior_std.size(); ++p) {
+    const double d = p < theta.size() ? (m_theta.front()[p] - m_theta.back()[p]) / m_prior_std[p] : 0.0;
+    x.push_back(std::isfinite(d) ? std::clamp(d, -anomaly_clip, anomaly_clip) : 0.0);
+  }
+
+  // Evidence per sensor: squared innovations over the window; a missing or rejected reading
+  // counts as a clipped one (its absence, or QC's verdict, is the evidence).
+  double total = 0.0;
+  for (int s = 0; s < S; ++s) {
+    double e = 0.0;
+    for (const auto& w : m_z) e += w[s] * w[s];
+    if (s < static_cast<int>(sensors.size()) && sensors[s].qc != QcReason::accepted) e += anomaly_clip * anomaly_clip;
+    m_evidence[s] = e;
+    total += e;
+  }
+  for (double& e : m_evidence) e = total > 0 ? e / total : 0.0;
+  return x;
 }
 
 }  // namespace twin::detail

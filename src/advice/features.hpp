@@ -6,11 +6,25 @@
 //                    u_prev:<control> (in force during the last cycle), u:<control> (candidate,
 //                    held over the horizon), theta:<parameter> (estimated physical parameters).
 // Surrogate outputs: <sensor>@+<lead>s, the change of each sensor after each lead time.
+//
+// Anomaly inputs:    summaries of the innovations (each reading against the forecast, in units
+//                    of its expected spread, rejected readings included) over the last
+//                    anomaly_window cycles that do not depend on which sensor shows what: means
+//                    (and how the mean departs from its level over the cycles before),
+//                    extremes, how isolated the extremes are from their nearest neighbours, the
+//                    evidence at the sensors of the controls that are on, QC rejections and
+//                    missing readings, and the change of the parameter estimates. With a few
+//                    dozen faults to learn from, a model over these generalises across sensors
+//                    where one over raw per-sensor inputs would have to see each sensor fail.
+// Anomaly outputs:   one softmax group class:<c> over anomaly_classes().
 
+#include <array>
+#include <deque>
 #include <string>
 #include <vector>
 
 #include "twin/config.hpp"
+#include "twin/observation.hpp"
 
 namespace twin::detail {
 
@@ -32,5 +46,50 @@ SurrogateLayout surrogate_layout(const Config& config);
 /// Writes one input row into x (layout.inputs.size() values).
 void surrogate_inputs(const SurrogateLayout& layout, const double* y, const double* y_prev, const double* u_prev,
                       const double* u, const double* theta, double* x);
+
+/// The fault classes the anomaly model tells apart, in output order.
+inline const std::vector<std::string>& anomaly_classes() {
+  static const std::vector<std::string> c{"none", "sensor_fault", "heat_source", "cooling_degradation", "heater_failure"};
+  return c;
+}
+/// The class a plant event belongs to (the sensor_* kinds are all sensor_fault).
+std::string anomaly_class(EventKind kind);
+
+inline constexpr int anomaly_window = 3;  ///< cycles of innovations per sensor
+inline constexpr int anomaly_baseline = 12;  ///< cycles before the window that set the usual mean innovation
+inline constexpr double anomaly_clip = 10.0;  ///< innovations beyond this many sigma count as this many
+
+struct AnomalyLayout {
+  std::vector<std::string> inputs, outputs;
+};
+
+AnomalyLayout anomaly_layout(const Config& config);
+
+/// Turns each cycle's estimates into one row of anomaly inputs, keeping the window it needs.
+/// The runtime and `twin train` both feed it CycleOutcome-like data, so the features are the
+/// same at training and at run time.
+class AnomalyFeatures {
+ public:
+  explicit AnomalyFeatures(const Config& config);
+  const AnomalyLayout& layout() const { return m_layout; }
+  /// Adds one cycle (sensors as the runtime reports them, estimated parameter means, controls in
+  /// force during the cycle) and returns its input row.
+  std::vector<double> push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
+                           const std::vector<double>& controls);
+  /// Each sensor's share of the squared innovations over the window (the last push): where an
+  /// anomaly shows. Sums to 1 unless every innovation is zero.
+  const std::vector<double>& evidence() const { return m_evidence; }
+
+ private:
+  AnomalyLayout m_layout;
+  int m_sensors = 0;
+  std::vector<double> m_noise, m_prior_std, m_max;
+  std::vector<std::array<int, 2>> m_nearest;  // the two nearest other sensors of each sensor
+  std::vector<int> m_control_sensor;          // sensor each control drives, or -1
+  std::deque<std::vector<double>> m_z;        // newest first
+  std::deque<std::vector<double>> m_theta;    // newest first, anomaly_window + 1 deep
+  std::deque<double> m_means;                 // mean innovation per cycle, newest first
+  std::vector<double> m_evidence;
+};
 
 }  // namespace twin::detail

@@ -3,6 +3,8 @@
 #include <Kokkos_Core.hpp>
 
 #include <iostream>
+#include <string>
+#include <vector>
 #include <spdlog/spdlog.h>
 
 #include "config/load.hpp"
@@ -114,15 +116,18 @@ int run_cli(int argc, char** argv) {
                 "Run the same twin without assimilation (the free-run baseline)");
   run->add_option("--registry", run_options.registry, "Model registry directory (default: advisor.registry, else models/<name>)");
   run->add_flag("--no-advisor", run_options.no_advisor, "Run with the safe default controller only (the advisor's baseline)");
+  run->add_flag("--no-faults", run_options.no_faults,
+                "Run the plant emulator without its scheduled events (the fault-free reference of the anomaly diagnosis)");
 
   twin::detail::TrainOptions train_options;
   auto* train = app.add_subcommand("train", "Generate data with the solver and train the advisor's models (MPI data-parallel)");
   train->add_option("config", config_path, "YAML configuration file")->required();
+  train->add_option("--model", train_options.only, "Train only this model (advisor.surrogate or advisor.anomaly)");
   train->add_option("--registry", train_options.registry, "Model registry directory (default: advisor.registry, else models/<name>)");
 
   std::string registry_dir, model_name;
   int model_version = 0;
-  auto* models = app.add_subcommand("models", "List, promote or roll back model versions in a registry");
+  auto* models = app.add_subcommand("models", "List, promote, roll back or import model versions in a registry");
   models->require_subcommand(1);
   auto* models_list = models->add_subcommand("list", "List the model versions of a registry, with their metrics");
   models_list->add_option("registry", registry_dir, "Registry directory (e.g. models/plate)")->required();
@@ -133,6 +138,17 @@ int run_cli(int argc, char** argv) {
   auto* models_rollback = models->add_subcommand("rollback", "Make the active version's parent active again");
   models_rollback->add_option("registry", registry_dir, "Registry directory")->required();
   models_rollback->add_option("name", model_name, "Model name")->required();
+  twin::detail::ImportOptions import_options;
+  auto* models_import = models->add_subcommand(
+      "import", "Add a TorchScript module (torch.jit.save) as a new model version; it takes the twin's raw inputs");
+  models_import->add_option("registry", import_options.registry, "Registry directory")->required();
+  models_import->add_option("file", import_options.file, "TorchScript file (.pt)")->required()->check(CLI::ExistingFile);
+  models_import->add_option("--config", config_path, "The twin's YAML configuration (fixes inputs and outputs)")->required();
+  models_import->add_option("--name", import_options.name, "Model name in the registry (default: the role)");
+  models_import->add_option("--role", import_options.role, "surrogate or anomaly")->check(CLI::IsMember({"surrogate", "anomaly"}));
+  models_import->add_option("--statistics-from", import_options.statistics_from,
+                            "Model whose training statistics the OOD score uses (default: the active version of --name)");
+  models_import->add_flag("--activate", import_options.activate, "Make the new version active (default: promote it later)");
 
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "List what a series.h5 holds (readable while a run writes it)");
@@ -173,6 +189,26 @@ int run_cli(int argc, char** argv) {
     }
   }
   if (*audit_verify) return rank == 0 ? verify_audit_file(audit_path) : exit_ok;  // twin audit verify
+  if (*models_import) {
+    if (rank != 0) return exit_ok;
+    try {
+      if (import_options.name.empty()) import_options.name = import_options.role;
+      const twin::Config config = twin::load_config(config_path);
+      const int v = twin::detail::import_torchscript(config, import_options);
+      std::cout << import_options.name << " v" << v << " imported into " << import_options.registry
+                << (import_options.activate ? " and made active" : "; make it active with: twin models promote " +
+                                                                       import_options.registry + " " + import_options.name +
+                                                                       " " + std::to_string(v))
+                << "\n";
+      return exit_ok;
+    } catch (const twin::ConfigError& e) {
+      std::cerr << "twin: invalid configuration: " << e.what() << std::endl;
+      return exit_bad_input;
+    } catch (const std::exception& e) {
+      std::cerr << "twin: " << e.what() << std::endl;
+      return exit_bad_input;
+    }
+  }
   if (*models) return rank == 0 ? models_command(models_list->parsed(), models_promote->parsed(), registry_dir, model_name, model_version) : exit_ok;
   if (!*validate && !*run && !*train) {
     if (rank == 0) std::cout << app.help() << std::flush;
@@ -226,8 +262,15 @@ int main(int argc, char** argv) {
   twin::log::init_default();
   int code = exit_runtime_failure;
   {
-    Kokkos::ScopeGuard kokkos(argc, argv);
-    code = run_cli(argc, argv);  // every Kokkos View lives and dies inside
+    // Kokkos would answer -h/--help with its own page: it gets the --kokkos-* arguments, the
+    // command line the rest.
+    std::vector<char*> kokkos_args{argv[0]}, cli_args{argv[0]};
+    for (int i = 1; i < argc; ++i)
+      (std::string(argv[i]).rfind("--kokkos-", 0) == 0 ? kokkos_args : cli_args).push_back(argv[i]);
+    int kokkos_argc = static_cast<int>(kokkos_args.size());
+    kokkos_args.push_back(nullptr);
+    Kokkos::ScopeGuard kokkos(kokkos_argc, kokkos_args.data());
+    code = run_cli(static_cast<int>(cli_args.size()), cli_args.data());  // every Kokkos View lives and dies inside
   }
   twin::log::flush();
   return code;

@@ -301,6 +301,7 @@ void describe(V& v, AdvisorConfig& c) {
   v.optional("candidates", c.candidates, Rule::range(1, 256));
   v.optional("iterations", c.iterations, Rule::range(0, 1000));
   v.optional("anomaly_threshold", c.anomaly_threshold, Rule::above_up_to(0.0, 1.0));
+  v.optional("anomaly_warmup_cycles", c.anomaly_warmup_cycles, Rule::non_negative());
   v.optional("threads", c.threads, Rule::range(1, 256));
   v.optional("reprobe_cycles", c.reprobe_cycles, Rule::at_least(1));
   v.section("safe_default", c.safe_default);
@@ -323,7 +324,10 @@ void describe(V& v, TrainingConfig& c) {
   v.optional("segments", c.segments, Rule::range(1, 100000));
   v.optional("warmup_cycles", c.warmup_cycles, Rule::non_negative());
   v.optional("parameter_spread", c.parameter_spread, Rule::non_negative());
-  v.optional("anomaly_cycles", c.anomaly_cycles, Rule::non_negative());
+  v.optional("anomaly_scenarios", c.anomaly_scenarios, Rule::non_negative());
+  v.optional("anomaly_cycles", c.anomaly_cycles, Rule::range(1, 1000000));
+  v.optional("anomaly_hidden", c.anomaly_hidden, Rule::range(1, 4096).size(1, 8));
+  v.optional("anomaly_epochs", c.anomaly_epochs, Rule::range(1, 1000000));
   bool increasing = !c.lead_cycles.empty();
   for (std::size_t i = 1; i < c.lead_cycles.size(); ++i) increasing = increasing && c.lead_cycles[i] > c.lead_cycles[i - 1];
   v.check(increasing, "lead_cycles", "must be increasing");

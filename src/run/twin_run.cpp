@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "advice/features.hpp"
 #include "advisor/gates.hpp"
 #include "advisor/version.hpp"
 #include "core/mpi.hpp"
@@ -238,6 +239,7 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   Config config = input;
   if (options.no_assimilation) config.assimilation.enabled = false;
   if (options.no_advisor) config.advisor.reset();
+  if (options.no_faults) config.source.plant.events.clear();
   if (options.registry && config.advisor) config.advisor->registry = *options.registry;
   if (config.advisor) advisor::set_torch_threads(config.advisor->threads, 1);
   // Relative input files are relative to the config file, as a reader of the config expects.
@@ -303,6 +305,19 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   std::vector<bool> was_faulty(S, false);
   nlohmann::json faults = nlohmann::json::array();
   std::string last_mode = "nominal";
+  // Anomaly diagnosis against the plant's schedule (rank 0).
+  struct Scheduled {
+    EventCycles cycles;
+    std::string expected;
+    long first_flag = -1, first_right = -1;
+    std::string first_class;
+    std::vector<std::string> sensors;  // attributed at the first right flag
+  };
+  std::vector<Scheduled> scheduled;
+  for (const auto& e : config.source.plant.events)
+    scheduled.push_back({event_cycles(e, period), anomaly_class(e.type), -1, -1, "", {}});
+  long anomaly_consulted = 0, anomaly_flagged = 0, quiet_cycles = 0, quiet_flagged = 0;
+  std::map<std::string, long> flagged_classes;
 
   const auto wall_start = Clock::now();
   for (int c = 0; c < cycles; ++c) {
@@ -360,6 +375,31 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
       free = runtime.free_run_field();
     }
     if (rank != 0) continue;
+    if (out.anomaly.consulted) ++anomaly_consulted;
+    if (out.anomaly.flagged) {
+      ++anomaly_flagged;
+      ++flagged_classes[out.anomaly.fault_class];
+    }
+    if (plant) {
+      bool quiet = true;  // no event in effect, none ended in the last 8 cycles
+      for (Scheduled& e : scheduled) {
+        const bool on = e.cycles.contains(c);
+        quiet = quiet && !on && !(e.cycles.last >= 0 && c > e.cycles.last && c - e.cycles.last <= 8);
+        if (!on || !out.anomaly.flagged) continue;
+        if (e.first_flag < 0) {
+          e.first_flag = c;
+          e.first_class = out.anomaly.fault_class;
+        }
+        if (e.first_right < 0 && out.anomaly.fault_class == e.expected) {
+          e.first_right = c;
+          e.sensors = out.anomaly.sensors;
+        }
+      }
+      if (quiet && out.anomaly.consulted) {
+        ++quiet_cycles;
+        if (out.anomaly.flagged) ++quiet_flagged;
+      }
+    }
     cycle_ms.push_back(out.timings.total_ms);
     stage_sum[0] += out.timings.qc_ms;
     stage_sum[1] += out.timings.forecast_ms;
@@ -473,6 +513,28 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   j["advisor"] = {{"configured", config.advisor.has_value()}, {"modes", modes}, {"gates", gates},
                   {"advise_ms", {{"p50", percentile(advise_ms, 0.5)}, {"p99", percentile(advise_ms, 0.99)},
                                  {"max", percentile(advise_ms, 1.0)}}}};
+  {
+    nlohmann::json events = nlohmann::json::array();
+    bool all_flagged = !scheduled.empty();
+    for (std::size_t i = 0; i < scheduled.size(); ++i) {
+      const Scheduled& e = scheduled[i];
+      const PlantEventConfig& pe = config.source.plant.events[i];
+      const long to_flag = e.first_right < 0 ? -1 : e.first_right - e.cycles.first;
+      all_flagged = all_flagged && to_flag >= 0 && to_flag < 5;
+      events.push_back({{"type", to_string(pe.type)}, {"target", pe.target}, {"expected_class", e.expected},
+                        {"onset_cycle", e.cycles.first}, {"first_flag_cycle", e.first_flag}, {"first_flag_class", e.first_class},
+                        {"first_right_cycle", e.first_right}, {"cycles_to_flag", to_flag}, {"sensors", e.sensors}});
+    }
+    j["anomaly"] = {{"consulted_cycles", anomaly_consulted},
+                    {"flagged_cycles", anomaly_flagged},
+                    {"flagged_fraction", completed ? double(anomaly_flagged) / completed : 0.0},
+                    {"flagged_classes", flagged_classes},
+                    {"quiet_cycles", quiet_cycles},
+                    {"quiet_flagged", quiet_flagged},
+                    {"quiet_flagged_fraction", quiet_cycles ? double(quiet_flagged) / quiet_cycles : 0.0},
+                    {"events", events},
+                    {"all_faults_flagged_within_5_cycles", all_flagged}};
+  }
   if (plant) {
     j["control"] = {{"controller", config.advisor ? "advisor" : std::string("safe_default (") + safe_default.rule() + ")"},
                     {"twin", score.json()}};

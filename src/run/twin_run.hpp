@@ -17,6 +17,7 @@ struct RunOptions {
   bool no_assimilation = false;        ///< the same twin without assimilation (a baseline)
   std::optional<std::string> registry; ///< overrides advisor.registry
   bool no_advisor = false;             ///< drop the advisor section: safe defaults only (a baseline)
+  bool no_faults = false;              ///< the plant emulator without its scheduled events (a fault-free reference)
 };
 
 /// The run directory a config asks for: twin.run_dir, else "runs/<twin.name>".

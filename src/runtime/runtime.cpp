@@ -354,6 +354,7 @@ struct Runtime::Impl {
       e.observed = verdicts[s].present ? verdicts[s].value : std::nan("");
       e.qc = verdicts[s].reason;
       e.forecast = fmean[s];
+      e.forecast_spread = fstd[s];
       moments(hx, N, S, s, e.analysis, e.spread);
       if (verdicts[s].present && verdicts[s].reason == QcReason::accepted) ++out.accepted;
       else if (verdicts[s].present) ++out.rejected;
@@ -364,8 +365,10 @@ struct Runtime::Impl {
     advice_in.cycle = cycle;
     advice_in.t_s = t;
     advice_in.deadline = start + deadline;
+    advice_in.sensors = estimates;
     const double estimates_ms = ms_since(stage);
     stage = Clock::now();
+    out.anomaly = advice->diagnose(advice_in);
     out.advice = advice->decide(advice_in, out.advisor, [this](const std::vector<double>& u) { return physics_check(u); });
     out.timings.advise_ms = ms_since(stage);
     stage = Clock::now();
@@ -424,6 +427,7 @@ Runtime::Runtime(const Config& config, MPI_Comm comm, RuntimeOptions options)
 Runtime::~Runtime() = default;
 
 void Runtime::ingest(const std::vector<Observation>& observations) { m_impl->ingest(observations); }
+void Runtime::apply_controls(const std::vector<double>& controls) { m_impl->advice->override_controls(controls); }
 CycleOutcome Runtime::step(std::chrono::milliseconds deadline) { return m_impl->step(deadline); }
 double Runtime::time_s() const { return m_impl->t; }
 int Runtime::cycle() const { return m_impl->cycle; }

@@ -37,6 +37,29 @@ bool active(const PlantEventConfig& e, double t) { return t >= e.start_s && (!e.
 
 }  // namespace
 
+EventCycles event_cycles(const PlantEventConfig& e, double period) {
+  // Cycle c covers [c T, (c + 1) T) and reads its sensors at (c + 1) T.
+  const double eps = 1e-9 * std::max(1.0, std::abs(e.start_s));
+  const auto first_reading_at_or_after = [&](double t) { return static_cast<long>(std::ceil((t - eps) / period)) - 1; };
+  EventCycles c;
+  if (e.type == EventKind::sensor_spike) {
+    c.first = std::max(0L, first_reading_at_or_after(e.start_s));
+    c.last = c.first;
+    return c;
+  }
+  if (is_sensor_event(e.type)) {
+    c.first = std::max(0L, first_reading_at_or_after(e.start_s));
+    if (e.end_s) c.last = first_reading_at_or_after(*e.end_s) - 1;  // active while t < end
+  } else if (e.type == EventKind::heat_source) {
+    c.first = std::max(0L, static_cast<long>(std::floor((e.start_s + eps) / period)));
+    if (e.end_s) c.last = static_cast<long>(std::ceil((*e.end_s - eps) / period)) - 1;
+  } else {  // applied when active at the start of a cycle
+    c.first = std::max(0L, static_cast<long>(std::ceil((e.start_s - eps) / period)));
+    if (e.end_s) c.last = static_cast<long>(std::ceil((*e.end_s - eps) / period)) - 1;
+  }
+  return c;
+}
+
 PlantEmulator::PlantEmulator(const Config& config, MPI_Comm comm)
     : m_config(config),
       m_truth(make_truth(config)),

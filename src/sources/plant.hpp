@@ -16,6 +16,16 @@
 
 namespace twin::detail {
 
+/// The cycles whose readings an event can show: [first, last] (last = -1: to the end of the
+/// run). Sensor events show in the readings taken at the end of a cycle; a heat source from
+/// within the cycle it starts in; a failing heater and degrading cooling from the first cycle
+/// that begins after they start (the emulator applies them per cycle).
+struct EventCycles {
+  long first = 0, last = -1;
+  bool contains(long cycle) const { return cycle >= first && (last < 0 || cycle <= last); }
+};
+EventCycles event_cycles(const PlantEventConfig& event, double period);
+
 class PlantEmulator {
  public:
   PlantEmulator(const Config& config, MPI_Comm comm);

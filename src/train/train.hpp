@@ -17,6 +17,7 @@ namespace twin::detail {
 
 struct TrainOptions {
   std::optional<std::string> registry;  ///< overrides advisor.registry
+  std::optional<std::string> only;      ///< train only this model (advisor.surrogate or advisor.anomaly)
   bool progress = true;                 ///< log progress lines (rank 0)
 };
 
@@ -25,6 +26,43 @@ struct TrainOptions {
 /// not depend on the number of ranks. No communication.
 advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLayout& layout, int rank, int ranks,
                                          bool progress = false);
+
+/// One fault scenario for the anomaly model: the plant (hidden parameters, noise seed, events)
+/// and the controls applied each cycle, all drawn from (training.seed, index).
+struct FaultScenario {
+  Config config;                              ///< the config with the scenario's plant
+  std::vector<std::vector<double>> controls;  ///< per cycle, inside bounds and rate limits
+};
+FaultScenario fault_scenario(const Config& config, int index);
+
+/// The training label of one cycle of a scenario: the class of the event in effect (a sensor
+/// fault for as long as it lasts, a plant fault for its first cycles), or none; rows right after
+/// an event ends, or long into a plant fault (when the filter has absorbed it), are left out.
+/// Returns the class index in anomaly_classes(), or -1 to leave the cycle out.
+int anomaly_label(const std::vector<PlantEventConfig>& events, long cycle, double period);
+
+/// This rank's shard of anomaly training data: scenarios rank, rank + ranks, ... of
+/// training.anomaly_scenarios, each a twin (without advisor) following an emulated plant with
+/// scheduled faults, from the twin's own cycle outcomes. No communication.
+advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks, bool progress = false);
+
+/// What `twin models import` needs: a TorchScript module file (saved with torch.jit.save)
+/// whose forward takes the twin's raw inputs [batch, inputs] (float32) and returns
+/// [batch, outputs] or [members, batch, outputs].
+struct ImportOptions {
+  std::string registry, file, name;
+  std::string role = "surrogate";             ///< surrogate or anomaly: fixes the input/output layout
+  std::optional<std::string> statistics_from; ///< model whose training statistics the OOD score uses
+                                              ///< (default: the active version of `name`)
+  bool activate = false;                      ///< make the new version active
+};
+
+/// Imports a TorchScript module into a registry as the next version of `name`, for `config`'s
+/// layout. The module is loaded and run once on the reference inputs (the training mean) before
+/// anything is written; its outputs must have the layout's shape and be finite.
+/// @returns the new version. @throws DataError (unreadable file, wrong shapes, no statistics),
+///          AdvisorError (the module does not load or fails).
+int import_torchscript(const Config& config, const ImportOptions& options);
 
 /// Trains every model the config's advisor uses and adds them to the registry (rank 0 writes).
 /// Returns the registry directory. Collective over `comm`.

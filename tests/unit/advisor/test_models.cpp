@@ -69,6 +69,28 @@ TEST(Training, IsDeterministicForASeed) {
   EXPECT_NE(trained(5).weights_sha256, trained(6).weights_sha256);
 }
 
+// Inputs far from 0 with small spread, as temperatures in K are: the normalisation folded into
+// the first and last layers at load must give the same function the training fitted.
+TEST(Model, PredictsInRawUnitsForInputsFarFromZero) {
+  std::mt19937_64 rng(3);
+  std::uniform_real_distribution<double> u(300.0, 320.0);
+  Dataset d{2, 2, {}, {}, {}};
+  for (int i = 0; i < 600; ++i) {
+    const double a = u(rng), b = u(rng);
+    d.add({a, b}, {(a - 310.0) + 2.0 * (b - 310.0) + 500.0, -0.5 * (a - 310.0)});
+  }
+  const Model m(twin::advisor::train_mlp_ensemble(d, spec(5), MPI_COMM_SELF));
+  double worst = 0.0;
+  for (int i = 0; i < 50; ++i) {
+    const double x[2] = {u(rng), u(rng)};
+    std::vector<double> mean, sd;
+    m.predict_moments(x, 1, mean, sd);
+    worst = std::max(worst, std::abs(mean[0] - ((x[0] - 310.0) + 2.0 * (x[1] - 310.0) + 500.0)));
+    worst = std::max(worst, std::abs(mean[1] + 0.5 * (x[0] - 310.0)));
+  }
+  EXPECT_LT(worst, 1.0);  // outputs span 60 and 10: a few per cent of the range
+}
+
 TEST(ModelFile, RoundTripGivesTheSamePredictions) {
   ModelPackage p = trained();
   p.name = "toy";

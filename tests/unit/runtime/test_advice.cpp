@@ -5,10 +5,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 
+#include "advice/features.hpp"
 #include "io/audit.hpp"
 #include "io/model_file.hpp"
 #include "train/train.hpp"
+#include "twin/error.hpp"
 #include "twin/runtime.hpp"
 
 namespace {
@@ -32,6 +35,11 @@ twin::Config advised_config(const std::string& registry) {
   c.training.epochs = 40;
   c.training.ensemble = 2;
   c.training.hidden = {16};
+  c.training.anomaly_scenarios = 2;  // a small anomaly model: these tests check its plumbing
+  c.training.anomaly_cycles = 30;
+  c.training.anomaly_epochs = 30;
+  c.training.anomaly_hidden = {8};
+  c.advisor->anomaly_warmup_cycles = 3;
   return c;
 }
 
@@ -193,6 +201,100 @@ TEST(Advice, NoAdvisorSectionMeansSafeDefaults) {
   EXPECT_EQ(out[1].advice.mode, twin::Mode::advisor_off);
   EXPECT_EQ(out[1].advisor.gate, "no_advisor");
   for (std::size_t j = 0; j < c.controls.size(); ++j) EXPECT_DOUBLE_EQ(out[1].advice.controls[j].value, c.controls[j].initial);
+}
+
+// Removes every version of `model` from a registry copy (rank 0), as if it was never trained.
+void remove_model(const std::string& registry, const std::string& model) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0)
+    for (const auto& e : fs::directory_iterator(registry))
+      if (e.path().filename().string().rfind(model, 0) == 0) fs::remove(e.path());
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
+TEST(Anomaly, TrainedModelDiagnosesAfterItsWarmUpAndIsAudited) {
+  const twin::Config c = advised_config(trained_registry());
+  const std::string dir = (scratch() / "run_anomaly").string();
+  const auto out = run(c, 6, dir);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_FALSE(out[i].anomaly.consulted);
+    EXPECT_NE(out[i].anomaly.reason.find("spin-up"), std::string::npos) << out[i].anomaly.reason;
+  }
+  const auto& classes = twin::detail::anomaly_classes();
+  for (int i = 3; i < 6; ++i) {
+    const twin::AnomalyReport& a = out[i].anomaly;
+    EXPECT_TRUE(a.consulted) << a.reason;
+    EXPECT_EQ(a.model, "anomaly v1");
+    EXPECT_NE(std::find(classes.begin(), classes.end(), a.fault_class), classes.end()) << a.fault_class;
+    EXPECT_GE(a.confidence, 1.0 / static_cast<double>(classes.size()));  // the most probable of five
+    EXPECT_LE(a.confidence, 1.0);
+    EXPECT_EQ(a.flagged, a.fault_class != "none" && a.confidence >= c.advisor->anomaly_threshold);
+    EXPECT_EQ(a.sensors.size(), a.attribution.size());
+    EXPECT_TRUE(out[i].advisor.consulted);  // the surrogate advises beside it
+  }
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank != 0) return;
+  std::ifstream in(dir + "/audit.jsonl");
+  std::string line;
+  int n = 0, with_anomaly = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    const auto j = nlohmann::json::parse(line);
+    if (!j.contains("anomaly")) continue;
+    ++with_anomaly;
+    EXPECT_GT(j.at("cycle").get<int>(), 3);
+    EXPECT_EQ(j.at("models").at("anomaly").at("version").get<std::string>(), "anomaly v1");
+    EXPECT_TRUE(j.at("anomaly").contains("class"));
+  }
+  EXPECT_EQ(n, 6);
+  EXPECT_EQ(with_anomaly, 3);
+}
+
+TEST(Anomaly, MissingModelLeavesTheSurrogateAdvising) {
+  const std::string reg = copy_registry("no_anomaly");
+  remove_model(reg, "anomaly");
+  const auto out = run(advised_config(reg), 5);
+  EXPECT_FALSE(out.back().anomaly.consulted);
+  EXPECT_NE(out.back().anomaly.reason.find("no active version of model 'anomaly'"), std::string::npos)
+      << out.back().anomaly.reason;
+  EXPECT_TRUE(out.back().advisor.consulted);
+  EXPECT_TRUE(out.back().assimilated);
+}
+
+TEST(Anomaly, TamperedModelIsRefusedWithTheReason) {
+  const std::string reg = copy_registry("tampered_anomaly");
+  twin::io::ModelRegistry r(reg);
+  const std::string path = r.path("anomaly", *r.active("anomaly"));
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {
+    twin::advisor::ModelPackage p = twin::io::read_model(path);
+    p.weights[0].values[3] += 0.5f;
+    twin::io::write_model(path, p);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const auto out = run(advised_config(reg), 5);
+  EXPECT_FALSE(out.back().anomaly.consulted);
+  EXPECT_NE(out.back().anomaly.reason.find("sha256 mismatch"), std::string::npos) << out.back().anomaly.reason;
+  EXPECT_TRUE(out.back().advisor.consulted);
+}
+
+TEST(Advice, TheFacilitysOverrideIsWhatTheTwinFollows) {
+  twin::Config c = advised_config(trained_registry());
+  c.advisor.reset();  // safe defaults: each control ramps back to its initial value
+  twin::Runtime rt(c, MPI_COMM_WORLD);
+  EXPECT_THROW(rt.apply_controls({0.1}), twin::DataError);
+  EXPECT_THROW(rt.apply_controls({std::nan(""), 0.6}), twin::DataError);
+  rt.apply_controls({1.2, 0.6});
+  std::vector<twin::Observation> readings;
+  for (const auto& s : c.sensors) readings.push_back({c.twin.control_period_s, s.name, 296.0});
+  rt.ingest(readings);
+  const twin::CycleOutcome out = rt.step(std::chrono::milliseconds(5000));
+  // From 1.2 towards 0.6 at 0.02 /s over 10 s.
+  EXPECT_NEAR(out.advice.controls[0].value, 1.0, 1e-12);
+  EXPECT_NEAR(out.advice.controls[1].value, 0.6, 1e-12);
 }
 
 }  // namespace

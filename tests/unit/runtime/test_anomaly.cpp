@@ -1,0 +1,177 @@
+// The anomaly diagnosis' parts that need no model: its features, the cycles a plant event
+// shows in, the training labels and the fault scenarios `twin train` generates.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "advice/features.hpp"
+#include "advisor/gates.hpp"
+#include "sources/plant.hpp"
+#include "train/train.hpp"
+#include "twin/config.hpp"
+
+namespace {
+
+using twin::detail::AnomalyFeatures;
+
+twin::Config small_plate() { return twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml"); }
+
+// Readings equal to the forecast everywhere, with a forecast spread of 0.
+std::vector<twin::SensorEstimate> calm(const twin::Config& c) {
+  std::vector<twin::SensorEstimate> e(c.sensors.size());
+  for (std::size_t s = 0; s < e.size(); ++s) {
+    e[s].sensor = c.sensors[s].name;
+    e[s].observed = e[s].forecast = 300.0;
+    e[s].qc = twin::QcReason::accepted;
+  }
+  return e;
+}
+
+double input(const AnomalyFeatures& f, const std::vector<double>& x, const std::string& name) {
+  const auto& in = f.layout().inputs;
+  const auto it = std::find(in.begin(), in.end(), name);
+  EXPECT_NE(it, in.end()) << name;
+  return it == in.end() ? NAN : x[static_cast<std::size_t>(it - in.begin())];
+}
+
+TEST(AnomalyFeatures, OneSensorOffIsIsolatedAndCarriesTheEvidence) {
+  const twin::Config c = small_plate();
+  AnomalyFeatures f(c);
+  EXPECT_EQ(f.layout().outputs.size(), twin::detail::anomaly_classes().size());
+  auto e = calm(c);
+  e[2].observed = 300.0 + 6.0;  // 30 sigma with 0.2 noise: clipped
+  e[2].qc = twin::QcReason::innovation;
+  const std::vector<double> x = f.push(e, {1.0, 1.0}, {0.6, 0.6});
+  ASSERT_EQ(x.size(), f.layout().inputs.size());
+  EXPECT_DOUBLE_EQ(input(f, x, "max_z0"), twin::detail::anomaly_clip);
+  EXPECT_DOUBLE_EQ(input(f, x, "max2_z0"), 0.0);
+  EXPECT_DOUBLE_EQ(input(f, x, "max_isolation"), twin::detail::anomaly_clip);
+  EXPECT_DOUBLE_EQ(input(f, x, "buddies_of_max"), 0.0);
+  EXPECT_NEAR(input(f, x, "rejected"), 1.0 / 6.0, 1e-12);
+  EXPECT_DOUBLE_EQ(input(f, x, "rejected_max_abs_z"), twin::detail::anomaly_clip);
+  EXPECT_NEAR(input(f, x, "mean_z0"), twin::detail::anomaly_clip / 6.0, 1e-12);
+  EXPECT_NEAR(f.evidence()[2], 1.0, 1e-12);
+  EXPECT_DOUBLE_EQ(f.evidence()[0], 0.0);
+}
+
+TEST(AnomalyFeatures, AWarmerPlantIsNotIsolatedAndTheWindowRemembers) {
+  const twin::Config c = small_plate();
+  AnomalyFeatures f(c);
+  auto e = calm(c);
+  for (auto& s : e) s.observed += 0.4;  // 2 sigma everywhere
+  std::vector<double> x = f.push(e, {1.0, 1.0}, {0.6, 0.6});
+  EXPECT_NEAR(input(f, x, "mean_z0"), 2.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "max_isolation"), 0.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "buddies_of_max"), 2.0, 1e-9);
+  x = f.push(calm(c), {1.0, 1.2}, {0.6, 0.6});  // a calm cycle: the last one moves back in the window
+  EXPECT_NEAR(input(f, x, "mean_z0"), 0.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "mean_z1"), 2.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "max_zsum"), 2.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "dtheta:cooling_factor"), 0.2 / 0.2, 1e-9);  // in prior standard deviations
+  EXPECT_NEAR(input(f, x, "dtheta:diffusivity_factor"), 0.0, 1e-12);
+}
+
+TEST(AnomalyFeatures, MissingAndNonFiniteReadingsAreCountedNotPropagated) {
+  const twin::Config c = small_plate();
+  AnomalyFeatures f(c);
+  auto e = calm(c);
+  e[0].observed = NAN;
+  e[0].qc = twin::QcReason::missing;
+  e[1].observed = INFINITY;
+  e[1].qc = twin::QcReason::non_finite;
+  e[3].forecast_spread = NAN;
+  const std::vector<double> x = f.push(e, {NAN, 1.0}, {NAN, 0.6});
+  for (double v : x) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_NEAR(input(f, x, "missing"), 1.0 / 6.0, 1e-12);
+  EXPECT_NEAR(input(f, x, "rejected"), 1.0 / 6.0, 1e-12);
+  // Absence and QC's verdict are the evidence: the two share it.
+  EXPECT_NEAR(f.evidence()[0], 0.5, 1e-12);
+  EXPECT_NEAR(f.evidence()[1], 0.5, 1e-12);
+  EXPECT_DOUBLE_EQ(f.evidence()[2], 0.0);
+}
+
+TEST(EventCycles, EachKindShowsWhenTheEmulatorAppliesIt) {
+  using twin::EventKind;
+  const double T = 10.0;
+  twin::PlantEventConfig e;
+  e.start_s = 600;
+  e.end_s = 900;
+  e.type = EventKind::sensor_bias;  // read at the end of cycle 59 (t = 600) up to t = 890
+  EXPECT_EQ(twin::detail::event_cycles(e, T).first, 59);
+  EXPECT_EQ(twin::detail::event_cycles(e, T).last, 88);
+  e.type = EventKind::heat_source;  // heats from cycle 60 ([600, 610)) through cycle 89
+  EXPECT_EQ(twin::detail::event_cycles(e, T).first, 60);
+  EXPECT_EQ(twin::detail::event_cycles(e, T).last, 89);
+  e.type = EventKind::heater_failure;  // applied to cycles starting at or after 600
+  EXPECT_EQ(twin::detail::event_cycles(e, T).first, 60);
+  e.start_s = 605;
+  EXPECT_EQ(twin::detail::event_cycles(e, T).first, 61);
+  e.type = EventKind::sensor_spike;  // one reading: t = 610
+  EXPECT_EQ(twin::detail::event_cycles(e, T).first, 60);
+  EXPECT_EQ(twin::detail::event_cycles(e, T).last, 60);
+  e.end_s.reset();
+  e.type = EventKind::cooling_degradation;
+  EXPECT_EQ(twin::detail::event_cycles(e, T).last, -1);
+  EXPECT_TRUE(twin::detail::event_cycles(e, T).contains(100000));
+}
+
+TEST(AnomalyLabels, SensorFaultsWholePlantFaultsAtFirstRecoveryLeftOut) {
+  using twin::EventKind;
+  const double T = 10.0;
+  twin::PlantEventConfig bias, heater;
+  bias.type = EventKind::sensor_bias;
+  bias.start_s = 100;
+  bias.end_s = 200;  // cycles 9 .. 18
+  heater.type = EventKind::heater_failure;
+  heater.start_s = 300;
+  heater.end_s = 600;  // cycles 30 .. 59
+  const std::vector<twin::PlantEventConfig> events{bias, heater};
+  const auto label = [&](long c) { return twin::detail::anomaly_label(events, c, T); };
+  EXPECT_EQ(label(5), 0);
+  EXPECT_EQ(label(9), 1);
+  EXPECT_EQ(label(18), 1);
+  EXPECT_EQ(label(19), -1);  // recovering
+  EXPECT_EQ(label(25), 0);
+  EXPECT_EQ(label(30), -1);  // the first cycle of a plant fault shows too little to call
+  EXPECT_EQ(label(31), 4);   // heater_failure
+  EXPECT_EQ(label(41), 4);
+  EXPECT_EQ(label(42), -1);  // twelve cycles on, the filter has absorbed what it can
+  EXPECT_EQ(label(62), -1);
+  EXPECT_EQ(label(70), 0);
+}
+
+TEST(FaultScenarios, AreReproducibleAndInsideTheEnvelope) {
+  twin::Config c = small_plate();
+  c.training.anomaly_cycles = 120;
+  const auto a = twin::detail::fault_scenario(c, 3), b = twin::detail::fault_scenario(c, 3), d = twin::detail::fault_scenario(c, 4);
+  ASSERT_EQ(a.controls.size(), 120u);
+  EXPECT_EQ(a.controls, b.controls);
+  EXPECT_EQ(twin::to_yaml(a.config), twin::to_yaml(b.config));
+  EXPECT_NE(twin::to_yaml(a.config), twin::to_yaml(d.config));
+  EXPECT_GE(a.config.source.plant.events.size(), 3u);
+  EXPECT_FALSE(a.config.advisor.has_value());
+  const auto env = twin::advisor::Envelope::from(c.controls);
+  for (const auto& sc : {a, d}) {
+    std::vector<double> prev;
+    for (const auto& ctl : c.controls) prev.push_back(ctl.initial);
+    for (const auto& u : sc.controls) {
+      for (std::size_t j = 0; j < u.size(); ++j) {
+        EXPECT_GE(u[j], c.controls[j].min);
+        EXPECT_LE(u[j], c.controls[j].max);
+      }
+      EXPECT_EQ(env.ramp_towards(u, prev, c.twin.control_period_s), u);  // within the rate limits
+      prev = u;
+    }
+    // Faults come one at a time, after the diagnosis' warm-up.
+    long last = -1;
+    for (const auto& e : sc.config.source.plant.events) {
+      const auto ec = twin::detail::event_cycles(e, c.twin.control_period_s);
+      EXPECT_GT(ec.first, last);
+      EXPECT_GT(ec.first, twin::AdvisorConfig{}.anomaly_warmup_cycles);
+      last = ec.last;
+    }
+  }
+}
+
+}  // namespace
