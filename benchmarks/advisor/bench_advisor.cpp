@@ -154,7 +154,7 @@ nlohmann::json run(const bench::SurrogateSetup& s, const Server& server) {
   if (!config.advisor) throw Error(config.source_name + " has no advisor: section; nothing to advise");
   config.advisor->registry = s.registry;
   detail::AdviceStage stage(config, MPI_COMM_SELF, std::nullopt);
-  std::vector<double> advise_us;
+  std::vector<double> advise_us, diagnose_us;
   std::map<std::string, int> gates, modes;
   int accepted = 0, consulted = 0, cycle = 0;
   for (int c = -advise_warmup; c < advise_calls; ++c) {
@@ -174,6 +174,19 @@ nlohmann::json run(const bench::SurrogateSetup& s, const Server& server) {
       if (pass == 0)
         for (int k = 0; k < layout.sensors; ++k) in.analysis[k] -= x[layout.dy0() + k];
       in.deadline = Clock::now() + std::chrono::seconds(1);
+      // The anomaly diagnosis runs first in the cycle: readings at the analysis, against a
+      // forecast one cycle's change behind it.
+      in.sensors.resize(static_cast<std::size_t>(layout.sensors));
+      for (int k = 0; k < layout.sensors; ++k) {
+        in.sensors[k].sensor = config.sensors[k].name;
+        in.sensors[k].observed = in.analysis[k];
+        in.sensors[k].forecast = in.analysis[k] - x[layout.dy0() + k];
+        in.sensors[k].forecast_spread = 0.3;
+        in.sensors[k].qc = QcReason::accepted;
+      }
+      const auto d0 = Clock::now();
+      const AnomalyReport anomaly = stage.diagnose(in);
+      if (pass == 1 && c >= 0 && anomaly.consulted) diagnose_us.push_back(bench::us_since(d0));
       const auto t0 = Clock::now();
       advice = stage.decide(in, report);
       if (pass == 1 && c >= 0) advise_us.push_back(bench::us_since(t0));
@@ -223,6 +236,10 @@ nlohmann::json run(const bench::SurrogateSetup& s, const Server& server) {
   j.update(percentiles("forward", forward_us));
   j.update(percentiles("advise", advise_us));
   j.update(percentiles("loopback", loopback_us));
+  if (!diagnose_us.empty()) {  // with an anomaly model in the registry: its features, forward and attribution
+    j["diagnose_calls"] = diagnose_us.size();
+    j.update(percentiles("diagnose", diagnose_us));
+  }
   std::fprintf(stderr, "bench_advisor: p50 forward %.1f us, advise %.1f us (%.0f%% accepted), loopback %.1f us\n",
                j["forward_p50_us"].get<double>(), j["advise_p50_us"].get<double>(), 100.0 * j["accepted_fraction"].get<double>(),
                j["loopback_p50_us"].get<double>());

@@ -332,8 +332,9 @@ struct TrainingConfig {
   double parameter_spread = 2.0;      ///< parameters drawn within prior_mean +- this * prior_std
   int anomaly_scenarios = 8;          ///< fault scenarios for the anomaly model, spread over the ranks
   int anomaly_cycles = 100;           ///< cycles per fault scenario (warm-up included)
-  std::vector<int> anomaly_hidden = {32, 32}; ///< hidden layer widths of the anomaly model
-  int anomaly_epochs = 300;
+  std::vector<int> anomaly_hidden = {64, 64}; ///< hidden layer widths of the anomaly model
+  int anomaly_epochs = 40;            ///< few passes: more would fit the scenarios' noise
+  int anomaly_ensemble = 20;          ///< networks of the anomaly model (their mean probability is smoother)
 };
 
 /// Log verbosity.

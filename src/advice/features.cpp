@@ -49,9 +49,10 @@ std::string anomaly_class(EventKind kind) {
 
 namespace {
 const char* const anomaly_input_names[] = {
-    "mean_z0", "mean_z1", "mean_z2",           // mean innovation over the sensors, now and 1, 2 cycles ago
-    "mean_z_sum5",                             // its sum over the last 5 cycles
-    "mean_z_shift",                            // its mean over the window minus its mean over the 12 cycles before
+    // The mean innovation over the sensors, against its usual level (its mean over the 12 cycles
+    // before the last 5): a twin that runs a little warm all the time is not an anomaly.
+    "mean_z0_shift", "mean_z1_shift", "mean_z2_shift",  // now, 1 and 2 cycles ago
+    "mean_z_shift5",                                    // over the last 5 cycles
     "max_z0", "max2_z0", "min_z0", "min2_z0",  // the two largest and two smallest now
     "max_zsum", "min_zsum",                    // extremes of the innovation summed over the window
     "frac_above_2", "frac_below_2",            // share of sensors beyond +-2 now
@@ -123,24 +124,18 @@ std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sen
   double mean_now = 0.0;
   for (double v : z) mean_now += S ? v / S : 0.0;
   m_means.push_front(mean_now);
-  if (m_means.size() > static_cast<std::size_t>(anomaly_window + anomaly_baseline)) m_means.pop_back();
-  double sum5 = 0.0, window = 0.0, baseline = 0.0;
-  int n_window = 0, n_baseline = 0;
+  if (m_means.size() > static_cast<std::size_t>(anomaly_recent + anomaly_baseline)) m_means.pop_back();
+  double recent = 0.0, baseline = 0.0;
+  int n_recent = 0, n_baseline = 0;
   for (std::size_t k = 0; k < m_means.size(); ++k) {
-    if (k < 5) sum5 += m_means[k];
-    if (k < static_cast<std::size_t>(anomaly_window)) window += m_means[k], ++n_window;
+    if (k < static_cast<std::size_t>(anomaly_recent)) recent += m_means[k], ++n_recent;
     else baseline += m_means[k], ++n_baseline;
   }
-  const double shift = n_baseline ? window / n_window - baseline / n_baseline : 0.0;
+  const double usual = n_baseline ? baseline / n_baseline : 0.0;
+  const auto shifted = [&](std::size_t k) { return k < m_means.size() ? m_means[k] - usual : 0.0; };
   m_theta.push_front(theta);
   if (m_theta.size() > static_cast<std::size_t>(anomaly_window + 1)) m_theta.pop_back();
 
-  const auto at = [&](int k) -> const std::vector<double>& { return m_z[std::min<std::size_t>(k, m_z.size() - 1)]; };
-  const auto mean_of = [&](const std::vector<double>& v) {
-    double m = 0.0;
-    for (double x : v) m += x;
-    return S ? m / S : 0.0;
-  };
   std::vector<double> sum(static_cast<std::size_t>(S), 0.0), iso(static_cast<std::size_t>(S), 0.0);
   for (int s = 0; s < S; ++s) {
     for (const auto& w : m_z) sum[s] += w[s];
@@ -165,7 +160,7 @@ std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sen
     if (s < static_cast<int>(sensors.size()) && sensors[s].qc != QcReason::accepted && sensors[s].qc != QcReason::missing)
       rejected_driven = std::max(rejected_driven, f);
   }
-  std::vector<double> x = {mean_of(at(0)), mean_of(at(1)), mean_of(at(2)), sum5, shift,
+  std::vector<double> x = {shifted(0), shifted(1), shifted(2), n_recent ? recent / n_recent - usual : 0.0,
                            pick(0), pick(1), pick(S - 1), pick(S - 2),
                            S ? *std::max_element(sum.begin(), sum.end()) : 0.0, S ? *std::min_element(sum.begin(), sum.end()) : 0.0,
                            S ? double(above) / S : 0.0, S ? double(below) / S : 0.0,

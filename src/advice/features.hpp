@@ -9,8 +9,8 @@
 //
 // Anomaly inputs:    summaries of the innovations (each reading against the forecast, in units
 //                    of its expected spread, rejected readings included) over the last
-//                    anomaly_window cycles that do not depend on which sensor shows what: means
-//                    (and how the mean departs from its level over the cycles before),
+//                    anomaly_window cycles that do not depend on which sensor shows what: the
+//                    mean against its usual level over the cycles before,
 //                    extremes, how isolated the extremes are from their nearest neighbours, the
 //                    evidence at the sensors of the controls that are on, QC rejections and
 //                    missing readings, and the change of the parameter estimates. With a few
@@ -56,7 +56,8 @@ inline const std::vector<std::string>& anomaly_classes() {
 std::string anomaly_class(EventKind kind);
 
 inline constexpr int anomaly_window = 3;  ///< cycles of innovations per sensor
-inline constexpr int anomaly_baseline = 12;  ///< cycles before the window that set the usual mean innovation
+inline constexpr int anomaly_recent = 5;     ///< cycles whose mean innovation is compared with the usual
+inline constexpr int anomaly_baseline = 12;  ///< cycles before those that set the usual mean innovation
 inline constexpr double anomaly_clip = 10.0;  ///< innovations beyond this many sigma count as this many
 
 struct AnomalyLayout {

@@ -328,6 +328,7 @@ void describe(V& v, TrainingConfig& c) {
   v.optional("anomaly_cycles", c.anomaly_cycles, Rule::range(1, 1000000));
   v.optional("anomaly_hidden", c.anomaly_hidden, Rule::range(1, 4096).size(1, 8));
   v.optional("anomaly_epochs", c.anomaly_epochs, Rule::range(1, 1000000));
+  v.optional("anomaly_ensemble", c.anomaly_ensemble, Rule::range(1, 64));
   bool increasing = !c.lead_cycles.empty();
   for (std::size_t i = 1; i < c.lead_cycles.size(); ++i) increasing = increasing && c.lead_cycles[i] > c.lead_cycles[i - 1];
   v.check(increasing, "lead_cycles", "must be increasing");

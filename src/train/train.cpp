@@ -234,7 +234,7 @@ FaultScenario fault_scenario(const Config& config, int index) {
       const auto& near = config.sensors[pick(S)].position_m;
       for (std::size_t d = 0; d < near.size(); ++d) {
         const double L = config.grid.extent_m[d];
-        e.center_m.push_back(std::min(0.95 * L, std::max(0.05 * L, near[d] + uniform(-0.04, 0.04))));
+        e.center_m.push_back(std::min(0.95 * L, std::max(0.05 * L, near[d] + uniform(-0.02, 0.02))));
         e.size_m.push_back(uniform(0.02, 0.035));
       }
       e.magnitude = uniform(0.05, 0.12);
@@ -508,7 +508,7 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     spec.inputs = layout.inputs;
     spec.outputs = layout.outputs;
     spec.loss = advisor::Loss::classification;
-    spec.ensemble = config.training.ensemble;
+    spec.ensemble = config.training.anomaly_ensemble;
     spec.hidden = config.training.anomaly_hidden;
     spec.epochs = config.training.anomaly_epochs;
     spec.learning_rate = config.training.learning_rate;

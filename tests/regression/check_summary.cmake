@@ -24,7 +24,10 @@ expect_at_most(deadline_misses 0)
 expect_at_most(rmse_ratio 0.3)
 expect_at_most(parameter_error diffusivity_factor relative_error 0.05)
 expect_at_most(parameter_error cooling_factor relative_error 0.05)
-expect_at_most(qc healthy_rejected_fraction 0.01)
+# Healthy readings rejected while the plant behaves as the twin models it (a failing heater,
+# degrading cooling or a heat source makes real departures that QC may reject: those cycles and
+# the 8 after are counted apart, in healthy_rejected_fraction).
+expect_at_most(qc healthy_rejected_fraction_nominal 0.01)
 string(JSON all GET "${json}" qc all_faults_rejected_within_3_cycles)
 if(NOT all STREQUAL "ON")
   list(APPEND failures "a scheduled sensor fault was not rejected within 3 cycles")

@@ -50,7 +50,7 @@ TEST(AnomalyFeatures, OneSensorOffIsIsolatedAndCarriesTheEvidence) {
   EXPECT_DOUBLE_EQ(input(f, x, "buddies_of_max"), 0.0);
   EXPECT_NEAR(input(f, x, "rejected"), 1.0 / 6.0, 1e-12);
   EXPECT_DOUBLE_EQ(input(f, x, "rejected_max_abs_z"), twin::detail::anomaly_clip);
-  EXPECT_NEAR(input(f, x, "mean_z0"), twin::detail::anomaly_clip / 6.0, 1e-12);
+  EXPECT_NEAR(input(f, x, "mean_z0_shift"), twin::detail::anomaly_clip / 6.0, 1e-12);  // no history yet: against 0
   EXPECT_NEAR(f.evidence()[2], 1.0, 1e-12);
   EXPECT_DOUBLE_EQ(f.evidence()[0], 0.0);
 }
@@ -61,15 +61,30 @@ TEST(AnomalyFeatures, AWarmerPlantIsNotIsolatedAndTheWindowRemembers) {
   auto e = calm(c);
   for (auto& s : e) s.observed += 0.4;  // 2 sigma everywhere
   std::vector<double> x = f.push(e, {1.0, 1.0}, {0.6, 0.6});
-  EXPECT_NEAR(input(f, x, "mean_z0"), 2.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "mean_z0_shift"), 2.0, 1e-9);
   EXPECT_NEAR(input(f, x, "max_isolation"), 0.0, 1e-9);
   EXPECT_NEAR(input(f, x, "buddies_of_max"), 2.0, 1e-9);
   x = f.push(calm(c), {1.0, 1.2}, {0.6, 0.6});  // a calm cycle: the last one moves back in the window
-  EXPECT_NEAR(input(f, x, "mean_z0"), 0.0, 1e-9);
-  EXPECT_NEAR(input(f, x, "mean_z1"), 2.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "mean_z0_shift"), 0.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "mean_z1_shift"), 2.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "mean_z_shift5"), 1.0, 1e-9);
   EXPECT_NEAR(input(f, x, "max_zsum"), 2.0, 1e-9);
   EXPECT_NEAR(input(f, x, "dtheta:cooling_factor"), 0.2 / 0.2, 1e-9);  // in prior standard deviations
   EXPECT_NEAR(input(f, x, "dtheta:diffusivity_factor"), 0.0, 1e-12);
+}
+
+TEST(AnomalyFeatures, ALastingOffsetBecomesTheUsualLevel) {
+  const twin::Config c = small_plate();
+  AnomalyFeatures f(c);
+  auto warm = calm(c);
+  for (auto& s : warm) s.observed += 0.2;  // 1 sigma everywhere, for good
+  std::vector<double> x;
+  for (int k = 0; k < twin::detail::anomaly_recent + twin::detail::anomaly_baseline; ++k) x = f.push(warm, {1.0, 1.0}, {0.6, 0.6});
+  EXPECT_NEAR(input(f, x, "mean_z0_shift"), 0.0, 1e-9);
+  EXPECT_NEAR(input(f, x, "mean_z_shift5"), 0.0, 1e-9);
+  for (auto& s : warm) s.observed += 0.2;  // and now one sigma more
+  x = f.push(warm, {1.0, 1.0}, {0.6, 0.6});
+  EXPECT_NEAR(input(f, x, "mean_z0_shift"), 1.0, 1e-9);
 }
 
 TEST(AnomalyFeatures, MissingAndNonFiniteReadingsAreCountedNotPropagated) {
