@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -103,6 +104,35 @@ struct Model::Impl {
   std::vector<torch::Tensor> weights, biases;  // mlp_ensemble
   std::unique_ptr<torch::jit::script::Module> script;
   torch::Tensor in_mean, in_scale, out_mean, out_scale;
+  // mlp_ensemble, for one row at a time: the folded weights as plain arrays. A one-row forward
+  // is a few thousand multiply-adds per layer; LibTorch's dispatch and allocation per op cost
+  // more than the arithmetic, so predict and predict_moments run it here on the same weights.
+  std::vector<std::vector<float>> host_w, host_b;  // per layer: [members][in][out], [members][out]
+  std::vector<int> widths;                         // inputs, hidden..., outputs
+  mutable std::vector<float> act_a, act_b;         // scratch (a Model is used by one thread)
+
+  // x: one row of raw inputs; out: members x outputs.
+  void forward_host(const double* x, float* out) const {
+    const int K = package.ensemble, L = static_cast<int>(host_w.size());
+    for (int k = 0; k < K; ++k) {
+      act_a.assign(x, x + widths[0]);
+      for (int l = 0; l < L; ++l) {
+        const int n_in = widths[l], n_out = widths[l + 1];
+        const float* w = host_w[l].data() + static_cast<std::size_t>(k) * n_in * n_out;
+        const float* b = host_b[l].data() + static_cast<std::size_t>(k) * n_out;
+        act_b.assign(b, b + n_out);
+        for (int i = 0; i < n_in; ++i) {
+          const float a = act_a[i];
+          const float* row = w + static_cast<std::size_t>(i) * n_out;
+          for (int j = 0; j < n_out; ++j) act_b[j] += a * row[j];
+        }
+        if (l + 1 < L)
+          for (float& v : act_b) v = std::tanh(v);
+        std::swap(act_a, act_b);
+      }
+      std::copy(act_a.begin(), act_a.end(), out + static_cast<std::size_t>(k) * widths[L]);
+    }
+  }
 
   // Raw inputs [batch, in] -> raw outputs [members, batch, out]. An MLP ensemble has its
   // normalisation folded into its first and last layers at load (fewer ops per forward).
@@ -179,6 +209,13 @@ Model::Model(ModelPackage package) : m_impl(std::make_unique<Impl>()) {
     const torch::Tensor s_out = as_double(p.output_scale).view({1, 1, -1}), m_out = as_double(p.output_mean).view({1, 1, -1});
     m.weights.back() = (m.weights.back().to(torch::kFloat64) * s_out).to(torch::kFloat32);
     m.biases.back() = (m.biases.back().to(torch::kFloat64) * s_out + m_out).to(torch::kFloat32);
+    m.widths.push_back(static_cast<int>(p.inputs.size()));
+    for (std::size_t l = 0; l < m.weights.size(); ++l) {
+      const torch::Tensor w = m.weights[l].contiguous(), b = m.biases[l].contiguous();
+      m.host_w.emplace_back(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
+      m.host_b.emplace_back(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
+      m.widths.push_back(static_cast<int>(w.size(2)));
+    }
   }
 }
 
@@ -192,24 +229,39 @@ int Model::outputs() const { return static_cast<int>(m_impl->package.outputs.siz
 int Model::members() const { return m_impl->package.ensemble; }
 
 void Model::predict(const double* x, int batch, std::vector<double>& members_out) const {
+  if (batch == 1 && !m_impl->script) {
+    std::vector<float> y(static_cast<std::size_t>(members()) * outputs());
+    m_impl->forward_host(x, y.data());
+    members_out.assign(y.begin(), y.end());
+    return;
+  }
   torch::InferenceMode guard;
   const torch::Tensor y = m_impl->forward(m_impl->rows(x, batch)).contiguous();
   members_out.assign(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
 }
 
 void Model::predict_moments(const double* x, int batch, std::vector<double>& mean, std::vector<double>& std) const {
-  torch::InferenceMode guard;
-  const torch::Tensor y = m_impl->forward(m_impl->rows(x, batch));  // float32 [members, batch, out]
-  if (y.size(0) == 1) {
-    const torch::Tensor mu = y[0].contiguous();
-    mean.assign(mu.data_ptr<float>(), mu.data_ptr<float>() + mu.numel());
+  std::vector<float> host;
+  torch::Tensor c;
+  const float* v = nullptr;
+  long k = members(), n = static_cast<long>(batch) * outputs();
+  if (batch == 1 && !m_impl->script) {
+    host.resize(static_cast<std::size_t>(k * n));
+    m_impl->forward_host(x, host.data());
+    v = host.data();
+  } else {
+    torch::InferenceMode guard;
+    c = m_impl->forward(m_impl->rows(x, batch)).contiguous();  // float32 [members, batch, out]
+    v = c.data_ptr<float>();
+    k = c.size(0);
+    n = c.size(1) * c.size(2);
+  }
+  if (k == 1) {
+    mean.assign(v, v + n);
     std.assign(mean.size(), 0.0);
     return;
   }
-  // Two passes over the members in double on the host: no further LibTorch ops.
-  const torch::Tensor c = y.contiguous();
-  const float* v = c.data_ptr<float>();
-  const long k = c.size(0), n = c.size(1) * c.size(2);
+  // Two passes over the members in double.
   mean.assign(static_cast<std::size_t>(n), 0.0);
   std.assign(static_cast<std::size_t>(n), 0.0);
   for (long m = 0; m < k; ++m)

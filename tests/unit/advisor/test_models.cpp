@@ -91,6 +91,30 @@ TEST(Model, PredictsInRawUnitsForInputsFarFromZero) {
   EXPECT_LT(worst, 1.0);  // outputs span 60 and 10: a few per cent of the range
 }
 
+// One row goes through the plain C++ forward, batches through LibTorch: the same numbers.
+TEST(Model, OneRowAndBatchesAgree) {
+  const Model m(trained());
+  const double x[4] = {0.3, -0.7, -0.2, 0.9};
+  std::vector<double> batch, one, mean_b, sd_b, mean_1, sd_1;
+  m.predict(x, 2, batch);  // [members, 2, outputs]
+  m.predict_moments(x, 2, mean_b, sd_b);
+  const int K = m.members(), O = m.outputs();
+  for (int row = 0; row < 2; ++row) {
+    m.predict(x + 2 * row, 1, one);
+    ASSERT_EQ(static_cast<int>(one.size()), K * O);
+    for (int k = 0; k < K; ++k)
+      for (int o = 0; o < O; ++o) EXPECT_NEAR(one[k * O + o], batch[(k * 2 + row) * O + o], 1e-5);
+    m.predict_moments(x + 2 * row, 1, mean_1, sd_1);
+    for (int o = 0; o < O; ++o) {
+      EXPECT_NEAR(mean_1[o], mean_b[row * O + o], 1e-5);
+      EXPECT_NEAR(sd_1[o], sd_b[row * O + o], 1e-5);
+    }
+  }
+  const double bad[2] = {std::nan(""), 0.0};
+  m.predict_moments(bad, 1, mean_1, sd_1);
+  EXPECT_TRUE(std::isnan(mean_1[0]));  // passed on for the gates to catch, never hidden
+}
+
 TEST(ModelFile, RoundTripGivesTheSamePredictions) {
   ModelPackage p = trained();
   p.name = "toy";
