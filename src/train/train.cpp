@@ -370,6 +370,24 @@ void register_model(advisor::ModelPackage& p, const Config& config, const std::s
   TWIN_MPI_CHECK(MPI_Barrier(comm));
 }
 
+
+advisor::TrainSpec spec_for(const TrainingConfig& t, const std::string& name, const std::string& role,
+                            const std::vector<std::string>& inputs, const std::vector<std::string>& outputs, int ensemble,
+                            const std::vector<int>& hidden, int epochs, unsigned seed) {
+  advisor::TrainSpec spec;
+  spec.name = name;
+  spec.role = role;
+  spec.inputs = inputs;
+  spec.outputs = outputs;
+  spec.ensemble = ensemble;
+  spec.hidden = hidden;
+  spec.epochs = epochs;
+  spec.learning_rate = t.learning_rate;
+  spec.seed = seed;
+  spec.validation_fraction = t.validation_fraction;
+  return spec;
+}
+
 }  // namespace
 
 int import_torchscript(const Config& config, const ImportOptions& o) {
@@ -473,17 +491,9 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     const double data_s = seconds_since(start);
     const std::string digest = data_digest(shard, comm);
 
-    advisor::TrainSpec spec;
-    spec.name = advisor.surrogate;
-    spec.role = "surrogate";
-    spec.inputs = layout.inputs;
-    spec.outputs = layout.outputs;
-    spec.ensemble = config.training.ensemble;
-    spec.hidden = config.training.hidden;
-    spec.epochs = config.training.epochs;
-    spec.learning_rate = config.training.learning_rate;
-    spec.seed = config.training.seed;
-    spec.validation_fraction = config.training.validation_fraction;
+    const advisor::TrainSpec spec = spec_for(config.training, advisor.surrogate, "surrogate", layout.inputs, layout.outputs,
+                                             config.training.ensemble, config.training.hidden, config.training.epochs,
+                                             config.training.seed);
     const auto train_start = std::chrono::steady_clock::now();
     advisor::ModelPackage p = advisor::train_mlp_ensemble(shard, spec, comm, progress(spec.name, spec.epochs));
     std::string leads;
@@ -502,18 +512,10 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     const double data_s = seconds_since(start);
     const std::string digest = data_digest(shard, comm);
 
-    advisor::TrainSpec spec;
-    spec.name = advisor.anomaly;
-    spec.role = "anomaly";
-    spec.inputs = layout.inputs;
-    spec.outputs = layout.outputs;
+    advisor::TrainSpec spec = spec_for(config.training, advisor.anomaly, "anomaly", layout.inputs, layout.outputs,
+                                       config.training.anomaly_ensemble, config.training.anomaly_hidden,
+                                       config.training.anomaly_epochs, config.training.seed + 1);
     spec.loss = advisor::Loss::classification;
-    spec.ensemble = config.training.anomaly_ensemble;
-    spec.hidden = config.training.anomaly_hidden;
-    spec.epochs = config.training.anomaly_epochs;
-    spec.learning_rate = config.training.learning_rate;
-    spec.seed = config.training.seed + 1;
-    spec.validation_fraction = config.training.validation_fraction;
     spec.batch = 128;
     const auto train_start = std::chrono::steady_clock::now();
     advisor::ModelPackage p = advisor::train_mlp_ensemble(shard, spec, comm, progress(spec.name, spec.epochs));
