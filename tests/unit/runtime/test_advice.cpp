@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 
 #include "advice/features.hpp"
@@ -75,6 +76,22 @@ std::string copy_registry(const std::string& name) {
   return to.string();
 }
 
+// Changes the active version of `model` in place without updating its sha256 (rank 0), as a
+// corrupted or hand-edited file would be.
+void tamper(const std::string& registry, const std::string& model,
+            const std::function<void(twin::advisor::ModelPackage&)>& change) {
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {
+    twin::io::ModelRegistry r(registry);
+    const std::string path = r.path(model, *r.active(model));
+    twin::advisor::ModelPackage p = twin::io::read_model(path);
+    change(p);
+    twin::io::write_model(path, p);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+}
+
 std::vector<twin::CycleOutcome> run(const twin::Config& c, int cycles, const std::string& run_dir = "") {
   twin::RuntimeOptions options;
   if (!run_dir.empty()) options.run_dir = run_dir;
@@ -133,16 +150,7 @@ TEST(Advice, MissingModelTurnsTheAdvisorOffAndTheTwinRuns) {
 
 TEST(Advice, TamperedModelTurnsTheAdvisorOff) {
   const std::string reg = copy_registry("tampered");
-  twin::io::ModelRegistry r(reg);
-  const std::string path = r.path("surrogate", *r.active("surrogate"));
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank == 0) {
-    twin::advisor::ModelPackage p = twin::io::read_model(path);
-    p.weights[2].values[0] *= 1.01f;
-    twin::io::write_model(path, p);
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
+  tamper(reg, "surrogate", [](twin::advisor::ModelPackage& p) { p.weights[2].values[0] *= 1.01f; });
   const auto out = run(advised_config(reg), 2);
   EXPECT_EQ(out.back().advice.mode, twin::Mode::advisor_off);
   EXPECT_NE(out.back().advice.reason.find("sha256 mismatch"), std::string::npos) << out.back().advice.reason;
@@ -265,16 +273,7 @@ TEST(Anomaly, MissingModelLeavesTheSurrogateAdvising) {
 
 TEST(Anomaly, TamperedModelIsRefusedWithTheReason) {
   const std::string reg = copy_registry("tampered_anomaly");
-  twin::io::ModelRegistry r(reg);
-  const std::string path = r.path("anomaly", *r.active("anomaly"));
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank == 0) {
-    twin::advisor::ModelPackage p = twin::io::read_model(path);
-    p.weights[0].values[3] += 0.5f;
-    twin::io::write_model(path, p);
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
+  tamper(reg, "anomaly", [](twin::advisor::ModelPackage& p) { p.weights[0].values[3] += 0.5f; });
   const auto out = run(advised_config(reg), 5);
   EXPECT_FALSE(out.back().anomaly.consulted);
   EXPECT_NE(out.back().anomaly.reason.find("sha256 mismatch"), std::string::npos) << out.back().anomaly.reason;
