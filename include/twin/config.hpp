@@ -135,7 +135,8 @@ enum class Integrator { ssprk2, ssprk3, backward_euler, crank_nicolson };
 /// `time.implicit:` — the linear solves of the implicit integrators (PETSc KSP).
 struct ImplicitConfig {
   std::string ksp_type = "cg";        ///< any PETSc KSPType
-  std::string pc_type = "gamg";       ///< any PETSc PCType (gamg, hypre, jacobi, ...)
+  std::string pc_type = "mg";         ///< mg (geometric multigrid on the grid) or any PETSc PCType
+  int mg_levels = 0;                  ///< levels of pc_type mg; 0: halve the grid down to <= 64 cells
   double rtol = 1.0e-10;              ///< relative residual tolerance
   int max_iterations = 500;
   std::string petsc_options;          ///< extra PETSc options, e.g. "-pc_gamg_threshold 0.02"

@@ -139,6 +139,7 @@ template <class V>
 void describe(V& v, ImplicitConfig& c) {
   v.optional("ksp_type", c.ksp_type);
   v.optional("pc_type", c.pc_type);
+  v.optional("mg_levels", c.mg_levels, Rule::at_least(0));
   v.optional("rtol", c.rtol, Rule::above_up_to(0.0, 0.5));
   v.optional("max_iterations", c.max_iterations, Rule::at_least(1));
   v.optional("petsc_options", c.petsc_options);

@@ -131,6 +131,22 @@ time: {integrator: backward_euler, max_dt_s: 5.0, implicit: {rtol: 1.0e-12}}
 )");
 }
 
+// Even sizes, so that the multigrid hierarchy (the default preconditioner) coarsens every axis
+// several times on each rank count: its interpolations cross the ranks' blocks.
+TEST(RankIndependence, Implicit2DMultigridAcrossRanks) {
+  expect_implicit_agreement(R"(
+grid: {cells: [64, 48], extent_m: [1.0, 0.75]}
+physics:
+  diffusivity_m2_s: 2.0e-3
+  reaction_per_s: 0.01
+  source: 0.2
+  boundaries:
+    default: {type: robin, transfer_m_s: 0.004, value: 280}
+    y_low: {type: dirichlet, value: 330}
+time: {integrator: backward_euler, max_dt_s: 25.0, implicit: {pc_type: mg, rtol: 1.0e-12}}
+)");
+}
+
 TEST(RankIndependence, Implicit3DCrankNicolson) {
   expect_implicit_agreement(R"(
 grid: {cells: [14, 11, 9], extent_m: [1.0, 0.8, 0.6]}
