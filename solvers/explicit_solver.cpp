@@ -122,8 +122,9 @@ Field ExplicitSolver::make_field(const std::string& name) const {
   return u;
 }
 
-void ExplicitSolver::apply_walls(const Field& u) {
+void ExplicitSolver::apply_walls(const Field& u, int first) {
   const LocalGrid g = grid();
+  const long members = static_cast<long>(u.extent(0));
   const auto walls = m_walls;
   const auto coef = m_coef;
   const auto k_face = m_physics.k_face();
@@ -136,12 +137,12 @@ void ExplicitSolver::apply_walls(const Field& u) {
     const int layer = side == 0 ? g.ghost[axis] : g.ghost[axis] + g.cells[axis] - 1;
     const double dx2 = g.dx[axis] * g.dx[axis];
     Kokkos::parallel_for(
-        "twin::wall_ghosts", Kokkos::RangePolicy<>(0, nf * m_members), KOKKOS_LAMBDA(const long n) {
-          const long m = n / nf;
+        "twin::wall_ghosts", Kokkos::RangePolicy<>(0, nf * members), KOKKOS_LAMBDA(const long n) {
+          const long m = n / nf, member = first + m;
           const long inner = g.face_index(axis, layer, n % nf);
-          detail::WallCondition w = walls(m, f);
+          detail::WallCondition w = walls(member, f);
           if (variable) {  // the wall cell's own diffusivity, held in its wall face slot
-            w.k = coef(m).k_factor * k_face(axis, side == 0 ? inner : inner + step) * dx2;
+            w.k = coef(member).k_factor * k_face(axis, side == 0 ? inner : inner + step) * dx2;
             w.k_over_dx = w.k / w.dx;
           }
           u(m, inner + step) = detail::ghost_value(u(m, inner), w);
@@ -149,9 +150,9 @@ void ExplicitSolver::apply_walls(const Field& u) {
   }
 }
 
-void ExplicitSolver::fill_ghosts(const Field& u) {
+void ExplicitSolver::fill_ghosts(const Field& u, int first) {
   m_halo.exchange(u);
-  apply_walls(u);
+  apply_walls(u, first);
   Kokkos::fence();
 }
 
@@ -170,6 +171,7 @@ struct StageKernel {
   PhysicsFields::Array2 k_face, velocity;
   Kokkos::View<double*> q;
   double a, b, dt, share;
+  int first;  // the member that row 0 of the fields holds: coefficients are indexed from it
 
   struct Row {};
   KOKKOS_INLINE_FUNCTION void operator()(Row, const int r) const {
@@ -180,7 +182,7 @@ struct StageKernel {
     const double* KOKKOS_RESTRICT x0 = &u0(m, 0);
     double* KOKKOS_RESTRICT y = &out(m, 0);
     const int nx = g.cells[0];
-    const detail::AdrCoefficients c = coef(m);
+    const detail::AdrCoefficients c = coef(first + m);
     if constexpr (Variable) {
       for (int i = 0; i < nx; ++i) {
         const long n = base + i;
@@ -206,7 +208,7 @@ struct StageKernel {
     const int j = static_cast<int>((c / g.cells[0]) % g.cells[1]);
     const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
     const long at = g.index(i, j, k);
-    const detail::AdrCoefficients& cf = coef(m);
+    const detail::AdrCoefficients& cf = coef(first + m);
     double next;
     if constexpr (Variable)
       next = detail::variable_stage_value<Dims>(&in(m, 0), at, cf, k_face, velocity, q, b, dt, 1.0 - share);
@@ -233,29 +235,36 @@ void launch_stage_dims(const StageKernel<Dims, Blend, Variable>& kernel, int mem
 template <bool Blend, bool Variable>
 void launch_stage(const Field& u0, const Field& in, const Field& out, const LocalGrid& g,
                   const Kokkos::View<detail::AdrCoefficients*>& coef, const PhysicsFields& physics, double a, double b,
-                  double dt, double share, int members) {
+                  double dt, double share, int first) {
+  const int members = static_cast<int>(in.extent(0));
   if (g.dims == 2)
     launch_stage_dims(StageKernel<2, Blend, Variable>{u0, in, out, g, coef, physics.k_face(), physics.velocity(),
-                                                      physics.source(), a, b, dt, share},
+                                                      physics.source(), a, b, dt, share, first},
                       members);
   else
     launch_stage_dims(StageKernel<3, Blend, Variable>{u0, in, out, g, coef, physics.k_face(), physics.velocity(),
-                                                      physics.source(), a, b, dt, share},
+                                                      physics.source(), a, b, dt, share, first},
                       members);
 }
 
 }  // namespace
 
+int ExplicitSolver::member_block() const {
+  if constexpr (!host_backend) return m_members;
+  const long per_member = 3L * grid().padded_size() * static_cast<long>(sizeof(double));
+  return static_cast<int>(std::clamp(host_block_bytes / per_member, 1L, static_cast<long>(m_members)));
+}
+
 void ExplicitSolver::stage(const Field& u0, const Field& in, const Field& out, double a, double b, double dt,
-                           double share) {
-  fill_ghosts(in);
+                           double share, int first) {
+  fill_ghosts(in, first);
   const bool variable = !m_physics.uniform();
   if (a == 0.0) {
-    if (variable) launch_stage<false, true>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, m_members);
-    else launch_stage<false, false>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, m_members);
+    if (variable) launch_stage<false, true>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
+    else launch_stage<false, false>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
   } else {
-    if (variable) launch_stage<true, true>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, m_members);
-    else launch_stage<true, false>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, m_members);
+    if (variable) launch_stage<true, true>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
+    else launch_stage<true, false>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
   }
 }
 
@@ -275,15 +284,26 @@ StepReport ExplicitSolver::advance(Field& u, double t0_s, double duration_s) {
   report.steps = std::max(1, static_cast<int>(std::ceil(duration_s / dt_max - 1e-12)));
   report.dt_s = duration_s / report.steps;
   const double dt = report.dt_s;
-  for (int s = 0; s < report.steps; ++s) {
-    m_physics.update_source(t0_s + s * dt, m_controls);
-    if (m_integrator == Integrator::ssprk2) {
-      stage(u, u, m_stage1, 0.0, 1.0, dt);
-      stage(u, m_stage1, u, 0.5, 0.5, dt);
-    } else {
-      stage(u, u, m_stage1, 0.0, 1.0, dt);
-      stage(u, m_stage1, m_stage2, 0.75, 0.25, dt);
-      stage(u, m_stage2, u, 1.0 / 3.0, 2.0 / 3.0, dt);
+  // Members are independent between exchanges, so a block of them can run the whole period
+  // before the next block starts: on host backends a block's three fields stay in cache across
+  // stages and steps (the whole ensemble streamed 25 MB per stage for 64 members of 128^2 and ran
+  // at 0.79x the speed of separate solvers). Each member's arithmetic is the same either way.
+  const int block = member_block();
+  for (int first = 0; first < m_members; first += block) {
+    const auto members = std::make_pair(first, std::min(first + block, m_members));
+    const Field ub = Kokkos::subview(u, members, Kokkos::ALL);
+    const Field s1 = Kokkos::subview(m_stage1, members, Kokkos::ALL);
+    const Field s2 = Kokkos::subview(m_stage2, members, Kokkos::ALL);
+    for (int s = 0; s < report.steps; ++s) {
+      m_physics.update_source(t0_s + s * dt, m_controls);
+      if (m_integrator == Integrator::ssprk2) {
+        stage(ub, ub, s1, 0.0, 1.0, dt, 0.0, first);
+        stage(ub, s1, ub, 0.5, 0.5, dt, 0.0, first);
+      } else {
+        stage(ub, ub, s1, 0.0, 1.0, dt, 0.0, first);
+        stage(ub, s1, s2, 0.75, 0.25, dt, 0.0, first);
+        stage(ub, s2, ub, 1.0 / 3.0, 2.0 / 3.0, dt, 0.0, first);
+      }
     }
   }
   Kokkos::fence();

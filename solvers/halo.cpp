@@ -3,6 +3,9 @@
 #include <array>
 #include <string>
 
+#include "core/check.hpp"
+#include "twin/error.hpp"
+
 namespace twin::solvers {
 long face_cells(const LocalGrid& g, int axis) {
   long n = 1;
@@ -25,11 +28,12 @@ HaloExchange::HaloExchange(const Decomposition& decomposition, int members)
 }
 
 void HaloExchange::exchange(const Field& u) {
+  TWIN_REQUIRE(static_cast<int>(u.extent(0)) <= m_members, Error, "halo exchange of more members than its buffers hold");
   const Decomposition& dec = *m_decomposition;
   const LocalGrid g = dec.local();
   for (int axis = 0; axis < g.dims; ++axis) {
     const long nf = face_cells(g, axis);
-    const long total = nf * m_members;
+    const long total = nf * static_cast<long>(u.extent(0));  // u may be a block of the members
     std::array<MPI_Request, 4> requests{MPI_REQUEST_NULL, MPI_REQUEST_NULL, MPI_REQUEST_NULL, MPI_REQUEST_NULL};
     for (int side = 0; side < 2; ++side) {
       const int peer = dec.neighbor(axis, side);

@@ -87,6 +87,20 @@ physics:
 )", 3);
 }
 
+// Large enough that members go through the period in blocks, of a size that differs between
+// the one-rank run (one member per block) and the split runs (more per block).
+TEST(RankIndependence, ExplicitEnsembleAdvancedInMemberBlocks) {
+  expect_rank_independent(R"(
+grid: {cells: [200, 150], extent_m: [1.0, 0.75]}
+physics:
+  diffusivity_m2_s: 1.0e-4
+  velocity_m_s: [0.01, -0.005]
+  boundaries:
+    default: {type: robin, transfer_m_s: 0.004, value: 280}
+    x_low: {type: dirichlet, value: 330}
+)", 3);
+}
+
 namespace {
 
 // Implicit solves agree across rank counts to the linear solver's tolerance (not bitwise: the
