@@ -87,8 +87,8 @@ physics:
 )", 3);
 }
 
-// Large enough that members go through the period in blocks, of a size that differs between
-// the one-rank run (one member per block) and the split runs (more per block).
+// Large enough that members go through the period in blocks (ExplicitSolver::member_block): one
+// member per block on 1 and 2 ranks, two per block on 4.
 TEST(RankIndependence, ExplicitEnsembleAdvancedInMemberBlocks) {
   expect_rank_independent(R"(
 grid: {cells: [200, 150], extent_m: [1.0, 0.75]}
