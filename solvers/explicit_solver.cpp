@@ -10,6 +10,10 @@
 
 namespace twin::solvers {
 
+namespace {
+constexpr bool host_backend = std::is_same_v<Kokkos::DefaultExecutionSpace::memory_space, Kokkos::HostSpace>;
+}  // namespace
+
 const char* to_string(SolveStatus status) {
   switch (status) {
     case SolveStatus::ok: return "ok";
@@ -56,6 +60,15 @@ ExplicitSolver::ExplicitSolver(const Config& config, const Decomposition& decomp
 
   m_stage1 = Field(Kokkos::ViewAllocateWithoutInitializing("twin::stage1"), members, g.padded_size());
   m_stage2 = Field(Kokkos::ViewAllocateWithoutInitializing("twin::stage2"), members, g.padded_size());
+
+  // Blocks exchange halos in turn, so every rank of the decomposition must use the same block
+  // size, whatever the size of its own part of the grid: the smallest.
+  m_member_block = members;
+  if constexpr (host_backend) {
+    const long per_member = 3L * g.padded_size() * static_cast<long>(sizeof(double));
+    m_member_block = static_cast<int>(std::clamp(host_block_bytes / per_member, 1L, static_cast<long>(members)));
+  }
+  TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &m_member_block, 1, MPI_INT, MPI_MIN, decomposition.comm()));
 }
 
 void ExplicitSolver::set_parameters(const std::vector<ParameterSet>& parameters) {
@@ -218,9 +231,6 @@ struct StageKernel {
   }
 };
 
-constexpr bool host_backend =
-    std::is_same_v<Kokkos::DefaultExecutionSpace::memory_space, Kokkos::HostSpace>;
-
 template <int Dims, bool Blend, bool Variable>
 void launch_stage_dims(const StageKernel<Dims, Blend, Variable>& kernel, int members) {
   using K = StageKernel<Dims, Blend, Variable>;
@@ -248,12 +258,6 @@ void launch_stage(const Field& u0, const Field& in, const Field& out, const Loca
 }
 
 }  // namespace
-
-int ExplicitSolver::member_block() const {
-  if constexpr (!host_backend) return m_members;
-  const long per_member = 3L * grid().padded_size() * static_cast<long>(sizeof(double));
-  return static_cast<int>(std::clamp(host_block_bytes / per_member, 1L, static_cast<long>(m_members)));
-}
 
 void ExplicitSolver::stage(const Field& u0, const Field& in, const Field& out, double a, double b, double dt,
                            double share, int first) {
