@@ -3,6 +3,7 @@
 // upwind advection and sources explicit (IMEX).
 
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "solvers/explicit_solver.hpp"
@@ -35,6 +36,11 @@ class ImplicitSolver final : public Solver {
   SolveStatus health(const Field& u) const override { return m_explicit.health(u); }
   const LocalGrid& grid() const override { return m_explicit.grid(); }
   int members() const override { return m_explicit.members(); }
+
+  /// The PETSc preconditioner in force (PCType name: "mg", "gamg", ...) and, for "mg", its
+  /// levels (the finest included; 0 otherwise).
+  std::string preconditioner() const;
+  int multigrid_levels() const;
 
  private:
   void assemble(double dt, int member);

@@ -10,12 +10,6 @@ namespace {
 
 PetscInt total(const AxisOwnership& axis) { return std::accumulate(axis.begin(), axis.end(), PetscInt{0}); }
 
-PetscInt cells(int dims, const std::array<AxisOwnership, 3>& level) {
-  PetscInt n = 1;
-  for (int d = 0; d < dims; ++d) n *= total(level[static_cast<std::size_t>(d)]);
-  return n;
-}
-
 // The coarse cells a fine cell interpolates from along one axis, and their weights: the parent
 // (3/4) and the parent's neighbour on the fine cell's side (1/4); the parent alone next to a wall
 // or where the axis is not coarsened.
@@ -148,6 +142,12 @@ DM make_level(MPI_Comm comm, int dims, const std::array<AxisOwnership, 3>& level
 
 }  // namespace
 
+PetscInt cells(int dims, const std::array<AxisOwnership, 3>& level) {
+  PetscInt n = 1;
+  for (int d = 0; d < dims; ++d) n *= total(level[static_cast<std::size_t>(d)]);
+  return n;
+}
+
 CellHierarchy plan_cell_hierarchy(int dims, const std::array<AxisOwnership, 3>& fine, int max_levels,
                                   PetscInt coarsest_cells) {
   CellHierarchy h;
@@ -180,6 +180,7 @@ void set_cell_multigrid(PC pc, DM fine, const CellHierarchy& hierarchy) {
   MPI_Comm comm = MPI_COMM_NULL;
   TWIN_PETSC_CHECK(PetscObjectGetComm(reinterpret_cast<PetscObject>(fine), &comm));
   CoarseGrids coarse;
+  coarse.dms.reserve(static_cast<std::size_t>(levels));
   DM finer = fine;
   // Hierarchy level l (0 finest) is PCMG level levels-1-l (0 coarsest); the interpolation into
   // PCMG level m comes from level m-1.

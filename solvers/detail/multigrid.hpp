@@ -27,6 +27,12 @@ struct CellHierarchy {
   std::vector<std::array<AxisOwnership, 3>> levels;
 };
 
+/// Cells of one level (the product over the grid's axes).
+PetscInt cells(int dims, const std::array<AxisOwnership, 3>& level);
+
+/// The largest coarsest level the implicit solver accepts for its direct coarse solve.
+constexpr PetscInt max_coarsest_cells = 4096;
+
 CellHierarchy plan_cell_hierarchy(int dims, const std::array<AxisOwnership, 3>& fine, int max_levels,
                                   PetscInt coarsest_cells = 64);
 

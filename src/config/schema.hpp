@@ -144,6 +144,7 @@ void describe(V& v, ImplicitConfig& c) {
   v.optional("max_iterations", c.max_iterations, Rule::at_least(1));
   v.optional("petsc_options", c.petsc_options);
   v.check(!c.ksp_type.empty() && !c.pc_type.empty(), "ksp_type", "ksp_type and pc_type must not be empty");
+  v.check(c.mg_levels != 1, "mg_levels", "must be 0 (as many as the grid allows) or at least 2");
 }
 
 template <class V>

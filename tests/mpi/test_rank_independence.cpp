@@ -2,6 +2,8 @@
 // this at 1, 2 and 4 ranks): explicit results bit-identical, implicit ones to the KSP tolerance.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "common/field_util.hpp"
 #include "solvers/solver.hpp"
 #include "twin/config.hpp"
@@ -106,7 +108,9 @@ namespace {
 
 // Implicit solves agree across rank counts to the linear solver's tolerance (not bitwise: the
 // preconditioner and reductions depend on the decomposition).
-void expect_implicit_agreement(const std::string& yaml) {
+// With `max_iterations_per_step`, both runs must also converge in at most that many CG
+// iterations per step: a preconditioner built wrongly across ranks still converges, slowly.
+void expect_implicit_agreement(const std::string& yaml, double max_iterations_per_step = 0.0) {
   const twin::Config config = twin::parse_config(yaml);
   BumpRun whole(config, MPI_COMM_SELF, 1), split(config, MPI_COMM_WORLD, 1);
   Field &us = whole.u, &up = split.u;
@@ -115,6 +119,13 @@ void expect_implicit_agreement(const std::string& yaml) {
   const StepReport rp = split.solver->advance(up, 0.0, 50.0);
   ASSERT_EQ(rs.status, SolveStatus::ok);
   ASSERT_EQ(rp.status, SolveStatus::ok);
+  if (max_iterations_per_step > 0.0) {
+    const double whole_its = static_cast<double>(rs.linear_iterations) / rs.steps;
+    const double split_its = static_cast<double>(rp.linear_iterations) / rp.steps;
+    std::printf("  CG iterations per step: %g on one rank, %g split\n", whole_its, split_its);
+    EXPECT_LE(whole_its, max_iterations_per_step);
+    EXPECT_LE(split_its, max_iterations_per_step);
+  }
   const LocalGrid& gl = split.solver->grid();
   const LocalGrid& gs = whole.solver->grid();
   const auto expected = twin::test::at_block(twin::test::interior(us, gs), gs, gl);
@@ -159,7 +170,7 @@ physics:
     default: {type: robin, transfer_m_s: 0.004, value: 280}
     y_low: {type: dirichlet, value: 330}
 time: {integrator: backward_euler, max_dt_s: 25.0, implicit: {pc_type: mg, rtol: 1.0e-12}}
-)");
+)", 10.0);
 }
 
 TEST(RankIndependence, Implicit3DCrankNicolson) {

@@ -113,6 +113,7 @@ TEST(ConfigErrors, OutOfRange) {
   expect_error_at("grid:\n  cells: [16]\n  extent_m: [1]\n", 2, 10, "grid.cells", "expected a list of 2 to 3 entries, got 1");
   expect_error_at(minimal + "twin:\n  cycles: 99999999999\n", 5, 11, "twin.cycles", "too large");
   expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: -1\n", 6, 16, "time.implicit.mg_levels", "must be >= 0");
+  expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: 1\n", 6, 5, "time.implicit.mg_levels", "must be 0");
 }
 
 TEST(ConfigErrors, UnknownEnumValue) {

@@ -189,3 +189,26 @@ TEST(ImplicitSolver, MultigridOnUnevenThreeDimensionalGrid) {
   for (std::size_t n = 0; n < mg.values.size(); ++n) worst = std::max(worst, std::abs(mg.values[n] - jacobi.values[n]));
   EXPECT_LT(worst, 1e-7);
 }
+
+// Where the grid does not coarsen (odd cell counts: one level of 101 x 99 cells), a direct
+// coarse solve of the whole grid would be the preconditioner: the solver takes gamg instead and
+// says so. A grid that coarsens gets its levels.
+TEST(ImplicitSolver, MultigridFallsBackToGamgWhereTheGridDoesNotCoarsen) {
+  auto config = [](int nx, int ny) {
+    return twin::parse_config("grid: {cells: [" + std::to_string(nx) + ", " + std::to_string(ny) +
+                              "], extent_m: [1, 1]}\nphysics: {diffusivity_m2_s: 1.0e-3, boundaries: {default: "
+                              "{type: dirichlet, value: 0}}}\ntime: {integrator: backward_euler, max_dt_s: 10}\n");
+  };
+  const twin::Config odd = config(101, 99), even = config(128, 96);
+  twin::solvers::Decomposition odd_dec(odd.grid, MPI_COMM_SELF), even_dec(even.grid, MPI_COMM_SELF);
+  twin::solvers::ImplicitSolver fallback(odd, odd_dec, 1), multigrid(even, even_dec, 1);
+  EXPECT_EQ(fallback.preconditioner(), "gamg");
+  EXPECT_EQ(fallback.multigrid_levels(), 0);
+  EXPECT_EQ(multigrid.preconditioner(), "mg");
+  EXPECT_EQ(multigrid.multigrid_levels(), 5);  // 128x96, 64x48, 32x24, 16x12, 8x6 (48 cells)
+  auto u = fallback.make_field("u");
+  twin::test::set_interior(u, fallback.grid(), [](int, int i, int j, int) { return std::sin(0.1 * i) * std::cos(0.07 * j); });
+  const auto report = fallback.advance(u, 0.0, 10.0);
+  EXPECT_EQ(report.status, SolveStatus::ok);
+  EXPECT_LT(report.linear_iterations, 30);
+}
