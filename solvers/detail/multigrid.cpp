@@ -194,8 +194,8 @@ void set_cell_multigrid(PC pc, DM fine, const CellHierarchy& hierarchy) {
   }
   // One symmetric SOR sweep before and after each coarse-grid correction (Richardson): the
   // V-cycle stays symmetric for CG, and on the benchmark's grids it needed 4 CG iterations from
-  // 128^2 to 1024^2 at rtol 1e-8, as few as PETSc's default (two Chebyshev steps) at 60 % of the
-  // time. -mg_levels_ksp_type and -mg_levels_pc_type override it.
+  // 128^2 to 1024^2 at rtol 1e-8, as few as PETSc's default (two Chebyshev steps) in about half
+  // the time. -mg_levels_ksp_type and -mg_levels_pc_type override it.
   for (PetscInt l = 1; l < levels; ++l) {
     KSP smoother = nullptr;
     PC smoother_pc = nullptr;
