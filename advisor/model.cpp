@@ -109,11 +109,13 @@ struct Model::Impl {
   // more than the arithmetic, so predict and predict_moments run it here on the same weights.
   std::vector<std::vector<float>> host_w, host_b;  // per layer: [members][in][out], [members][out]
   std::vector<int> widths;                         // inputs, hidden..., outputs
-  mutable std::vector<float> act_a, act_b;         // scratch (a Model is used by one thread)
+  mutable std::vector<float> act_a, act_b, host_out;  // scratch (a Model is used by one thread)
 
-  // x: one row of raw inputs; out: members x outputs.
-  void forward_host(const double* x, float* out) const {
+  // x: one row of raw inputs; returns members x outputs (valid until the next call).
+  const float* forward_host(const double* x) const {
     const int K = package.ensemble, L = static_cast<int>(host_w.size());
+    host_out.resize(static_cast<std::size_t>(K) * widths[L]);
+    float* out = host_out.data();
     for (int k = 0; k < K; ++k) {
       act_a.assign(x, x + widths[0]);
       for (int l = 0; l < L; ++l) {
@@ -132,6 +134,7 @@ struct Model::Impl {
       }
       std::copy(act_a.begin(), act_a.end(), out + static_cast<std::size_t>(k) * widths[L]);
     }
+    return out;
   }
 
   // Raw inputs [batch, in] -> raw outputs [members, batch, out]. An MLP ensemble has its
@@ -230,9 +233,8 @@ int Model::members() const { return m_impl->package.ensemble; }
 
 void Model::predict(const double* x, int batch, std::vector<double>& members_out) const {
   if (batch == 1 && !m_impl->script) {
-    std::vector<float> y(static_cast<std::size_t>(members()) * outputs());
-    m_impl->forward_host(x, y.data());
-    members_out.assign(y.begin(), y.end());
+    const float* y = m_impl->forward_host(x);
+    members_out.assign(y, y + static_cast<std::size_t>(members()) * outputs());
     return;
   }
   torch::InferenceMode guard;
@@ -241,14 +243,11 @@ void Model::predict(const double* x, int batch, std::vector<double>& members_out
 }
 
 void Model::predict_moments(const double* x, int batch, std::vector<double>& mean, std::vector<double>& std) const {
-  std::vector<float> host;
   torch::Tensor c;
   const float* v = nullptr;
   long k = members(), n = static_cast<long>(batch) * outputs();
   if (batch == 1 && !m_impl->script) {
-    host.resize(static_cast<std::size_t>(k * n));
-    m_impl->forward_host(x, host.data());
-    v = host.data();
+    v = m_impl->forward_host(x);
   } else {
     torch::InferenceMode guard;
     c = m_impl->forward(m_impl->rows(x, batch)).contiguous();  // float32 [members, batch, out]

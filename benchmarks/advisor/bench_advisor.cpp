@@ -176,16 +176,16 @@ nlohmann::json run(const bench::SurrogateSetup& s, const Server& server) {
       in.deadline = Clock::now() + std::chrono::seconds(1);
       // The anomaly diagnosis runs first in the cycle: readings at the analysis, against a
       // forecast one cycle's change behind it.
-      in.sensors.resize(static_cast<std::size_t>(layout.sensors));
+      std::vector<SensorEstimate> sensors(static_cast<std::size_t>(layout.sensors));
       for (int k = 0; k < layout.sensors; ++k) {
-        in.sensors[k].sensor = config.sensors[k].name;
-        in.sensors[k].observed = in.analysis[k];
-        in.sensors[k].forecast = in.analysis[k] - x[layout.dy0() + k];
-        in.sensors[k].forecast_spread = 0.3;
-        in.sensors[k].qc = QcReason::accepted;
+        sensors[k].sensor = config.sensors[k].name;
+        sensors[k].observed = in.analysis[k];
+        sensors[k].forecast = in.analysis[k] - x[layout.dy0() + k];
+        sensors[k].forecast_spread = 0.3;
+        sensors[k].qc = QcReason::accepted;
       }
       const auto d0 = Clock::now();
-      const AnomalyReport anomaly = stage.diagnose(in);
+      const AnomalyReport anomaly = stage.diagnose(in, sensors);
       if (pass == 1 && c >= 0 && anomaly.consulted) diagnose_us.push_back(bench::us_since(d0));
       const auto t0 = Clock::now();
       advice = stage.decide(in, report);

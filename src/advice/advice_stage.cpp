@@ -23,29 +23,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono::duration<double, std::milli>(b - a).count(); }
 
-// Rank 0's strings on every rank.
-void broadcast(std::vector<std::string>& strings, MPI_Comm comm) {
-  std::string text;
-  for (const auto& s : strings) text += s + '\n';
-  long n = static_cast<long>(text.size());
-  TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
-  text.resize(static_cast<std::size_t>(n));
-  TWIN_MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
-  strings.clear();
-  for (std::size_t pos = 0; pos < text.size();) {
-    const std::size_t end = text.find('\n', pos);
-    strings.push_back(text.substr(pos, end - pos));
-    pos = end + 1;
-  }
-}
-
-// Rank 0's numbers on every rank (the count included).
-void broadcast(std::vector<double>& numbers, MPI_Comm comm) {
-  long n = static_cast<long>(numbers.size());
-  TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
-  numbers.resize(static_cast<std::size_t>(n));
-  TWIN_MPI_CHECK(MPI_Bcast(numbers.data(), static_cast<int>(n), MPI_DOUBLE, 0, comm));
-}
 }  // namespace
 
 struct AdviceStage::Impl {
@@ -149,9 +126,9 @@ struct AdviceStage::Impl {
     }
   }
 
-  AnomalyReport diagnose(const AdviceInputs& in) {
+  AnomalyReport diagnose(const AdviceInputs& in, const std::vector<SensorEstimate>& sensors) {
     AnomalyReport r;
-    if (rank == 0) r = diagnose_on_root(in);
+    if (rank == 0) r = diagnose_on_root(in, sensors);
     std::vector<double> numbers{r.consulted ? 1.0 : 0.0, r.flagged ? 1.0 : 0.0, r.confidence};
     numbers.insert(numbers.end(), r.attribution.begin(), r.attribution.end());
     broadcast(numbers, comm);
@@ -170,10 +147,10 @@ struct AdviceStage::Impl {
     return r;
   }
 
-  AnomalyReport diagnose_on_root(const AdviceInputs& in) {
+  AnomalyReport diagnose_on_root(const AdviceInputs& in, const std::vector<SensorEstimate>& sensors) {
     AnomalyReport r;
     // The window advances every cycle, consulted or not, so the features are whole when it is.
-    const std::vector<double> x = anomaly_features.push(in.sensors, in.theta, controls);
+    const std::vector<double> x = anomaly_features.push(sensors, in.theta, controls);
     if (!config.advisor) {
       r.reason = "no advisor configured";
       return r;
@@ -248,6 +225,7 @@ struct AdviceStage::Impl {
       for (std::size_t j = 0; j < config.controls.size(); ++j) why += (j ? ", " : "") + config.controls[j].name;
       throw DataError(why + "), got " + std::to_string(values.size()) + (u.size() == controls.size() ? " with a non-finite one" : ""));
     }
+    u.resize(controls.size());  // only rank 0's values count, whatever the others passed
     TWIN_MPI_CHECK(MPI_Bcast(u.data(), static_cast<int>(u.size()), MPI_DOUBLE, 0, comm));
     for (std::size_t j = 0; j < u.size(); ++j)
       if (u[j] < config.controls[j].min || u[j] > config.controls[j].max)
@@ -315,21 +293,15 @@ struct AdviceStage::Impl {
       report.latency_ms = numbers[5];
       report.physics_error = numbers[6];
       report.proposal.assign(numbers.begin() + 7, numbers.end());
-      std::string text = report.gate + '\n' + report.model;
-      long n = static_cast<long>(text.size());
-      TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
-      text.resize(static_cast<std::size_t>(n));
-      TWIN_MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
-      report.gate = text.substr(0, text.find('\n'));
-      report.model = text.substr(text.find('\n') + 1);
+      std::vector<std::string> text{report.gate, report.model, a.reason};
+      broadcast(text, comm);
+      report.gate = text[0];
+      report.model = text[1];
+      a.reason = text[2];
     }
     int mode = static_cast<int>(a.mode);
-    long length = static_cast<long>(a.reason.size());
     TWIN_MPI_CHECK(MPI_Bcast(emitted.data(), static_cast<int>(emitted.size()), MPI_DOUBLE, 0, comm));
     TWIN_MPI_CHECK(MPI_Bcast(&mode, 1, MPI_INT, 0, comm));
-    TWIN_MPI_CHECK(MPI_Bcast(&length, 1, MPI_LONG, 0, comm));
-    a.reason.resize(static_cast<std::size_t>(length));
-    TWIN_MPI_CHECK(MPI_Bcast(a.reason.data(), static_cast<int>(length), MPI_CHAR, 0, comm));
     a.mode = static_cast<Mode>(mode);
     controls = emitted;
     for (std::size_t j = 0; j < controls.size(); ++j)
@@ -531,7 +503,9 @@ Advice AdviceStage::decide(const AdviceInputs& inputs, AdvisorReport& report, co
   return m_impl->decide(inputs, report, physics);
 }
 const std::vector<double>& AdviceStage::controls() const { return m_impl->controls; }
-AnomalyReport AdviceStage::diagnose(const AdviceInputs& inputs) { return m_impl->diagnose(inputs); }
+AnomalyReport AdviceStage::diagnose(const AdviceInputs& inputs, const std::vector<SensorEstimate>& sensors) {
+  return m_impl->diagnose(inputs, sensors);
+}
 void AdviceStage::override_controls(const std::vector<double>& controls) { m_impl->override_controls(controls); }
 
 }  // namespace twin::detail

@@ -26,7 +26,6 @@ struct AdviceInputs {
   std::vector<double> theta;      ///< estimated parameters (means), config.ensemble.parameters order
   bool twin_healthy = true;
   std::string unhealthy_reason;
-  std::vector<SensorEstimate> sensors;  ///< this cycle's estimates (the anomaly features)
   std::chrono::steady_clock::time_point deadline;  ///< the cycle's wall-clock deadline
 };
 
@@ -49,10 +48,11 @@ class AdviceStage {
   /// real solver when its last measured cost fits before the cycle deadline (advisor.gates.physics_check).
   Advice decide(const AdviceInputs& inputs, AdvisorReport& report, const PhysicsCheck& physics = {});
 
-  /// Anomaly diagnosis of this cycle (collective; call once per cycle, before decide). Rank 0
+  /// Anomaly diagnosis of this cycle from its sensor estimates (collective; call once per cycle,
+  /// before decide). Rank 0
   /// asks the anomaly model; every rank gets the same report. Without a usable model, or before
   /// advisor.anomaly_warmup_cycles, the report says why it was not consulted.
-  AnomalyReport diagnose(const AdviceInputs& inputs);
+  AnomalyReport diagnose(const AdviceInputs& inputs, const std::vector<SensorEstimate>& sensors);
 
   /// The controls in force (the last advice, or what override_controls set).
   const std::vector<double>& controls() const;

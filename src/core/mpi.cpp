@@ -22,6 +22,43 @@ void throw_mpi_error(int code, const char* expr, const char* file, int line) {
 
 }  // namespace detail
 
+void broadcast(std::string& text, MPI_Comm comm) {
+  long n = static_cast<long>(text.size());
+  TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
+  text.resize(static_cast<std::size_t>(n));
+  TWIN_MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(n), MPI_CHAR, 0, comm));
+}
+
+void broadcast(std::vector<double>& numbers, MPI_Comm comm) {
+  long n = static_cast<long>(numbers.size());
+  TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
+  numbers.resize(static_cast<std::size_t>(n));
+  TWIN_MPI_CHECK(MPI_Bcast(numbers.data(), static_cast<int>(n), MPI_DOUBLE, 0, comm));
+}
+
+void broadcast(std::vector<std::string>& strings, MPI_Comm comm) {
+  long count = static_cast<long>(strings.size());
+  TWIN_MPI_CHECK(MPI_Bcast(&count, 1, MPI_LONG, 0, comm));
+  std::vector<long> lengths;
+  std::string text;
+  for (const auto& s : strings) {
+    lengths.push_back(static_cast<long>(s.size()));
+    text += s;
+  }
+  lengths.resize(static_cast<std::size_t>(count));
+  TWIN_MPI_CHECK(MPI_Bcast(lengths.data(), static_cast<int>(count), MPI_LONG, 0, comm));
+  long total = 0;
+  for (long n : lengths) total += n;
+  text.resize(static_cast<std::size_t>(total));
+  TWIN_MPI_CHECK(MPI_Bcast(text.data(), static_cast<int>(total), MPI_CHAR, 0, comm));
+  strings.clear();
+  std::size_t pos = 0;
+  for (long n : lengths) {
+    strings.push_back(text.substr(pos, static_cast<std::size_t>(n)));
+    pos += static_cast<std::size_t>(n);
+  }
+}
+
 MpiEnvironment::MpiEnvironment(int* argc, char*** argv) {
   int initialized = 0;
   MPI_Initialized(&initialized);

@@ -5,6 +5,7 @@
 #include <mpi.h>
 
 #include <string>
+#include <vector>
 
 /// Checks an MPI return code at the call site; throws twin::MpiError naming the call.
 #define TWIN_MPI_CHECK(expr)                                                        \
@@ -32,6 +33,11 @@ class MpiEnvironment {
  private:
   bool m_owns = false;
 };
+
+/// Rank 0's value on every rank of `comm`, sizes included (collective).
+void broadcast(std::string& text, MPI_Comm comm);
+void broadcast(std::vector<double>& numbers, MPI_Comm comm);
+void broadcast(std::vector<std::string>& strings, MPI_Comm comm);
 
 /// Rank and size in MPI_COMM_WORLD; 0 and 1 when MPI is not running.
 int world_rank();

@@ -384,7 +384,7 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
       bool quiet = true;  // no event in effect, none ended in the last 8 cycles
       for (Scheduled& e : scheduled) {
         const bool on = e.cycles.contains(c);
-        quiet = quiet && !on && !(e.cycles.last >= 0 && c > e.cycles.last && c - e.cycles.last <= 8);
+        quiet = quiet && !on && !e.cycles.settling(c, plant_fault_settle_cycles);
         if (!on || !out.anomaly.flagged) continue;
         if (e.first_flag < 0) {
           e.first_flag = c;
@@ -414,10 +414,10 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
       // A plant fault (heater, cooling, heat source) in effect or ended in the last 8 cycles: the
       // plant departs from the twin's physics, and readings showing it may be rejected.
       bool plant_fault = false;
-      for (const auto& e : config.source.plant.events) {
-        if (is_sensor_event(e.type)) continue;
-        const EventCycles ec = event_cycles(e, period);
-        plant_fault = plant_fault || ec.contains(c) || (ec.last >= 0 && c > ec.last && c - ec.last <= 8);
+      for (std::size_t i = 0; i < scheduled.size(); ++i) {
+        const EventCycles& ec = scheduled[i].cycles;
+        plant_fault = plant_fault || (!is_sensor_event(config.source.plant.events[i].type) &&
+                                      (ec.contains(c) || ec.settling(c, plant_fault_settle_cycles)));
       }
       for (std::size_t s = 0; s < S; ++s) {
         const bool faulty = plant->sensor_faulty(static_cast<int>(s), t1, period);

@@ -365,10 +365,9 @@ struct Runtime::Impl {
     advice_in.cycle = cycle;
     advice_in.t_s = t;
     advice_in.deadline = start + deadline;
-    advice_in.sensors = estimates;
     const double estimates_ms = ms_since(stage);
     stage = Clock::now();
-    out.anomaly = advice->diagnose(advice_in);
+    out.anomaly = advice->diagnose(advice_in, estimates);
     out.advice = advice->decide(advice_in, out.advisor, [this](const std::vector<double>& u) { return physics_check(u); });
     out.timings.advise_ms = ms_since(stage);
     stage = Clock::now();
@@ -395,30 +394,19 @@ struct Runtime::Impl {
 
   void ingest(const std::vector<Observation>& observations) {
     // Rank 0's readings go to every rank, so all run the same QC.
-    long n = rank == 0 ? static_cast<long>(observations.size()) : 0;
-    TWIN_MPI_CHECK(MPI_Bcast(&n, 1, MPI_LONG, 0, comm));
-    if (n == 0) return;
-    std::vector<double> numbers(static_cast<std::size_t>(2 * n));
-    std::string names;
+    std::vector<double> numbers;
+    std::vector<std::string> names;
     if (rank == 0) {
-      for (long i = 0; i < n; ++i) {
-        numbers[2 * i] = observations[i].t_s;
-        numbers[2 * i + 1] = observations[i].value;
-        names += observations[i].sensor;
-        names.push_back('\n');
+      for (const Observation& o : observations) {
+        numbers.push_back(o.t_s);
+        numbers.push_back(o.value);
+        names.push_back(o.sensor);
       }
     }
-    long length = static_cast<long>(names.size());
-    TWIN_MPI_CHECK(MPI_Bcast(&length, 1, MPI_LONG, 0, comm));
-    names.resize(static_cast<std::size_t>(length));
-    TWIN_MPI_CHECK(MPI_Bcast(numbers.data(), static_cast<int>(numbers.size()), MPI_DOUBLE, 0, comm));
-    TWIN_MPI_CHECK(MPI_Bcast(names.data(), static_cast<int>(length), MPI_CHAR, 0, comm));
-    std::size_t pos = 0;
-    for (long i = 0; i < n; ++i) {
-      const std::size_t end = names.find('\n', pos);
-      queue.push_back({numbers[2 * i], names.substr(pos, end - pos), numbers[2 * i + 1]});
-      pos = end + 1;
-    }
+    broadcast(numbers, comm);
+    if (numbers.empty()) return;
+    broadcast(names, comm);
+    for (std::size_t i = 0; i < names.size(); ++i) queue.push_back({numbers[2 * i], names[i], numbers[2 * i + 1]});
   }
 };
 

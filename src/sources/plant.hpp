@@ -23,7 +23,12 @@ namespace twin::detail {
 struct EventCycles {
   long first = 0, last = -1;
   bool contains(long cycle) const { return cycle >= first && (last < 0 || cycle <= last); }
+  /// Ended no more than `settle` cycles before `cycle` (the twin may still be catching up).
+  bool settling(long cycle, long settle) const { return last >= 0 && cycle > last && cycle - last <= settle; }
 };
+/// Cycles after a plant fault (heater, cooling, heat source) ends in which the twin is taken to
+/// be still settling: left out of the anomaly training labels and of the "quiet" evaluation.
+inline constexpr int plant_fault_settle_cycles = 8;
 EventCycles event_cycles(const PlantEventConfig& event, double period);
 
 class PlantEmulator {

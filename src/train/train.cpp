@@ -176,7 +176,6 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
 namespace {
 constexpr int plant_fault_label_cycles = 12;  // a plant fault is labelled for this many cycles
 constexpr int sensor_recovery_cycles = 3;     // left out after a sensor fault ends
-constexpr int plant_recovery_cycles = 8;      // left out after a plant fault ends
 }  // namespace
 
 FaultScenario fault_scenario(const Config& config, int index) {
@@ -254,7 +253,7 @@ FaultScenario fault_scenario(const Config& config, int index) {
     e.start_s = (static_cast<double>(t) + 0.5) * T;
     if (e.type != EventKind::sensor_spike) e.end_s = (static_cast<double>(t + duration) + 0.5) * T;
     plant.events.push_back(e);
-    const long quiet = (is_sensor_event(e.type) ? sensor_recovery_cycles : plant_recovery_cycles) + 4 + pick(10);
+    const long quiet = (is_sensor_event(e.type) ? sensor_recovery_cycles : plant_fault_settle_cycles) + 4 + pick(10);
     t += duration + quiet;
   }
 
@@ -290,8 +289,7 @@ int anomaly_label(const std::vector<PlantEventConfig>& events, long cycle, doubl
     if (ec.contains(cycle) && ec.first > current_first) {
       current = &e;
       current_first = ec.first;
-    } else if (!ec.contains(cycle) && ec.last >= 0 && cycle > ec.last &&
-               cycle - ec.last <= (is_sensor_event(e.type) ? sensor_recovery_cycles : plant_recovery_cycles)) {
+    } else if (ec.settling(cycle, is_sensor_event(e.type) ? sensor_recovery_cycles : plant_fault_settle_cycles)) {
       recovering = true;  // the twin is still settling after it
     }
   }
