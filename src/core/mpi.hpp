@@ -1,6 +1,6 @@
 #pragma once
 // MPI helpers shared by every twinrt library: the check macro, the process-wide environment
-// guard, and an owning communicator handle.
+// guard, rank 0's values to every rank, and an owning communicator handle.
 
 #include <mpi.h>
 
