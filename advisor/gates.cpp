@@ -104,10 +104,9 @@ SafeDefault::SafeDefault(const Config& config) {
     m_safe.push_back(c.safe ? *c.safe : c.initial);
     m_min.push_back(c.min);
     m_max.push_back(c.max);
-    int sensor = -1;
+    const auto found = c.sensor.empty() ? std::nullopt : sensor_index(config, c.sensor);
+    int sensor = found ? static_cast<int>(*found) : -1;
     double target = std::numeric_limits<double>::quiet_NaN();
-    for (std::size_t s = 0; s < config.sensors.size(); ++s)
-      if (!c.sensor.empty() && config.sensors[s].name == c.sensor) sensor = static_cast<int>(s);
     for (const auto& t : config.objectives.targets)
       if (sensor >= 0 && t.sensor == c.sensor) target = t.value;
     if (!std::isfinite(target)) sensor = -1;

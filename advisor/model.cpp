@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "advisor/version.hpp"
-#include "core/sha256.hpp"
+#include "ground/sha256.hpp"
 #include "twin/error.hpp"
 
 namespace twin::advisor {

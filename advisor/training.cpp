@@ -13,8 +13,8 @@
 #include <numeric>
 #include <random>
 
-#include "core/check.hpp"
-#include "core/mpi.hpp"
+#include "ground/check.hpp"
+#include "ground/mpi.hpp"
 #include "twin/error.hpp"
 
 namespace twin::advisor {

@@ -7,9 +7,9 @@ set(TWIN_INSTALL_CMAKEDIR "${CMAKE_INSTALL_LIBDIR}/cmake/twinrt")
 
 set_target_properties(twin_kokkos PROPERTIES EXPORT_NAME kokkos)
 # Installed binaries find their sibling libraries wherever the prefix is moved.
-set_target_properties(twinrt_core twinrt_solvers twinrt_advisor twinrt PROPERTIES INSTALL_RPATH "$ORIGIN")
+set_target_properties(twinrt_ground twinrt_solvers twinrt_advisor twinrt PROPERTIES INSTALL_RPATH "$ORIGIN")
 set_target_properties(twin PROPERTIES INSTALL_RPATH "$ORIGIN/../${CMAKE_INSTALL_LIBDIR}")
-install(TARGETS twinrt_core twinrt_solvers twinrt_advisor twinrt twin_kokkos
+install(TARGETS twinrt_ground twinrt_solvers twinrt_advisor twinrt twin_kokkos
   EXPORT twinrtTargets
   LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
   ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}

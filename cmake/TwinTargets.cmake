@@ -22,3 +22,16 @@ function(twin_target_defaults target)
   set_target_properties(${target} PROPERTIES CXX_EXTENSIONS OFF POSITION_INDEPENDENT_CODE ON)
   target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:twin_warnings> $<BUILD_INTERFACE:twin_sanitizers>)
 endfunction()
+
+# twin_include_root(TARGET FOLDER NAME): TARGET exports one include root that holds only its
+# own headers, as NAME/ (so sources write #include "NAME/x.hpp"). The root is a folder of the
+# build tree with one link, NAME -> FOLDER; a library that does not link TARGET cannot include
+# its headers, and a lower layer that tries to include an upper one fails to compile.
+function(twin_include_root target folder name)
+  set(root "${PROJECT_BINARY_DIR}/include_roots/${name}")
+  file(MAKE_DIRECTORY "${root}")
+  if(NOT EXISTS "${root}/${name}")
+    file(CREATE_LINK "${folder}" "${root}/${name}" SYMBOLIC)
+  endif()
+  target_include_directories(${target} PUBLIC $<BUILD_INTERFACE:${root}>)
+endfunction()

@@ -8,7 +8,7 @@
 
 #include <vector>
 
-#include "core/mpi.hpp"
+#include "ground/mpi.hpp"
 #include "solvers/field.hpp"
 #include "solvers/grid.hpp"
 #include "twin/config.hpp"

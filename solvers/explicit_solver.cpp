@@ -5,7 +5,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "core/check.hpp"
+#include "ground/check.hpp"
 #include "twin/error.hpp"
 
 namespace twin::solvers {

@@ -6,9 +6,12 @@
 
 #include <Kokkos_Core.hpp>
 
+#include <algorithm>
 #include <array>
+#include <cmath>
+#include <vector>
 
-#include "core/mpi.hpp"
+#include "ground/mpi.hpp"
 #include "twin/config.hpp"
 
 namespace twin::solvers {
@@ -75,5 +78,14 @@ class Decomposition {
   std::array<int, 3> m_coords{0, 0, 0};
   std::array<std::array<int, 2>, 3> m_neighbors{};
 };
+
+/// The cell (0-based, along one axis of `cells` cells of size `dx_m`) that contains position_m;
+/// positions outside the grid map to the nearest edge cell.
+inline int cell_containing(double position_m, double dx_m, int cells) {
+  return std::min(cells - 1, std::max(0, static_cast<int>(std::floor(position_m / dx_m))));
+}
+
+/// Flat index (x fastest, no ghosts) in the whole grid of the cell containing position_m.
+long global_cell_of(const GridConfig& grid, const std::vector<double>& position_m);
 
 }  // namespace twin::solvers

@@ -3,7 +3,7 @@
 #include <array>
 #include <string>
 
-#include "core/check.hpp"
+#include "ground/check.hpp"
 #include "twin/error.hpp"
 
 namespace twin::solvers {

@@ -11,30 +11,22 @@
 
 #include <spdlog/spdlog.h>
 
-#include "core/check.hpp"
+#include "ground/check.hpp"
 #include "solvers/detail/multigrid.hpp"
 #include "solvers/detail/petsc.hpp"
 #include "twin/error.hpp"
 
 namespace twin::solvers {
 
+// Declared in creation order, destroyed in reverse: the KSP before the objects it uses, the
+// communicator last.
 struct ImplicitSolver::Petsc {
-  MPI_Comm comm = MPI_COMM_NULL;  // the decomposition's ranks, ordered as PETSc's DMDA expects
-  DM da = nullptr;
-  Mat matrix = nullptr;
-  Vec x = nullptr;
-  Vec b = nullptr;
-  KSP ksp = nullptr;
-
-  ~Petsc() {
-    // Destruction must not throw; codes are ignored here on purpose.
-    if (ksp) KSPDestroy(&ksp);
-    if (b) VecDestroy(&b);
-    if (x) VecDestroy(&x);
-    if (matrix) MatDestroy(&matrix);
-    if (da) DMDestroy(&da);
-    if (comm != MPI_COMM_NULL) MPI_Comm_free(&comm);
-  }
+  UniqueComm comm;  // the decomposition's ranks, ordered as PETSc's DMDA expects
+  detail::UniqueDM da;
+  detail::UniqueMat matrix;
+  detail::UniqueVec x;
+  detail::UniqueVec b;
+  detail::UniqueKSP ksp;
 };
 
 namespace {
@@ -65,36 +57,36 @@ ImplicitSolver::ImplicitSolver(const Config& config, const Decomposition& decomp
   // MPI_Cart numbers ranks with the last axis fastest, the DMDA with x fastest: reorder so that
   // each rank owns the same block in both.
   const int key = coords[0] + procs[0] * (coords[1] + procs[1] * coords[2]);
-  TWIN_MPI_CHECK(MPI_Comm_split(decomposition.comm(), 0, key, &m_petsc->comm));
+  TWIN_MPI_CHECK(MPI_Comm_split(decomposition.comm(), 0, key, m_petsc->comm.out()));
 
   const auto lx = ownership(g.global[0], procs[0]);
   const auto ly = ownership(g.global[1], procs[1]);
   if (g.dims == 2) {
-    TWIN_PETSC_CHECK(DMDACreate2d(m_petsc->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_STAR, g.global[0],
-                                  g.global[1], procs[0], procs[1], 1, 1, lx.data(), ly.data(), &m_petsc->da));
+    TWIN_PETSC_CHECK(DMDACreate2d(m_petsc->comm.get(), DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_STAR, g.global[0],
+                                  g.global[1], procs[0], procs[1], 1, 1, lx.data(), ly.data(), m_petsc->da.out()));
   } else {
     const auto lz = ownership(g.global[2], procs[2]);
-    TWIN_PETSC_CHECK(DMDACreate3d(m_petsc->comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE,
+    TWIN_PETSC_CHECK(DMDACreate3d(m_petsc->comm.get(), DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE,
                                   DMDA_STENCIL_STAR, g.global[0], g.global[1], g.global[2], procs[0], procs[1],
-                                  procs[2], 1, 1, lx.data(), ly.data(), lz.data(), &m_petsc->da));
+                                  procs[2], 1, 1, lx.data(), ly.data(), lz.data(), m_petsc->da.out()));
   }
-  TWIN_PETSC_CHECK(DMSetUp(m_petsc->da));
+  TWIN_PETSC_CHECK(DMSetUp(m_petsc->da.get()));
   PetscInt xs = 0, ys = 0, zs = 0, xm = 0, ym = 0, zm = 0;
-  TWIN_PETSC_CHECK(DMDAGetCorners(m_petsc->da, &xs, &ys, &zs, &xm, &ym, &zm));
+  TWIN_PETSC_CHECK(DMDAGetCorners(m_petsc->da.get(), &xs, &ys, &zs, &xm, &ym, &zm));
   TWIN_REQUIRE(xs == g.offset[0] && ys == g.offset[1] && xm == g.cells[0] && ym == g.cells[1] &&
                    (g.dims == 2 || (zs == g.offset[2] && zm == g.cells[2])),
                PetscError, "the PETSc DMDA does not own the same block as the twin's decomposition");
 
-  TWIN_PETSC_CHECK(DMCreateMatrix(m_petsc->da, &m_petsc->matrix));
-  TWIN_PETSC_CHECK(DMCreateGlobalVector(m_petsc->da, &m_petsc->x));
-  TWIN_PETSC_CHECK(VecDuplicate(m_petsc->x, &m_petsc->b));
+  TWIN_PETSC_CHECK(DMCreateMatrix(m_petsc->da.get(), m_petsc->matrix.out()));
+  TWIN_PETSC_CHECK(DMCreateGlobalVector(m_petsc->da.get(), m_petsc->x.out()));
+  TWIN_PETSC_CHECK(VecDuplicate(m_petsc->x.get(), m_petsc->b.out()));
 
   const ImplicitConfig& ic = config.time.implicit;
   if (!ic.petsc_options.empty()) TWIN_PETSC_CHECK(PetscOptionsInsertString(nullptr, ic.petsc_options.c_str()));
-  TWIN_PETSC_CHECK(KSPCreate(m_petsc->comm, &m_petsc->ksp));
-  TWIN_PETSC_CHECK(KSPSetType(m_petsc->ksp, ic.ksp_type.c_str()));
+  TWIN_PETSC_CHECK(KSPCreate(m_petsc->comm.get(), m_petsc->ksp.out()));
+  TWIN_PETSC_CHECK(KSPSetType(m_petsc->ksp.get(), ic.ksp_type.c_str()));
   PC pc = nullptr;
-  TWIN_PETSC_CHECK(KSPGetPC(m_petsc->ksp, &pc));
+  TWIN_PETSC_CHECK(KSPGetPC(m_petsc->ksp.get(), &pc));
   bool multigrid = ic.pc_type == PCMG;
   detail::CellHierarchy hierarchy;
   if (multigrid) {
@@ -113,21 +105,21 @@ ImplicitSolver::ImplicitSolver(const Config& config, const Decomposition& decomp
                      coarsest, detail::max_coarsest_cells);
     }
   }
-  if (multigrid) detail::set_cell_multigrid(pc, m_petsc->da, hierarchy);
+  if (multigrid) detail::set_cell_multigrid(pc, m_petsc->da.get(), hierarchy);
   else TWIN_PETSC_CHECK(PCSetType(pc, ic.pc_type == PCMG ? PCGAMG : ic.pc_type.c_str()));
-  TWIN_PETSC_CHECK(KSPSetTolerances(m_petsc->ksp, ic.rtol, PETSC_DEFAULT, PETSC_DEFAULT, ic.max_iterations));
-  TWIN_PETSC_CHECK(KSPSetInitialGuessNonzero(m_petsc->ksp, PETSC_TRUE));
-  TWIN_PETSC_CHECK(KSPSetFromOptions(m_petsc->ksp));
+  TWIN_PETSC_CHECK(KSPSetTolerances(m_petsc->ksp.get(), ic.rtol, PETSC_DEFAULT, PETSC_DEFAULT, ic.max_iterations));
+  TWIN_PETSC_CHECK(KSPSetInitialGuessNonzero(m_petsc->ksp.get(), PETSC_TRUE));
+  TWIN_PETSC_CHECK(KSPSetFromOptions(m_petsc->ksp.get()));
   // CG stops on the true residual, ||b - A x|| <= rtol ||b||, whatever the preconditioner; this
   // also spares the preconditioner application after the last iteration (a third of the time of
   // a 4-iteration multigrid solve). Decided on the type options left in force; -ksp_norm_type
   // overrides it.
   KSPType type = nullptr;
   PetscBool is_cg = PETSC_FALSE, norm_given = PETSC_FALSE;
-  TWIN_PETSC_CHECK(KSPGetType(m_petsc->ksp, &type));
+  TWIN_PETSC_CHECK(KSPGetType(m_petsc->ksp.get(), &type));
   TWIN_PETSC_CHECK(PetscStrcmp(type, KSPCG, &is_cg));
   TWIN_PETSC_CHECK(PetscOptionsHasName(nullptr, nullptr, "-ksp_norm_type", &norm_given));
-  if (is_cg && !norm_given) TWIN_PETSC_CHECK(KSPSetNormType(m_petsc->ksp, KSP_NORM_UNPRECONDITIONED));
+  if (is_cg && !norm_given) TWIN_PETSC_CHECK(KSPSetNormType(m_petsc->ksp.get(), KSP_NORM_UNPRECONDITIONED));
 
   m_rhs = Field(Kokkos::ViewAllocateWithoutInitializing("twin::implicit_rhs"), members, g.padded_size());
   m_wall_constant.assign(static_cast<std::size_t>(g.interior_size()), 0.0);
@@ -138,7 +130,7 @@ ImplicitSolver::~ImplicitSolver() = default;
 std::string ImplicitSolver::preconditioner() const {
   PC pc = nullptr;
   PCType type = nullptr;
-  TWIN_PETSC_CHECK(KSPGetPC(m_petsc->ksp, &pc));
+  TWIN_PETSC_CHECK(KSPGetPC(m_petsc->ksp.get(), &pc));
   TWIN_PETSC_CHECK(PCGetType(pc, &type));
   return type ? type : "";
 }
@@ -147,7 +139,7 @@ int ImplicitSolver::multigrid_levels() const {
   if (preconditioner() != PCMG) return 0;
   PC pc = nullptr;
   PetscInt levels = 0;
-  TWIN_PETSC_CHECK(KSPGetPC(m_petsc->ksp, &pc));
+  TWIN_PETSC_CHECK(KSPGetPC(m_petsc->ksp.get(), &pc));
   TWIN_PETSC_CHECK(PCMGGetLevels(pc, &levels));
   return static_cast<int>(levels);
 }
@@ -200,11 +192,11 @@ void ImplicitSolver::assemble(double dt, int m) {
         }
         cols[0] = row;
         values[0] = diag;
-        TWIN_PETSC_CHECK(MatSetValuesStencil(m_petsc->matrix, 1, &row, count, cols, values, INSERT_VALUES));
+        TWIN_PETSC_CHECK(MatSetValuesStencil(m_petsc->matrix.get(), 1, &row, count, cols, values, INSERT_VALUES));
       }
-  TWIN_PETSC_CHECK(MatAssemblyBegin(m_petsc->matrix, MAT_FINAL_ASSEMBLY));
-  TWIN_PETSC_CHECK(MatAssemblyEnd(m_petsc->matrix, MAT_FINAL_ASSEMBLY));
-  TWIN_PETSC_CHECK(KSPSetOperators(m_petsc->ksp, m_petsc->matrix, m_petsc->matrix));
+  TWIN_PETSC_CHECK(MatAssemblyBegin(m_petsc->matrix.get(), MAT_FINAL_ASSEMBLY));
+  TWIN_PETSC_CHECK(MatAssemblyEnd(m_petsc->matrix.get(), MAT_FINAL_ASSEMBLY));
+  TWIN_PETSC_CHECK(KSPSetOperators(m_petsc->ksp.get(), m_petsc->matrix.get(), m_petsc->matrix.get()));
   m_assembled = {dt, m_explicit.parameters()[m]};
 }
 
@@ -232,8 +224,8 @@ StepReport ImplicitSolver::advance(Field& u, double t0_s, double duration_s) {
       if (!(key == m_assembled)) assemble(dt, m);
       PetscScalar* xb = nullptr;
       PetscScalar* xx = nullptr;
-      TWIN_PETSC_CHECK(VecGetArray(m_petsc->b, &xb));
-      TWIN_PETSC_CHECK(VecGetArray(m_petsc->x, &xx));
+      TWIN_PETSC_CHECK(VecGetArray(m_petsc->b.get(), &xb));
+      TWIN_PETSC_CHECK(VecGetArray(m_petsc->x.get(), &xx));
       long n = 0;
       for (int k = 0; k < g.cells[2]; ++k)
         for (int j = 0; j < g.cells[1]; ++j)
@@ -242,25 +234,25 @@ StepReport ImplicitSolver::advance(Field& u, double t0_s, double duration_s) {
             xb[n] = hr(m, c) + wall_share * m_wall_constant[static_cast<std::size_t>(n)];
             xx[n] = hu(m, c);
           }
-      TWIN_PETSC_CHECK(VecRestoreArray(m_petsc->b, &xb));
-      TWIN_PETSC_CHECK(VecRestoreArray(m_petsc->x, &xx));
-      TWIN_PETSC_CHECK(KSPSolve(m_petsc->ksp, m_petsc->b, m_petsc->x));
+      TWIN_PETSC_CHECK(VecRestoreArray(m_petsc->b.get(), &xb));
+      TWIN_PETSC_CHECK(VecRestoreArray(m_petsc->x.get(), &xx));
+      TWIN_PETSC_CHECK(KSPSolve(m_petsc->ksp.get(), m_petsc->b.get(), m_petsc->x.get()));
       KSPConvergedReason reason = KSP_CONVERGED_ITERATING;
       PetscInt iterations = 0;
-      TWIN_PETSC_CHECK(KSPGetConvergedReason(m_petsc->ksp, &reason));
-      TWIN_PETSC_CHECK(KSPGetIterationNumber(m_petsc->ksp, &iterations));
+      TWIN_PETSC_CHECK(KSPGetConvergedReason(m_petsc->ksp.get(), &reason));
+      TWIN_PETSC_CHECK(KSPGetIterationNumber(m_petsc->ksp.get(), &iterations));
       report.linear_iterations += iterations;
       if (reason < 0) {
         report.status = SolveStatus::not_converged;
         return report;  // every rank sees the same reason: KSP reductions are collective
       }
       const PetscScalar* xr = nullptr;
-      TWIN_PETSC_CHECK(VecGetArrayRead(m_petsc->x, &xr));
+      TWIN_PETSC_CHECK(VecGetArrayRead(m_petsc->x.get(), &xr));
       n = 0;
       for (int k = 0; k < g.cells[2]; ++k)
         for (int j = 0; j < g.cells[1]; ++j)
           for (int i = 0; i < g.cells[0]; ++i, ++n) hu(m, g.index(i, j, k)) = xr[n];
-      TWIN_PETSC_CHECK(VecRestoreArrayRead(m_petsc->x, &xr));
+      TWIN_PETSC_CHECK(VecRestoreArrayRead(m_petsc->x.get(), &xr));
     }
     Kokkos::deep_copy(u, hu);
   }

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "core/check.hpp"
+#include "ground/check.hpp"
 #include "twin/error.hpp"
 
 namespace twin::solvers {

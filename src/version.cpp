@@ -3,8 +3,8 @@
 #include <fstream>
 
 #include "advisor/version.hpp"
-#include "core/mpi.hpp"
-#include "io/hdf5.hpp"
+#include "ground/mpi.hpp"
+#include "io/hdf5_version.hpp"
 #include "solvers/version.hpp"
 
 namespace twin {

@@ -11,9 +11,9 @@
 #include <Kokkos_Core.hpp>
 #include <mpi.h>
 
-#include "advice/features.hpp"
+#include "decision/features.hpp"
 #include "advisor/version.hpp"
-#include "core/log.hpp"
+#include "ground/log.hpp"
 #include "twin/error.hpp"
 #include "common/bench_main.hpp"
 #include "io/model_file.hpp"

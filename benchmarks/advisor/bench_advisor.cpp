@@ -22,11 +22,11 @@
 #include <cstring>
 #include <map>
 
-#include "advice/advice_stage.hpp"
+#include "decision/advice_stage.hpp"
 #include "advisor/model.hpp"
 #include "advisor/version.hpp"
 #include "advisor_bench.hpp"
-#include "core/log.hpp"
+#include "ground/log.hpp"
 #include "twin/error.hpp"
 
 namespace {

@@ -12,7 +12,7 @@
 #include "advisor/model.hpp"
 #include "advisor/version.hpp"
 #include "advisor_bench.hpp"
-#include "core/log.hpp"
+#include "ground/log.hpp"
 #include "solvers/solver.hpp"
 #include "twin/error.hpp"
 

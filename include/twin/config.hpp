@@ -233,12 +233,9 @@ struct PlantConfig {
   std::vector<PlantEventConfig> events;
 };
 
-/// Kind of observation source.
-enum class SourceKind { plant, replay, stream };
-
 /// `source:` — where readings come from.
 struct ObservationSourceConfig {
-  SourceKind type = SourceKind::plant;
+  std::string type = "plant";         ///< a registered ObservationSource type: plant, replay, stream
   PlantConfig plant;
   std::string replay_file;            ///< replay: CSV (t,sensor,value) or a run's series.h5
   std::string stream_input = "-";     ///< stream: JSON lines; "-" is stdin, else a file or FIFO
@@ -389,11 +386,17 @@ Config parse_config(const std::string& text, const std::string& source_name = "<
 /// `parse_config` accepts and that yields an equal `Config`.
 std::string to_yaml(const Config& config);
 
+/// Position of the sensor named `name` in config.sensors; empty when there is none.
+inline std::optional<std::size_t> sensor_index(const Config& config, const std::string& name) {
+  for (std::size_t s = 0; s < config.sensors.size(); ++s)
+    if (config.sensors[s].name == name) return s;
+  return std::nullopt;
+}
+
 /// Names of enum values as they appear in YAML.
 const char* to_string(BoundaryType v);
 const char* to_string(ShapeKind v);
 const char* to_string(EventKind v);
-const char* to_string(SourceKind v);
 const char* to_string(Integrator v);
 const char* to_string(LogLevel v);
 const char* to_string(SafeDefaultKind v);

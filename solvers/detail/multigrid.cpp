@@ -63,22 +63,22 @@ std::array<PetscInt, 3> global_cells(DM da) {
 // Interpolation from `coarse` to `fine` (rows: fine cells, columns: coarse cells, both in the
 // DMDAs' global ordering). Every coarse cell a rank needs lies in its coarse ghost box, because
 // a rank's fine block is the refinement of its coarse block.
-Mat interpolation(DM coarse, DM fine, int dims) {
+UniqueMat interpolation(DM coarse, DM fine, int dims) {
   MPI_Comm comm = MPI_COMM_NULL;
   TWIN_PETSC_CHECK(PetscObjectGetComm(reinterpret_cast<PetscObject>(fine), &comm));
   const Box f_owned = owned(fine), f_ghosted = ghosted(fine);
   const Box c_owned = owned(coarse), c_ghosted = ghosted(coarse);
   const auto nf = global_cells(fine), nc = global_cells(coarse);
-  Mat p = nullptr;
+  UniqueMat p;
   const int max_entries = 1 << dims;
   TWIN_PETSC_CHECK(MatCreateAIJ(comm, f_owned.size[0] * f_owned.size[1] * f_owned.size[2],
                                 c_owned.size[0] * c_owned.size[1] * c_owned.size[2], PETSC_DETERMINE, PETSC_DETERMINE,
-                                max_entries, nullptr, max_entries, nullptr, &p));
-  try {
+                                max_entries, nullptr, max_entries, nullptr, p.out()));
+  {
     ISLocalToGlobalMapping f_map = nullptr, c_map = nullptr;
     TWIN_PETSC_CHECK(DMGetLocalToGlobalMapping(fine, &f_map));
     TWIN_PETSC_CHECK(DMGetLocalToGlobalMapping(coarse, &c_map));
-    TWIN_PETSC_CHECK(MatSetLocalToGlobalMapping(p, f_map, c_map));
+    TWIN_PETSC_CHECK(MatSetLocalToGlobalMapping(p.get(), f_map, c_map));
     PetscInt index[3][2] = {};
     PetscScalar weight[3][2] = {};
     int count[3] = {1, 1, 1};
@@ -98,45 +98,28 @@ Mat interpolation(DM coarse, DM fine, int dims) {
                 values[n] = weight[0][a] * weight[1][b] * weight[2][c];
               }
           const PetscInt row = f_ghosted.local(i);
-          TWIN_PETSC_CHECK(MatSetValuesLocal(p, 1, &row, n, columns, values, INSERT_VALUES));
+          TWIN_PETSC_CHECK(MatSetValuesLocal(p.get(), 1, &row, n, columns, values, INSERT_VALUES));
         }
-    TWIN_PETSC_CHECK(MatAssemblyBegin(p, MAT_FINAL_ASSEMBLY));
-    TWIN_PETSC_CHECK(MatAssemblyEnd(p, MAT_FINAL_ASSEMBLY));
-  } catch (...) {
-    MatDestroy(&p);
-    throw;
+    TWIN_PETSC_CHECK(MatAssemblyBegin(p.get(), MAT_FINAL_ASSEMBLY));
+    TWIN_PETSC_CHECK(MatAssemblyEnd(p.get(), MAT_FINAL_ASSEMBLY));
   }
   return p;
 }
 
-// The coarse DMDAs, destroyed on every path out of set_cell_multigrid (PCMG keeps its own
-// references to the interpolations, not to these).
-struct CoarseGrids {
-  std::vector<DM> dms;
-  ~CoarseGrids() {
-    for (DM& dm : dms)
-      if (dm) DMDestroy(&dm);
-  }
-};
-
-DM make_level(MPI_Comm comm, int dims, const std::array<AxisOwnership, 3>& level) {
-  DM da = nullptr;
+UniqueDM make_level(MPI_Comm comm, int dims, const std::array<AxisOwnership, 3>& level) {
+  UniqueDM da;
   const auto& [lx, ly, lz] = level;
   const auto px = static_cast<PetscInt>(lx.size()), py = static_cast<PetscInt>(ly.size());
   // A box stencil: the interpolation reaches the diagonal neighbours of a coarse block.
   if (dims == 2) {
     TWIN_PETSC_CHECK(DMDACreate2d(comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_BOX, total(lx), total(ly),
-                                  px, py, 1, 1, lx.data(), ly.data(), &da));
+                                  px, py, 1, 1, lx.data(), ly.data(), da.out()));
   } else {
     TWIN_PETSC_CHECK(DMDACreate3d(comm, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DM_BOUNDARY_NONE, DMDA_STENCIL_BOX,
                                   total(lx), total(ly), total(lz), px, py, static_cast<PetscInt>(lz.size()), 1, 1,
-                                  lx.data(), ly.data(), lz.data(), &da));
+                                  lx.data(), ly.data(), lz.data(), da.out()));
   }
-  const PetscErrorCode rc = DMSetUp(da);
-  if (rc != 0) {
-    DMDestroy(&da);
-    TWIN_PETSC_CHECK(rc);
-  }
+  TWIN_PETSC_CHECK(DMSetUp(da.get()));
   return da;
 }
 
@@ -179,18 +162,18 @@ void set_cell_multigrid(PC pc, DM fine, const CellHierarchy& hierarchy) {
   TWIN_PETSC_CHECK(PCMGSetGalerkin(pc, PC_MG_GALERKIN_BOTH));
   MPI_Comm comm = MPI_COMM_NULL;
   TWIN_PETSC_CHECK(PetscObjectGetComm(reinterpret_cast<PetscObject>(fine), &comm));
-  CoarseGrids coarse;
-  coarse.dms.reserve(static_cast<std::size_t>(levels));
+  // The coarse DMDAs live until the hierarchy is set (PCMG keeps its own references to the
+  // interpolations, not to these).
+  std::vector<UniqueDM> coarse;
+  coarse.reserve(static_cast<std::size_t>(levels));
   DM finer = fine;
   // Hierarchy level l (0 finest) is PCMG level levels-1-l (0 coarsest); the interpolation into
   // PCMG level m comes from level m-1.
   for (PetscInt l = 1; l < levels; ++l) {
-    coarse.dms.push_back(make_level(comm, hierarchy.dims, hierarchy.levels[static_cast<std::size_t>(l)]));
-    Mat p = interpolation(coarse.dms.back(), finer, hierarchy.dims);
-    const PetscErrorCode rc = PCMGSetInterpolation(pc, levels - l, p);
-    MatDestroy(&p);  // PCMG holds its own reference
-    TWIN_PETSC_CHECK(rc);
-    finer = coarse.dms.back();
+    coarse.push_back(make_level(comm, hierarchy.dims, hierarchy.levels[static_cast<std::size_t>(l)]));
+    const UniqueMat p = interpolation(coarse.back().get(), finer, hierarchy.dims);  // PCMG takes its own reference
+    TWIN_PETSC_CHECK(PCMGSetInterpolation(pc, levels - l, p.get()));
+    finer = coarse.back().get();
   }
   // One symmetric SOR sweep before and after each coarse-grid correction (Richardson): the
   // V-cycle stays symmetric for CG, and on the benchmark's grids it needed 4 CG iterations from

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "core/mpi.hpp"
+#include "ground/mpi.hpp"
 #include "twin/error.hpp"
 
 namespace twin::solvers::detail {

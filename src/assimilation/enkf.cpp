@@ -4,8 +4,8 @@
 #include <random>
 #include <stdexcept>
 
-#include "core/check.hpp"
-#include "core/mpi.hpp"
+#include "ground/check.hpp"
+#include "ground/mpi.hpp"
 #include "twin/error.hpp"
 
 namespace twin::detail {

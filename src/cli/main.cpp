@@ -8,14 +8,14 @@
 #include <spdlog/spdlog.h>
 
 #include "config/load.hpp"
-#include "core/log.hpp"
-#include "core/mpi.hpp"
+#include "ground/log.hpp"
+#include "ground/mpi.hpp"
 #include "io/audit.hpp"
 #include "advisor/version.hpp"
 #include "io/model_file.hpp"
 #include "io/series.hpp"
 #include "train/train.hpp"
-#include "run/twin_run.hpp"
+#include "driver/twin_run.hpp"
 #include "twin/error.hpp"
 #include "twin/version.hpp"
 

@@ -45,11 +45,6 @@ struct EnumNames<EventKind> {
       {EventKind::heat_source, "heat_source"},       {EventKind::cooling_degradation, "cooling_degradation"}};
 };
 template <>
-struct EnumNames<SourceKind> {
-  static constexpr std::pair<SourceKind, const char*> values[] = {
-      {SourceKind::plant, "plant"}, {SourceKind::replay, "replay"}, {SourceKind::stream, "stream"}};
-};
-template <>
 struct EnumNames<Integrator> {
   static constexpr std::pair<Integrator, const char*> values[] = {{Integrator::ssprk2, "ssprk2"},
                                                                   {Integrator::ssprk3, "ssprk3"},
@@ -520,7 +515,6 @@ std::string to_yaml(const Config& config) {
 const char* to_string(BoundaryType v) { return detail::enum_name(v); }
 const char* to_string(ShapeKind v) { return detail::enum_name(v); }
 const char* to_string(EventKind v) { return detail::enum_name(v); }
-const char* to_string(SourceKind v) { return detail::enum_name(v); }
 const char* to_string(Integrator v) { return detail::enum_name(v); }
 const char* to_string(LogLevel v) { return detail::enum_name(v); }
 const char* to_string(SafeDefaultKind v) { return detail::enum_name(v); }

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <vector>
 
-#include "core/mpi.hpp"
+#include "ground/mpi.hpp"
 #include "twin/error.hpp"
 
 namespace twin::detail {

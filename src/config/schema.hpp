@@ -11,6 +11,7 @@
 // Keep docs/config.md in step with this file.
 
 #include "config/rule.hpp"
+#include "sources/observation_source.hpp"
 #include "twin/config.hpp"
 
 namespace twin::detail {
@@ -242,7 +243,9 @@ void describe(V& v, ObservationSourceConfig& c) {
   v.optional("replay_file", c.replay_file);
   v.optional("stream_input", c.stream_input);
   v.optional("advice_output", c.advice_output);
-  v.check(c.type != SourceKind::replay || !c.replay_file.empty(), "replay_file", "type replay needs replay_file");
+  const auto& sources = ObservationSource::registry();
+  v.check(sources.contains(c.type), "type", "unknown source type '" + c.type + "' (known: " + sources.list() + ")");
+  v.check(c.type != "replay" || !c.replay_file.empty(), "replay_file", "type replay needs replay_file");
 }
 
 template <class V>

@@ -5,7 +5,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/sha256.hpp"
+#include "ground/sha256.hpp"
 #include "twin/error.hpp"
 
 namespace twin::io {

@@ -1,5 +1,7 @@
 #include "io/hdf5.hpp"
 
+#include "io/hdf5_version.hpp"
+
 #include <sstream>
 
 #include "twin/error.hpp"
@@ -15,19 +17,18 @@ void throw_hdf5_error(const char* expr, const char* file, int line) {
 
 }  // namespace detail
 
-void Hdf5Id::reset() {
-  if (m_id < 0) return;
-  switch (H5Iget_type(m_id)) {
-    case H5I_FILE: H5Fclose(m_id); break;
-    case H5I_GROUP: H5Gclose(m_id); break;
-    case H5I_DATASET: H5Dclose(m_id); break;
-    case H5I_DATASPACE: H5Sclose(m_id); break;
-    case H5I_DATATYPE: H5Tclose(m_id); break;
-    case H5I_ATTR: H5Aclose(m_id); break;
-    case H5I_GENPROP_LST: H5Pclose(m_id); break;
+void Hdf5Close::operator()(hid_t id) const noexcept {
+  if (id < 0) return;
+  switch (H5Iget_type(id)) {
+    case H5I_FILE: H5Fclose(id); break;
+    case H5I_GROUP: H5Gclose(id); break;
+    case H5I_DATASET: H5Dclose(id); break;
+    case H5I_DATASPACE: H5Sclose(id); break;
+    case H5I_DATATYPE: H5Tclose(id); break;
+    case H5I_ATTR: H5Aclose(id); break;
+    case H5I_GENPROP_LST: H5Pclose(id); break;
     default: break;
   }
-  m_id = H5I_INVALID_HID;
 }
 
 std::string hdf5_version() {

@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "ground/handle.hpp"
+
 /// Checks an HDF5 return value (negative means failure); throws twin::Hdf5Error naming the call.
 #define TWIN_HDF5_CHECK(expr)                                                       \
   ([&]() {                                                                          \
@@ -18,32 +20,13 @@ namespace detail {
 [[noreturn]] void throw_hdf5_error(const char* expr, const char* file, int line);
 }
 
-/// An owned HDF5 identifier, closed with the right H5*close on destruction.
-class Hdf5Id {
- public:
-  Hdf5Id() = default;
-  explicit Hdf5Id(hid_t id) : m_id(id) {}
-  ~Hdf5Id() { reset(); }
-  Hdf5Id(Hdf5Id&& o) noexcept : m_id(o.m_id) { o.m_id = H5I_INVALID_HID; }
-  Hdf5Id& operator=(Hdf5Id&& o) noexcept {
-    if (this != &o) {
-      reset();
-      m_id = o.m_id;
-      o.m_id = H5I_INVALID_HID;
-    }
-    return *this;
-  }
-  Hdf5Id(const Hdf5Id&) = delete;
-  Hdf5Id& operator=(const Hdf5Id&) = delete;
-
-  hid_t get() const { return m_id; }
-  void reset();
-
- private:
-  hid_t m_id = H5I_INVALID_HID;
+/// Closes an HDF5 identifier with the H5*close its type needs.
+struct Hdf5Close {
+  static hid_t null() noexcept { return H5I_INVALID_HID; }
+  void operator()(hid_t id) const noexcept;
 };
+/// An owned HDF5 identifier (file, group, dataset, dataspace, datatype, attribute, property list).
+using Hdf5Id = UniqueHandle<hid_t, Hdf5Close>;
 
-/// "1.10.8".
-std::string hdf5_version();
 
 }  // namespace twin::io

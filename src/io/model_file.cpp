@@ -8,6 +8,7 @@
 #include <fstream>
 #include <regex>
 
+#include "ground/atomic_write.hpp"
 #include "io/hdf5.hpp"
 #include "twin/error.hpp"
 
@@ -124,8 +125,8 @@ class ModelReader {
 void write_model(const std::string& path, const ModelPackage& p) {
   const fs::path target(path);
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
-  const std::string tmp = path + ".partial";
-  {
+  atomic_replace(target, [&](const fs::path& tmp_path) {
+    const std::string tmp = tmp_path.string();
     Hdf5Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
     if (file.get() < 0) throw DataError(tmp + ": cannot create model file");
     nlohmann::json meta;
@@ -169,8 +170,7 @@ void write_model(const std::string& path, const ModelPackage& p) {
       write_array(weights.get(), w.name, w.values, std::vector<hsize_t>(w.shape.begin(), w.shape.end()));
     if (!p.script.empty()) write_array(file.get(), "script", p.script);
     TWIN_HDF5_CHECK(H5Fflush(file.get(), H5F_SCOPE_GLOBAL));
-  }
-  fs::rename(tmp, target);
+  });
 }
 
 ModelPackage read_model(const std::string& path) {
@@ -276,13 +276,7 @@ void ModelRegistry::promote(const std::string& name, int version) {
   if (!fs::exists(path(name, version)))
     throw DataError(path(name, version) + ": no such model version in registry " + m_dir);
   const fs::path pointer = fs::path(m_dir) / (name + ".active");
-  const std::string tmp = pointer.string() + ".partial";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << version << "\n";
-    if (!out) throw DataError(tmp + ": cannot write");
-  }
-  fs::rename(tmp, pointer);
+  atomic_write(pointer, std::to_string(version) + "\n");
 }
 
 int ModelRegistry::rollback(const std::string& name) {

@@ -7,6 +7,7 @@
 #include <limits>
 #include <sstream>
 
+#include "ground/atomic_write.hpp"
 #include "io/hdf5.hpp"
 #include "twin/error.hpp"
 
@@ -150,12 +151,7 @@ struct SeriesWriter::Impl {
     }
     x << "</Grid>\n</Domain>\n</Xdmf>\n";
     const std::string xmf = std::filesystem::path(path).replace_extension(".xmf").string();
-    {
-      std::ofstream out(xmf + ".tmp", std::ios::trunc);
-      out << x.str();
-      if (!out) throw Error("cannot write " + xmf + ".tmp");
-    }
-    std::filesystem::rename(xmf + ".tmp", xmf);
+    atomic_write(xmf, x.str());
   }
 };
 

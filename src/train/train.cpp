@@ -9,9 +9,9 @@
 #include <iterator>
 #include <random>
 
-#include "core/check.hpp"
-#include "core/mpi.hpp"
-#include "core/sha256.hpp"
+#include "ground/check.hpp"
+#include "ground/mpi.hpp"
+#include "ground/sha256.hpp"
 #include "io/model_file.hpp"
 #include "advisor/gates.hpp"
 #include "advisor/model.hpp"
@@ -33,7 +33,7 @@ class SensorPicker {
     for (const auto& s : config.sensors) {
       int q[3] = {0, 0, 0};
       for (int d = 0; d < g.dims; ++d)
-        q[d] = std::min(g.global[d] - 1, std::max(0, static_cast<int>(std::floor(s.position_m[d] / g.dx[d]))));
+        q[d] = solvers::cell_containing(s.position_m[d], g.dx[d], g.global[d]);
       m_cells.push_back(g.index(q[0], q[1], q[2]));
     }
   }
@@ -195,7 +195,7 @@ FaultScenario fault_scenario(const Config& config, int index) {
   c.grid.ranks.clear();
   c.ensemble.member_groups = 0;
   c.advisor.reset();
-  c.source.type = SourceKind::plant;
+  c.source.type = "plant";
   PlantConfig& plant = c.source.plant;
   plant.seed = static_cast<unsigned>(rng());
   c.ensemble.seed = static_cast<unsigned>(rng());

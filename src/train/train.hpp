@@ -10,7 +10,7 @@
 #include <string>
 
 #include "advisor/training.hpp"
-#include "advice/features.hpp"
+#include "decision/features.hpp"
 #include "twin/config.hpp"
 
 namespace twin::detail {

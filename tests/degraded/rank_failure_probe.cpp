@@ -4,8 +4,8 @@
 #include <Kokkos_Core.hpp>
 #include <stdexcept>
 
-#include "core/log.hpp"
-#include "core/mpi.hpp"
+#include "ground/log.hpp"
+#include "ground/mpi.hpp"
 
 int main(int argc, char** argv) {
   twin::MpiEnvironment mpi(&argc, &argv);

@@ -9,7 +9,7 @@
 #include <fstream>
 
 #include "advisor/model.hpp"
-#include "advice/features.hpp"
+#include "decision/features.hpp"
 #include "io/model_file.hpp"
 #include "train/train.hpp"
 #include "twin/error.hpp"

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "core/sha256.hpp"
+#include "ground/sha256.hpp"
 #include "io/audit.hpp"
 #include "twin/error.hpp"
 

@@ -8,7 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
-#include "advice/features.hpp"
+#include "decision/features.hpp"
 #include "io/audit.hpp"
 #include "io/model_file.hpp"
 #include "train/train.hpp"

@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "advice/features.hpp"
+#include "decision/features.hpp"
 #include "advisor/gates.hpp"
 #include "sources/plant.hpp"
 #include "train/train.hpp"

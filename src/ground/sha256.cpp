@@ -1,4 +1,4 @@
-#include "core/sha256.hpp"
+#include "ground/sha256.hpp"
 
 #include <openssl/evp.h>
 

@@ -1,4 +1,4 @@
-#include "advice/features.hpp"
+#include "decision/features.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -93,10 +93,8 @@ AnomalyFeatures::AnomalyFeatures(const Config& c) : m_layout(anomaly_layout(c)),
     m_nearest.push_back({d.size() > 0 ? d[0].second : s, d.size() > 1 ? d[1].second : (d.empty() ? s : d[0].second)});
   }
   for (const auto& u : c.controls) {
-    int found = -1;
-    for (int s = 0; s < S; ++s)
-      if (c.sensors[s].name == u.sensor) found = s;
-    m_control_sensor.push_back(found);
+    const auto found = sensor_index(c, u.sensor);
+    m_control_sensor.push_back(found ? static_cast<int>(*found) : -1);
   }
   m_evidence.assign(static_cast<std::size_t>(S), 0.0);
 }

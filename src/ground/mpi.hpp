@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "ground/handle.hpp"
+
 /// Checks an MPI return code at the call site; throws twin::MpiError naming the call.
 #define TWIN_MPI_CHECK(expr)                                                        \
   do {                                                                              \
@@ -57,29 +59,12 @@ void install_terminate_handler();
 /// The MPI library's own version string (callable before MPI_Init).
 std::string mpi_library_version();
 
-/// An owned communicator (freed on destruction); movable, not copyable.
-class UniqueComm {
- public:
-  UniqueComm() = default;
-  explicit UniqueComm(MPI_Comm comm) : m_comm(comm) {}
-  ~UniqueComm() { reset(); }
-  UniqueComm(UniqueComm&& other) noexcept : m_comm(other.m_comm) { other.m_comm = MPI_COMM_NULL; }
-  UniqueComm& operator=(UniqueComm&& other) noexcept {
-    if (this != &other) {
-      reset();
-      m_comm = other.m_comm;
-      other.m_comm = MPI_COMM_NULL;
-    }
-    return *this;
-  }
-  UniqueComm(const UniqueComm&) = delete;
-  UniqueComm& operator=(const UniqueComm&) = delete;
-
-  MPI_Comm get() const { return m_comm; }
-  void reset();
-
- private:
-  MPI_Comm m_comm = MPI_COMM_NULL;
+/// Frees a communicator (never MPI_COMM_WORLD or MPI_COMM_SELF, and not after MPI_Finalize).
+struct CommFree {
+  static MPI_Comm null() noexcept { return MPI_COMM_NULL; }
+  void operator()(MPI_Comm comm) const noexcept;
 };
+/// An owned communicator (freed on destruction); movable, not copyable.
+using UniqueComm = UniqueHandle<MPI_Comm, CommFree>;
 
 }  // namespace twin

@@ -1,4 +1,4 @@
-#include "core/log.hpp"
+#include "ground/log.hpp"
 
 #include <spdlog/sinks/base_sink.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
@@ -9,7 +9,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "core/mpi.hpp"
+#include "ground/mpi.hpp"
 #include "twin/error.hpp"
 
 namespace twin::log {

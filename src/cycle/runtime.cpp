@@ -8,9 +8,9 @@
 #include <filesystem>
 #include <random>
 
-#include "advice/advice_stage.hpp"
+#include "decision/advice_stage.hpp"
 #include "assimilation/enkf.hpp"
-#include "core/mpi.hpp"
+#include "ground/mpi.hpp"
 #include "io/series.hpp"
 #include "qc/qc.hpp"
 #include "solvers/ensemble.hpp"
@@ -113,7 +113,7 @@ struct Runtime::Impl {
       int local[3] = {0, 0, 0};
       for (int d = 0; d < g.dims; ++d) {
         pos[d] = config.sensors[n].position_m[d];
-        const int q = std::min(g.global[d] - 1, std::max(0, static_cast<int>(std::floor(pos[d] / g.dx[d]))));
+        const int q = solvers::cell_containing(pos[d], g.dx[d], g.global[d]);
         local[d] = q - g.offset[d];
         mine = mine && local[d] >= 0 && local[d] < g.cells[d];
       }

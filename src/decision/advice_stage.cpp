@@ -1,4 +1,4 @@
-#include "advice/advice_stage.hpp"
+#include "decision/advice_stage.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -7,12 +7,12 @@
 #include <filesystem>
 #include <limits>
 
-#include "advice/features.hpp"
+#include "decision/features.hpp"
 #include "advisor/gates.hpp"
 #include "advisor/model.hpp"
 #include "advisor/ood.hpp"
-#include "core/mpi.hpp"
-#include "core/sha256.hpp"
+#include "ground/mpi.hpp"
+#include "ground/sha256.hpp"
 #include "io/audit.hpp"
 #include "io/model_file.hpp"
 #include "twin/error.hpp"
@@ -68,20 +68,16 @@ struct AdviceStage::Impl {
     base_target.assign(static_cast<std::size_t>(S) * L, 0.0);
     target_weight.assign(base_target.size(), 0.0);
     limit.assign(base_target.size(), std::numeric_limits<double>::infinity());
-    const auto sensor_index = [&](const std::string& name) {
-      for (int s = 0; s < S; ++s)
-        if (c.sensors[s].name == name) return s;
-      return -1;
-    };
+    const auto sensor_of = [&](const std::string& name) { return static_cast<int>(sensor_index(c, name).value_or(-1)); };
     for (const auto& t : c.objectives.targets)
       for (int l = 0; l < L; ++l) {
-        const int o = layout.output(l, sensor_index(t.sensor));
+        const int o = layout.output(l, sensor_of(t.sensor));
         base_target[o] = t.value;
         target_weight[o] = t.weight / L;
       }
     for (const auto& m : c.objectives.limits)
       for (int l = 0; l < L; ++l) {
-        const int o = layout.output(l, sensor_index(m.sensor));
+        const int o = layout.output(l, sensor_of(m.sensor));
         limit[o] = std::min(limit[o], m.max);
       }
     if (rank != 0) return;

@@ -1,4 +1,4 @@
-#include "core/mpi.hpp"
+#include "ground/mpi.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -136,10 +136,8 @@ std::string mpi_library_version() {
   return v;
 }
 
-void UniqueComm::reset() {
-  if (m_comm != MPI_COMM_NULL && m_comm != MPI_COMM_WORLD && m_comm != MPI_COMM_SELF && mpi_running())
-    MPI_Comm_free(&m_comm);
-  m_comm = MPI_COMM_NULL;
+void CommFree::operator()(MPI_Comm comm) const noexcept {
+  if (comm != MPI_COMM_WORLD && comm != MPI_COMM_SELF && mpi_running()) MPI_Comm_free(&comm);
 }
 
 }  // namespace twin

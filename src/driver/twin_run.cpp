@@ -1,0 +1,128 @@
+// `twin run`: the loop, and nothing else. Readers live with their sources (src/sources/), the
+// KPIs with src/kpi/, the cycle with twin::Runtime (src/cycle/).
+#include "driver/twin_run.hpp"
+
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+
+#include "advisor/version.hpp"
+#include "ground/atomic_write.hpp"
+#include "ground/mpi.hpp"
+#include "kpi/run_kpis.hpp"
+#include "sources/observation_source.hpp"
+#include "twin/error.hpp"
+#include "twin/runtime.hpp"
+
+namespace twin::detail {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// The config as this run uses it: the command line's overrides applied, input paths resolved
+// beside the config file (as a reader of the config expects).
+Config effective_config(const Config& input, const RunOptions& options) {
+  Config config = input;
+  if (options.no_assimilation) config.assimilation.enabled = false;
+  if (options.no_advisor) config.advisor.reset();
+  if (options.no_faults) config.source.plant.events.clear();
+  if (options.registry && config.advisor) config.advisor->registry = *options.registry;
+  const auto beside_config = [&](std::string& path) {
+    if (path.empty() || path == "-" || std::filesystem::path(path).is_absolute() || config.source_name.empty() ||
+        config.source_name == "<string>")
+      return;
+    path = (std::filesystem::path(config.source_name).parent_path() / path).lexically_normal().string();
+  };
+  beside_config(config.source.replay_file);
+  beside_config(config.source.stream_input);
+  return config;
+}
+
+}  // namespace
+
+std::string run_directory(const Config& config, const RunOptions& options) {
+  if (options.run_dir) return *options.run_dir;
+  if (config.twin.run_dir) return *config.twin.run_dir;
+  return "runs/" + config.twin.name;
+}
+
+void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
+  int rank = 0, size = 1;
+  TWIN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  TWIN_MPI_CHECK(MPI_Comm_size(comm, &size));
+  const Config config = effective_config(input, options);
+  if (config.advisor) advisor::set_torch_threads(config.advisor->threads, 1);
+  const int cycles = options.cycles.value_or(config.twin.cycles);
+  const std::filesystem::path dir = run_directory(config, options);
+  if (rank == 0) {
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) throw Error("cannot create the run directory '" + dir.string() + "': " + ec.message());
+    atomic_write(dir / "effective.yaml", to_yaml(config));
+  }
+
+  const auto setup_start = Clock::now();
+  std::unique_ptr<ObservationSource> source = ObservationSource::create({config, comm});
+  Runtime runtime(config, comm, RuntimeOptions{dir.string()});
+  RunTimes times;
+  times.setup_s = seconds_since(setup_start);
+  spdlog::info("twin '{}': {} members on {} ranks, {} sensors, {} controls, source {}, {} cycles of {} s, deadline {} ms",
+               config.twin.name, config.ensemble.members, size, config.sensors.size(), config.controls.size(),
+               config.source.type, cycles, config.twin.control_period_s, config.twin.deadline_ms);
+
+  const double period = config.twin.control_period_s;
+  const auto deadline = std::chrono::milliseconds(static_cast<long>(config.twin.deadline_ms));
+  const bool terminal = rank == 0 && config.outputs.progress && isatty(STDOUT_FILENO);
+  std::vector<double> applied;
+  for (const auto& c : config.controls) applied.push_back(c.initial);
+  RunKpis kpis(config, comm);
+
+  const auto wall_start = Clock::now();
+  for (int c = 0; c < cycles; ++c) {
+    auto stage = Clock::now();
+    const std::vector<Observation> readings = source->readings(c, c * period, period, applied);
+    if (source->ended(!readings.empty())) {
+      spdlog::info("stream input ended after {} cycles", c);
+      break;
+    }
+    times.source_wall_s += seconds_since(stage);
+
+    stage = Clock::now();
+    runtime.ingest(readings);
+    const CycleOutcome out = runtime.step(deadline);
+    kpis.add_twin_wall_s(seconds_since(stage));
+    const std::vector<double> used = applied;
+    for (std::size_t j = 0; j < applied.size(); ++j) applied[j] = out.advice.controls[j].value;
+    source->emit(out.advice);
+    kpis.record(c, out, used, runtime, source->truth());
+
+    if (rank != 0) continue;
+    if (terminal) {
+      std::printf("\r%s", kpis.progress(cycles).c_str());
+      std::fflush(stdout);
+    }
+    if (config.outputs.flush_every > 0 && (c + 1) % (config.outputs.flush_every * 10) == 0)
+      atomic_write(dir / "metrics.prom", prometheus(config, kpis.partial()));
+  }
+  if (terminal) std::printf("\n");
+  times.wall_s = seconds_since(wall_start);
+  if (rank != 0) return;
+
+  const nlohmann::json j = kpis.summary(runtime, *source, times);
+  atomic_write(dir / "summary.json", j.dump(2) + "\n");
+  atomic_write(dir / "metrics.prom", prometheus(config, j));
+  const double facility = kpis.completed() * period;
+  spdlog::info("run finished: {} cycles, {:.0f} s facility time, twin {:.2f} s wall ({:.0f}x real time), {} deadline misses{}",
+               kpis.completed(), facility, kpis.twin_wall_s(), facility / std::max(1e-9, kpis.twin_wall_s()),
+               j["deadline_misses"].get<int>(),
+               j.contains("rmse_analysis") ? fmt::format(", RMSE analysis {:.3f} vs free run {:.3f}",
+                                                         j["rmse_analysis"].get<double>(), j["rmse_free_run"].get<double>())
+                                           : std::string());
+  spdlog::info("outputs in {}", dir.string());
+}
+
+}  // namespace twin::detail

@@ -1,0 +1,83 @@
+#pragma once
+// The KPIs of a `twin run`, cycle by cycle: latencies and deadlines, modes and gates, the
+// analysis against the truth (when the source knows it), QC against the plant's sensor faults,
+// the anomaly diagnosis against the plant's schedule, the `control` KPIs against the safe-default
+// baseline; then summary.json and metrics.prom. Bookkeeping is on rank 0; `record` is collective.
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "kpi/control_score.hpp"
+#include "sources/observation_source.hpp"
+#include "sources/plant.hpp"
+#include "twin/config.hpp"
+#include "twin/observation.hpp"
+#include "twin/runtime.hpp"
+
+namespace twin::detail {
+
+/// Wall-clock times of a run outside the cycles themselves [s].
+struct RunTimes {
+  double setup_s = 0.0;        ///< building the source and the Runtime
+  double wall_s = 0.0;         ///< the whole loop
+  double source_wall_s = 0.0;  ///< waiting for / producing readings
+};
+
+class RunKpis {
+ public:
+  RunKpis(const Config& config, MPI_Comm comm);
+
+  /// One completed cycle: its outcome, the controls the facility applied during it, and (when
+  /// `truth` is given) the analysis and free run against the truth. Collective over comm.
+  void record(int cycle, const CycleOutcome& out, const std::vector<double>& applied, const Runtime& runtime,
+              const GroundTruth* truth);
+
+  int completed() const { return m_completed; }
+  double twin_wall_s() const { return m_twin_wall_s; }
+  void add_twin_wall_s(double s) { m_twin_wall_s += s; }
+  /// "cycle 12/360  t = 120 s  64x real time  RMSE 0.131  mode nominal" (rank 0).
+  std::string progress(int cycles) const;
+  /// The figures so far that metrics.prom shows while the run goes on.
+  nlohmann::json partial() const;
+  /// summary.json (rank 0): every KPI, with the source's own counts.
+  nlohmann::json summary(const Runtime& runtime, const ObservationSource& source, const RunTimes& times) const;
+
+ private:
+  struct Scheduled {  // a plant event against the anomaly diagnosis
+    EventCycles cycles;
+    std::string expected;
+    long first_flag = -1, first_right = -1;
+    std::string first_class;
+    std::vector<std::string> sensors;  // attributed at the first right flag
+  };
+  void score_anomaly(int cycle, const CycleOutcome& out, bool with_schedule);
+  void score_qc(int cycle, const CycleOutcome& out, const GroundTruth& truth);
+  nlohmann::json qc_summary(const Runtime& runtime) const;
+  nlohmann::json anomaly_summary() const;
+  nlohmann::json fault_record(std::size_t sensor) const;
+
+  Config m_config;
+  int m_rank = 0, m_size = 1;
+  std::size_t m_sensors = 0;
+  ControlScore m_score, m_baseline_score;
+  std::map<std::string, int> m_modes, m_gates;
+  std::vector<double> m_advise_ms, m_cycle_ms, m_rmse_analysis, m_rmse_free;
+  double m_stage_sum[5] = {0, 0, 0, 0, 0};
+  double m_twin_wall_s = 0.0;
+  int m_misses = 0, m_completed = 0, m_safe_holds = 0, m_last_cycle = 0;
+  std::string m_last_mode = "nominal";
+  long m_healthy = 0, m_healthy_rejected = 0, m_healthy_nominal = 0, m_healthy_nominal_rejected = 0;
+  std::vector<int> m_fault_onset, m_fault_detected;
+  std::vector<bool> m_was_faulty;
+  nlohmann::json m_faults = nlohmann::json::array();
+  std::vector<Scheduled> m_scheduled;
+  long m_anomaly_consulted = 0, m_anomaly_flagged = 0, m_quiet_cycles = 0, m_quiet_flagged = 0;
+  std::map<std::string, long> m_flagged_classes;
+};
+
+/// metrics.prom from a summary (or a partial one): Prometheus text format.
+std::string prometheus(const Config& config, const nlohmann::json& summary);
+
+}  // namespace twin::detail
