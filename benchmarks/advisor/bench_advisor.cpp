@@ -1,6 +1,6 @@
 // Latency of the advisor, in one run, on held-out states:
 //   forward:  one predict_moments call for one row, in process (the surrogate alone);
-//   advise:   AdviceStage::decide, the whole advise + gate step the runtime runs each cycle
+//   advise:   Decider::propose + decide, the whole advise + gate step the runtime runs each cycle
 //             (proposal optimisation through the surrogate, OOD score, gates, breaker);
 //   loopback: the same model served by another process over TCP on 127.0.0.1, one row per round
 //             trip (request: inputs doubles; response: outputs means then outputs stds), the way
@@ -22,7 +22,7 @@
 #include <cstring>
 #include <map>
 
-#include "decision/advice_stage.hpp"
+#include "decision/decider.hpp"
 #include "advisor/model.hpp"
 #include "advisor/version.hpp"
 #include "advisor_bench.hpp"
@@ -153,13 +153,13 @@ nlohmann::json run(const bench::SurrogateSetup& s, const Server& server) {
   Config config = s.config;
   if (!config.advisor) throw Error(config.source_name + " has no advisor: section; nothing to advise");
   config.advisor->registry = s.registry;
-  detail::AdviceStage stage(config, MPI_COMM_SELF, std::nullopt);
+  detail::Decider stage(config, true);
   std::vector<double> advise_us, diagnose_us;
   std::map<std::string, int> gates, modes;
   int accepted = 0, consulted = 0, cycle = 0;
   for (int c = -advise_warmup; c < advise_calls; ++c) {
     const double* x = row(c + advise_warmup);
-    detail::AdviceInputs in;
+    detail::DecisionInputs in;
     in.theta.assign(x + layout.theta0(), x + layout.theta0() + layout.parameters);
     AdvisorReport report;
     Advice advice;
@@ -188,7 +188,9 @@ nlohmann::json run(const bench::SurrogateSetup& s, const Server& server) {
       const AnomalyReport anomaly = stage.diagnose(in, sensors);
       if (pass == 1 && c >= 0 && anomaly.consulted) diagnose_us.push_back(bench::us_since(d0));
       const auto t0 = Clock::now();
-      advice = stage.decide(in, report);
+      const detail::Decision decision = stage.decide(in, stage.propose(in), std::nullopt);  // no physics check here
+      advice = decision.advice;
+      report = decision.report;
       if (pass == 1 && c >= 0) advise_us.push_back(bench::us_since(t0));
     }
     if (c < 0) continue;

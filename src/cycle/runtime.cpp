@@ -8,9 +8,11 @@
 #include <filesystem>
 #include <random>
 
-#include "decision/advice_stage.hpp"
+#include "decision/broadcast.hpp"
+#include "decision/decider.hpp"
 #include "assimilation/enkf.hpp"
 #include "ground/mpi.hpp"
+#include "io/audit.hpp"
 #include "io/series.hpp"
 #include "qc/qc.hpp"
 #include "solvers/ensemble.hpp"
@@ -19,7 +21,7 @@
 
 namespace twin {
 
-using detail::AdviceInputs;
+using detail::DecisionInputs;
 
 const char* to_string(Mode mode) {
   switch (mode) {
@@ -74,7 +76,8 @@ struct Runtime::Impl {
   double last_assimilate_ms = 0.0;
   bool recording = false;                    // a run directory was given (same on every rank)
   std::unique_ptr<io::SeriesWriter> series;  // rank 0 writes it
-  std::unique_ptr<detail::AdviceStage> advice;
+  std::unique_ptr<detail::Decider> decider;  // every rank holds the controls; rank 0 decides
+  std::unique_ptr<io::AuditLog> audit;       // rank 0, with a run directory
   std::unique_ptr<solvers::Solver> check_solver;  // group 0: the physics check of proposals
   solvers::Field check_x;
 
@@ -130,7 +133,8 @@ struct Runtime::Impl {
 
     recording = options.run_dir.has_value();
     if (recording && rank == 0) std::filesystem::create_directories(*options.run_dir);
-    advice = std::make_unique<detail::AdviceStage>(config, comm, options.run_dir);
+    if (recording && rank == 0) audit = std::make_unique<io::AuditLog>((std::filesystem::path(*options.run_dir) / "audit.jsonl").string());
+    decider = std::make_unique<detail::Decider>(config, rank == 0);
     if (recording && rank == 0) {
       std::filesystem::create_directories(*options.run_dir);
       series = std::make_unique<io::SeriesWriter>((std::filesystem::path(*options.run_dir) / "series.h5").string(), config);
@@ -292,12 +296,12 @@ struct Runtime::Impl {
     // forecast: the ensemble (and the free run) to the end of the period.
     stage = Clock::now();
     Kokkos::deep_copy(x_good, x);
-    solver->set_controls(advice->controls());
+    solver->set_controls(decider->controls());
     solver->set_parameters(member_parameters());
     const solvers::StepReport report = solver->advance(x, t, period);
     int bad = report.status == solvers::SolveStatus::ok ? 0 : static_cast<int>(report.status);
     if (free_solver) {
-      free_solver->set_controls(advice->controls());
+      free_solver->set_controls(decider->controls());
       free_solver->advance(free_x, t, period);
     }
     int worst = 0;
@@ -341,7 +345,7 @@ struct Runtime::Impl {
     stage = Clock::now();
     t = t_end;
     ++cycle;
-    AdviceInputs advice_in;
+    DecisionInputs advice_in;
     if (worst != 0) {
       Kokkos::deep_copy(x, x_good);  // back to the last healthy state; the facility gets safe defaults
       hx = observe();
@@ -367,8 +371,7 @@ struct Runtime::Impl {
     advice_in.deadline = start + deadline;
     const double estimates_ms = ms_since(stage);
     stage = Clock::now();
-    out.anomaly = advice->diagnose(advice_in, estimates);
-    out.advice = advice->decide(advice_in, out.advisor, [this](const std::vector<double>& u) { return physics_check(u); });
+    advise(advice_in, out);
     out.timings.advise_ms = ms_since(stage);
     stage = Clock::now();
     out.sensors = estimates;
@@ -390,6 +393,52 @@ struct Runtime::Impl {
     out.timings.total_ms = ms_since(start);
     out.deadline_missed = out.timings.total_ms > static_cast<double>(deadline.count());
     return out;
+  }
+
+  // diagnose -> propose -> check -> decide (DESIGN.md, "advise" and "gate"): rank 0 decides
+  // with the MPI-free Decider; the physics check is the one collective solver run in between;
+  // one broadcast carries the decision, and its audit record is written once.
+  void advise(const DecisionInputs& in, CycleOutcome& out) {
+    if (rank == 0) out.anomaly = decider->diagnose(in, estimates);
+    detail::broadcast(out.anomaly, comm);
+    detail::Proposal proposal;
+    if (rank == 0) proposal = decider->propose(in);
+    int check = proposal.check ? 1 : 0;
+    TWIN_MPI_CHECK(MPI_Bcast(&check, 1, MPI_INT, 0, comm));
+    std::optional<std::vector<double>> checked;  // the real solver's sensors for the proposal
+    if (check) {
+      std::vector<double> controls = proposal.report.proposal;
+      controls.resize(decider->controls().size());
+      TWIN_MPI_CHECK(MPI_Bcast(controls.data(), static_cast<int>(controls.size()), MPI_DOUBLE, 0, comm));
+      const auto start = Clock::now();
+      checked = physics_check(controls);
+      decider->record_check_cost(ms_since(start));
+    }
+    detail::Decision decision;
+    if (rank == 0) {
+      decision = decider->decide(in, proposal, checked);
+      if (audit) {
+        try {
+          audit->append(decider->audit_record(in, proposal, decision, out.anomaly));
+        } catch (const std::exception& e) {
+          spdlog::error("audit record of cycle {} not written: {}", in.cycle, e.what());
+        }
+      }
+    }
+    detail::broadcast(decision, decider->controls().size(), comm);
+    decider->adopt(decision);
+    out.advice = std::move(decision.advice);
+    out.advisor = std::move(decision.report);
+  }
+
+  void apply_controls(const std::vector<double>& values) {
+    std::string problem = rank == 0 ? decider->controls_problem(values) : std::string();
+    broadcast(problem, comm);
+    if (!problem.empty()) throw DataError(problem);
+    std::vector<double> u = values;
+    u.resize(decider->controls().size());  // only rank 0's values count, whatever the others passed
+    TWIN_MPI_CHECK(MPI_Bcast(u.data(), static_cast<int>(u.size()), MPI_DOUBLE, 0, comm));
+    decider->override_controls(u);
   }
 
   void ingest(const std::vector<Observation>& observations) {
@@ -415,7 +464,7 @@ Runtime::Runtime(const Config& config, MPI_Comm comm, RuntimeOptions options)
 Runtime::~Runtime() = default;
 
 void Runtime::ingest(const std::vector<Observation>& observations) { m_impl->ingest(observations); }
-void Runtime::apply_controls(const std::vector<double>& controls) { m_impl->advice->override_controls(controls); }
+void Runtime::apply_controls(const std::vector<double>& controls) { m_impl->apply_controls(controls); }
 CycleOutcome Runtime::step(std::chrono::milliseconds deadline) { return m_impl->step(deadline); }
 double Runtime::time_s() const { return m_impl->t; }
 int Runtime::cycle() const { return m_impl->cycle; }

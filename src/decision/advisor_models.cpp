@@ -1,0 +1,86 @@
+#include "decision/advisor_models.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "io/model_file.hpp"
+#include "twin/error.hpp"
+
+namespace twin::detail {
+
+AdvisorModels::AdvisorModels(const Config& config, bool load)
+    : m_config(config), m_layout(surrogate_layout(config)), m_anomaly_features(config) {
+  if (!load || !config.advisor) return;
+  load_surrogate(0);
+  if (!config.advisor->anomaly.empty()) load_anomaly(0);
+}
+
+advisor::Model* AdvisorModels::surrogate(int cycle) {
+  if (!m_surrogate && cycle - m_surrogate_loaded_at >= m_config.advisor->reprobe_cycles) load_surrogate(cycle);
+  return m_surrogate.get();
+}
+
+advisor::Model* AdvisorModels::anomaly(int cycle) {
+  if (!m_anomaly && cycle - m_anomaly_loaded_at >= m_config.advisor->reprobe_cycles) load_anomaly(cycle);
+  return m_anomaly.get();
+}
+
+// The active version of a model from the registry, checked against the layout it must have.
+std::unique_ptr<advisor::Model> AdvisorModels::open(const std::string& name, const std::vector<std::string>& inputs,
+                                                    const std::vector<std::string>& outputs, std::string& path) const {
+  const std::string dir = io::registry_directory(m_config);
+  io::ModelRegistry registry(dir);
+  const auto version = registry.active(name);
+  if (!version)
+    throw AdvisorError("no active version of model '" + name + "' in registry " + dir +
+                       " (train one with: twin train " + m_config.source_name + ")");
+  path = registry.path(name, *version);
+  advisor::ModelPackage package = io::read_model(path);
+  if (package.inputs != inputs || package.outputs != outputs)
+    throw AdvisorError("model " + advisor::label(package) +
+                       ": its inputs and outputs do not match this twin's sensors, controls, parameters and lead "
+                       "times (trained for another config?); train it again");
+  return std::make_unique<advisor::Model>(std::move(package));
+}
+
+void AdvisorModels::load_surrogate(int cycle) {
+  m_surrogate_loaded_at = cycle;
+  m_surrogate.reset();
+  try {
+    std::string path;
+    auto model = open(m_config.advisor->surrogate, m_layout.inputs, m_layout.outputs, path);
+    std::vector<int> features;
+    for (int i = 0; i < static_cast<int>(m_layout.inputs.size()); ++i)
+      if (i < m_layout.u0() || i >= m_layout.u0() + m_layout.controls) features.push_back(i);
+    m_ood = advisor::OodScorer(model->package().training, features);
+    model->warm_up();
+    m_surrogate = std::move(model);
+    m_surrogate_problem.clear();
+    const auto& metrics = m_surrogate->package().metrics;
+    spdlog::info("advisor: {} loaded from {} (validation relative error {:.4f})", advisor::label(m_surrogate->package()),
+                 path, metrics.count("validation_relative_error") ? metrics.at("validation_relative_error") : -1.0);
+  } catch (const std::exception& e) {  // DataError, AdvisorError, filesystem errors: all mean "no model"
+    m_surrogate_problem = e.what();
+    spdlog::warn("advisor off: {}", m_surrogate_problem);
+  }
+}
+
+void AdvisorModels::load_anomaly(int cycle) {
+  m_anomaly_loaded_at = cycle;
+  m_anomaly.reset();
+  try {
+    std::string path;
+    const AnomalyLayout& al = m_anomaly_features.layout();
+    auto model = open(m_config.advisor->anomaly, al.inputs, al.outputs, path);
+    model->warm_up();
+    m_anomaly = std::move(model);
+    m_anomaly_problem.clear();
+    const auto& metrics = m_anomaly->package().metrics;
+    spdlog::info("advisor: {} loaded from {} (validation accuracy {:.3f})", advisor::label(m_anomaly->package()), path,
+                 metrics.count("validation_accuracy") ? metrics.at("validation_accuracy") : -1.0);
+  } catch (const std::exception& e) {
+    m_anomaly_problem = e.what();
+    spdlog::warn("anomaly diagnosis off: {}", m_anomaly_problem);
+  }
+}
+
+}  // namespace twin::detail

@@ -1,0 +1,52 @@
+#pragma once
+// The advisor's models as the decider sees them: the active surrogate and anomaly model of the
+// registry, checked against this twin's layout, and reloaded every advisor.reprobe_cycles while
+// unusable. A missing, tampered, truncated or incompatible model is a reason, never an error.
+
+#include <memory>
+#include <string>
+
+#include "advisor/model.hpp"
+#include "advisor/ood.hpp"
+#include "decision/features.hpp"
+#include "twin/config.hpp"
+
+namespace twin::detail {
+
+class AdvisorModels {
+ public:
+  /// `load`: try both models now (otherwise they stay unloaded, as on ranks that do not decide).
+  AdvisorModels(const Config& config, bool load);
+
+  const SurrogateLayout& layout() const { return m_layout; }
+  AnomalyFeatures& anomaly_features() { return m_anomaly_features; }
+
+  /// The surrogate, reloaded first when it is unusable and a reprobe is due at `cycle`; null when
+  /// unusable (surrogate_problem() says why).
+  advisor::Model* surrogate(int cycle);
+  advisor::Model* surrogate() const { return m_surrogate.get(); }
+  const std::string& surrogate_problem() const { return m_surrogate_problem; }
+  /// The OOD scorer of the loaded surrogate's training data.
+  const advisor::OodScorer& ood() const { return m_ood; }
+
+  /// The anomaly model, as surrogate(cycle).
+  advisor::Model* anomaly(int cycle);
+  advisor::Model* anomaly() const { return m_anomaly.get(); }
+  const std::string& anomaly_problem() const { return m_anomaly_problem; }
+
+ private:
+  std::unique_ptr<advisor::Model> open(const std::string& name, const std::vector<std::string>& inputs,
+                                       const std::vector<std::string>& outputs, std::string& path) const;
+  void load_surrogate(int cycle);
+  void load_anomaly(int cycle);
+
+  const Config& m_config;  // the Decider's, which owns this object
+  SurrogateLayout m_layout;
+  AnomalyFeatures m_anomaly_features;
+  std::unique_ptr<advisor::Model> m_surrogate, m_anomaly;
+  advisor::OodScorer m_ood;
+  std::string m_surrogate_problem, m_anomaly_problem;
+  int m_surrogate_loaded_at = 0, m_anomaly_loaded_at = 0;
+};
+
+}  // namespace twin::detail

@@ -1,0 +1,110 @@
+#pragma once
+// The advise, gate and emit stages of the twin cycle as one MPI-free state machine (DESIGN.md,
+// "Degraded modes"). Per cycle, on the rank that holds the models:
+//
+//     AnomalyReport anomaly = decider.diagnose(inputs, sensors);
+//     Proposal proposal = decider.propose(inputs);          // the surrogate's controls, gated
+//     if (proposal.check) solver = <the real solver's sensors for proposal.report.proposal>;
+//     Decision decision = decider.decide(inputs, proposal, solver);
+//
+// `decide` owns the whole mode machine: safe_hold when the twin is unhealthy, advisor_off when
+// there is no advisor, no usable model or the circuit breaker is open, fallback when a gate or
+// the physics check fails, nominal when the proposal is applied. The emitted controls are always
+// inside the envelope relative to the previous advice. The runtime broadcasts the Decision, and
+// every rank then `adopt`s it. Not thread-safe; no collective, no MPI.
+
+#include <chrono>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "advisor/gates.hpp"
+#include "twin/config.hpp"
+#include "twin/observation.hpp"
+
+namespace twin::detail {
+
+class AdvisorModels;
+
+/// What the twin knows at the end of a cycle, for the advisor.
+struct DecisionInputs {
+  int cycle = 0;
+  double t_s = 0.0;
+  std::vector<double> analysis;   ///< ensemble mean at each sensor [u]
+  std::vector<double> theta;      ///< estimated parameters (means), config.ensemble.parameters order
+  bool twin_healthy = true;
+  std::string unhealthy_reason;
+  std::chrono::steady_clock::time_point deadline;  ///< the cycle's wall-clock deadline
+};
+
+/// The advisor's proposal for a cycle, judged by the gates, before the mode machine decides.
+struct Proposal {
+  std::vector<double> features;   ///< the surrogate's inputs (their hash goes into the audit record)
+  std::vector<double> fallback;   ///< the safe default's controls for this cycle, inside the envelope
+  bool consulted = false;         ///< a model was asked (false: unhealthy, no advisor/model, breaker open)
+  bool apply = false;             ///< the breaker is closed: accepted advice may reach the facility
+  advisor::GateOutcome outcome;   ///< the gates' verdict, when consulted
+  std::vector<double> predicted;  ///< the surrogate's sensors (absolute), lead by lead, sensor fastest
+  bool check = false;             ///< the physics check is wanted and its last cost fits the deadline
+  AdvisorReport report;           ///< scores so far (report.proposal: the proposed controls)
+};
+
+/// What leaves the advise stage: the advice and the advisor's report.
+struct Decision {
+  Advice advice;
+  AdvisorReport report;
+};
+
+class Decider {
+ public:
+  /// `load_models`: load the surrogate and anomaly models from the registry now (the rank that
+  /// decides); a missing or broken model is not an error: the advisor starts in advisor_off.
+  Decider(const Config& config, bool load_models);
+  ~Decider();
+  Decider(const Decider&) = delete;
+  Decider& operator=(const Decider&) = delete;
+
+  /// Anomaly diagnosis of this cycle from its sensor estimates; call once per cycle, before
+  /// propose. Without a usable model, or before advisor.anomaly_warmup_cycles, the report says
+  /// why it was not consulted.
+  AnomalyReport diagnose(const DecisionInputs& inputs, const std::vector<SensorEstimate>& sensors);
+  /// Asks the surrogate for controls when the mode machine allows it, and gates them.
+  Proposal propose(const DecisionInputs& inputs);
+  /// The cycle's decision. `solver`: the real solver's sensors for the proposal (same layout as
+  /// proposal.predicted; NaN where it failed), when proposal.check asked for them.
+  Decision decide(const DecisionInputs& inputs, const Proposal& proposal, const std::optional<std::vector<double>>& solver);
+  /// Takes a decision made elsewhere (rank 0's, after the broadcast): its controls are in force.
+  void adopt(const Decision& decision);
+  /// The wall-clock cost of the last physics check [ms], for the next cycle's deadline test.
+  void record_check_cost(double ms) { m_last_check_ms = ms; }
+
+  /// The controls in force (the last advice, or what override_controls set).
+  const std::vector<double>& controls() const { return m_controls; }
+  /// Why `controls` cannot be applied (wrong count, a non-finite value), or empty.
+  std::string controls_problem(const std::vector<double>& controls) const;
+  /// The facility applies other controls than advised; values outside a control's [min, max]
+  /// are taken with a warning (the twin follows what the facility does).
+  /// @throws DataError when controls_problem says why not (nothing changes).
+  void override_controls(const std::vector<double>& controls);
+
+  /// One audit.jsonl record of a decision: inputs hash, mode, reason, gate, scores, emitted
+  /// controls, breaker state, model versions and the anomaly diagnosis.
+  nlohmann::json audit_record(const DecisionInputs& inputs, const Proposal& proposal, const Decision& decision,
+                              const AnomalyReport& anomaly) const;
+
+ private:
+  advisor::GateOutcome consult(const DecisionInputs& in, Proposal& p, std::chrono::steady_clock::time_point start);
+
+  Config m_config;
+  advisor::Envelope m_envelope;
+  advisor::SafeDefault m_safe;
+  advisor::Breaker m_breaker;
+  std::unique_ptr<AdvisorModels> m_models;
+  std::vector<double> m_controls, m_previous_analysis;
+  std::vector<double> m_base_target, m_target_weight, m_limit;  // per surrogate output
+  double m_last_check_ms = 0.0;
+};
+
+}  // namespace twin::detail
