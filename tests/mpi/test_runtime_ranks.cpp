@@ -2,6 +2,8 @@
 // 2 and 4 ranks): members spread over rank groups, decomposed plant, broadcast readings.
 #include <gtest/gtest.h>
 
+#include "ground/mpi.hpp"
+
 #include <cmath>
 
 #include "sources/plant.hpp"
@@ -33,6 +35,7 @@ Loop run(const twin::Config& config, MPI_Comm comm, int cycles) {
 TEST(RuntimeRanks, ClosedLoopAgreesWithOneRank) {
   twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
   const int cycles = 12;
+  ASSERT_GT(twin::world_size(), 1) << "on one rank this compares a run with itself: run it under mpirun -n 2 or 4";
   const Loop one = run(config, MPI_COMM_SELF, cycles);
   const Loop all = run(config, MPI_COMM_WORLD, cycles);
   for (int c = 0; c < cycles; ++c)
@@ -54,6 +57,7 @@ TEST(RuntimeRanks, DomainDecomposedMembersAgreeToo) {
   twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
   config.ensemble.member_groups = 1;
   const int cycles = 6;
+  ASSERT_GT(twin::world_size(), 1) << "on one rank this compares a run with itself: run it under mpirun -n 2 or 4";
   const Loop one = run(config, MPI_COMM_SELF, cycles);
   const Loop all = run(config, MPI_COMM_WORLD, cycles);
   for (int c = 0; c < cycles; ++c)

@@ -11,56 +11,16 @@
 #include "decision/features.hpp"
 #include "io/audit.hpp"
 #include "io/model_file.hpp"
-#include "train/train.hpp"
+#include "decision/advised_twin.hpp"
 #include "twin/error.hpp"
 #include "twin/runtime.hpp"
 
 namespace {
 
 namespace fs = std::filesystem;
-
-twin::Config advised_config(const std::string& registry) {
-  twin::Config c = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
-  c.source.plant.events.clear();
-  for (auto& u : c.controls) u.rate_limit_per_s = 0.02;
-  c.objectives.targets = {{"S2", 305.0, 1.0}, {"S4", 303.0, 1.0}};
-  c.advisor = twin::AdvisorConfig{};
-  c.advisor->registry = registry;
-  c.advisor->gates.max_ood = 1e6;    // a tiny training set: the OOD gate is tested on its own
-  c.advisor->gates.max_spread = 1e6;
-  c.training.control_sequences = 2;
-  c.training.members_per_solver = 3;
-  c.training.segments = 3;
-  c.training.warmup_cycles = 2;
-  c.training.lead_cycles = {1, 2};
-  c.training.epochs = 40;
-  c.training.ensemble = 2;
-  c.training.hidden = {16};
-  c.training.anomaly_scenarios = 2;  // a small anomaly model: these tests check its plumbing
-  c.training.anomaly_cycles = 30;
-  c.training.anomaly_epochs = 30;
-  c.training.anomaly_hidden = {8};
-  c.advisor->anomaly_warmup_cycles = 3;
-  return c;
-}
-
-fs::path scratch() {
-  static const fs::path p = fs::temp_directory_path() / ("twin_test_advice_" + std::to_string(::getpid()));
-  return p;
-}
-
-// One trained registry for every test (collective: every rank trains its shard).
-const std::string& trained_registry() {
-  static const std::string dir = [] {
-    const std::string d = (scratch() / "models").string();
-    twin::detail::TrainOptions o;
-    o.registry = d;
-    o.progress = false;
-    twin::detail::train_models(advised_config(d), MPI_COMM_WORLD, o);
-    return d;
-  }();
-  return dir;
-}
+using twin::test::advised_config;
+using twin::test::scratch;
+using twin::test::trained_registry;
 
 std::string copy_registry(const std::string& name) {
   const fs::path to = scratch() / name;
@@ -122,8 +82,11 @@ TEST(Advice, TrainedModelAdvisesAndEveryDecisionIsAudited) {
   for (const auto& o : out) {
     consulted += o.advisor.consulted ? 1 : 0;
     EXPECT_FALSE(o.advice.reason.empty());
-    if (o.advice.mode == twin::Mode::nominal) {
+    if (o.advice.mode == twin::Mode::nominal) {  // applied: it passed every gate
       EXPECT_TRUE(o.advisor.accepted);
+      EXPECT_EQ(o.advisor.gate, "none");
+    } else {  // not applied: the gate that stopped it is named
+      EXPECT_NE(o.advisor.gate, "none") << o.advice.reason;
     }
   }
   EXPECT_EQ(consulted, 6);
