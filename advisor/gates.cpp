@@ -97,37 +97,6 @@ GateOutcome gate(const Proposal& p, const Envelope& envelope, const std::vector<
   return GateOutcome{true, FallbackReason::none, "accepted"};
 }
 
-SafeDefault::SafeDefault(const Config& config) {
-  m_proportional = config.advisor && config.advisor->safe_default.type == SafeDefaultKind::proportional;
-  m_gain = config.advisor ? config.advisor->safe_default.gain : 0.0;
-  for (const auto& c : config.controls) {
-    m_safe.push_back(c.safe ? *c.safe : c.initial);
-    m_min.push_back(c.min);
-    m_max.push_back(c.max);
-    const auto found = c.sensor.empty() ? std::nullopt : sensor_index(config, c.sensor);
-    int sensor = found ? static_cast<int>(*found) : -1;
-    double target = std::numeric_limits<double>::quiet_NaN();
-    for (const auto& t : config.objectives.targets)
-      if (sensor >= 0 && t.sensor == c.sensor) target = t.value;
-    if (!std::isfinite(target)) sensor = -1;
-    m_sensor.push_back(sensor);
-    m_target.push_back(target);
-  }
-}
-
-std::vector<double> SafeDefault::target(const std::vector<double>& analysis) const {
-  std::vector<double> out = m_safe;
-  if (!m_proportional) return out;
-  for (std::size_t j = 0; j < out.size(); ++j) {
-    const int s = m_sensor[j];
-    if (s < 0 || s >= static_cast<int>(analysis.size()) || !std::isfinite(analysis[s])) continue;
-    out[j] = std::min(m_max[j], std::max(m_min[j], m_safe[j] + m_gain * (m_target[j] - analysis[s])));
-  }
-  return out;
-}
-
-const char* SafeDefault::rule() const { return m_proportional ? "proportional" : "fixed"; }
-
 void Breaker::record(bool accepted) {
   if (m_state == State::closed) {
     m_failures = accepted ? 0 : m_failures + 1;

@@ -1,6 +1,6 @@
 #pragma once
 // What stands between a model's proposal and the facility: the safe envelope, the gates, the
-// safe default controller and the circuit breaker of the degraded-mode machine (DESIGN.md).
+// circuit breaker of the degraded-mode machine (DESIGN.md); the safe default is in safe_default.hpp.
 // Plain C++, no LibTorch: these decide what leaves the process and are tested exhaustively.
 //
 // Invariant (tested with >= 100000 adversarial proposals): whatever a model returns, the advice
@@ -67,23 +67,6 @@ struct GateOutcome {
 /// The gates in order: finite, on time, inside the envelope, confident, in distribution.
 GateOutcome gate(const Proposal& proposal, const Envelope& envelope, const std::vector<double>& previous, double dt_s,
                  const GatesConfig& gates);
-
-/// The safe default controller (advisor.safe_default): fixed values or a proportional rule on
-/// the twin's analysis at each control's sensor. Its output is the target the advice ramps to.
-class SafeDefault {
- public:
-  explicit SafeDefault(const Config& config);
-  /// `analysis`: the twin's estimate at every config.sensors entry (NaN where unknown; the
-  /// proportional rule then holds the safe value).
-  std::vector<double> target(const std::vector<double>& analysis) const;
-  const char* rule() const;
-
- private:
-  std::vector<double> m_safe, m_min, m_max, m_target;
-  std::vector<int> m_sensor;  // sensor index per control, -1 when none
-  double m_gain = 0.0;
-  bool m_proportional = false;
-};
 
 /// The circuit breaker: closed (nominal, proposals applied when they pass the gates), open
 /// (advisor_off for cooldown_cycles, the advisor is not consulted), half-open (advisor_off, the

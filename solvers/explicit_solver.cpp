@@ -27,7 +27,7 @@ const char* to_string(SolveStatus status) {
 ExplicitSolver::ExplicitSolver(const Config& config, const Decomposition& decomposition, int members)
     : m_decomposition(&decomposition),
       m_members(members),
-      m_integrator(config.time.integrator),
+      m_stages(config.time.integrator == "ssprk2" ? 2 : 3),
       m_cfl(config.time.cfl),
       m_max_dt(config.time.max_dt_s.value_or(std::numeric_limits<double>::infinity())),
       m_initial(config.physics.initial_value),
@@ -300,7 +300,7 @@ StepReport ExplicitSolver::advance(Field& u, double t0_s, double duration_s) {
     const Field s2 = Kokkos::subview(m_stage2, members, Kokkos::ALL);
     for (int s = 0; s < report.steps; ++s) {
       m_physics.update_source(t0_s + s * dt, m_controls);
-      if (m_integrator == Integrator::ssprk2) {
+      if (m_stages == 2) {
         stage(ub, ub, s1, 0.0, 1.0, dt, 0.0, first);
         stage(ub, s1, ub, 0.5, 0.5, dt, 0.0, first);
       } else {
@@ -396,5 +396,12 @@ SolveStatus ExplicitSolver::health(const Field& u) const {
   if (std::max(std::abs(s.min), std::abs(s.max)) > m_blow_up_bound) return SolveStatus::blow_up;
   return SolveStatus::ok;
 }
+
+TWIN_REGISTER_TYPE(Solver, "ssprk2", [](const Config& c, const Decomposition& d, int members) {
+  return std::make_unique<ExplicitSolver>(c, d, members);
+});
+TWIN_REGISTER_TYPE(Solver, "ssprk3", [](const Config& c, const Decomposition& d, int members) {
+  return std::make_unique<ExplicitSolver>(c, d, members);
+});
 
 }  // namespace twin::solvers

@@ -87,7 +87,7 @@ class ExplicitSolver final : public Solver {
   const Decomposition* m_decomposition;
   int m_members;
   int m_member_block = 1;
-  Integrator m_integrator;
+  int m_stages;  // SSPRK2 or SSPRK3
   double m_cfl;
   double m_max_dt;
   double m_initial;

@@ -43,11 +43,11 @@ std::vector<PetscInt> ownership(int n, int p) {
 ImplicitSolver::ImplicitSolver(const Config& config, const Decomposition& decomposition, int members)
     : m_explicit(config, decomposition, members),
       m_decomposition(&decomposition),
-      m_theta(config.time.integrator == Integrator::crank_nicolson ? 0.5 : 1.0),
+      m_theta(config.time.integrator == "crank_nicolson" ? 0.5 : 1.0),
       m_cfl(config.time.cfl),
       m_max_dt(config.time.max_dt_s.value_or(std::numeric_limits<double>::infinity())),
       m_petsc(std::make_unique<Petsc>()) {
-  TWIN_REQUIRE(config.time.integrator == Integrator::backward_euler || config.time.integrator == Integrator::crank_nicolson,
+  TWIN_REQUIRE(config.time.integrator == "backward_euler" || config.time.integrator == "crank_nicolson",
                Error, "ImplicitSolver needs time.integrator backward_euler or crank_nicolson");
   detail::ensure_petsc();
   const LocalGrid& g = grid();
@@ -259,5 +259,12 @@ StepReport ImplicitSolver::advance(Field& u, double t0_s, double duration_s) {
   report.status = health(u);
   return report;
 }
+
+TWIN_REGISTER_TYPE(Solver, "backward_euler", [](const Config& c, const Decomposition& d, int members) {
+  return std::make_unique<ImplicitSolver>(c, d, members);
+});
+TWIN_REGISTER_TYPE(Solver, "crank_nicolson", [](const Config& c, const Decomposition& d, int members) {
+  return std::make_unique<ImplicitSolver>(c, d, members);
+});
 
 }  // namespace twin::solvers

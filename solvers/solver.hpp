@@ -1,12 +1,14 @@
 #pragma once
 // The solver core's interface to the runtime: advance ensemble fields by a control period and
 // report their health. Implementations: ExplicitSolver (SSPRK2/3, Kokkos) and ImplicitSolver
-// (backward Euler / Crank-Nicolson, PETSc KSP); make_solver picks one from time.integrator.
+// (backward Euler / Crank-Nicolson, PETSc KSP), registered by time.integrator; make_solver
+// creates the configured one.
 
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "ground/registry.hpp"
 #include "solvers/field.hpp"
 #include "solvers/grid.hpp"
 #include "solvers/physics.hpp"
@@ -35,6 +37,12 @@ struct StepReport {
 /// a numerical failure: `advance` returns its status and the runtime decides (safe_hold).
 class Solver {
  public:
+  /// The time integrators a config may name (time.integrator), each registered beside its
+  /// implementation: ssprk2 and ssprk3 (explicit_solver.cpp), backward_euler and crank_nicolson
+  /// (implicit_solver.cpp).
+  using Registry = twin::Registry<Solver, const Config&, const Decomposition&, int>;
+  static Registry& registry();
+
   virtual ~Solver() = default;
 
   /// A field with one row per member, interior and ghosts at physics.initial_value.
@@ -61,7 +69,8 @@ class Solver {
 };
 
 /// The solver for config.time.integrator.
-/// @throws PetscError when PETSc cannot set up an implicit solver.
+/// @throws ConfigError for an integrator nobody registered, PetscError when PETSc cannot set up
+///         an implicit solver.
 std::unique_ptr<Solver> make_solver(const Config& config, const Decomposition& decomposition, int members);
 
 }  // namespace twin::solvers

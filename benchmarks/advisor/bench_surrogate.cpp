@@ -122,7 +122,7 @@ nlohmann::json run(const bench::SurrogateSetup& s) {
           {"solver_steps", report.steps},
           {"solver_dt_s", report.dt_s},
           {"solver_lead_s", lead},
-          {"integrator", to_string(config.time.integrator)},
+          {"integrator", config.time.integrator},
           {"grid", config.grid.cells},
           {"surrogate_us", one_med},
           {"surrogate_p99_us", bench::quantile(one_us, 0.99)},

@@ -128,10 +128,6 @@ struct ControlConfig {
   std::string sensor;                 ///< the sensor this control mainly drives (proportional safe default)
 };
 
-/// Time integrators of the solver core. ssprk2/ssprk3 are explicit; backward_euler and
-/// crank_nicolson treat diffusion and reaction implicitly (PETSc KSP) and advection explicitly.
-enum class Integrator { ssprk2, ssprk3, backward_euler, crank_nicolson };
-
 /// `time.implicit:` — the linear solves of the implicit integrators (PETSc KSP).
 struct ImplicitConfig {
   std::string ksp_type = "cg";        ///< any PETSc KSPType
@@ -142,9 +138,11 @@ struct ImplicitConfig {
   std::string petsc_options;          ///< extra PETSc options, e.g. "-pc_gamg_threshold 0.02"
 };
 
-/// `time:` — how the solver advances one control period.
+/// `time:` — how the solver advances one control period. Integrators: ssprk2/ssprk3 are
+/// explicit; backward_euler and crank_nicolson treat diffusion and reaction implicitly (PETSc
+/// KSP) and advection explicitly.
 struct TimeConfig {
-  Integrator integrator = Integrator::ssprk3;
+  std::string integrator = "ssprk3";  ///< a registered time integrator: ssprk2, ssprk3, backward_euler, crank_nicolson
   double cfl = 0.8;                   ///< fraction of the stable explicit step, in (0, 1]
   std::optional<double> max_dt_s;     ///< upper bound on the step [s]
   ImplicitConfig implicit;
@@ -271,13 +269,12 @@ struct ObjectivesConfig {
   double limit_weight = 100.0;        ///< cost per (u above a limit)^2
 };
 
-/// Rule of the safe default controller, emitted whenever advice cannot be trusted.
-/// fixed: p_j = controls[j].safe. proportional: p_j = safe_j + gain * (target - analysis) at
-/// controls[j].sensor (a sensor with a target), clipped to [min, max].
-enum class SafeDefaultKind { fixed, proportional };
-
+/// `advisor.safe_default:` — the rule of the safe default controller, emitted whenever advice
+/// cannot be trusted; a registered advisor::SafeDefault type. fixed: p_j = controls[j].safe.
+/// proportional: p_j = safe_j + gain * (target - analysis) at controls[j].sensor (a sensor with
+/// a target), clipped to [min, max].
 struct SafeDefaultConfig {
-  SafeDefaultKind type = SafeDefaultKind::fixed;
+  std::string type = "fixed";
   double gain = 0.05;                 ///< proportional: [p per u]
 };
 
@@ -397,8 +394,6 @@ inline std::optional<std::size_t> sensor_index(const Config& config, const std::
 const char* to_string(BoundaryType v);
 const char* to_string(ShapeKind v);
 const char* to_string(EventKind v);
-const char* to_string(Integrator v);
 const char* to_string(LogLevel v);
-const char* to_string(SafeDefaultKind v);
 
 }  // namespace twin

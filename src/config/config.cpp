@@ -45,24 +45,12 @@ struct EnumNames<EventKind> {
       {EventKind::heat_source, "heat_source"},       {EventKind::cooling_degradation, "cooling_degradation"}};
 };
 template <>
-struct EnumNames<Integrator> {
-  static constexpr std::pair<Integrator, const char*> values[] = {{Integrator::ssprk2, "ssprk2"},
-                                                                  {Integrator::ssprk3, "ssprk3"},
-                                                                  {Integrator::backward_euler, "backward_euler"},
-                                                                  {Integrator::crank_nicolson, "crank_nicolson"}};
-};
-template <>
 struct EnumNames<LogLevel> {
   static constexpr std::pair<LogLevel, const char*> values[] = {
       {LogLevel::trace, "trace"}, {LogLevel::debug, "debug"}, {LogLevel::info, "info"},
       {LogLevel::warn, "warn"},   {LogLevel::error, "error"}, {LogLevel::off, "off"}};
 };
 
-template <>
-struct EnumNames<SafeDefaultKind> {
-  static constexpr std::pair<SafeDefaultKind, const char*> values[] = {{SafeDefaultKind::fixed, "fixed"},
-                                                                       {SafeDefaultKind::proportional, "proportional"}};
-};
 
 template <class E>
 const char* enum_name(E value) {
@@ -189,8 +177,11 @@ void decode(const YamlNode& n, const Where& at, const Rule&, bool& out) {
   else fail(at, n, "expected true or false, got " + describe_value(n));
 }
 
-void decode(const YamlNode& n, const Where& at, const Rule&, std::string& out) {
+void decode(const YamlNode& n, const Where& at, const Rule& rule, std::string& out) {
   expect_scalar(n, at, "a string");
+  if (!rule.choices.empty() && std::find(rule.choices.begin(), rule.choices.end(), n.scalar) == rule.choices.end())
+    fail(at, n, "unknown value '" + n.scalar + "'" + did_you_mean(n.scalar, rule.choices) + "; expected one of " +
+                    join_names(rule.choices));
   out = n.scalar;
 }
 
@@ -515,8 +506,6 @@ std::string to_yaml(const Config& config) {
 const char* to_string(BoundaryType v) { return detail::enum_name(v); }
 const char* to_string(ShapeKind v) { return detail::enum_name(v); }
 const char* to_string(EventKind v) { return detail::enum_name(v); }
-const char* to_string(Integrator v) { return detail::enum_name(v); }
 const char* to_string(LogLevel v) { return detail::enum_name(v); }
-const char* to_string(SafeDefaultKind v) { return detail::enum_name(v); }
 
 }  // namespace twin

@@ -1,9 +1,11 @@
 #pragma once
-// Constraints on a config value: numeric bounds (also applied to each list element) and list size.
+// Constraints on a config value: numeric bounds (also applied to each list element), list size,
+// and the names a string may take.
 
 #include <cstddef>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace twin::detail {
 
@@ -14,13 +16,20 @@ struct Rule {
   bool hi_open = false;
   std::size_t min_size = 0;
   std::size_t max_size = std::numeric_limits<std::size_t>::max();
+  std::vector<std::string> choices;  ///< a string must be one of these (registered types); empty: any
 
-  static Rule positive() { return Rule{0.0, hi_inf(), true, false}; }
-  static Rule non_negative() { return Rule{0.0, hi_inf(), false, false}; }
-  static Rule at_least(double v) { return Rule{v, hi_inf(), false, false}; }
-  static Rule range(double a, double b) { return Rule{a, b, false, false}; }
+  static Rule positive() { return bounds(0.0, hi_inf(), true); }
+  static Rule non_negative() { return bounds(0.0, hi_inf(), false); }
+  static Rule at_least(double v) { return bounds(v, hi_inf(), false); }
+  static Rule range(double a, double b) { return bounds(a, b, false); }
   /// (a, b]
-  static Rule above_up_to(double a, double b) { return Rule{a, b, true, false}; }
+  static Rule above_up_to(double a, double b) { return bounds(a, b, true); }
+  /// A string naming one of `names` (e.g. the types a registry holds).
+  static Rule one_of(std::vector<std::string> names) {
+    Rule r;
+    r.choices = std::move(names);
+    return r;
+  }
   Rule& size(std::size_t lo_n, std::size_t hi_n) {
     min_size = lo_n;
     max_size = hi_n;
@@ -35,6 +44,13 @@ struct Rule {
   }
 
  private:
+  static Rule bounds(double lo, double hi, bool lo_open) {
+    Rule r;
+    r.lo = lo;
+    r.hi = hi;
+    r.lo_open = lo_open;
+    return r;
+  }
   static double hi_inf() { return std::numeric_limits<double>::infinity(); }
   static std::string num(double v) {
     std::string s = std::to_string(v);

@@ -11,6 +11,8 @@
 // Keep docs/config.md in step with this file.
 
 #include "config/rule.hpp"
+#include "advisor/safe_default.hpp"
+#include "solvers/solver.hpp"
 #include "sources/observation_source.hpp"
 #include "twin/config.hpp"
 
@@ -150,7 +152,7 @@ void describe(V& v, ImplicitConfig& c) {
 
 template <class V>
 void describe(V& v, TimeConfig& c) {
-  v.optional("integrator", c.integrator);
+  v.optional("integrator", c.integrator, Rule::one_of(solvers::Solver::registry().types()));
   v.optional("cfl", c.cfl, Rule::above_up_to(0.0, 1.0));
   v.optional("max_dt_s", c.max_dt_s, Rule::positive());
   v.section("implicit", c.implicit);
@@ -238,13 +240,11 @@ void describe(V& v, PlantConfig& c) {
 
 template <class V>
 void describe(V& v, ObservationSourceConfig& c) {
-  v.optional("type", c.type);
+  v.optional("type", c.type, Rule::one_of(ObservationSource::registry().types()));
   v.section("plant", c.plant);
   v.optional("replay_file", c.replay_file);
   v.optional("stream_input", c.stream_input);
   v.optional("advice_output", c.advice_output);
-  const auto& sources = ObservationSource::registry();
-  v.check(sources.contains(c.type), "type", "unknown source type '" + c.type + "' (known: " + sources.list() + ")");
   v.check(c.type != "replay" || !c.replay_file.empty(), "replay_file", "type replay needs replay_file");
 }
 
@@ -278,7 +278,7 @@ void describe(V& v, ObjectivesConfig& c) {
 
 template <class V>
 void describe(V& v, SafeDefaultConfig& c) {
-  v.optional("type", c.type);
+  v.optional("type", c.type, Rule::one_of(advisor::SafeDefault::registry().types()));
   v.optional("gain", c.gain, Rule::non_negative());
 }
 
@@ -420,7 +420,7 @@ void describe(V& v, Config& c) {
     const std::string key = "controls[" + std::to_string(i) + "].sensor";
     v.check(c.controls[i].sensor.empty() || has_sensor(c.controls[i].sensor), key,
             "names no sensor '" + c.controls[i].sensor + "'");
-    if (c.advisor && c.advisor->safe_default.type == SafeDefaultKind::proportional)
+    if (c.advisor && c.advisor->safe_default.type == "proportional")
       v.check(has_target(c.controls[i].sensor), key,
               "advisor.safe_default.type proportional needs each control's sensor to have an objectives.targets entry");
   }

@@ -21,7 +21,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono
 Decider::Decider(const Config& config, bool load_models)
     : m_config(config),
       m_envelope(advisor::Envelope::from(config.controls)),
-      m_safe(config),
+      m_safe(advisor::SafeDefault::create(config)),
       m_breaker(config.advisor ? config.advisor->breaker : BreakerConfig{}),
       m_models(std::make_unique<AdvisorModels>(m_config, load_models)) {
   for (const auto& c : config.controls) m_controls.push_back(c.initial);
@@ -50,7 +50,7 @@ Decider::~Decider() = default;
 Proposal Decider::propose(const DecisionInputs& in) {
   const auto start = Clock::now();
   Proposal p;
-  p.fallback = m_envelope.ramp_towards(m_safe.target(in.analysis), m_controls, m_config.twin.control_period_s);
+  p.fallback = m_envelope.ramp_towards(m_safe->target(in.analysis), m_controls, m_config.twin.control_period_s);
   const SurrogateLayout& layout = m_models->layout();
   p.features.assign(layout.inputs.size(), 0.0);
   {
@@ -134,7 +134,7 @@ Decision Decider::decide(const DecisionInputs& in, const Proposal& p, const std:
   a.t_s = in.t_s;
   report = p.report;
   std::vector<double> emitted = p.fallback;
-  const std::string safe_text = std::string("safe default (") + m_safe.rule() + ")";
+  const std::string safe_text = std::string("safe default (") + m_safe->rule() + ")";
   if (!in.twin_healthy) {
     a.mode = Mode::safe_hold;
     a.reason = in.unhealthy_reason + "; " + safe_text;

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "advisor/gates.hpp"
+#include "advisor/safe_default.hpp"
 #include "twin/config.hpp"
 #include "twin/observation.hpp"
 
@@ -99,7 +100,7 @@ class Decider {
 
   Config m_config;
   advisor::Envelope m_envelope;
-  advisor::SafeDefault m_safe;
+  std::unique_ptr<advisor::SafeDefault> m_safe;
   advisor::Breaker m_breaker;
   std::unique_ptr<AdvisorModels> m_models;
   std::vector<double> m_controls, m_previous_analysis;

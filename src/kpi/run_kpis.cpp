@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "advisor/gates.hpp"
+#include "advisor/safe_default.hpp"
 #include "decision/features.hpp"
 #include "ground/mpi.hpp"
 #include "qc/qc.hpp"
@@ -263,8 +263,8 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
                   {"advise_ms", percentiles(m_advise_ms)}};
   j["anomaly"] = anomaly_summary();
   if (truth) {
-    const advisor::SafeDefault safe_default(config);
-    j["control"] = {{"controller", config.advisor ? "advisor" : std::string("safe_default (") + safe_default.rule() + ")"},
+    j["control"] = {{"controller", config.advisor ? "advisor"
+                                                  : std::string("safe_default (") + advisor::SafeDefault::create(config)->rule() + ")"},
                     {"twin", m_score.json()}};
     if (truth->has_baseline()) {
       j["control"]["safe_default"] = m_baseline_score.json();

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "advisor/gates.hpp"
+#include "advisor/safe_default.hpp"
 #include "ground/mpi.hpp"
 #include "sources/observation_source.hpp"
 #include "sources/plant.hpp"
@@ -17,7 +18,7 @@ class PlantSource final : public ObservationSource, public GroundTruth {
       : m_config(context.config),
         m_comm(context.comm),
         m_plant(context.config, context.comm),
-        m_safe_default(context.config),
+        m_safe_default(advisor::SafeDefault::create(context.config)),
         m_envelope(advisor::Envelope::from(context.config.controls)) {
     if (m_config.advisor) m_baseline = std::make_unique<PlantEmulator>(m_config, m_comm);
     for (const auto& c : m_config.controls) m_baseline_applied.push_back(c.initial);
@@ -51,7 +52,7 @@ class PlantSource final : public ObservationSource, public GroundTruth {
       for (std::size_t s = 0; s < S; ++s)
         if (m_config.sensors[s].name == r.sensor) seen[s] = r.value;
     m_baseline_used = m_baseline_applied;
-    m_baseline_applied = m_envelope.ramp_towards(m_safe_default.target(seen), m_baseline_applied, period_s);
+    m_baseline_applied = m_envelope.ramp_towards(m_safe_default->target(seen), m_baseline_applied, period_s);
     TWIN_MPI_CHECK(MPI_Bcast(m_baseline_applied.data(), static_cast<int>(m_baseline_applied.size()), MPI_DOUBLE, 0, m_comm));
   }
 
@@ -59,7 +60,7 @@ class PlantSource final : public ObservationSource, public GroundTruth {
   MPI_Comm m_comm;
   PlantEmulator m_plant;
   std::unique_ptr<PlantEmulator> m_baseline;
-  advisor::SafeDefault m_safe_default;
+  std::unique_ptr<advisor::SafeDefault> m_safe_default;
   advisor::Envelope m_envelope;
   std::vector<double> m_baseline_applied, m_baseline_used;
 };

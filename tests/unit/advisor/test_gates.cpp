@@ -7,6 +7,8 @@
 #include <random>
 
 #include "advisor/gates.hpp"
+#include "advisor/safe_default.hpp"
+#include "twin/error.hpp"
 
 namespace {
 
@@ -135,13 +137,19 @@ TEST(SafeDefault, FixedAndProportionalRules) {
   c.controls[0].safe = 0.5;
   c.objectives.targets.push_back({"T2", 310.0, 1.0});
   c.advisor = twin::AdvisorConfig{};
-  EXPECT_DOUBLE_EQ(twin::advisor::SafeDefault(c).target({300.0, 305.0})[0], 0.5);  // fixed: the safe value
-  c.advisor->safe_default.type = twin::SafeDefaultKind::proportional;
+  EXPECT_DOUBLE_EQ(twin::advisor::SafeDefault::create(c)->target({300.0, 305.0})[0], 0.5);  // fixed: the safe value
+  c.advisor->safe_default.type = "proportional";
   c.advisor->safe_default.gain = 0.1;
-  const twin::advisor::SafeDefault p(c);
-  EXPECT_DOUBLE_EQ(p.target({300.0, 305.0})[0], 1.0);   // 0.5 + 0.1 * (310 - 305)
-  EXPECT_DOUBLE_EQ(p.target({300.0, 290.0})[0], 1.5);   // clipped to max
-  EXPECT_DOUBLE_EQ(p.target({300.0, nan})[0], 0.5);     // no estimate: the safe value
+  const auto p = twin::advisor::SafeDefault::create(c);
+  EXPECT_STREQ(p->rule(), "proportional");
+  EXPECT_DOUBLE_EQ(p->target({300.0, 305.0})[0], 1.0);   // 0.5 + 0.1 * (310 - 305)
+  EXPECT_DOUBLE_EQ(p->target({300.0, 290.0})[0], 1.5);   // clipped to max
+  EXPECT_DOUBLE_EQ(p->target({300.0, nan})[0], 0.5);     // no estimate: the safe value
+  c.advisor.reset();
+  EXPECT_STREQ(twin::advisor::SafeDefault::create(c)->rule(), "fixed");  // no advisor section: fixed
+  c.advisor = twin::AdvisorConfig{};
+  c.advisor->safe_default.type = "pid";
+  EXPECT_THROW(twin::advisor::SafeDefault::create(c), twin::ConfigError);
 }
 
 TEST(Breaker, OpensCoolsDownProbesAndCloses) {
