@@ -1,54 +1,70 @@
-// Model packages turned into LibTorch networks; inference, proposals and attribution.
+// Model packages turned into networks of their kind (advisor/detail/model_kind.hpp): the checks
+// every kind shares, inference, proposals and attribution.
 #include "advisor/model.hpp"
 
-#include <torch/script.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <random>
-#include <sstream>
 
+#include "advisor/detail/model_kind.hpp"
 #include "advisor/version.hpp"
-#include "ground/sha256.hpp"
 #include "twin/error.hpp"
 
 namespace twin::advisor {
 
-namespace {
+namespace detail {
 
-[[noreturn]] void fail(const ModelPackage& p, const std::string& what) {
-  throw AdvisorError("model " + label(p) + ": " + what);
-}
+void fail(const ModelPackage& p, const std::string& what) { throw AdvisorError("model " + label(p) + ": " + what); }
 
 torch::Tensor to_tensor(const std::vector<double>& v) {
   return torch::tensor(std::vector<float>(v.begin(), v.end()), torch::kFloat32);
 }
 
+ModelKind::Registry& ModelKind::registry() {
+  static Registry kinds;
+  return kinds;
+}
+
+const ModelKind* ModelKind::find(const std::string& kind) {
+  static std::mutex guard;
+  static std::map<std::string, std::unique_ptr<ModelKind>> made;
+  const std::lock_guard<std::mutex> lock(guard);
+  if (!registry().contains(kind)) return nullptr;
+  auto& slot = made[kind];
+  if (!slot) slot = registry().create("model kind", kind);
+  return slot.get();
+}
+
+}  // namespace detail
+
+namespace {
+
+using detail::fail;
+using detail::to_tensor;
+
 std::string major_minor(const std::string& v) { return v.substr(0, v.find('.', v.find('.') + 1)); }
+
+const detail::ModelKind& kind_of(const ModelPackage& p) {
+  const detail::ModelKind* kind = detail::ModelKind::find(p.kind);
+  if (!kind) fail(p, "unknown kind '" + p.kind + "' (known: " + detail::ModelKind::registry().list() + ")");
+  return *kind;
+}
 
 }  // namespace
 
 std::string label(const ModelPackage& p) { return (p.name.empty() ? "<unnamed>" : p.name) + " v" + std::to_string(p.version); }
 
-std::string weights_digest(const ModelPackage& p) {
-  if (p.kind == kind_torchscript) return sha256_hex(p.script.data(), p.script.size());
-  std::string bytes;
-  for (const NamedTensor& t : p.weights) {
-    bytes += t.name;
-    bytes.push_back('\0');
-    bytes.append(reinterpret_cast<const char*>(t.shape.data()), t.shape.size() * sizeof(std::int64_t));
-    bytes.append(reinterpret_cast<const char*>(t.values.data()), t.values.size() * sizeof(float));
-  }
-  return sha256_hex(bytes.data(), bytes.size());
-}
+std::string weights_digest(const ModelPackage& p) { return kind_of(p).digest(p); }
 
 void validate(const ModelPackage& p) {
-  if (p.kind != kind_mlp_ensemble && p.kind != kind_torchscript)
-    fail(p, "unknown kind '" + p.kind + "' (known: mlp_ensemble, torchscript)");
+  const detail::ModelKind& kind = kind_of(p);
   // The hash first: nothing from the file is interpreted before it matches.
-  const std::string digest = weights_digest(p);
+  const std::string digest = kind.digest(p);
   if (p.weights_sha256 != digest)
     fail(p, "weights sha256 mismatch (the file says " + p.weights_sha256.substr(0, 16) + "..., the weights give " +
                 digest.substr(0, 16) + "...): the file was modified or corrupted; restore it or train again");
@@ -70,104 +86,14 @@ void validate(const ModelPackage& p) {
   for (double m : p.output_mean)
     if (!std::isfinite(m)) fail(p, "an output mean is not finite");
   if (p.ensemble < 1) fail(p, "ensemble size must be at least 1");
-  if (p.kind == kind_torchscript) {
-    if (p.script.empty()) fail(p, "holds no TorchScript module");
-    return;
-  }
-  const std::size_t layers = p.hidden.size() + 1;
-  if (p.weights.size() != 2 * layers)
-    fail(p, "expected " + std::to_string(2 * layers) + " weight arrays for " + std::to_string(p.hidden.size()) +
-                " hidden layers, found " + std::to_string(p.weights.size()));
-  std::int64_t in = static_cast<std::int64_t>(n_in);
-  for (std::size_t l = 0; l < layers; ++l) {
-    const std::int64_t out = l + 1 < layers ? p.hidden[l] : static_cast<std::int64_t>(n_out);
-    const NamedTensor& w = p.weights[2 * l];
-    const NamedTensor& b = p.weights[2 * l + 1];
-    const std::vector<std::int64_t> ws{p.ensemble, in, out}, bs{p.ensemble, 1, out};
-    if (w.name != "layer" + std::to_string(l) + ".weight" || w.shape != ws)
-      fail(p, "weight '" + w.name + "' has the wrong name or shape for layer " + std::to_string(l));
-    if (b.name != "layer" + std::to_string(l) + ".bias" || b.shape != bs)
-      fail(p, "bias '" + b.name + "' has the wrong name or shape for layer " + std::to_string(l));
-    for (const NamedTensor* t : {&w, &b}) {
-      std::int64_t count = 1;
-      for (auto d : t->shape) count *= d;
-      if (static_cast<std::int64_t>(t->values.size()) != count) fail(p, "'" + t->name + "' holds the wrong number of values");
-      for (float v : t->values)
-        if (!std::isfinite(v)) fail(p, "'" + t->name + "' holds a non-finite value");
-    }
-    in = out;
-  }
+  kind.check(p);
 }
 
 struct Model::Impl {
   ModelPackage package;
-  std::vector<torch::Tensor> weights, biases;  // mlp_ensemble
-  std::unique_ptr<torch::jit::script::Module> script;
-  torch::Tensor in_mean, in_scale, out_mean, out_scale;
-  // mlp_ensemble, for one row at a time: the folded weights as plain arrays. A one-row forward
-  // is a few thousand multiply-adds per layer; LibTorch's dispatch and allocation per op cost
-  // more than the arithmetic, so predict and predict_moments run it here on the same weights.
-  std::vector<std::vector<float>> host_w, host_b;  // per layer: [members][in][out], [members][out]
-  std::vector<int> widths;                         // inputs, hidden..., outputs
-  mutable std::vector<float> act_a, act_b, host_out;  // scratch (a Model is used by one thread)
+  std::unique_ptr<detail::Network> network;
 
-  // x: one row of raw inputs; returns members x outputs (valid until the next call).
-  const float* forward_host(const double* x) const {
-    const int K = package.ensemble, L = static_cast<int>(host_w.size());
-    host_out.resize(static_cast<std::size_t>(K) * widths[L]);
-    float* out = host_out.data();
-    for (int k = 0; k < K; ++k) {
-      act_a.assign(x, x + widths[0]);
-      for (int l = 0; l < L; ++l) {
-        const int n_in = widths[l], n_out = widths[l + 1];
-        const float* w = host_w[l].data() + static_cast<std::size_t>(k) * n_in * n_out;
-        const float* b = host_b[l].data() + static_cast<std::size_t>(k) * n_out;
-        act_b.assign(b, b + n_out);
-        for (int i = 0; i < n_in; ++i) {
-          const float a = act_a[i];
-          const float* row = w + static_cast<std::size_t>(i) * n_out;
-          for (int j = 0; j < n_out; ++j) act_b[j] += a * row[j];
-        }
-        if (l + 1 < L)
-          for (float& v : act_b) v = std::tanh(v);
-        std::swap(act_a, act_b);
-      }
-      std::copy(act_a.begin(), act_a.end(), out + static_cast<std::size_t>(k) * widths[L]);
-    }
-    return out;
-  }
-
-  // Raw inputs [batch, in] -> raw outputs [members, batch, out]. An MLP ensemble has its
-  // normalisation folded into its first and last layers at load (fewer ops per forward).
-  torch::Tensor forward(const torch::Tensor& x_raw) const {
-    if (!script) {
-      torch::Tensor h = x_raw.unsqueeze(0).expand({package.ensemble, x_raw.size(0), x_raw.size(1)});
-      for (std::size_t l = 0; l < weights.size(); ++l) {
-        h = torch::baddbmm(biases[l], h, weights[l]);
-        if (l + 1 < weights.size()) h = torch::tanh(h);
-      }
-      return h;
-    }
-    const torch::Tensor x = (x_raw - in_mean) / in_scale;
-    torch::Tensor y;
-    try {
-      y = script->forward({x}).toTensor();
-    } catch (const std::exception& e) {  // c10::Error, or std::runtime_error for wrong shapes
-      throw AdvisorError("model " + label(package) + ": forward failed: " + e.what());
-    }
-    if (y.dim() == 2) y = y.unsqueeze(0);
-    if (y.dim() != 3 || y.size(1) != x.size(0) || y.size(2) != static_cast<long>(package.outputs.size()))
-      throw AdvisorError("model " + label(package) + ": forward returned shape " + shape_text(y) + ", expected [" +
-                         std::to_string(x.size(0)) + ", " + std::to_string(package.outputs.size()) +
-                         "] or [members, batch, outputs]");
-    return y.to(torch::kFloat32) * out_scale + out_mean;
-  }
-
-  static std::string shape_text(const torch::Tensor& t) {
-    std::string s = "[";
-    for (long d = 0; d < t.dim(); ++d) s += (d ? ", " : "") + std::to_string(t.size(d));
-    return s + "]";
-  }
+  torch::Tensor forward(const torch::Tensor& x_raw) const { return network->forward(x_raw); }
 
   torch::Tensor rows(const double* x, int batch) const {
     const long n = static_cast<long>(package.inputs.size());
@@ -177,49 +103,8 @@ struct Model::Impl {
 
 Model::Model(ModelPackage package) : m_impl(std::make_unique<Impl>()) {
   validate(package);
-  Impl& m = *m_impl;
-  m.package = std::move(package);
-  const ModelPackage& p = m.package;
-  m.in_mean = to_tensor(p.input_mean);
-  m.in_scale = to_tensor(p.input_scale);
-  m.out_mean = to_tensor(p.output_mean);
-  m.out_scale = to_tensor(p.output_scale);
-  if (p.kind == kind_torchscript) {
-    // validate() has matched the sha256 of these bytes: LibTorch itself checks nothing.
-    std::istringstream in(std::string(p.script.begin(), p.script.end()));
-    try {
-      m.script = std::make_unique<torch::jit::script::Module>(torch::jit::load(in));
-    } catch (const std::exception& e) {
-      fail(p, std::string("TorchScript module does not load: ") + e.what());
-    }
-    m.script->eval();
-  } else {
-    for (std::size_t l = 0; l < p.weights.size(); l += 2) {
-      const NamedTensor& w = p.weights[l];
-      const NamedTensor& b = p.weights[l + 1];
-      m.weights.push_back(torch::tensor(w.values, torch::kFloat32).reshape(w.shape));
-      m.biases.push_back(torch::tensor(b.values, torch::kFloat32).reshape(b.shape));
-    }
-    // Fold the normalisation in, in double precision: ((x - m) / s) W + b = x W' + (b - m W') with
-    // W' = W / s on the first layer, and y s_out + m_out on the last.
-    torch::NoGradGuard no_grad;
-    const auto as_double = [](const std::vector<double>& v) { return torch::tensor(v, torch::kFloat64); };
-    const torch::Tensor s_in = as_double(p.input_scale), m_in = as_double(p.input_mean);
-    const torch::Tensor w0 = m.weights.front().to(torch::kFloat64) / s_in.view({1, -1, 1});
-    m.biases.front() = (m.biases.front().to(torch::kFloat64) - torch::matmul(m_in.view({1, 1, -1}), w0))
-                           .to(torch::kFloat32);
-    m.weights.front() = w0.to(torch::kFloat32);
-    const torch::Tensor s_out = as_double(p.output_scale).view({1, 1, -1}), m_out = as_double(p.output_mean).view({1, 1, -1});
-    m.weights.back() = (m.weights.back().to(torch::kFloat64) * s_out).to(torch::kFloat32);
-    m.biases.back() = (m.biases.back().to(torch::kFloat64) * s_out + m_out).to(torch::kFloat32);
-    m.widths.push_back(static_cast<int>(p.inputs.size()));
-    for (std::size_t l = 0; l < m.weights.size(); ++l) {
-      const torch::Tensor w = m.weights[l].contiguous(), b = m.biases[l].contiguous();
-      m.host_w.emplace_back(w.data_ptr<float>(), w.data_ptr<float>() + w.numel());
-      m.host_b.emplace_back(b.data_ptr<float>(), b.data_ptr<float>() + b.numel());
-      m.widths.push_back(static_cast<int>(w.size(2)));
-    }
-  }
+  m_impl->package = std::move(package);
+  m_impl->network = kind_of(m_impl->package).load(m_impl->package);
 }
 
 Model::~Model() = default;
@@ -232,11 +117,11 @@ int Model::outputs() const { return static_cast<int>(m_impl->package.outputs.siz
 int Model::members() const { return m_impl->package.ensemble; }
 
 void Model::predict(const double* x, int batch, std::vector<double>& members_out) const {
-  if (batch == 1 && !m_impl->script) {
-    const float* y = m_impl->forward_host(x);
-    members_out.assign(y, y + static_cast<std::size_t>(members()) * outputs());
-    return;
-  }
+  if (batch == 1)
+    if (const float* y = m_impl->network->forward_row(x)) {
+      members_out.assign(y, y + static_cast<std::size_t>(members()) * outputs());
+      return;
+    }
   torch::InferenceMode guard;
   const torch::Tensor y = m_impl->forward(m_impl->rows(x, batch)).contiguous();
   members_out.assign(y.data_ptr<float>(), y.data_ptr<float>() + y.numel());
@@ -244,11 +129,9 @@ void Model::predict(const double* x, int batch, std::vector<double>& members_out
 
 void Model::predict_moments(const double* x, int batch, std::vector<double>& mean, std::vector<double>& std) const {
   torch::Tensor c;
-  const float* v = nullptr;
+  const float* v = batch == 1 ? m_impl->network->forward_row(x) : nullptr;
   long k = members(), n = static_cast<long>(batch) * outputs();
-  if (batch == 1 && !m_impl->script) {
-    v = m_impl->forward_host(x);
-  } else {
+  if (!v) {
     torch::InferenceMode guard;
     c = m_impl->forward(m_impl->rows(x, batch)).contiguous();  // float32 [members, batch, out]
     v = c.data_ptr<float>();
