@@ -6,8 +6,9 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <random>
 
+#include "cycle/initial_ensemble.hpp"
+#include "cycle/observation_operator.hpp"
 #include "decision/broadcast.hpp"
 #include "decision/decider.hpp"
 #include "assimilation/enkf.hpp"
@@ -38,17 +39,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
 
-// A smooth random field of unit variance: a sum of plane waves with wavelengths near 4 L.
-double smooth_perturbation(const double* x, int dims, const std::vector<std::array<double, 4>>& waves) {
-  double v = 0.0;
-  for (const auto& w : waves) {
-    double phase = w[3];
-    for (int d = 0; d < dims; ++d) phase += w[d] * x[d];
-    v += std::cos(phase);
-  }
-  return v * std::sqrt(2.0 / static_cast<double>(waves.size()));
-}
-
 }  // namespace
 
 struct Runtime::Impl {
@@ -67,8 +57,7 @@ struct Runtime::Impl {
   detail::QualityControl qc;
   std::unique_ptr<detail::EnsembleFilter> filter;
   std::vector<Observation> queue;
-  Kokkos::View<long*> sensor_cell;  // padded index of each sensor's cell in my block, or -1
-  Kokkos::View<long*>::HostMirror sensor_cell_host;
+  std::unique_ptr<detail::ObservationOperator> observation;  // H
   std::vector<SensorEstimate> estimates;
   std::vector<ParameterEstimate> parameter_estimates;
   double t = 0.0;
@@ -106,26 +95,9 @@ struct Runtime::Impl {
     }
 
     const solvers::LocalGrid& g = decomposition.local();
-    std::vector<std::array<double, 3>> positions;
-    sensor_cell = Kokkos::View<long*>("twin::sensor_cells", static_cast<std::size_t>(S));
-    sensor_cell_host = Kokkos::create_mirror_view(sensor_cell);
-    auto& cells = sensor_cell_host;
-    for (int n = 0; n < S; ++n) {
-      std::array<double, 3> pos{0, 0, 0};
-      bool mine = true;
-      int local[3] = {0, 0, 0};
-      for (int d = 0; d < g.dims; ++d) {
-        pos[d] = config.sensors[n].position_m[d];
-        const int q = solvers::cell_containing(pos[d], g.dx[d], g.global[d]);
-        local[d] = q - g.offset[d];
-        mine = mine && local[d] >= 0 && local[d] < g.cells[d];
-      }
-      cells(n) = mine ? g.index(local[0], local[1], local[2]) : -1;
-      positions.push_back(pos);
-    }
-    Kokkos::deep_copy(sensor_cell, cells);
-    filter = std::make_unique<detail::EnsembleFilter>(config, layout, g, positions);
-    initialise_ensemble();
+    observation = std::make_unique<detail::ObservationOperator>(config, layout, g, comm);
+    filter = std::make_unique<detail::EnsembleFilter>(config, layout, g, observation->positions());
+    theta = detail::initialise_ensemble(config, layout, decomposition.local(), x);
     Kokkos::deep_copy(x_good, x);
     estimates.resize(static_cast<std::size_t>(S));
     for (int s = 0; s < S; ++s) estimates[s].sensor = config.sensors[s].name;
@@ -141,41 +113,6 @@ struct Runtime::Impl {
     }
   }
 
-  void initialise_ensemble() {
-    const solvers::LocalGrid& g = decomposition.local();
-    const EnsembleConfig& e = config.ensemble;
-    theta.assign(static_cast<std::size_t>(N) * P, 0.0);
-    auto h = Kokkos::create_mirror_view(x);
-    Kokkos::deep_copy(h, x);
-    for (int m = 0; m < N; ++m) {
-      std::seed_seq seq{e.seed, 0x1417u, static_cast<unsigned>(m)};
-      std::mt19937_64 rng(seq);
-      std::normal_distribution<double> normal(0.0, 1.0);
-      for (int p = 0; p < P; ++p) {
-        const auto& spec = e.parameters[p];
-        theta[m * P + p] = std::min(spec.max, std::max(spec.min, spec.prior_mean + spec.prior_std * normal(rng)));
-      }
-      std::vector<std::array<double, 4>> waves(8);
-      std::uniform_real_distribution<double> angle(0.0, 2.0 * M_PI);
-      for (auto& w : waves) {
-        const double k = 2.0 * M_PI / (4.0 * e.initial_length_m) * (0.5 + std::uniform_real_distribution<double>(0, 1)(rng));
-        const double a = angle(rng), b = std::acos(2.0 * std::uniform_real_distribution<double>(0, 1)(rng) - 1.0);
-        w = {k * std::cos(a) * (g.dims == 3 ? std::sin(b) : 1.0), k * std::sin(a) * (g.dims == 3 ? std::sin(b) : 1.0),
-             g.dims == 3 ? k * std::cos(b) : 0.0, angle(rng)};
-      }
-      const int lm = m - layout.first_member();
-      if (lm < 0 || lm >= layout.local_members()) continue;
-      for (int k = 0; k < g.cells[2]; ++k)
-        for (int j = 0; j < g.cells[1]; ++j)
-          for (int i = 0; i < g.cells[0]; ++i) {
-            const double pos[3] = {(i + g.offset[0] + 0.5) * g.dx[0], (j + g.offset[1] + 0.5) * g.dx[1],
-                                   (k + g.offset[2] + 0.5) * g.dx[2]};
-            h(lm, g.index(i, j, k)) += e.initial_spread * smooth_perturbation(pos, g.dims, waves);
-          }
-    }
-    Kokkos::deep_copy(x, h);
-  }
-
   std::vector<solvers::ParameterSet> member_parameters() const {
     std::vector<solvers::ParameterSet> out;
     for (int lm = 0; lm < layout.local_members(); ++lm) {
@@ -184,28 +121,6 @@ struct Runtime::Impl {
       out.push_back(p);
     }
     return out;
-  }
-
-  // H x for every member and sensor, on every rank.
-  std::vector<double> observe() const {
-    // Pick the sensor cells on the device; only N x S values cross to the host.
-    const int local_members = layout.local_members();
-    Kokkos::View<double**> picked("twin::hx", local_members, S);
-    const auto u = x;
-    const auto cells = sensor_cell;
-    const int sensors = S;
-    Kokkos::parallel_for(
-        "twin::observe", Kokkos::RangePolicy<>(0, local_members * S), KOKKOS_LAMBDA(const int n) {
-          const int lm = n / sensors, s = n % sensors;
-          picked(lm, s) = cells(s) >= 0 ? u(lm, cells(s)) : 0.0;
-        });
-    auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), picked);
-    std::vector<double> local(static_cast<std::size_t>(N) * S, 0.0), all(local.size(), 0.0);
-    for (int lm = 0; lm < local_members; ++lm)
-      for (int s = 0; s < S; ++s) local[(layout.first_member() + lm) * S + s] = h(lm, s);
-    if (!local.empty())
-      TWIN_MPI_CHECK(MPI_Allreduce(local.data(), all.data(), static_cast<int>(local.size()), MPI_DOUBLE, MPI_SUM, comm));
-    return all;
   }
 
   static void moments(const std::vector<double>& hx, int n, int s_count, int s, double& mean, double& sd) {
@@ -265,7 +180,7 @@ struct Runtime::Impl {
       auto h = Kokkos::create_mirror_view(check_x);
       for (std::size_t c = 0; c < mo.mean.size(); ++c) h(0, c) = mo.mean[c];
       Kokkos::deep_copy(check_x, h);
-      const auto& cells = sensor_cell_host;
+      const auto& cells = observation->local_cells();
       double t0 = t;
       int done = 0;
       for (std::size_t l = 0; l < leads.size(); ++l) {
@@ -312,7 +227,7 @@ struct Runtime::Impl {
     std::vector<double> hx;
     std::vector<double> fmean(S, 0.0), fstd(S, 0.0);
     if (worst == 0) {
-      hx = observe();
+      hx = observation->apply(x);
       for (int s = 0; s < S; ++s) moments(hx, N, S, s, fmean[s], fstd[s]);
       stage = Clock::now();
       qc.innovation(verdicts, fmean, fstd);
@@ -335,7 +250,7 @@ struct Runtime::Impl {
     TWIN_MPI_CHECK(MPI_Bcast(&assimilate, 1, MPI_INT, 0, comm));
     if (assimilate) {
       filter->analyse(x, hx, theta, obs, cycle);
-      hx = observe();
+      hx = observation->apply(x);
       last_assimilate_ms = ms_since(stage);
     }
     out.assimilated = assimilate != 0;
@@ -348,7 +263,7 @@ struct Runtime::Impl {
     DecisionInputs advice_in;
     if (worst != 0) {
       Kokkos::deep_copy(x, x_good);  // back to the last healthy state; the facility gets safe defaults
-      hx = observe();
+      hx = observation->apply(x);
       advice_in.twin_healthy = false;
       advice_in.unhealthy_reason = std::string("twin unhealthy: solver state ") + out.solver_status +
                                    "; restored the last good state";
