@@ -9,11 +9,13 @@
 
 namespace twin::solvers {
 
-EnsembleLayout::EnsembleLayout(MPI_Comm comm, int members, int groups, const GridConfig& grid) : m_members(members) {
+EnsembleLayout::EnsembleLayout(MPI_Comm comm, int members, std::optional<int> chosen, const GridConfig& grid)
+    : m_members(members) {
   int rank = 0, size = 1;
   TWIN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
   TWIN_MPI_CHECK(MPI_Comm_size(comm, &size));
-  if (groups <= 0) {
+  int groups = chosen.value_or(0);
+  if (!chosen) {
     if (!grid.ranks.empty()) {
       const int domain = std::accumulate(grid.ranks.begin(), grid.ranks.end(), 1, std::multiplies<int>());
       if (domain <= 0 || size % domain != 0)

@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <optional>
 #include <vector>
 
 #include "ground/mpi.hpp"
@@ -17,10 +18,10 @@ namespace twin::solvers {
 
 class EnsembleLayout {
  public:
-  /// `groups` = 0 chooses: with grid.ranks set, ranks / prod(grid.ranks); otherwise the largest
-  /// divisor of the rank count not above `members` (members first: no halo traffic).
+  /// Without `groups` it chooses: with grid.ranks set, ranks / prod(grid.ranks); otherwise the
+  /// largest divisor of the rank count not above `members` (members first: no halo traffic).
   /// @throws ConfigError when grid.ranks does not divide the rank count.
-  EnsembleLayout(MPI_Comm comm, int members, int groups, const GridConfig& grid);
+  EnsembleLayout(MPI_Comm comm, int members, std::optional<int> groups, const GridConfig& grid);
 
   MPI_Comm domain_comm() const { return m_domain.get(); }
   MPI_Comm member_comm() const { return m_member.get(); }

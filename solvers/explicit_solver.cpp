@@ -24,7 +24,7 @@ const char* to_string(SolveStatus status) {
   return "?";
 }
 
-ExplicitSolver::ExplicitSolver(const Config& config, const Decomposition& decomposition, int members)
+ExplicitSolver::ExplicitSolver(const SolverConfig& config, const Decomposition& decomposition, int members)
     : m_decomposition(&decomposition),
       m_members(members),
       m_stages(config.time.integrator == "ssprk2" ? 2 : 3),
@@ -397,10 +397,10 @@ SolveStatus ExplicitSolver::health(const Field& u) const {
   return SolveStatus::ok;
 }
 
-TWIN_REGISTER_TYPE(Solver, "ssprk2", [](const Config& c, const Decomposition& d, int members) {
+TWIN_REGISTER_TYPE(Solver, "ssprk2", [](const SolverConfig& c, const Decomposition& d, int members) {
   return std::make_unique<ExplicitSolver>(c, d, members);
 });
-TWIN_REGISTER_TYPE(Solver, "ssprk3", [](const Config& c, const Decomposition& d, int members) {
+TWIN_REGISTER_TYPE(Solver, "ssprk3", [](const SolverConfig& c, const Decomposition& d, int members) {
   return std::make_unique<ExplicitSolver>(c, d, members);
 });
 

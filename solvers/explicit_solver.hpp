@@ -21,7 +21,7 @@ namespace twin::solvers {
 /// decomposition's communicator; not thread-safe.
 class ExplicitSolver final : public Solver {
  public:
-  ExplicitSolver(const Config& config, const Decomposition& decomposition, int members);
+  ExplicitSolver(const SolverConfig& config, const Decomposition& decomposition, int members);
 
   Field make_field(const std::string& name) const override;
 

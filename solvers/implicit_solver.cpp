@@ -40,7 +40,7 @@ std::vector<PetscInt> ownership(int n, int p) {
 
 }  // namespace
 
-ImplicitSolver::ImplicitSolver(const Config& config, const Decomposition& decomposition, int members)
+ImplicitSolver::ImplicitSolver(const SolverConfig& config, const Decomposition& decomposition, int members)
     : m_explicit(config, decomposition, members),
       m_decomposition(&decomposition),
       m_theta(config.time.integrator == "crank_nicolson" ? 0.5 : 1.0),
@@ -92,7 +92,7 @@ ImplicitSolver::ImplicitSolver(const Config& config, const Decomposition& decomp
   if (multigrid) {
     std::array<detail::AxisOwnership, 3> fine{lx, ly, {1}};
     if (g.dims == 3) fine[2] = ownership(g.global[2], procs[2]);
-    hierarchy = detail::plan_cell_hierarchy(g.dims, fine, ic.mg_levels);
+    hierarchy = detail::plan_cell_hierarchy(g.dims, fine, ic.mg_levels.value_or(0));
     // The coarsest level is solved directly (LU, on every rank in parallel): where the grid stops
     // coarsening early (odd cell counts on some rank), that would cost more than algebraic
     // multigrid. Every rank plans the same hierarchy, so every rank decides alike.
@@ -260,10 +260,10 @@ StepReport ImplicitSolver::advance(Field& u, double t0_s, double duration_s) {
   return report;
 }
 
-TWIN_REGISTER_TYPE(Solver, "backward_euler", [](const Config& c, const Decomposition& d, int members) {
+TWIN_REGISTER_TYPE(Solver, "backward_euler", [](const SolverConfig& c, const Decomposition& d, int members) {
   return std::make_unique<ImplicitSolver>(c, d, members);
 });
-TWIN_REGISTER_TYPE(Solver, "crank_nicolson", [](const Config& c, const Decomposition& d, int members) {
+TWIN_REGISTER_TYPE(Solver, "crank_nicolson", [](const SolverConfig& c, const Decomposition& d, int members) {
   return std::make_unique<ImplicitSolver>(c, d, members);
 });
 

@@ -18,7 +18,7 @@ namespace twin::solvers {
 /// and reused; members are solved one after the other. Collective; not thread-safe.
 class ImplicitSolver final : public Solver {
  public:
-  ImplicitSolver(const Config& config, const Decomposition& decomposition, int members);
+  ImplicitSolver(const SolverConfig& config, const Decomposition& decomposition, int members);
   ~ImplicitSolver() override;
   ImplicitSolver(const ImplicitSolver&) = delete;
   ImplicitSolver& operator=(const ImplicitSolver&) = delete;

@@ -59,7 +59,7 @@ std::array<double, 3> centre(const LocalGrid& g, const std::array<int, 3>& q) {
 
 }  // namespace
 
-PhysicsFields::PhysicsFields(const Config& config, const LocalGrid& g)
+PhysicsFields::PhysicsFields(const SolverConfig& config, const LocalGrid& g)
     : m_base_k(config.physics.diffusivity_m2_s),
       m_uniform_source(config.physics.source),
       m_sources(config.physics.sources) {

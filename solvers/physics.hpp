@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "solvers/grid.hpp"
+#include "solvers/solver_config.hpp"
 #include "twin/config.hpp"
 
 namespace twin::solvers {
@@ -37,7 +38,7 @@ class PhysicsFields {
  public:
   using Array2 = Kokkos::View<double**, Kokkos::LayoutRight>;  // (axis or shape, padded cell)
 
-  PhysicsFields(const Config& config, const LocalGrid& grid);
+  PhysicsFields(const SolverConfig& config, const LocalGrid& grid);
 
   /// True when k and v are uniform and no sources or controls are configured: the solver then
   /// uses folded scalar weights instead of reading coefficient arrays (memory-bound fast path).

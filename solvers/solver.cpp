@@ -7,7 +7,7 @@ Solver::Registry& Solver::registry() {
   return integrators;
 }
 
-std::unique_ptr<Solver> make_solver(const Config& config, const Decomposition& decomposition, int members) {
+std::unique_ptr<Solver> make_solver(const SolverConfig& config, const Decomposition& decomposition, int members) {
   return Solver::registry().create("time.integrator", config.time.integrator, config, decomposition, members);
 }
 

@@ -12,6 +12,7 @@
 #include "solvers/field.hpp"
 #include "solvers/grid.hpp"
 #include "solvers/physics.hpp"
+#include "solvers/solver_config.hpp"
 #include "twin/config.hpp"
 
 namespace twin::solvers {
@@ -40,7 +41,7 @@ class Solver {
   /// The time integrators a config may name (time.integrator), each registered beside its
   /// implementation: ssprk2 and ssprk3 (explicit_solver.cpp), backward_euler and crank_nicolson
   /// (implicit_solver.cpp).
-  using Registry = twin::Registry<Solver, const Config&, const Decomposition&, int>;
+  using Registry = twin::Registry<Solver, const SolverConfig&, const Decomposition&, int>;
   static Registry& registry();
 
   virtual ~Solver() = default;
@@ -71,6 +72,6 @@ class Solver {
 /// The solver for config.time.integrator.
 /// @throws ConfigError for an integrator nobody registered, PetscError when PETSc cannot set up
 ///         an implicit solver.
-std::unique_ptr<Solver> make_solver(const Config& config, const Decomposition& decomposition, int members);
+std::unique_ptr<Solver> make_solver(const SolverConfig& config, const Decomposition& decomposition, int members);
 
 }  // namespace twin::solvers

@@ -61,7 +61,7 @@ nlohmann::json run(const bench::SurrogateSetup& s) {
   Config local = config;
   local.grid.ranks.clear();
   const solvers::Decomposition dec(local.grid, MPI_COMM_SELF);
-  auto solver = solvers::make_solver(local, dec, 1);
+  auto solver = solvers::make_solver(solvers::SolverConfig::from(local), dec, 1);
   solvers::ParameterSet p = solvers::configured_parameters(config.physics);
   for (int k = 0; k < layout.parameters; ++k)
     p[solvers::parameter_index(config.ensemble.parameters[k].name)] = data.x[layout.theta0() + k];

@@ -25,7 +25,7 @@ void BM_Batched(benchmark::State& state) {
   const int members = static_cast<int>(state.range(0));
   const twin::Config config = twin::parse_config(config_text());
   twin::solvers::Decomposition dec(config.grid, MPI_COMM_SELF);
-  twin::solvers::ExplicitSolver solver(config, dec, members);
+  twin::solvers::ExplicitSolver solver(twin::solvers::SolverConfig::from(config), dec, members);
   auto u = solver.make_field("bench::ensemble");
   for (auto _ : state) solver.advance(u, 0.0, 10.0);
   state.counters["members"] = members;
@@ -38,7 +38,7 @@ void BM_Separate(benchmark::State& state) {
   std::vector<std::unique_ptr<twin::solvers::ExplicitSolver>> solvers;
   std::vector<twin::solvers::Field> fields;
   for (int m = 0; m < members; ++m) {
-    solvers.push_back(std::make_unique<twin::solvers::ExplicitSolver>(config, dec, 1));
+    solvers.push_back(std::make_unique<twin::solvers::ExplicitSolver>(twin::solvers::SolverConfig::from(config), dec, 1));
     fields.push_back(solvers.back()->make_field("bench::single"));
   }
   for (auto _ : state)

@@ -31,7 +31,7 @@ std::string config_text(const std::vector<int>& n) {
 void BM_ImplicitStep(benchmark::State& state, std::vector<int> n) {
   const twin::Config config = twin::parse_config(config_text(n));
   twin::solvers::Decomposition dec(config.grid, MPI_COMM_WORLD);
-  auto solver = twin::solvers::make_solver(config, dec, 1);
+  auto solver = twin::solvers::make_solver(twin::solvers::SolverConfig::from(config), dec, 1);
   auto u = solver->make_field("bench::u");
   solver->advance(u, 0.0, 1.0);  // assembly and preconditioner set-up, untimed
   // Every timed step starts from this state, so each size times the same solve however many

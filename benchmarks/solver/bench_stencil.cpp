@@ -28,7 +28,7 @@ benchmark::IterationCount iterations(long cells) { return std::clamp<long>(1'000
 void BM_KokkosStencil(benchmark::State& state) {
   const twin::Config config = twin::parse_config(config_text(g_n));
   twin::solvers::Decomposition dec(config.grid, MPI_COMM_SELF);
-  twin::solvers::ExplicitSolver solver(config, dec, 1);
+  twin::solvers::ExplicitSolver solver(twin::solvers::SolverConfig::from(config), dec, 1);
   auto u = solver.make_field("bench::u");
   auto v = solver.make_field("bench::v");
   const double dt = 0.5 * solver.stable_dt();

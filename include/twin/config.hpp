@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "twin/logging_config.hpp"
+
 namespace twin {
 
 /// `twin:` — the run as a whole.
@@ -132,7 +134,7 @@ struct ControlConfig {
 struct ImplicitConfig {
   std::string ksp_type = "cg";        ///< any PETSc KSPType
   std::string pc_type = "mg";         ///< mg (geometric multigrid on the grid) or any PETSc PCType
-  int mg_levels = 0;                  ///< levels of pc_type mg; 0: halve the grid down to <= 64 cells
+  std::optional<int> mg_levels;       ///< levels of pc_type mg (>= 2); empty: halve the grid down to <= 64 cells
   double rtol = 1.0e-10;              ///< relative residual tolerance
   int max_iterations = 500;
   std::string petsc_options;          ///< extra PETSc options, e.g. "-pc_gamg_threshold 0.02"
@@ -153,8 +155,8 @@ struct SensorConfig {
   std::string name;                   ///< e.g. "T07"; observations refer to it by name
   std::vector<double> position_m;     ///< location [m], one entry per axis, required
   double noise_std = 0.1;             ///< measurement noise, 1 sigma [u]
-  double min = -1.0e30;               ///< plausible range [u]; QC rejects values outside
-  double max = 1.0e30;
+  std::optional<double> min;          ///< plausible range [u]; QC rejects values outside; empty: unbounded
+  std::optional<double> max;
 };
 
 /// `ensemble.parameters[]` — a named physical parameter the filter estimates (state augmentation).
@@ -170,7 +172,7 @@ struct EstimatedParameterConfig {
 /// `ensemble:` — the members the twin advances and how they start.
 struct EnsembleConfig {
   int members = 16;
-  int member_groups = 0;              ///< MPI rank groups the members are spread over; 0: automatic
+  std::optional<int> member_groups;   ///< MPI rank groups the members are spread over; empty: automatic
   unsigned seed = 1;                  ///< all random draws derive from it (reproducible on any rank count)
   double initial_spread = 1.0;        ///< std of the smooth initial perturbation [u]
   double initial_length_m = 0.05;     ///< its correlation length [m]
@@ -299,7 +301,7 @@ struct BreakerConfig {
 struct AdvisorConfig {
   std::optional<std::string> registry; ///< model registry directory; default "models/<twin.name>"
   std::string surrogate = "surrogate"; ///< name of the surrogate model in the registry
-  std::string anomaly = "anomaly";    ///< name of the anomaly model ("" to disable diagnosis)
+  std::optional<std::string> anomaly = "anomaly"; ///< name of the anomaly model; empty (~): no diagnosis
   int candidates = 8;                 ///< starting points of the proposal optimisation
   int iterations = 25;                ///< projected-gradient iterations per proposal
   double anomaly_threshold = 0.8;     ///< flag when a fault class's probability reaches this
@@ -330,16 +332,6 @@ struct TrainingConfig {
   std::vector<int> anomaly_hidden = {64, 64}; ///< hidden layer widths of the anomaly model
   int anomaly_epochs = 40;            ///< few passes: more would fit the scenarios' noise
   int anomaly_ensemble = 20;          ///< networks of the anomaly model (their mean probability is smoother)
-};
-
-/// Log verbosity.
-enum class LogLevel { trace, debug, info, warn, error, off };
-
-/// `logging:` — spdlog sinks. Every line carries the MPI rank.
-struct LoggingConfig {
-  LogLevel level = LogLevel::info;
-  bool all_ranks = false;             ///< false: ranks other than 0 log warnings and errors only
-  std::optional<std::string> json_file; ///< also write JSON lines here ("{rank}" is replaced)
 };
 
 /// The whole twin.
@@ -394,6 +386,5 @@ inline std::optional<std::size_t> sensor_index(const Config& config, const std::
 const char* to_string(BoundaryType v);
 const char* to_string(ShapeKind v);
 const char* to_string(EventKind v);
-const char* to_string(LogLevel v);
 
 }  // namespace twin

@@ -142,12 +142,11 @@ template <class V>
 void describe(V& v, ImplicitConfig& c) {
   v.optional("ksp_type", c.ksp_type);
   v.optional("pc_type", c.pc_type);
-  v.optional("mg_levels", c.mg_levels, Rule::at_least(0));
+  v.optional("mg_levels", c.mg_levels, Rule::at_least(2));
   v.optional("rtol", c.rtol, Rule::above_up_to(0.0, 0.5));
   v.optional("max_iterations", c.max_iterations, Rule::at_least(1));
   v.optional("petsc_options", c.petsc_options);
   v.check(!c.ksp_type.empty() && !c.pc_type.empty(), "ksp_type", "ksp_type and pc_type must not be empty");
-  v.check(c.mg_levels != 1, "mg_levels", "must be 0 (as many as the grid allows) or at least 2");
 }
 
 template <class V>
@@ -165,7 +164,7 @@ void describe(V& v, SensorConfig& c) {
   v.optional("noise_std", c.noise_std, Rule::positive());
   v.optional("min", c.min);
   v.optional("max", c.max);
-  v.check(c.min < c.max, "max", "must be greater than min");
+  v.check(!c.min || !c.max || *c.min < *c.max, "max", "must be greater than min");
 }
 
 template <class V>
@@ -185,7 +184,7 @@ void describe(V& v, EstimatedParameterConfig& c) {
 template <class V>
 void describe(V& v, EnsembleConfig& c) {
   v.optional("members", c.members, Rule::range(1, 4096));
-  v.optional("member_groups", c.member_groups, Rule::non_negative());
+  v.optional("member_groups", c.member_groups, Rule::at_least(1));
   v.optional("seed", c.seed);
   v.optional("initial_spread", c.initial_spread, Rule::non_negative());
   v.optional("initial_length_m", c.initial_length_m, Rule::positive());

@@ -80,11 +80,11 @@ struct Runtime::Impl {
         P(static_cast<int>(c.ensemble.parameters.size())),
         qc(c) {
     TWIN_MPI_CHECK(MPI_Comm_rank(world, &rank));
-    solver = solvers::make_solver(config, decomposition, layout.local_members());
+    solver = solvers::make_solver(solvers::SolverConfig::from(config), decomposition, layout.local_members());
     x = solver->make_field("twin::ensemble");
     x_good = solver->make_field("twin::last_good");
     if (layout.group() == 0) {
-      free_solver = solvers::make_solver(config, decomposition, 1);
+      free_solver = solvers::make_solver(solvers::SolverConfig::from(config), decomposition, 1);
       free_x = free_solver->make_field("twin::free_run");
     }
     for (const auto& p : config.ensemble.parameters) estimated.push_back(solvers::parameter_index(p.name));
@@ -170,7 +170,7 @@ struct Runtime::Impl {
     std::vector<double> local(leads.size() * static_cast<std::size_t>(S), 0.0), all(local.size(), 0.0);
     if (layout.group() == 0) {
       if (!check_solver) {
-        check_solver = solvers::make_solver(config, decomposition, 1);
+        check_solver = solvers::make_solver(solvers::SolverConfig::from(config), decomposition, 1);
         check_x = check_solver->make_field("twin::physics_check");
       }
       solvers::ParameterSet p = solvers::configured_parameters(config.physics);

@@ -11,7 +11,7 @@ AdvisorModels::AdvisorModels(const Config& config, bool load)
     : m_config(config), m_layout(surrogate_layout(config)), m_anomaly_features(config) {
   if (!load || !config.advisor) return;
   load_surrogate(0);
-  if (!config.advisor->anomaly.empty()) load_anomaly(0);
+  if (config.advisor->anomaly) load_anomaly(0);
 }
 
 advisor::Model* AdvisorModels::surrogate(int cycle) {
@@ -70,7 +70,7 @@ void AdvisorModels::load_anomaly(int cycle) {
   try {
     std::string path;
     const AnomalyLayout& al = m_anomaly_features.layout();
-    auto model = open(m_config.advisor->anomaly, al.inputs, al.outputs, path);
+    auto model = open(*m_config.advisor->anomaly, al.inputs, al.outputs, path);
     model->warm_up();
     m_anomaly = std::move(model);
     m_anomaly_problem.clear();

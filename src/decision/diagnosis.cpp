@@ -17,8 +17,8 @@ AnomalyReport Decider::diagnose(const DecisionInputs& in, const std::vector<Sens
     return r;
   }
   const AdvisorConfig& ac = *m_config.advisor;
-  if (ac.anomaly.empty()) {
-    r.reason = "anomaly diagnosis disabled (advisor.anomaly is empty)";
+  if (!ac.anomaly) {
+    r.reason = "anomaly diagnosis disabled (advisor.anomaly is not set)";
     return r;
   }
   advisor::Model* anomaly = m_models->anomaly(in.cycle);

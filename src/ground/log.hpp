@@ -5,7 +5,7 @@
 
 #include <string>
 
-#include "twin/config.hpp"
+#include "twin/logging_config.hpp"
 
 namespace twin::log {
 

@@ -75,7 +75,8 @@ std::vector<QualityControl::Verdict> QualityControl::screen(std::vector<Observat
     v.value = o.value;
     v.reason = QcReason::accepted;
     if (!std::isfinite(o.value) || !std::isfinite(o.t_s)) v.reason = QcReason::non_finite;
-    else if (o.value < m_sensors[s].min || o.value > m_sensors[s].max) v.reason = QcReason::out_of_range;
+    else if ((m_sensors[s].min && o.value < *m_sensors[s].min) || (m_sensors[s].max && o.value > *m_sensors[s].max))
+      v.reason = QcReason::out_of_range;
     else if (o.t_s <= m_last_t[s]) v.reason = QcReason::not_monotone;
     else if (o.t_s < t_end - m_config.max_age_s) v.reason = QcReason::stale;
     if (v.reason == QcReason::accepted || v.reason == QcReason::out_of_range) {

@@ -64,7 +64,7 @@ PlantEmulator::PlantEmulator(const Config& config, MPI_Comm comm)
     : m_config(config),
       m_truth(make_truth(config)),
       m_decomposition(m_truth.grid, comm),
-      m_solver(solvers::make_solver(m_truth, m_decomposition, 1)),
+      m_solver(solvers::make_solver(solvers::SolverConfig::from(m_truth), m_decomposition, 1)),
       m_held(config.sensors.size(), std::numeric_limits<double>::quiet_NaN()) {
   m_u = m_solver->make_field("twin::plant_truth");
   TWIN_MPI_CHECK(MPI_Comm_rank(comm, &m_rank));

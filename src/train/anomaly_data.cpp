@@ -35,7 +35,7 @@ FaultScenario fault_scenario(const Config& config, int index) {
   Config& c = sc.config;
   c = config;
   c.grid.ranks.clear();
-  c.ensemble.member_groups = 0;
+  c.ensemble.member_groups.reset();
   c.advisor.reset();
   c.source.type = "plant";
   PlantConfig& plant = c.source.plant;

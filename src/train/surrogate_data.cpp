@@ -71,7 +71,7 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
   for (int g = rank; g < tc.control_sequences; g += ranks) {
     std::seed_seq seq{tc.seed, 0x5u, static_cast<unsigned>(g)};
     rng.seed(seq);
-    auto solver = solvers::make_solver(local, decomposition, M);
+    auto solver = solvers::make_solver(solvers::SolverConfig::from(local), decomposition, M);
     solvers::Field u = solver->make_field("twin::training");
     // Members start at different temperatures and carry different parameters.
     {

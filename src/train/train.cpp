@@ -173,11 +173,11 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
   const std::string registry = options.registry.value_or(io::registry_directory(config));
   const AdvisorConfig advisor = config.advisor.value_or(AdvisorConfig{});
   const bool log = options.progress && rank == 0;
-  const bool want_anomaly = !advisor.anomaly.empty() && config.training.anomaly_scenarios > 0;
-  if (options.only && *options.only != advisor.surrogate && !(want_anomaly && *options.only == advisor.anomaly))
+  const bool want_anomaly = advisor.anomaly && config.training.anomaly_scenarios > 0;
+  if (options.only && *options.only != advisor.surrogate && !(want_anomaly && *options.only == *advisor.anomaly))
     throw ConfigError({config.source_name, 0, 0, "advisor"},
                       "twin train --model " + *options.only + ": this config trains '" + advisor.surrogate + "'" +
-                          (want_anomaly ? " and '" + advisor.anomaly + "'" : std::string()));
+                          (want_anomaly ? " and '" + *advisor.anomaly + "'" : std::string()));
   const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
@@ -209,7 +209,7 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     register_model(p, config, registry, digest, size, data_s, seconds_since(train_start), comm);
   }
 
-  if (want_anomaly && (!options.only || *options.only == advisor.anomaly)) {
+  if (want_anomaly && (!options.only || *options.only == *advisor.anomaly)) {
     const auto start = std::chrono::steady_clock::now();
     const AnomalyLayout layout = anomaly_layout(config);
     if (log)
@@ -219,7 +219,7 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     const double data_s = seconds_since(start);
     const std::string digest = data_digest(shard, comm);
 
-    advisor::TrainSpec spec = spec_for(config.training, advisor.anomaly, "anomaly", layout.inputs, layout.outputs,
+    advisor::TrainSpec spec = spec_for(config.training, *advisor.anomaly, "anomaly", layout.inputs, layout.outputs,
                                        config.training.anomaly_ensemble, config.training.anomaly_hidden,
                                        config.training.anomaly_epochs, config.training.seed + 1);
     spec.loss = advisor::Loss::classification;

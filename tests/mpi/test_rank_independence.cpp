@@ -22,7 +22,7 @@ struct BumpRun {
   std::unique_ptr<Solver> solver;
   Field u;
   BumpRun(const twin::Config& config, MPI_Comm comm, int members)
-      : decomposition(config.grid, comm), solver(make_solver(config, decomposition, members)) {
+      : decomposition(config.grid, comm), solver(make_solver(SolverConfig::from(config), decomposition, members)) {
     u = solver->make_field("bump");
     twin::test::set_interior(u, solver->grid(), twin::test::bump);
   }

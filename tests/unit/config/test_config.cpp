@@ -112,8 +112,10 @@ TEST(ConfigErrors, OutOfRange) {
   expect_error_at(minimal + "physics:\n  diffusivity_m2_s: -1e-3\n", 5, 21, "physics.diffusivity_m2_s", "must be >= 0");
   expect_error_at("grid:\n  cells: [16]\n  extent_m: [1]\n", 2, 10, "grid.cells", "expected a list of 2 to 3 entries, got 1");
   expect_error_at(minimal + "twin:\n  cycles: 99999999999\n", 5, 11, "twin.cycles", "too large");
-  expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: -1\n", 6, 16, "time.implicit.mg_levels", "must be >= 0");
-  expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: 1\n", 6, 5, "time.implicit.mg_levels", "must be 0");
+  // mg_levels counts levels (>= 2); leaving it out means "as many as the grid allows".
+  expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: -1\n", 6, 16, "time.implicit.mg_levels", "must be >= 2");
+  expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: 1\n", 6, 16, "time.implicit.mg_levels", "must be >= 2");
+  expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: 0\n", 6, 16, "time.implicit.mg_levels", "must be >= 2");
 }
 
 TEST(ConfigErrors, UnknownEnumValue) {

@@ -20,7 +20,7 @@ using Exact = std::function<double(double x, double y, double z, double t)>;
 double rms_error(const std::string& yaml, const Exact& exact, double t_end) {
   const twin::Config config = twin::parse_config(yaml);
   twin::solvers::Decomposition dec(config.grid, MPI_COMM_SELF);
-  twin::solvers::ExplicitSolver solver(config, dec, 1);
+  twin::solvers::ExplicitSolver solver(twin::solvers::SolverConfig::from(config), dec, 1);
   const auto& g = solver.grid();
   auto center = [&](int axis, int idx) { return (idx + 0.5) * g.dx[axis]; };
   auto u = solver.make_field("u");

@@ -15,6 +15,7 @@ namespace {
 
 using twin::solvers::Decomposition;
 using twin::solvers::ExplicitSolver;
+using twin::solvers::SolverConfig;
 using twin::solvers::SolveStatus;
 
 // Plain serial reference: a global array with one ghost layer per active axis.
@@ -133,7 +134,7 @@ physics:
 
 void expect_matches_reference(const twin::Config& config) {
   Decomposition dec(config.grid, MPI_COMM_SELF);
-  ExplicitSolver solver(config, dec, 1);
+  ExplicitSolver solver(SolverConfig::from(config), dec, 1);
   twin::solvers::Field u = solver.make_field("u");
   twin::test::set_interior(u, solver.grid(), twin::test::bump);
   const double duration = 20.0 * solver.stable_dt();
@@ -177,7 +178,7 @@ grid: {cells: [32, 20], extent_m: [1.0, 0.6]}
 physics: {diffusivity_m2_s: 1.0e-2}
 )");
   Decomposition dec(config.grid, MPI_COMM_SELF);
-  ExplicitSolver solver(config, dec, 2);
+  ExplicitSolver solver(SolverConfig::from(config), dec, 2);
   twin::solvers::Field u = solver.make_field("u");
   twin::test::set_interior(u, solver.grid(), twin::test::bump);
   const auto before = solver.stats(u);
@@ -191,7 +192,7 @@ physics: {diffusivity_m2_s: 1.0e-2}
 TEST(ExplicitSolver, NonFiniteStateIsReported) {
   const twin::Config config = config_2d();
   Decomposition dec(config.grid, MPI_COMM_SELF);
-  ExplicitSolver solver(config, dec, 1);
+  ExplicitSolver solver(SolverConfig::from(config), dec, 1);
   twin::solvers::Field u = solver.make_field("u");
   EXPECT_EQ(solver.health(u), SolveStatus::ok);
   twin::test::set_interior(u, solver.grid(), [](int, int i, int j, int) { return i == 5 && j == 3 ? std::nan("") : 300.0; });
@@ -203,7 +204,7 @@ TEST(ExplicitSolver, NonFiniteStateIsReported) {
 TEST(ExplicitSolver, BlowUpIsReported) {
   const twin::Config config = config_2d();
   Decomposition dec(config.grid, MPI_COMM_SELF);
-  ExplicitSolver solver(config, dec, 1);
+  ExplicitSolver solver(SolverConfig::from(config), dec, 1);
   twin::solvers::Field u = solver.make_field("u");
   twin::test::set_interior(u, solver.grid(), [](int, int i, int, int) { return i == 2 ? 1e12 : 300.0; });
   EXPECT_EQ(solver.health(u), SolveStatus::blow_up);

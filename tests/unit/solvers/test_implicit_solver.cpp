@@ -25,7 +25,7 @@ struct Outcome {
 Outcome run(const std::string& yaml, double duration, const std::function<double(double, double)>& initial) {
   const twin::Config config = twin::parse_config(yaml);
   twin::solvers::Decomposition dec(config.grid, MPI_COMM_SELF);
-  auto solver = twin::solvers::make_solver(config, dec, 1);
+  auto solver = twin::solvers::make_solver(twin::solvers::SolverConfig::from(config), dec, 1);
   const auto& g = solver->grid();
   auto u = solver->make_field("u");
   twin::test::set_interior(u, g, [&](int, int i, int j, int) { return initial((i + 0.5) * g.dx[0], (j + 0.5) * g.dx[1]); });
@@ -201,7 +201,8 @@ TEST(ImplicitSolver, MultigridFallsBackToGamgWhereTheGridDoesNotCoarsen) {
   };
   const twin::Config odd = config(101, 99), even = config(128, 96);
   twin::solvers::Decomposition odd_dec(odd.grid, MPI_COMM_SELF), even_dec(even.grid, MPI_COMM_SELF);
-  twin::solvers::ImplicitSolver fallback(odd, odd_dec, 1), multigrid(even, even_dec, 1);
+  twin::solvers::ImplicitSolver fallback(twin::solvers::SolverConfig::from(odd), odd_dec, 1),
+      multigrid(twin::solvers::SolverConfig::from(even), even_dec, 1);
   EXPECT_EQ(fallback.preconditioner(), "gamg");
   EXPECT_EQ(fallback.multigrid_levels(), 0);
   EXPECT_EQ(multigrid.preconditioner(), "mg");

@@ -27,7 +27,7 @@ struct Case {
   explicit Case(const std::string& yaml, int members = 1)
       : config(twin::parse_config(yaml)),
         decomposition(config.grid, MPI_COMM_SELF),
-        solver(make_solver(config, decomposition, members)),
+        solver(make_solver(SolverConfig::from(config), decomposition, members)),
         u(solver->make_field("u")) {}
   const LocalGrid& grid() const { return solver->grid(); }
   std::vector<double> values(int m = 0) const { return twin::test::interior(u, grid(), m); }
