@@ -182,6 +182,7 @@ struct EnsembleConfig {
 /// `assimilation:` — the ensemble Kalman filter (stochastic EnKF with perturbed observations).
 struct AssimilationConfig {
   bool enabled = true;
+  std::string type = "enkf";          ///< a registered assimilator: enkf
   double localization_m = 0.1;        ///< Gaspari-Cohn half-width c; zero correlation beyond 2c
   double inflation = 1.02;            ///< multiplicative prior inflation of state anomalies
   double parameter_inflation = 1.0;   ///< the same for parameter anomalies

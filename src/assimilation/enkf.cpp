@@ -215,4 +215,17 @@ void EnsembleFilter::analyse(const solvers::Field& x, std::vector<double>& hx, s
   }
 }
 
+Assimilator::Registry& Assimilator::registry() {
+  static Registry types;
+  return types;
+}
+
+std::unique_ptr<Assimilator> Assimilator::create(const AssimilatorContext& c) {
+  return registry().create("assimilation.type", c.config.assimilation.type, c);
+}
+
+TWIN_REGISTER_TYPE(Assimilator, "enkf", [](const AssimilatorContext& c) {
+  return std::make_unique<EnsembleFilter>(c.config, c.layout, c.grid, c.sensor_positions);
+});
+
 }  // namespace twin::detail

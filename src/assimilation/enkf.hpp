@@ -8,6 +8,7 @@
 #include <array>
 #include <vector>
 
+#include "assimilation/assimilator.hpp"
 #include "solvers/ensemble.hpp"
 #include "solvers/field.hpp"
 #include "solvers/grid.hpp"
@@ -19,14 +20,8 @@ namespace twin::detail {
 /// Gaspari-Cohn fifth-order correlation at distance d for half-width c (0 beyond 2c).
 double gaspari_cohn(double d, double c);
 
-/// One cycle's observations as the filter sees them; identical on every rank.
-struct ObservationSet {
-  std::vector<int> sensor;        ///< indices into config.sensors of the readings used
-  std::vector<double> value;      ///< y
-  std::vector<double> error_std;  ///< sqrt(R) per reading
-};
-
-class EnsembleFilter {
+/// assimilation.type enkf.
+class EnsembleFilter final : public Assimilator {
  public:
   /// `sensor_position` per configured sensor; `estimated` indexes solvers::Parameter for each
   /// entry of config.ensemble.parameters.
@@ -38,7 +33,7 @@ class EnsembleFilter {
   /// `hx` is [member][sensor] for all members, `theta` [member][estimated parameter]; both are
   /// identical on every rank. `cycle` selects the perturbation draws. Collective over the layout.
   void analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta, const ObservationSet& obs,
-               long cycle) const;
+               long cycle) const override;
 
  private:
   const solvers::EnsembleLayout* m_layout;

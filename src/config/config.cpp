@@ -1,8 +1,5 @@
-// Parsing, validation and emission of the twin configuration (the only yaml-cpp user besides
-// yaml_tree.cpp). The keys themselves are listed once, in schema.hpp.
-#include <yaml-cpp/emitter.h>
-#include <yaml-cpp/emittermanip.h>
-
+// Parsing and validation of the twin configuration (yaml-cpp: here, in writer.cpp and in
+// yaml_tree.cpp only). The keys themselves are listed once, in schema.hpp.
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -14,6 +11,7 @@
 #include <type_traits>
 
 #include "config/load.hpp"
+#include "config/names.hpp"
 #include "config/schema.hpp"
 #include "config/yaml_tree.hpp"
 #include "twin/error.hpp"
@@ -22,51 +20,6 @@
 namespace twin {
 namespace detail {
 namespace {
-
-// ---- enum names -----------------------------------------------------------------------------
-
-template <class E>
-struct EnumNames;
-template <>
-struct EnumNames<BoundaryType> {
-  static constexpr std::pair<BoundaryType, const char*> values[] = {
-      {BoundaryType::dirichlet, "dirichlet"}, {BoundaryType::neumann, "neumann"}, {BoundaryType::robin, "robin"}};
-};
-template <>
-struct EnumNames<ShapeKind> {
-  static constexpr std::pair<ShapeKind, const char*> values[] = {{ShapeKind::box, "box"}, {ShapeKind::gaussian, "gaussian"}};
-};
-template <>
-struct EnumNames<EventKind> {
-  static constexpr std::pair<EventKind, const char*> values[] = {
-      {EventKind::sensor_stuck, "sensor_stuck"},     {EventKind::sensor_dropout, "sensor_dropout"},
-      {EventKind::sensor_spike, "sensor_spike"},     {EventKind::sensor_drift, "sensor_drift"},
-      {EventKind::sensor_bias, "sensor_bias"},       {EventKind::heater_failure, "heater_failure"},
-      {EventKind::heat_source, "heat_source"},       {EventKind::cooling_degradation, "cooling_degradation"}};
-};
-template <>
-struct EnumNames<LogLevel> {
-  static constexpr std::pair<LogLevel, const char*> values[] = {
-      {LogLevel::trace, "trace"}, {LogLevel::debug, "debug"}, {LogLevel::info, "info"},
-      {LogLevel::warn, "warn"},   {LogLevel::error, "error"}, {LogLevel::off, "off"}};
-};
-
-
-template <class E>
-const char* enum_name(E value) {
-  for (const auto& [v, name] : EnumNames<E>::values)
-    if (v == value) return name;
-  return "?";
-}
-
-template <class T>
-struct is_optional : std::false_type {};
-template <class T>
-struct is_optional<std::optional<T>> : std::true_type {};
-template <class T>
-struct is_vector : std::false_type {};
-template <class T>
-struct is_vector<std::vector<T>> : std::true_type {};
 
 // ---- "did you mean" ---------------------------------------------------------------------------
 
@@ -390,82 +343,6 @@ class Reader {
   Where m_at;
 };
 
-// ---- writing ------------------------------------------------------------------------------------
-
-std::string shortest(double v) {
-  char buf[64];
-  const auto result = std::to_chars(buf, buf + sizeof buf, v);
-  std::string s(buf, result.ptr);
-  // Keep it a number that reads back as a float in any YAML reader.
-  if (s.find_first_of(".eE") == std::string::npos) s += ".0";
-  return s;
-}
-
-class Writer {
- public:
-  explicit Writer(YAML::Emitter& out) : m_out(out) {}
-
-  template <class T>
-  void required(const char* key, T& value, const Rule& = {}) {
-    m_out << YAML::Key << key << YAML::Value;
-    write(value);
-  }
-  template <class T>
-  void optional(const char* key, T& value, const Rule& rule = {}) {
-    required(key, value, rule);
-  }
-  template <class S>
-  void section(const char* key, S& value) {
-    if constexpr (is_optional<S>::value) {
-      if (!value) return;
-      section(key, *value);
-    } else {
-      m_out << YAML::Key << key << YAML::Value << YAML::BeginMap;
-      describe(*this, value);
-      m_out << YAML::EndMap;
-    }
-  }
-  template <class S>
-  void required_section(const char* key, S& value) {
-    section(key, value);
-  }
-  template <class S>
-  void list(const char* key, std::vector<S>& items) {
-    m_out << YAML::Key << key << YAML::Value << YAML::BeginSeq;
-    for (auto& item : items) {
-      m_out << YAML::BeginMap;
-      describe(*this, item);
-      m_out << YAML::EndMap;
-    }
-    m_out << YAML::EndSeq;
-  }
-  void check(bool, const std::string&, const std::string&) {}
-
- private:
-  void write(double v) { m_out << shortest(v); }
-  void write(int v) { m_out << v; }
-  void write(unsigned v) { m_out << v; }
-  void write(bool v) { m_out << (v ? "true" : "false"); }
-  void write(const std::string& v) { m_out << YAML::DoubleQuoted << v; }
-  template <class E, std::enable_if_t<std::is_enum_v<E>, int> = 0>
-  void write(E v) {
-    m_out << enum_name(v);
-  }
-  template <class T>
-  void write(std::vector<T>& v) {
-    m_out << YAML::Flow << YAML::BeginSeq;
-    for (auto& x : v) write(x);
-    m_out << YAML::EndSeq;
-  }
-  template <class T>
-  void write(std::optional<T>& v) {
-    if (v) write(*v);
-    else m_out << YAML::Null;
-  }
-
-  YAML::Emitter& m_out;
-};
-
 }  // namespace
 }  // namespace detail
 
@@ -490,22 +367,5 @@ Config parse_config(const std::string& text, const std::string& source_name) {
 }
 
 Config load_config(const std::string& path) { return parse_config(detail::read_config_file(path), path); }
-
-std::string to_yaml(const Config& config) {
-  YAML::Emitter out;
-  out << YAML::Comment(std::string("effective configuration (defaults filled in), twinrt ") + version() +
-                       ", from " + (config.source_name.empty() ? "<string>" : config.source_name));
-  out << YAML::Newline << YAML::BeginMap;
-  Config copy = config;
-  detail::Writer writer(out);
-  detail::describe(writer, copy);
-  out << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
-}
-
-const char* to_string(BoundaryType v) { return detail::enum_name(v); }
-const char* to_string(ShapeKind v) { return detail::enum_name(v); }
-const char* to_string(EventKind v) { return detail::enum_name(v); }
-const char* to_string(LogLevel v) { return detail::enum_name(v); }
 
 }  // namespace twin

@@ -12,6 +12,7 @@
 
 #include "config/rule.hpp"
 #include "advisor/safe_default.hpp"
+#include "assimilation/assimilator.hpp"
 #include "solvers/solver.hpp"
 #include "sources/observation_source.hpp"
 #include "twin/config.hpp"
@@ -195,6 +196,7 @@ void describe(V& v, EnsembleConfig& c) {
 template <class V>
 void describe(V& v, AssimilationConfig& c) {
   v.optional("enabled", c.enabled);
+  v.optional("type", c.type, Rule::one_of(Assimilator::registry().types()));
   v.optional("localization_m", c.localization_m, Rule::positive());
   v.optional("inflation", c.inflation, Rule::range(1.0, 2.0));
   v.optional("parameter_inflation", c.parameter_inflation, Rule::range(1.0, 2.0));

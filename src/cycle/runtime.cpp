@@ -11,7 +11,7 @@
 #include "cycle/observation_operator.hpp"
 #include "decision/broadcast.hpp"
 #include "decision/decider.hpp"
-#include "assimilation/enkf.hpp"
+#include "assimilation/assimilator.hpp"
 #include "ground/mpi.hpp"
 #include "io/audit.hpp"
 #include "io/series.hpp"
@@ -55,7 +55,7 @@ struct Runtime::Impl {
   std::vector<int> estimated;   // solvers::Parameter index of each estimated parameter
   std::vector<double> theta;    // [member][estimated parameter], identical on every rank
   detail::QualityControl qc;
-  std::unique_ptr<detail::EnsembleFilter> filter;
+  std::unique_ptr<detail::Assimilator> filter;
   std::vector<Observation> queue;
   std::unique_ptr<detail::ObservationOperator> observation;  // H
   std::vector<SensorEstimate> estimates;
@@ -96,7 +96,7 @@ struct Runtime::Impl {
 
     const solvers::LocalGrid& g = decomposition.local();
     observation = std::make_unique<detail::ObservationOperator>(config, layout, g, comm);
-    filter = std::make_unique<detail::EnsembleFilter>(config, layout, g, observation->positions());
+    filter = detail::Assimilator::create({config, layout, g, observation->positions()});
     theta = detail::initialise_ensemble(config, layout, decomposition.local(), x);
     Kokkos::deep_copy(x_good, x);
     estimates.resize(static_cast<std::size_t>(S));

@@ -2,6 +2,7 @@
 // A small advised twin for the decision tests: the small plate with targets and an advisor, and
 // one registry trained for it once per test process (collective: every rank trains its shard).
 
+#include <mpi.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -37,8 +38,13 @@ inline twin::Config advised_config(const std::string& registry) {
   return c;
 }
 
+/// One scratch folder per test job, the same on every rank (named after rank 0's process).
 inline std::filesystem::path scratch() {
-  static const std::filesystem::path p = std::filesystem::temp_directory_path() / ("twin_test_advice_" + std::to_string(::getpid()));
+  static const std::filesystem::path p = [] {
+    long pid = static_cast<long>(::getpid());
+    MPI_Bcast(&pid, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+    return std::filesystem::temp_directory_path() / ("twin_test_advice_" + std::to_string(pid));
+  }();
   return p;
 }
 

@@ -1,0 +1,51 @@
+#pragma once
+// The assimilate stage of the twin cycle: an Assimilator updates the ensemble (state and
+// estimated parameters) from the cycle's accepted readings. Chosen by `assimilation.type`
+// through its registry; types: enkf (enkf.cpp). A new filter (ETKF, adaptive inflation) is one
+// new file that derives from Assimilator and registers itself.
+
+#include <array>
+#include <memory>
+#include <vector>
+
+#include "ground/registry.hpp"
+#include "solvers/ensemble.hpp"
+#include "solvers/field.hpp"
+#include "solvers/grid.hpp"
+#include "twin/config.hpp"
+
+namespace twin::detail {
+
+/// One cycle's observations as the filter sees them; identical on every rank.
+struct ObservationSet {
+  std::vector<int> sensor;        ///< indices into config.sensors of the readings used
+  std::vector<double> value;      ///< y
+  std::vector<double> error_std;  ///< sqrt(R) per reading
+};
+
+/// What an assimilator is built from; every reference outlives it.
+struct AssimilatorContext {
+  const Config& config;
+  const solvers::EnsembleLayout& layout;
+  const solvers::LocalGrid& grid;
+  const std::vector<std::array<double, 3>>& sensor_positions;  ///< per configured sensor [m]
+};
+
+class Assimilator {
+ public:
+  using Registry = twin::Registry<Assimilator, const AssimilatorContext&>;
+  static Registry& registry();
+  /// The assimilator of config.assimilation.type.
+  static std::unique_ptr<Assimilator> create(const AssimilatorContext& context);
+
+  virtual ~Assimilator() = default;
+  /// Updates the local members' states in `x` and every member's parameters in `theta`
+  /// ([member][estimated parameter]) from `obs`, given the prior at the sensors `hx`
+  /// ([member][sensor], all members; an implementation may adjust it, e.g. when it inflates the
+  /// prior). `hx` and `theta` are identical on every rank; `cycle` selects random draws.
+  /// Collective over the ensemble layout.
+  virtual void analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
+                       const ObservationSet& obs, long cycle) const = 0;
+};
+
+}  // namespace twin::detail
