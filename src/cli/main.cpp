@@ -94,7 +94,8 @@ int run_cli(int argc, char** argv) {
                "A Kokkos/PETSc solver keeps a simulated copy of an asset in step with its sensors;\n"
                "launch it on many ranks with: mpirun -n 4 twin run configs/plate.yaml",
                "twin"};
-  app.footer("Exit codes: 0 success, 2 bad input (config, data, command line), 1 runtime failure.\n"
+  app.footer("Exit codes: 0 success, 2 bad input (config, data, command line, a run directory in use),\n"
+             "1 runtime failure, 128+N stopped cleanly by signal N (143 SIGTERM, 130 SIGINT).\n"
              "Documentation: README.md and docs/ (docs/config.md is the configuration reference).");
   app.require_subcommand(0, 1);
   bool show_version = false;
@@ -116,6 +117,8 @@ int run_cli(int argc, char** argv) {
                 "Run the same twin without assimilation (the free-run baseline)");
   run->add_option("--registry", run_options.registry, "Model registry directory (default: advisor.registry, else models/<name>)");
   run->add_flag("--no-advisor", run_options.no_advisor, "Run with the safe default controller only (the advisor's baseline)");
+  run->add_flag("--overwrite", run_options.overwrite,
+                "Replace an earlier run's outputs in the run directory (refused otherwise)");
   run->add_flag("--no-faults", run_options.no_faults,
                 "Run the plant emulator without its scheduled events (the fault-free reference of the anomaly diagnosis)");
 
@@ -241,7 +244,9 @@ int run_cli(int argc, char** argv) {
       twin::advisor::set_torch_threads(1, 1);  // training is data-parallel over ranks
       twin::detail::train_models(config, MPI_COMM_WORLD, train_options);
     } else {
-      twin::detail::run_twin(config, run_options, MPI_COMM_WORLD);
+      // Stopped by SIGTERM/SIGINT after a clean finish: 128 + the signal, as a shell reports it.
+      const twin::detail::RunResult result = twin::detail::run_twin(config, run_options, MPI_COMM_WORLD);
+      if (result.stop_signal != 0) return 128 + result.stop_signal;
     }
     return exit_ok;
   } catch (const twin::ConfigError& e) {

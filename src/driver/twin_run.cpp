@@ -12,6 +12,7 @@
 #include "advisor/version.hpp"
 #include "ground/atomic_write.hpp"
 #include "ground/mpi.hpp"
+#include "ground/signals.hpp"
 #include "kpi/run_kpis.hpp"
 #include "sources/observation_source.hpp"
 #include "twin/error.hpp"
@@ -42,7 +43,34 @@ Config effective_config(const Config& input, const RunOptions& options) {
   return config;
 }
 
+// Why the run may not write into `dir`, or empty. A run never replaces another's evidence
+// unless asked to; --overwrite removes the earlier run's outputs and nothing else.
+std::string claim_run_directory(const std::filesystem::path& dir, bool overwrite) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
+    return "the run directory '" + dir.string() + "' is a file";
+  if (overwrite) {
+    for (const std::string& name : run_outputs()) std::filesystem::remove_all(dir / name, ec);
+  } else if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+    std::string found;
+    int shown = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+      if (shown++ < 4) found += (found.empty() ? "" : ", ") + entry.path().filename().string();
+    return "the run directory '" + dir.string() + "' is not empty (" + found + (shown > 4 ? ", ..." : "") +
+           "): a run never overwrites another; choose another with --run-dir, or replace that run with --overwrite";
+  }
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return "cannot create the run directory '" + dir.string() + "': " + ec.message();
+  return {};
+}
+
 }  // namespace
+
+const std::vector<std::string>& run_outputs() {
+  static const std::vector<std::string> names{"effective.yaml", "series.h5", "series.xmf", "audit.jsonl",
+                                              "summary.json",   "metrics.prom"};
+  return names;
+}
 
 std::string run_directory(const Config& config, const RunOptions& options) {
   if (options.run_dir) return *options.run_dir;
@@ -50,7 +78,7 @@ std::string run_directory(const Config& config, const RunOptions& options) {
   return "runs/" + config.twin.name;
 }
 
-void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
+RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   int rank = 0, size = 1;
   TWIN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
   TWIN_MPI_CHECK(MPI_Comm_size(comm, &size));
@@ -58,12 +86,11 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   if (config.advisor) advisor::set_torch_threads(config.advisor->threads, 1);
   const int cycles = options.cycles.value_or(config.twin.cycles);
   const std::filesystem::path dir = run_directory(config, options);
-  if (rank == 0) {
-    std::error_code ec;
-    std::filesystem::create_directories(dir, ec);
-    if (ec) throw Error("cannot create the run directory '" + dir.string() + "': " + ec.message());
-    atomic_write(dir / "effective.yaml", to_yaml(config));
-  }
+  std::string problem = rank == 0 ? claim_run_directory(dir, options.overwrite) : std::string();
+  broadcast(problem, comm);  // every rank refuses together
+  if (!problem.empty()) throw DataError(problem);
+  if (rank == 0) atomic_write(dir / "effective.yaml", to_yaml(config));
+  install_stop_handlers();
 
   const auto setup_start = Clock::now();
   std::unique_ptr<ObservationSource> source = ObservationSource::create({config, comm});
@@ -80,9 +107,19 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
   std::vector<double> applied;
   for (const auto& c : config.controls) applied.push_back(c.initial);
   RunKpis kpis(config, comm);
+  RunResult result;
 
   const auto wall_start = Clock::now();
   for (int c = 0; c < cycles; ++c) {
+    // A stop request ends the run between cycles, on every rank at the same cycle.
+    int stop = stop_signal();
+    TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm));
+    if (stop != 0) {
+      if (terminal) std::printf("\n");
+      spdlog::warn("{} received: stopping after {} cycles; writing the outputs", signal_name(stop), c);
+      result.stop_signal = stop;
+      break;
+    }
     auto stage = Clock::now();
     const std::vector<Observation> readings = source->readings(c, c * period, period, applied);
     if (source->ended(!readings.empty())) {
@@ -108,11 +145,13 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
     if (config.outputs.flush_every > 0 && (c + 1) % (config.outputs.flush_every * 10) == 0)
       atomic_write(dir / "metrics.prom", prometheus(config, kpis.partial()));
   }
-  if (terminal) std::printf("\n");
+  if (terminal && !result.stop_signal) std::printf("\n");
   times.wall_s = seconds_since(wall_start);
-  if (rank != 0) return;
+  result.cycles = kpis.completed();
+  if (rank != 0) return result;
 
-  const nlohmann::json j = kpis.summary(runtime, *source, times);
+  nlohmann::json j = kpis.summary(runtime, *source, times);
+  if (result.stop_signal) j["stopped_by"] = signal_name(result.stop_signal);
   atomic_write(dir / "summary.json", j.dump(2) + "\n");
   atomic_write(dir / "metrics.prom", prometheus(config, j));
   const double facility = kpis.completed() * period;
@@ -123,6 +162,7 @@ void run_twin(const Config& input, const RunOptions& options, MPI_Comm comm) {
                                                          j["rmse_analysis"].get<double>(), j["rmse_free_run"].get<double>())
                                            : std::string());
   spdlog::info("outputs in {}", dir.string());
+  return result;
 }
 
 }  // namespace twin::detail

@@ -258,7 +258,10 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
     }
   }
   j["qc"] = qc_summary(runtime);
-  if (config.source.type == "stream") j["stream_malformed_lines"] = source.malformed();
+  if (config.source.type == "stream") {
+    j["stream_malformed_lines"] = source.malformed();
+    j["advice_write_errors"] = source.failed_writes();
+  }
   j["advisor"] = {{"configured", config.advisor.has_value()}, {"modes", m_modes}, {"gates", m_gates},
                   {"advise_ms", percentiles(m_advise_ms)}};
   j["anomaly"] = anomaly_summary();

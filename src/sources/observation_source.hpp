@@ -71,6 +71,8 @@ class ObservationSource {
   virtual const GroundTruth* truth() const { return nullptr; }
   /// Input lines that could not be parsed and were skipped (counted, logged).
   virtual long malformed() const { return 0; }
+  /// Advice lines `emit` could not deliver (counted, logged once).
+  virtual long failed_writes() const { return 0; }
 };
 
 }  // namespace twin::detail

@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "ground/mpi.hpp"
+#include "ground/signals.hpp"
 #include "sources/observation_source.hpp"
 #include "twin/error.hpp"
 
@@ -27,6 +28,7 @@ class StreamSource final : public ObservationSource {
       if (!m_file) throw DataError(c.stream_input + ": cannot open the stream input");
     }
     m_name = c.stream_input == "-" ? "<stdin>" : c.stream_input;
+    m_advice_name = c.advice_output;
     if (c.advice_output != "-") m_advice.open(c.advice_output, std::ios::app);
   }
 
@@ -61,6 +63,10 @@ class StreamSource final : public ObservationSource {
       }
       out.push_back(o);
     }
+    if (stop_signal() != 0 && !in.eof()) {  // the read was interrupted by a stop request, not ended
+      in.clear();
+      return out;
+    }
     m_eof = true;
     return out;
   }
@@ -75,8 +81,18 @@ class StreamSource final : public ObservationSource {
     if (m_rank != 0) return;
     nlohmann::json a = {{"cycle", advice.cycle}, {"t", advice.t_s}, {"mode", to_string(advice.mode)}, {"reason", advice.reason}};
     for (const auto& cv : advice.controls) a["controls"][cv.name] = cv.value;
-    (m_advice.is_open() ? static_cast<std::ostream&>(m_advice) : std::cout) << a.dump() << std::endl;
+    std::ostream& out = m_advice.is_open() ? static_cast<std::ostream&>(m_advice) : std::cout;
+    out << a.dump() << std::endl;
+    if (!out) {  // e.g. the facility closed its end of the pipe (SIGPIPE is ignored: EPIPE here)
+      if (m_failed_writes++ == 0)
+        spdlog::error("cycle {}: the advice could not be written to {} (closed or full?); the twin goes on, and "
+                      "counts the lost advice lines in summary.json (advice_write_errors)",
+                      advice.cycle, m_advice.is_open() ? m_advice_name : std::string("stdout"));
+      out.clear();
+    }
   }
+
+  long failed_writes() const override { return m_failed_writes; }
 
   long malformed() const override { return m_malformed; }
 
@@ -85,9 +101,9 @@ class StreamSource final : public ObservationSource {
   int m_rank = 0;
   std::ifstream m_file;
   std::ofstream m_advice;
-  std::string m_name;
+  std::string m_name, m_advice_name;
   std::optional<Observation> m_held;
-  long m_line = 0, m_malformed = 0;
+  long m_line = 0, m_malformed = 0, m_failed_writes = 0;
   bool m_eof = false;
 };
 

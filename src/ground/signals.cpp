@@ -1,0 +1,38 @@
+#include "ground/signals.hpp"
+
+#include <signal.h>
+
+#include <atomic>
+
+namespace twin {
+namespace {
+
+volatile sig_atomic_t g_stop = 0;  // written by the handler, read by the run
+std::atomic<bool> g_installed{false};
+
+extern "C" void on_stop(int signal) { g_stop = signal; }
+
+}  // namespace
+
+void install_stop_handlers() {
+  if (g_installed.exchange(true)) return;
+  struct sigaction action {};
+  action.sa_handler = on_stop;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;  // no SA_RESTART: a read waiting for input returns, and the run looks
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+int stop_signal() { return g_stop; }
+
+const char* signal_name(int signal) {
+  switch (signal) {
+    case SIGTERM: return "SIGTERM";
+    case SIGINT: return "SIGINT";
+    default: return "a signal";
+  }
+}
+
+}  // namespace twin
