@@ -1,6 +1,17 @@
 #pragma once
-// Constraints on a config value: numeric bounds (also applied to each list element), list size,
-// and the names a string may take.
+// How a configuration section is described, for every library that owns one: each owner writes
+// `template <class V> void describe(V& v, XxxConfig& c)` next to its code (solvers/solver_schema.hpp,
+// advisor/advisor_schema.hpp, src/*/*_schema.hpp), and src/config walks it with a reader (parse
+// and validate, file:line:column in every error), a writer (the effective config) and a key
+// collector ("did you mean"). A visitor V provides:
+//   v.required(key, value, rule)      value must be present
+//   v.optional(key, value, rule)      keeps the default when absent (std::optional stays empty)
+//   v.section(key, sub)               a nested map described by describe(v, sub); optional
+//   v.required_section(key, sub)      the same, required
+//   v.list(key, items)                a list of maps, each described by describe(v, item)
+//   v.check(ok, key, message)         a cross-field rule (reader only)
+// A Rule constrains a value: numeric bounds (also applied to each list element), list size, and
+// the names a string may take (the types a registry holds).
 
 #include <cstddef>
 #include <limits>
@@ -65,5 +76,16 @@ struct Rule {
     return lo == -hi_inf() ? "" : std::string(" and ") + (lo_open ? "> " : ">= ") + num(lo);
   }
 };
+
+/// True when every item has a name and no two share one (sensors, controls, sources, parameters).
+template <class T>
+bool unique_names(const std::vector<T>& items) {
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].name.empty()) return false;
+    for (std::size_t j = 0; j < i; ++j)
+      if (items[j].name == items[i].name) return false;
+  }
+  return true;
+}
 
 }  // namespace twin::detail

@@ -1,0 +1,97 @@
+#pragma once
+// The configuration keys of the advisor (`objectives:`, `advisor:`, `training:`), described once, next to the code that owns
+// them. `describe(v, section)` is walked by the config reader (parse and validate) and by the
+// writer (effective config) in src/config, through the visitor protocol of
+// ground/config_rule.hpp. Keep docs/config.md in step.
+
+#include "ground/config_rule.hpp"
+#include "advisor/safe_default.hpp"
+#include "twin/config.hpp"
+
+namespace twin::detail {
+
+template <class V>
+void describe(V& v, TargetConfig& c) {
+  v.required("sensor", c.sensor);
+  v.required("value", c.value);
+  v.optional("weight", c.weight, Rule::non_negative());
+}
+
+template <class V>
+void describe(V& v, LimitConfig& c) {
+  v.required("sensor", c.sensor);
+  v.required("max", c.max);
+}
+
+template <class V>
+void describe(V& v, ObjectivesConfig& c) {
+  v.list("targets", c.targets);
+  v.list("limits", c.limits);
+  v.optional("energy_weight", c.energy_weight, Rule::non_negative());
+  v.optional("limit_weight", c.limit_weight, Rule::non_negative());
+}
+
+template <class V>
+void describe(V& v, SafeDefaultConfig& c) {
+  v.optional("type", c.type, Rule::one_of(advisor::SafeDefault::registry().types()));
+  v.optional("gain", c.gain, Rule::non_negative());
+}
+
+template <class V>
+void describe(V& v, GatesConfig& c) {
+  v.optional("latency_budget_ms", c.latency_budget_ms, Rule::positive());
+  v.optional("max_spread", c.max_spread, Rule::positive());
+  v.optional("max_ood", c.max_ood, Rule::positive());
+  v.optional("physics_check", c.physics_check);
+  v.optional("physics_tolerance", c.physics_tolerance, Rule::positive());
+}
+
+template <class V>
+void describe(V& v, BreakerConfig& c) {
+  v.optional("failures", c.failures, Rule::at_least(1));
+  v.optional("cooldown_cycles", c.cooldown_cycles, Rule::at_least(1));
+  v.optional("clean_cycles", c.clean_cycles, Rule::at_least(1));
+}
+
+template <class V>
+void describe(V& v, AdvisorConfig& c) {
+  v.optional("registry", c.registry);
+  v.optional("surrogate", c.surrogate);
+  v.optional("anomaly", c.anomaly);
+  v.optional("candidates", c.candidates, Rule::range(1, 256));
+  v.optional("iterations", c.iterations, Rule::range(0, 1000));
+  v.optional("anomaly_threshold", c.anomaly_threshold, Rule::above_up_to(0.0, 1.0));
+  v.optional("anomaly_warmup_cycles", c.anomaly_warmup_cycles, Rule::non_negative());
+  v.optional("threads", c.threads, Rule::range(1, 256));
+  v.optional("reprobe_cycles", c.reprobe_cycles, Rule::at_least(1));
+  v.section("safe_default", c.safe_default);
+  v.section("gates", c.gates);
+  v.section("breaker", c.breaker);
+  v.check(!c.surrogate.empty(), "surrogate", "needs a model name");
+}
+
+template <class V>
+void describe(V& v, TrainingConfig& c) {
+  v.optional("seed", c.seed);
+  v.optional("ensemble", c.ensemble, Rule::range(1, 64));
+  v.optional("hidden", c.hidden, Rule::range(1, 4096).size(1, 8));
+  v.optional("epochs", c.epochs, Rule::range(1, 1000000));
+  v.optional("learning_rate", c.learning_rate, Rule::above_up_to(0.0, 1.0));
+  v.optional("validation_fraction", c.validation_fraction, Rule::range(0.05, 0.5));
+  v.optional("lead_cycles", c.lead_cycles, Rule::range(1, 10000).size(1, 16));
+  v.optional("control_sequences", c.control_sequences, Rule::range(1, 100000));
+  v.optional("members_per_solver", c.members_per_solver, Rule::range(1, 1024));
+  v.optional("segments", c.segments, Rule::range(1, 100000));
+  v.optional("warmup_cycles", c.warmup_cycles, Rule::non_negative());
+  v.optional("parameter_spread", c.parameter_spread, Rule::non_negative());
+  v.optional("anomaly_scenarios", c.anomaly_scenarios, Rule::non_negative());
+  v.optional("anomaly_cycles", c.anomaly_cycles, Rule::range(1, 1000000));
+  v.optional("anomaly_hidden", c.anomaly_hidden, Rule::range(1, 4096).size(1, 8));
+  v.optional("anomaly_epochs", c.anomaly_epochs, Rule::range(1, 1000000));
+  v.optional("anomaly_ensemble", c.anomaly_ensemble, Rule::range(1, 64));
+  bool increasing = !c.lead_cycles.empty();
+  for (std::size_t i = 1; i < c.lead_cycles.size(); ++i) increasing = increasing && c.lead_cycles[i] > c.lead_cycles[i - 1];
+  v.check(increasing, "lead_cycles", "must be increasing");
+}
+
+}  // namespace twin::detail

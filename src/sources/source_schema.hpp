@@ -1,0 +1,58 @@
+#pragma once
+// The configuration keys of the facility's side (`sensors:`, `source:`), described once, next to the code that owns
+// them. `describe(v, section)` is walked by the config reader (parse and validate) and by the
+// writer (effective config) in src/config, through the visitor protocol of
+// ground/config_rule.hpp. Keep docs/config.md in step.
+
+#include "ground/config_rule.hpp"
+#include "sources/observation_source.hpp"
+#include "twin/config.hpp"
+
+namespace twin::detail {
+
+template <class V>
+void describe(V& v, SensorConfig& c) {
+  v.required("name", c.name);
+  v.required("position_m", c.position_m, Rule().size(2, 3));
+  v.optional("noise_std", c.noise_std, Rule::positive());
+  v.optional("min", c.min);
+  v.optional("max", c.max);
+  v.check(!c.min || !c.max || *c.min < *c.max, "max", "must be greater than min");
+}
+
+template <class V>
+void describe(V& v, PlantEventConfig& c) {
+  v.required("type", c.type);
+  v.required("start_s", c.start_s, Rule::non_negative());
+  v.optional("end_s", c.end_s, Rule::non_negative());
+  v.optional("target", c.target);
+  v.optional("magnitude", c.magnitude);
+  v.optional("center_m", c.center_m, Rule().size(2, 3));
+  v.optional("size_m", c.size_m, Rule::positive().size(2, 3));
+  v.check(!c.end_s || *c.end_s > c.start_s, "end_s", "must be later than start_s");
+  const bool needs_target = c.type != EventKind::heat_source && c.type != EventKind::cooling_degradation;
+  v.check(!needs_target || !c.target.empty(), "target", std::string("event ") + "needs a target (a sensor or control name)");
+  v.check(c.type != EventKind::heat_source || (!c.center_m.empty() && c.size_m.size() == c.center_m.size()), "center_m",
+          "a heat_source needs center_m and size_m");
+}
+
+template <class V>
+void describe(V& v, PlantConfig& c) {
+  v.optional("refine", c.refine, Rule::range(1, 8));
+  v.optional("seed", c.seed);
+  v.optional("initial_offset", c.initial_offset);
+  v.section("parameters", c.parameters);
+  v.list("events", c.events);
+}
+
+template <class V>
+void describe(V& v, ObservationSourceConfig& c) {
+  v.optional("type", c.type, Rule::one_of(ObservationSource::registry().types()));
+  v.section("plant", c.plant);
+  v.optional("replay_file", c.replay_file);
+  v.optional("stream_input", c.stream_input);
+  v.optional("advice_output", c.advice_output);
+  v.check(c.type != "replay" || !c.replay_file.empty(), "replay_file", "type replay needs replay_file");
+}
+
+}  // namespace twin::detail
