@@ -49,6 +49,7 @@ struct Runtime::Impl {
   solvers::Decomposition decomposition;
   std::unique_ptr<solvers::Solver> solver;
   solvers::Field x, x_good;
+  std::vector<double> hx_good;  // H x_good: the last cycle's final state at the sensors, so a restore need not observe again
   std::unique_ptr<solvers::Solver> free_solver;  // group 0 only
   solvers::Field free_x;
   int N, S, P;
@@ -99,6 +100,7 @@ struct Runtime::Impl {
     filter = detail::Assimilator::create({config, layout, g, observation->positions()});
     theta = detail::initialise_ensemble(config, layout, decomposition.local(), x);
     Kokkos::deep_copy(x_good, x);
+    hx_good = observation->apply(x);
     estimates.resize(static_cast<std::size_t>(S));
     for (int s = 0; s < S; ++s) estimates[s].sensor = config.sensors[s].name;
     summarise_parameters();
@@ -263,7 +265,7 @@ struct Runtime::Impl {
     DecisionInputs advice_in;
     if (worst != 0) {
       Kokkos::deep_copy(x, x_good);  // back to the last healthy state; the facility gets safe defaults
-      hx = observation->apply(x);
+      hx = hx_good;
       advice_in.twin_healthy = false;
       advice_in.unhealthy_reason = std::string("twin unhealthy: solver state ") + out.solver_status +
                                    "; restored the last good state";
@@ -279,6 +281,7 @@ struct Runtime::Impl {
       else if (verdicts[s].present) ++out.rejected;
       advice_in.analysis.push_back(e.analysis);
     }
+    hx_good = std::move(hx);  // H of the state the next cycle starts from
     summarise_parameters();
     for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean);
     advice_in.cycle = cycle;

@@ -80,3 +80,41 @@ TEST(Runtime, ClosedLoopTracksTheTruthRejectsFaultsAndReplays) {
     }
   }
 }
+
+// A solver failure (here: the facility applies an absurd heater power) puts the twin in
+// safe_hold: the state goes back to the last healthy one, whose estimates at the sensors are
+// reported again unchanged, the advice is the safe default with the reason, and the next cycle
+// runs normally from there.
+TEST(Runtime, ASolverFailureHoldsSafeAndRestoresTheLastGoodState) {
+  twin::Config config = twin::load_config(small_plate);
+  config.advisor.reset();
+  for (auto& u : config.controls) u.rate_limit_per_s.reset();  // the safe default is reached at once
+  twin::Runtime rt(config, MPI_COMM_WORLD);
+  const auto readings = [&](int cycle) {
+    std::vector<twin::Observation> r;
+    for (const auto& s : config.sensors) r.push_back({(cycle + 1) * config.twin.control_period_s, s.name, 296.0});
+    return r;
+  };
+  const auto step = [&](int cycle) {
+    rt.ingest(readings(cycle));
+    return rt.step(std::chrono::milliseconds(5000));
+  };
+  step(0);
+  const twin::CycleOutcome good = step(1);
+  ASSERT_EQ(good.solver_status, "ok");
+  rt.apply_controls(std::vector<double>(config.controls.size(), 1e300));
+  const twin::CycleOutcome held = step(2);
+  EXPECT_NE(held.solver_status, "ok");
+  EXPECT_EQ(held.advice.mode, twin::Mode::safe_hold);
+  EXPECT_NE(held.advice.reason.find("restored the last good state"), std::string::npos) << held.advice.reason;
+  for (std::size_t s = 0; s < config.sensors.size(); ++s) {
+    EXPECT_EQ(held.sensors[s].analysis, good.sensors[s].analysis) << config.sensors[s].name;
+    EXPECT_EQ(held.sensors[s].spread, good.sensors[s].spread) << config.sensors[s].name;
+  }
+  for (std::size_t j = 0; j < config.controls.size(); ++j)
+    EXPECT_EQ(held.advice.controls[j].value, config.controls[j].initial);  // the safe default
+  const twin::CycleOutcome after = step(3);
+  EXPECT_EQ(after.solver_status, "ok");
+  EXPECT_EQ(after.advice.mode, twin::Mode::advisor_off);  // no advisor: safe defaults, not safe_hold
+  for (const auto& e : after.sensors) EXPECT_TRUE(std::isfinite(e.analysis)) << e.sensor;
+}
