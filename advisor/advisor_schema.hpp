@@ -58,6 +58,7 @@ void describe(V& v, AdvisorConfig& c) {
   v.optional("registry", c.registry);
   v.optional("surrogate", c.surrogate);
   v.optional("anomaly", c.anomaly);
+  v.check(!c.anomaly || !c.anomaly->empty(), "anomaly", "must name a model; write ~ to turn the diagnosis off");
   v.optional("candidates", c.candidates, Rule::range(1, 256));
   v.optional("iterations", c.iterations, Rule::range(0, 1000));
   v.optional("anomaly_threshold", c.anomaly_threshold, Rule::above_up_to(0.0, 1.0));

@@ -43,23 +43,49 @@ Config effective_config(const Config& input, const RunOptions& options) {
   return config;
 }
 
-// Why the run may not write into `dir`, or empty. A run never replaces another's evidence
-// unless asked to; --overwrite removes the earlier run's outputs and nothing else.
-std::string claim_run_directory(const std::filesystem::path& dir, bool overwrite) {
+namespace fs = std::filesystem;
+
+bool same_file(const fs::path& a, const fs::path& b) {
   std::error_code ec;
-  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec))
-    return "the run directory '" + dir.string() + "' is a file";
+  return fs::weakly_canonical(a, ec) == fs::weakly_canonical(b, ec);
+}
+
+// The files this run has opened in the run directory before claiming it: its JSON-lines logs
+// (logging.json_file, "{rank}" replaced for every rank).
+bool own_log(const Config& config, int ranks, const fs::path& file) {
+  if (!config.logging.json_file) return false;
+  for (int r = 0; r < ranks; ++r) {
+    std::string path = *config.logging.json_file;
+    if (auto at = path.find("{rank}"); at != std::string::npos) path.replace(at, 6, std::to_string(r));
+    if (same_file(path, file)) return true;
+  }
+  return false;
+}
+
+// Why the run may not write into `dir`, or empty. A run never replaces another's evidence
+// unless asked to; --overwrite removes the earlier run's outputs and nothing else, and not
+// when this run reads one of them (a replay of that run's series.h5).
+std::string claim_run_directory(const Config& config, int ranks, const fs::path& dir, bool overwrite) {
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec)) return "the run directory '" + dir.string() + "' is a file";
   if (overwrite) {
-    for (const std::string& name : run_outputs()) std::filesystem::remove_all(dir / name, ec);
-  } else if (std::filesystem::exists(dir, ec) && !std::filesystem::is_empty(dir, ec)) {
+    for (const std::string& name : run_outputs())
+      for (const std::string& input : {config.source.replay_file, config.source.stream_input})
+        if (!input.empty() && input != "-" && same_file(input, dir / name))
+          return "--overwrite would remove '" + (dir / name).string() +
+                 "', which this run reads as its input: write the run into another --run-dir";
+    for (const std::string& name : run_outputs()) fs::remove_all(dir / name, ec);
+  } else if (fs::exists(dir, ec)) {
     std::string found;
     int shown = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
-      if (shown++ < 4) found += (found.empty() ? "" : ", ") + entry.path().filename().string();
+    for (const auto& entry : fs::directory_iterator(dir, ec))
+      if (!own_log(config, ranks, entry.path()) && shown++ < 4)
+        found += (found.empty() ? "" : ", ") + entry.path().filename().string();
+    if (shown == 0) return {};
     return "the run directory '" + dir.string() + "' is not empty (" + found + (shown > 4 ? ", ..." : "") +
            "): a run never overwrites another; choose another with --run-dir, or replace that run with --overwrite";
   }
-  std::filesystem::create_directories(dir, ec);
+  fs::create_directories(dir, ec);
   if (ec) return "cannot create the run directory '" + dir.string() + "': " + ec.message();
   return {};
 }
@@ -86,15 +112,16 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   if (config.advisor) advisor::set_torch_threads(config.advisor->threads, 1);
   const int cycles = options.cycles.value_or(config.twin.cycles);
   const std::filesystem::path dir = run_directory(config, options);
-  std::string problem = rank == 0 ? claim_run_directory(dir, options.overwrite) : std::string();
+  std::string problem = rank == 0 ? claim_run_directory(config, size, dir, options.overwrite) : std::string();
   broadcast(problem, comm);  // every rank refuses together
   if (!problem.empty()) throw DataError(problem);
-  if (rank == 0) atomic_write(dir / "effective.yaml", to_yaml(config));
   install_stop_handlers();
 
   const auto setup_start = Clock::now();
   std::unique_ptr<ObservationSource> source = ObservationSource::create({config, comm});
   Runtime runtime(config, comm, RuntimeOptions{dir.string()});
+  // Once the run has started: a run that failed to set up leaves no file that would block its retry.
+  if (rank == 0) atomic_write(dir / "effective.yaml", to_yaml(config));
   RunTimes times;
   times.setup_s = seconds_since(setup_start);
   spdlog::info("twin '{}': {} members on {} ranks, {} sensors, {} controls, source {}, {} cycles of {} s, deadline {} ms",

@@ -10,7 +10,16 @@ namespace {
 volatile sig_atomic_t g_stop = 0;  // written by the handler, read by the run
 std::atomic<bool> g_installed{false};
 
-extern "C" void on_stop(int signal) { g_stop = signal; }
+// The first request is recorded for the run to act on between cycles; a second one ends the
+// process at once, as if no handler were installed (a way out of a run that is stuck).
+extern "C" void on_stop(int signal) {
+  if (g_stop != 0) {
+    ::signal(signal, SIG_DFL);
+    ::raise(signal);
+    return;
+  }
+  g_stop = signal;
+}
 
 }  // namespace
 
@@ -19,7 +28,7 @@ void install_stop_handlers() {
   struct sigaction action {};
   action.sa_handler = on_stop;
   sigemptyset(&action.sa_mask);
-  action.sa_flags = 0;  // no SA_RESTART: a read waiting for input returns, and the run looks
+  action.sa_flags = SA_RESTART;  // reads and writes in progress complete; the run looks between cycles
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);

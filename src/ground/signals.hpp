@@ -5,9 +5,9 @@
 
 namespace twin {
 
-/// Installs the handlers (once per process; later calls do nothing). The handlers only record
-/// the signal; the run polls stop_signal() between cycles. Blocking reads are interrupted
-/// (no SA_RESTART), so a run waiting for input sees the request too.
+/// Installs the handlers (once per process; later calls do nothing). The first SIGTERM/SIGINT is
+/// only recorded, and the run polls stop_signal() between cycles (system calls in progress
+/// resume: SA_RESTART); a second one ends the process at once with the default action.
 void install_stop_handlers();
 
 /// The signal that asked the run to stop (SIGTERM or SIGINT), or 0.

@@ -10,7 +10,6 @@
 #include <optional>
 
 #include "ground/mpi.hpp"
-#include "ground/signals.hpp"
 #include "sources/observation_source.hpp"
 #include "twin/error.hpp"
 
@@ -62,10 +61,6 @@ class StreamSource final : public ObservationSource {
         return out;
       }
       out.push_back(o);
-    }
-    if (stop_signal() != 0 && !in.eof()) {  // the read was interrupted by a stop request, not ended
-      in.clear();
-      return out;
     }
     m_eof = true;
     return out;

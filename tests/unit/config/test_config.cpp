@@ -116,6 +116,8 @@ TEST(ConfigErrors, OutOfRange) {
   expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: -1\n", 6, 16, "time.implicit.mg_levels", "must be >= 2");
   expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: 1\n", 6, 16, "time.implicit.mg_levels", "must be >= 2");
   expect_error_at(minimal + "time:\n  implicit:\n    mg_levels: 0\n", 6, 16, "time.implicit.mg_levels", "must be >= 2");
+  // An empty model name is not "off" (that is ~): it would ask the registry for a model named "".
+  expect_error_at(minimal + "advisor:\n  anomaly: \"\"\n", 5, 3, "advisor.anomaly", "write ~ to turn the diagnosis off");
 }
 
 TEST(ConfigErrors, UnknownEnumValue) {
