@@ -151,7 +151,7 @@ struct SeriesWriter::Impl {
     }
     x << "</Grid>\n</Domain>\n</Xdmf>\n";
     const std::string xmf = std::filesystem::path(path).replace_extension(".xmf").string();
-    atomic_write(xmf, x.str());
+    atomic_write(xmf, x.str(), WriteSync::atomic);  // inside the cycle: no fsync
   }
 };
 
