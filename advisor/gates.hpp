@@ -85,6 +85,17 @@ class Breaker {
   void skip();
   int failures() const { return m_failures; }
   std::string describe() const;
+  /// Everything the breaker remembers, for restart snapshots: {state, failures, cooldown, clean}.
+  std::vector<int> memory() const { return {static_cast<int>(m_state), m_failures, m_cooldown, m_clean}; }
+  /// @returns false (and changes nothing) when `memory` is not one that memory() returns.
+  bool restore(const std::vector<int>& memory) {
+    if (memory.size() != 4 || memory[0] < 0 || memory[0] > 2 || memory[1] < 0 || memory[2] < 0 || memory[3] < 0) return false;
+    m_state = static_cast<State>(memory[0]);
+    m_failures = memory[1];
+    m_cooldown = memory[2];
+    m_clean = memory[3];
+    return true;
+  }
 
  private:
   BreakerConfig m_config;

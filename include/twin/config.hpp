@@ -8,6 +8,7 @@
 ///
 /// Thread-safety: the functions here are reentrant; they share no state.
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
@@ -24,6 +25,11 @@ struct RunConfig {
   double control_period_s = 1.0;      ///< facility time per cycle [s]
   double deadline_ms = 1000.0;        ///< wall-clock budget per cycle [ms]
   std::optional<std::string> run_dir; ///< output directory; default "runs/<name>"
+  /// A rank that has not reached the cycle's collectives this long after the others stops the
+  /// job (exit 4) [s]; default max(30 s, 10 deadlines).
+  std::optional<double> watchdog_s;
+  /// The watchdog's limit in seconds, the default filled in.
+  double watchdog_limit_s() const { return watchdog_s.value_or(std::max(30.0, 10.0 * deadline_ms / 1000.0)); }
 };
 
 /// `grid:` — a structured Cartesian grid of cell centres, 2D or 3D.
@@ -241,6 +247,10 @@ struct ObservationSourceConfig {
   std::string replay_file;            ///< replay: CSV (t,sensor,value) or a run's series.h5
   std::string stream_input = "-";     ///< stream: JSON lines; "-" is stdin, else a file or FIFO
   std::string advice_output = "-";    ///< stream: advice as JSON lines; "-" is stdout
+  /// stream: wait at most this long for a cycle's readings [s] (wall clock), then run the cycle
+  /// on what has arrived (the twin forecasts; the advice says the source is silent); default
+  /// the control period.
+  std::optional<double> silence_s;
 };
 
 /// `outputs:` — what the run directory receives.
@@ -248,6 +258,12 @@ struct OutputConfig {
   int field_every = 10;               ///< write fields to series.h5 every this many cycles (0: never)
   int flush_every = 5;                ///< flush series.h5 and rewrite metrics.prom every this many cycles
   bool progress = true;               ///< a progress line when stdout is a terminal
+};
+
+/// `snapshots:` — restart snapshots under state/ of the run directory (docs/operations.md).
+struct SnapshotConfig {
+  int every = 10;                     ///< a snapshot every this many cycles (0: only at shutdown)
+  int keep = 3;                       ///< committed snapshots kept, newest first
 };
 
 /// `objectives.targets[]` — a sensor value the operation should hold.
@@ -351,6 +367,7 @@ struct Config {
   std::optional<AdvisorConfig> advisor;
   TrainingConfig training;
   OutputConfig outputs;
+  SnapshotConfig snapshots;
   LoggingConfig logging;
 
   std::string source_name;            ///< the file it came from, or "<string>"

@@ -40,6 +40,10 @@
 
 namespace twin {
 
+namespace detail {
+struct RuntimeState;
+}
+
 /// Options of a Runtime beyond its config.
 struct RuntimeOptions {
   std::optional<std::string> run_dir;  ///< write series.h5, metrics.prom here; empty: no files
@@ -76,11 +80,24 @@ class Runtime {
   /// The free run (the same twin without assimilation, at the prior parameters), gathered on
   /// rank 0 as mean_field. Collective.
   std::vector<double> free_run_field() const;
+  /// Writes a restart snapshot of the twin (ensemble, free run, QC memory, controls in force,
+  /// advisor state, the audit chain head and series.h5 row count) into `state_dir`, a folder of
+  /// snapshot folders such as a run directory's state/, and returns once it is committed
+  /// (docs/operations.md). Collective. @throws Error when it cannot be written.
+  void save_snapshot(const std::string& state_dir);
+  /// Continues from the newest committed snapshot in `state_dir`, written by a Runtime of the
+  /// same config (any rank count): the next step is the snapshot's next cycle, and with a run
+  /// directory series.h5 and audit.jsonl continue where the snapshot left them. Call it before
+  /// the first step. Collective. @throws DataError when there is no usable snapshot, it comes
+  /// from another config or format, or the run directory's files do not match it.
+  void restore(const std::string& state_dir);
+
   /// Readings QC rejected so far, by sensor and reason.
   const std::vector<std::vector<long>>& qc_counts() const;
   const Config& config() const;
 
  private:
+  friend struct detail::RuntimeState;
   struct Impl;
   std::unique_ptr<Impl> m_impl;
 };

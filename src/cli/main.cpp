@@ -119,6 +119,10 @@ int run_cli(int argc, char** argv) {
   run->add_flag("--no-advisor", run_options.no_advisor, "Run with the safe default controller only (the advisor's baseline)");
   run->add_flag("--overwrite", run_options.overwrite,
                 "Replace an earlier run's outputs in the run directory (refused otherwise)");
+  run->add_option("--resume", run_options.resume,
+                  "Continue the run in RUN_DIR from its newest committed snapshot (state/), appending to its outputs")
+      ->excludes(run->get_option("--run-dir"))
+      ->excludes(run->get_option("--overwrite"));
   run->add_flag("--no-faults", run_options.no_faults,
                 "Run the plant emulator without its scheduled events (the fault-free reference of the anomaly diagnosis)");
 

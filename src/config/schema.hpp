@@ -33,6 +33,7 @@ void describe(V& v, Config& c) {
   v.section("advisor", c.advisor);
   v.section("training", c.training);
   v.section("outputs", c.outputs);
+  v.section("snapshots", c.snapshots);
   v.section("logging", c.logging);
   // Rules across sections.
   const std::size_t dims = c.grid.cells.size();

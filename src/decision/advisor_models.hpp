@@ -33,6 +33,13 @@ class AdvisorModels {
   advisor::Model* anomaly(int cycle);
   advisor::Model* anomaly() const { return m_anomaly.get(); }
   const std::string& anomaly_problem() const { return m_anomaly_problem; }
+  /// The cycles of the last load attempts {surrogate, anomaly}, for restart snapshots.
+  std::vector<int> schedule() const { return {m_surrogate_loaded_at, m_anomaly_loaded_at}; }
+  void restore_schedule(const std::vector<int>& s) {
+    if (s.size() != 2) return;
+    m_surrogate_loaded_at = s[0];
+    m_anomaly_loaded_at = s[1];
+  }
 
  private:
   std::unique_ptr<advisor::Model> open(const std::string& name, const std::vector<std::string>& inputs,

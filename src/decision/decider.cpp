@@ -8,6 +8,7 @@
 
 #include "decision/advisor_models.hpp"
 #include "ground/sha256.hpp"
+#include "io/state_archive.hpp"
 #include "twin/error.hpp"
 
 namespace twin::detail {
@@ -23,7 +24,8 @@ Decider::Decider(const Config& config, bool load_models)
       m_envelope(advisor::Envelope::from(config.controls)),
       m_safe(advisor::SafeDefault::create(config)),
       m_breaker(config.advisor ? config.advisor->breaker : BreakerConfig{}),
-      m_models(std::make_unique<AdvisorModels>(m_config, load_models)) {
+      m_models(std::make_unique<AdvisorModels>(m_config, load_models)),
+      m_holds_models(load_models) {
   for (const auto& c : config.controls) m_controls.push_back(c.initial);
   m_previous_analysis.assign(config.sensors.size(), std::numeric_limits<double>::quiet_NaN());
   const SurrogateLayout& layout = m_models->layout();
@@ -255,6 +257,35 @@ nlohmann::json Decider::audit_record(const DecisionInputs& in, const Proposal& p
   if (const advisor::Model* m = m_models->surrogate())
     r["models"]["surrogate"] = {{"version", advisor::label(m->package())}, {"weights_sha256", m->package().weights_sha256}};
   return r;
+}
+
+void Decider::save(io::StateArchive& a) const {
+  a.put("decider.controls", m_controls);
+  a.put("decider.previous_analysis", m_previous_analysis);
+  a.put_ints("decider.breaker", m_breaker.memory());
+  a.put("decider.last_check_ms", m_last_check_ms);
+  a.put_ints("decider.model_schedule", m_models->schedule());
+  a.put("decider.models", std::vector<std::string>{m_models->surrogate() ? advisor::label(m_models->surrogate()->package()) : "",
+                                                   m_models->anomaly() ? advisor::label(m_models->anomaly()->package()) : ""});
+  m_models->anomaly_features().save(a);
+}
+
+void Decider::restore(const io::StateArchive& a) {
+  m_controls = a.doubles("decider.controls", m_controls.size());
+  m_previous_analysis = a.doubles("decider.previous_analysis", m_previous_analysis.size());
+  if (!m_breaker.restore(a.ints_as<int>("decider.breaker")))
+    throw DataError(a.origin() + ": the circuit breaker's state is malformed");
+  m_last_check_ms = a.get_double("decider.last_check_ms");
+  m_models->restore_schedule(a.ints_as<int>("decider.model_schedule"));
+  m_models->anomaly_features().restore(a);
+  const auto& recorded = a.strings("decider.models");
+  const std::string now[2] = {m_models->surrogate() ? advisor::label(m_models->surrogate()->package()) : "",
+                              m_models->anomaly() ? advisor::label(m_models->anomaly()->package()) : ""};
+  for (std::size_t k = 0; k < 2 && k < recorded.size(); ++k)
+    if (m_holds_models && recorded[k] != now[k])
+      spdlog::warn("resume: the {} model in use is {} but the snapshot's run used {}: decisions may differ from the "
+                   "uninterrupted run",
+                   k == 0 ? "surrogate" : "anomaly", now[k].empty() ? "none" : now[k], recorded[k].empty() ? "none" : recorded[k]);
 }
 
 }  // namespace twin::detail

@@ -25,6 +25,10 @@
 #include "twin/config.hpp"
 #include "twin/observation.hpp"
 
+namespace twin::io {
+class StateArchive;
+}
+
 namespace twin::detail {
 
 class AdvisorModels;
@@ -92,6 +96,12 @@ class Decider {
 
   /// One audit.jsonl record of a decision: inputs hash, mode, reason, gate, scores, emitted
   /// controls, breaker state, model versions and the anomaly diagnosis.
+  /// What the decider carries between cycles (controls in force, the breaker, model schedule,
+  /// the anomaly windows), for restart snapshots; `restore` checks the models in use against
+  /// the ones recorded and logs a change.
+  void save(io::StateArchive& archive) const;
+  void restore(const io::StateArchive& archive);
+
   nlohmann::json audit_record(const DecisionInputs& inputs, const Proposal& proposal, const Decision& decision,
                               const AnomalyReport& anomaly) const;
 
@@ -106,6 +116,7 @@ class Decider {
   std::vector<double> m_controls, m_previous_analysis;
   std::vector<double> m_base_target, m_target_weight, m_limit;  // per surrogate output
   double m_last_check_ms = 0.0;
+  bool m_holds_models = false;  // this rank loads the models (rank 0)
 };
 
 }  // namespace twin::detail

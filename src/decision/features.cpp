@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "io/state_archive.hpp"
+#include "twin/error.hpp"
+
 namespace twin::detail {
 
 SurrogateLayout surrogate_layout(const Config& c) {
@@ -183,6 +186,48 @@ std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sen
   }
   for (double& e : m_evidence) e = total > 0 ? e / total : 0.0;
   return x;
+}
+
+namespace {
+
+void put_rows(io::StateArchive& a, const std::string& name, const std::deque<std::vector<double>>& rows) {
+  std::vector<double> flat;
+  std::vector<long long> sizes;
+  for (const auto& r : rows) {
+    flat.insert(flat.end(), r.begin(), r.end());
+    sizes.push_back(static_cast<long long>(r.size()));
+  }
+  a.put(name, std::move(flat));
+  a.put(name + ".sizes", std::move(sizes));
+}
+
+std::deque<std::vector<double>> get_rows(const io::StateArchive& a, const std::string& name) {
+  const auto& flat = a.doubles(name);
+  std::deque<std::vector<double>> rows;
+  std::size_t at = 0;
+  for (long long n : a.ints(name + ".sizes")) {
+    if (n < 0 || at + static_cast<std::size_t>(n) > flat.size()) throw DataError(a.origin() + ": '" + name + "' is malformed");
+    rows.emplace_back(flat.begin() + static_cast<long>(at), flat.begin() + static_cast<long>(at + static_cast<std::size_t>(n)));
+    at += static_cast<std::size_t>(n);
+  }
+  return rows;
+}
+
+}  // namespace
+
+void AnomalyFeatures::save(io::StateArchive& a) const {
+  put_rows(a, "anomaly.z", m_z);
+  put_rows(a, "anomaly.theta", m_theta);
+  a.put("anomaly.means", std::vector<double>(m_means.begin(), m_means.end()));
+  a.put("anomaly.evidence", m_evidence);
+}
+
+void AnomalyFeatures::restore(const io::StateArchive& a) {
+  m_z = get_rows(a, "anomaly.z");
+  m_theta = get_rows(a, "anomaly.theta");
+  const auto& means = a.doubles("anomaly.means");
+  m_means.assign(means.begin(), means.end());
+  m_evidence = a.doubles("anomaly.evidence");
 }
 
 }  // namespace twin::detail

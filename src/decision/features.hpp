@@ -26,6 +26,10 @@
 #include "twin/config.hpp"
 #include "twin/observation.hpp"
 
+namespace twin::io {
+class StateArchive;
+}
+
 namespace twin::detail {
 
 struct SurrogateLayout {
@@ -80,6 +84,9 @@ class AnomalyFeatures {
   /// Each sensor's share of the squared innovations over the window (the last push): where an
   /// anomaly shows. Sums to 1 unless every innovation is zero.
   const std::vector<double>& evidence() const { return m_evidence; }
+  /// The windows kept between cycles, for restart snapshots.
+  void save(io::StateArchive& archive) const;
+  void restore(const io::StateArchive& archive);
 
  private:
   AnomalyLayout m_layout;

@@ -1,5 +1,5 @@
 #pragma once
-// The configuration keys of the run (`twin:`, `outputs:`), described once, next to the code that owns
+// The configuration keys of the run (`twin:`, `outputs:`, `snapshots:`), described once, next to the code that owns
 // them. `describe(v, section)` is walked by the config reader (parse and validate) and by the
 // writer (effective config) in src/config, through the visitor protocol of
 // ground/config_rule.hpp. Keep docs/config.md in step.
@@ -16,6 +16,7 @@ void describe(V& v, RunConfig& c) {
   v.optional("control_period_s", c.control_period_s, Rule::positive());
   v.optional("deadline_ms", c.deadline_ms, Rule::positive());
   v.optional("run_dir", c.run_dir);
+  v.optional("watchdog_s", c.watchdog_s, Rule::positive());
   v.check(!c.name.empty() && c.name.find_first_of("/\\ \t") == std::string::npos, "name",
           "must be a non-empty name without slashes or spaces");
 }
@@ -25,6 +26,12 @@ void describe(V& v, OutputConfig& c) {
   v.optional("field_every", c.field_every, Rule::non_negative());
   v.optional("flush_every", c.flush_every, Rule::at_least(1));
   v.optional("progress", c.progress);
+}
+
+template <class V>
+void describe(V& v, SnapshotConfig& c) {
+  v.optional("every", c.every, Rule::non_negative());
+  v.optional("keep", c.keep, Rule::at_least(1));
 }
 
 }  // namespace twin::detail

@@ -2,21 +2,31 @@
 // KPIs with src/kpi/, the cycle with twin::Runtime (src/cycle/).
 #include "driver/twin_run.hpp"
 
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
+#include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 
 #include "advisor/version.hpp"
+#include "cycle/runtime_state.hpp"
+#include "cycle/snapshots.hpp"
 #include "ground/atomic_write.hpp"
+#include "ground/handle.hpp"
 #include "ground/mpi.hpp"
 #include "ground/signals.hpp"
 #include "kpi/run_kpis.hpp"
 #include "sources/observation_source.hpp"
 #include "twin/error.hpp"
 #include "twin/runtime.hpp"
+#include "twin/version.hpp"
 
 namespace twin::detail {
 namespace {
@@ -62,6 +72,33 @@ bool own_log(const Config& config, int ranks, const fs::path& file) {
   return false;
 }
 
+constexpr const char* lock_name = ".twin-run.lock";
+
+// The run directory's lock: held (flock) by rank 0 for the whole run, released by the kernel
+// however the process ends, so two runs (a resume beside a run still going, two launches with
+// the same run_dir) never write one directory. Empty when taken, else why not.
+std::string lock_run_directory(const fs::path& dir, UniqueFd& lock) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return "cannot create the run directory '" + dir.string() + "': " + ec.message();
+  const fs::path path = dir / lock_name;
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  if (fd.get() < 0) return "cannot open '" + path.string() + "': " + std::strerror(errno);
+  if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
+    char owner[256] = {0};
+    (void)::pread(fd.get(), owner, sizeof owner - 1, 0);
+    return "another twin run is writing the run directory '" + dir.string() + "' (" +
+           (owner[0] ? std::string(owner) : std::string("its lock is held")) +
+           "): wait for it to end, or stop it (SIGTERM) before resuming";
+  }
+  char host[128] = {0};
+  ::gethostname(host, sizeof host - 1);
+  const std::string owner = "pid " + std::to_string(::getpid()) + " on " + host;
+  if (::ftruncate(fd.get(), 0) == 0) (void)::pwrite(fd.get(), owner.data(), owner.size(), 0);
+  lock = std::move(fd);
+  return {};
+}
+
 // Why the run may not write into `dir`, or empty. A run never replaces another's evidence
 // unless asked to; --overwrite removes the earlier run's outputs and nothing else, and not
 // when this run reads one of them (a replay of that run's series.h5).
@@ -79,7 +116,7 @@ std::string claim_run_directory(const Config& config, int ranks, const fs::path&
     std::string found;
     int shown = 0;
     for (const auto& entry : fs::directory_iterator(dir, ec))
-      if (!own_log(config, ranks, entry.path()) && shown++ < 4)
+      if (!own_log(config, ranks, entry.path()) && entry.path().filename() != lock_name && shown++ < 4)
         found += (found.empty() ? "" : ", ") + entry.path().filename().string();
     if (shown == 0) return {};
     return "the run directory '" + dir.string() + "' is not empty (" + found + (shown > 4 ? ", ..." : "") +
@@ -93,12 +130,13 @@ std::string claim_run_directory(const Config& config, int ranks, const fs::path&
 }  // namespace
 
 const std::vector<std::string>& run_outputs() {
-  static const std::vector<std::string> names{"effective.yaml", "series.h5", "series.xmf", "audit.jsonl",
-                                              "summary.json",   "metrics.prom"};
+  static const std::vector<std::string> names{"effective.yaml", "series.h5",    "series.xmf", "audit.jsonl",
+                                              "summary.json",   "metrics.prom", "state"};
   return names;
 }
 
 std::string run_directory(const Config& config, const RunOptions& options) {
+  if (options.resume) return *options.resume;
   if (options.run_dir) return *options.run_dir;
   if (config.twin.run_dir) return *config.twin.run_dir;
   return "runs/" + config.twin.name;
@@ -112,7 +150,14 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   if (config.advisor) advisor::set_torch_threads(config.advisor->threads, 1);
   const int cycles = options.cycles.value_or(config.twin.cycles);
   const std::filesystem::path dir = run_directory(config, options);
-  std::string problem = rank == 0 ? claim_run_directory(config, size, dir, options.overwrite) : std::string();
+  std::string problem;
+  UniqueFd lock;
+  if (rank == 0) problem = lock_run_directory(dir, lock);
+  if (rank == 0 && problem.empty())
+    problem = options.resume ? (std::filesystem::is_directory(dir / "state")
+                                    ? std::string()
+                                    : "--resume " + dir.string() + ": no state/ folder there (no snapshot to continue from)")
+                             : claim_run_directory(config, size, dir, options.overwrite);
   broadcast(problem, comm);  // every rank refuses together
   if (!problem.empty()) throw DataError(problem);
   install_stop_handlers();
@@ -120,24 +165,65 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   const auto setup_start = Clock::now();
   std::unique_ptr<ObservationSource> source = ObservationSource::create({config, comm});
   Runtime runtime(config, comm, RuntimeOptions{dir.string()});
+  RunKpis kpis(config, comm);
+  std::vector<double> applied;
+  for (const auto& c : config.controls) applied.push_back(c.initial);
+  SnapshotSession snapshots(dir / "state", comm, config.snapshots.keep, snapshot_identity(config));
+  long last_snapshot = -1;  // the cycle of the newest snapshot this run started or resumed from
+  if (options.resume) {
+    SnapshotParts parts = open_snapshot(dir / "state", config, comm);
+    all_or_none(comm, [&] {
+      RuntimeState::restore(runtime, parts);
+      source->restore(parts.view());
+      kpis.restore(parts.shared());
+      applied = parts.shared().doubles("driver.applied", applied.size());
+    });
+    last_snapshot = runtime.cycle();
+    if (rank == 0) {
+      snapshots.store().discard_after(last_snapshot);
+      const nlohmann::json entry = {{"snapshot_written_utc", parts.info().manifest.value("written_utc", "")},
+                                    {"from_cycle", last_snapshot},
+                                    {"snapshot", parts.info().dir.filename().string()},
+                                    {"snapshot_ranks", parts.info().manifest.value("ranks", 0)},
+                                    {"ranks", size},
+                                    {"twinrt", version()}};
+      std::ofstream(dir / "state" / "resumes.jsonl", std::ios::app) << entry.dump() << "\n";
+      spdlog::info("resuming from {} (cycle {}, t = {} s, written on {} ranks)", parts.info().dir.string(), last_snapshot,
+                   runtime.time_s(), parts.info().manifest.value("ranks", 0));
+    }
+  }
   // Once the run has started: a run that failed to set up leaves no file that would block its retry.
-  if (rank == 0) atomic_write(dir / "effective.yaml", to_yaml(config));
+  if (rank == 0 && !options.resume) atomic_write(dir / "effective.yaml", to_yaml(config));
   RunTimes times;
   times.setup_s = seconds_since(setup_start);
   spdlog::info("twin '{}': {} members on {} ranks, {} sensors, {} controls, source {}, {} cycles of {} s, deadline {} ms",
                config.twin.name, config.ensemble.members, size, config.sensors.size(), config.controls.size(),
                config.source.type, cycles, config.twin.control_period_s, config.twin.deadline_ms);
 
+  // A snapshot of the state after `done` cycles: this rank's part is copied and encoded here,
+  // written by the session's thread. Never twice for the same cycle (a committed one stays).
+  const auto snapshot = [&](long done, const char* reason) {
+    if (done <= last_snapshot) return;
+    last_snapshot = done;
+    const auto t0 = Clock::now();
+    io::StateArchive part;
+    RuntimeState::save(runtime, part);
+    source->save(part);
+    if (rank == 0) {
+      kpis.save(part);
+      part.put("driver.applied", applied);
+    }
+    const std::vector<std::filesystem::path> sync = RuntimeState::files_to_sync(runtime);
+    snapshots.start(done, runtime.time_s(), part, sync, reason, 1000.0 * seconds_since(t0));
+  };
+
   const double period = config.twin.control_period_s;
   const auto deadline = std::chrono::milliseconds(static_cast<long>(config.twin.deadline_ms));
   const bool terminal = rank == 0 && config.outputs.progress && isatty(STDOUT_FILENO);
-  std::vector<double> applied;
-  for (const auto& c : config.controls) applied.push_back(c.initial);
-  RunKpis kpis(config, comm);
   RunResult result;
 
   const auto wall_start = Clock::now();
-  for (int c = 0; c < cycles; ++c) {
+  for (int c = runtime.cycle(); c < cycles; ++c) {
     // A stop request ends the run between cycles, on every rank at the same cycle.
     int stop = stop_signal();
     TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm));
@@ -163,6 +249,8 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
     for (std::size_t j = 0; j < applied.size(); ++j) applied[j] = out.advice.controls[j].value;
     source->emit(out.advice);
     kpis.record(c, out, used, runtime, source->truth());
+    snapshots.poll(false);
+    if (config.snapshots.every > 0 && (c + 1) % config.snapshots.every == 0 && c + 1 < cycles) snapshot(c + 1, "periodic");
 
     if (rank != 0) continue;
     if (terminal) {
@@ -174,11 +262,16 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   }
   if (terminal && !result.stop_signal) std::printf("\n");
   times.wall_s = seconds_since(wall_start);
+  // The final snapshot (end of the cycles, a stop signal, the end of a stream): a later
+  // --resume, or --cycles beyond these, continues from here.
+  snapshot(runtime.cycle(), result.stop_signal ? signal_name(result.stop_signal) : "end of run");
+  snapshots.poll(true);
   result.cycles = kpis.completed();
   if (rank != 0) return result;
 
   nlohmann::json j = kpis.summary(runtime, *source, times);
   if (result.stop_signal) j["stopped_by"] = signal_name(result.stop_signal);
+  j["snapshots"] = snapshots.stats().json();
   atomic_write(dir / "summary.json", j.dump(2) + "\n");
   atomic_write(dir / "metrics.prom", prometheus(config, j));
   const double facility = kpis.completed() * period;

@@ -20,6 +20,8 @@ struct RunOptions {
   bool no_advisor = false;             ///< drop the advisor section: safe defaults only (a baseline)
   bool no_faults = false;              ///< the plant emulator without its scheduled events (a fault-free reference)
   bool overwrite = false;              ///< replace an earlier run's outputs in the run directory
+  /// continue the run in this directory from its newest committed snapshot (state/)
+  std::optional<std::string> resume;
 };
 
 /// How a run ended.

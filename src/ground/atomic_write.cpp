@@ -7,6 +7,7 @@
 #include <cstring>
 #include <string>
 
+#include "ground/handle.hpp"
 #include "twin/error.hpp"
 
 namespace twin {
@@ -61,6 +62,10 @@ void write_bytes(const fs::path& tmp, std::string_view bytes) {
 void atomic_write(const fs::path& path, std::string_view bytes, WriteSync sync) {
   atomic_replace(path, [&](const fs::path& tmp) { write_bytes(tmp, bytes); }, sync);
 }
+
+void FdClose::operator()(int fd) const noexcept { ::close(fd); }
+
+void sync_file(const fs::path& path) { fsync_path(path, O_RDONLY); }
 
 void atomic_replace(const fs::path& path, const std::function<void(const fs::path& tmp)>& write, WriteSync sync) {
   const fs::path tmp = temporary_for(path);

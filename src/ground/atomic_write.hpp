@@ -28,4 +28,8 @@ void atomic_write(const std::filesystem::path& path, std::string_view bytes, Wri
 void atomic_replace(const std::filesystem::path& path, const std::function<void(const std::filesystem::path& tmp)>& write,
                     WriteSync sync = WriteSync::durable);
 
+/// fsync of a file that exists (written by another handle): its data reach the disk.
+/// @throws Error when it cannot be opened or flushed.
+void sync_file(const std::filesystem::path& path);
+
 }  // namespace twin

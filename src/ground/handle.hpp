@@ -48,4 +48,11 @@ class UniqueHandle {
   T m_handle = Close::null();
 };
 
+/// A POSIX file descriptor (-1: none), closed with close(2).
+struct FdClose {
+  static int null() noexcept { return -1; }
+  void operator()(int fd) const noexcept;
+};
+using UniqueFd = UniqueHandle<int, FdClose>;
+
 }  // namespace twin

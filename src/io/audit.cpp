@@ -3,7 +3,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
+
+#include <unistd.h>
 
 #include "ground/sha256.hpp"
 #include "twin/error.hpp"
@@ -85,6 +89,54 @@ std::string AuditLog::append(json record) {
   ++m_seq;
   m_prev = hash;
   return hash;
+}
+
+AuditLog AuditLog::resume(const std::string& path, long records, const std::string& head, const std::string& tail_file) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw DataError(path + ": cannot open the audit log to continue it: " + std::strerror(errno));
+  std::string prev = genesis_hash, line;
+  long number = 0;
+  std::streamoff keep = 0;
+  while (number < records && std::getline(in, line)) {
+    ++number;
+    const std::string reason = check_line(line, number, number - 1, /*terminated=*/!in.eof(), prev);
+    if (!reason.empty())
+      throw DataError(path + ": line " + std::to_string(number) + " is broken (" + reason + "); the snapshot counts " +
+                      std::to_string(records) + " records");
+    keep = in.tellg();
+    if (keep < 0) keep = static_cast<std::streamoff>(std::filesystem::file_size(path));
+  }
+  if (number < records)
+    throw DataError(path + ": holds " + std::to_string(number) + " records, the snapshot counts " + std::to_string(records) +
+                    ": the log was cut or replaced after the snapshot");
+  if (prev != head)
+    throw DataError(path + ": record " + std::to_string(records) + "'s hash is not the chain head of the snapshot: the "
+                    "log was replaced");
+  in.close();
+  const auto size = std::filesystem::file_size(path);
+  if (static_cast<std::uintmax_t>(keep) < size) {
+    std::ifstream tail(path, std::ios::binary);
+    tail.seekg(keep);
+    std::string bytes((std::istreambuf_iterator<char>(tail)), std::istreambuf_iterator<char>());
+    std::ofstream out(tail_file, std::ios::binary | std::ios::trunc);
+    if (!(out << bytes) || !out.flush())
+      throw Error(tail_file + ": cannot keep the audit records written after the snapshot");
+    out.close();
+    if (::truncate(path.c_str(), keep) != 0) throw Error(path + ": cannot cut it back to the snapshot: " + std::strerror(errno));
+  }
+  AuditLog log;
+  log.m_file.reset(std::fopen(path.c_str(), "ab"));
+  if (!log.m_file) throw Error(path + ": cannot append to the audit log: " + std::strerror(errno));
+  if (keep > 0) {  // a last record without its newline (cut exactly there): end it before appending
+    std::ifstream last(path, std::ios::binary);
+    last.seekg(keep - 1);
+    if (last.get() != '\n' && (std::fputc('\n', log.m_file.get()) == EOF || std::fflush(log.m_file.get()) != 0))
+      throw Error(path + ": cannot append to the audit log: " + std::strerror(errno));
+  }
+  log.m_path = path;
+  log.m_seq = records;
+  log.m_prev = head;
+  return log;
 }
 
 AuditCheck verify_audit(const std::string& path) {

@@ -41,6 +41,15 @@ class AuditLog {
   ///         write, broken at that line.
   std::string append(nlohmann::json record);
 
+  /// Continues an existing log after its first `records` records, whose last hash must be `head`
+  /// (a restart snapshot's chain head): the chain is verified up to there, the lines after it
+  /// (written after the snapshot by the run that stopped) are moved to `tail_file` when there
+  /// are any, and appends continue the chain. @throws DataError when the log holds fewer intact
+  /// records than `records` or another head: the evidence does not match the snapshot.
+  static AuditLog resume(const std::string& path, long records, const std::string& head, const std::string& tail_file);
+  long records() const noexcept { return m_seq; }
+  const std::string& head() const noexcept { return m_prev; }
+
   /// The file's path as given to the constructor.
   const std::string& path() const noexcept { return m_path; }
 
@@ -48,6 +57,7 @@ class AuditLog {
   struct Closer {
     void operator()(std::FILE* f) const noexcept { std::fclose(f); }
   };
+  AuditLog() = default;
   std::unique_ptr<std::FILE, Closer> m_file;
   std::string m_path;
   long m_seq = 0;

@@ -1,5 +1,7 @@
 #include "io/series.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -44,6 +46,53 @@ struct Growing {
       TWIN_HDF5_CHECK(H5Pset_fill_value(plist.get(), H5T_NATIVE_DOUBLE, &fill));
     }
     id = Hdf5Id(TWIN_HDF5_CHECK(H5Dcreate2(parent, name.c_str(), file_type, space.get(), H5P_DEFAULT, plist.get(), H5P_DEFAULT)));
+  }
+
+  // Appends `n` rows at once (the rows of a resumed file).
+  void append_rows(hsize_t n, const void* data) {
+    if (n == 0) return;
+    std::vector<hsize_t> dims{rows + n}, start{rows}, count{n};
+    bool empty = false;
+    for (hsize_t m : row) {
+      dims.push_back(m);
+      start.push_back(0);
+      count.push_back(m);
+      empty = empty || m == 0;
+    }
+    TWIN_HDF5_CHECK(H5Dset_extent(id.get(), dims.data()));
+    if (!empty) {
+      Hdf5Id file_space(TWIN_HDF5_CHECK(H5Dget_space(id.get())));
+      TWIN_HDF5_CHECK(H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr));
+      Hdf5Id mem_space(TWIN_HDF5_CHECK(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr)));
+      TWIN_HDF5_CHECK(H5Dwrite(id.get(), type, mem_space.get(), file_space.get(), H5P_DEFAULT, data));
+    }
+    rows += n;
+  }
+
+  // The first `n` rows of the same dataset in another file (a resumed run's old series.h5).
+  std::vector<char> read_rows(hid_t file, const std::string& name, hsize_t n) const {
+    hsize_t row_size = 1;
+    for (hsize_t m : row) row_size *= m;
+    const std::size_t elem = type == H5T_NATIVE_INT ? sizeof(int) : sizeof(double);
+    std::vector<char> out(static_cast<std::size_t>(n * row_size) * elem);
+    if (n == 0 || row_size == 0) return out;
+    Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file, name.c_str(), H5P_DEFAULT)));
+    TWIN_HDF5_CHECK(H5Drefresh(set.get()));
+    Hdf5Id space(TWIN_HDF5_CHECK(H5Dget_space(set.get())));
+    std::vector<hsize_t> dims(row.size() + 1, 0);
+    if (H5Sget_simple_extent_ndims(space.get()) != static_cast<int>(dims.size()))
+      throw DataError(name + " has another shape than this config writes");
+    TWIN_HDF5_CHECK(H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr));
+    for (std::size_t d = 0; d < row.size(); ++d)
+      if (dims[d + 1] != row[d]) throw DataError(name + " has another shape than this config writes");
+    if (dims[0] < n)
+      throw DataError(name + " holds " + std::to_string(dims[0]) + " rows, the snapshot counts " + std::to_string(n));
+    std::vector<hsize_t> start(dims.size(), 0), count{n};
+    for (hsize_t m : row) count.push_back(m);
+    TWIN_HDF5_CHECK(H5Sselect_hyperslab(space.get(), H5S_SELECT_SET, start.data(), nullptr, count.data(), nullptr));
+    Hdf5Id mem(TWIN_HDF5_CHECK(H5Screate_simple(static_cast<int>(count.size()), count.data(), nullptr)));
+    TWIN_HDF5_CHECK(H5Dread(set.get(), type, mem.get(), space.get(), H5P_DEFAULT, out.data()));
+    return out;
   }
 
   void append(const void* data) {
@@ -239,6 +288,61 @@ void SeriesWriter::append_fields(double t_s, const std::vector<double>& mean, co
   m.field_times.push_back(t_s);
   TWIN_HDF5_CHECK(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL));  // the sidecar must not point past the data
   m.write_xdmf();
+}
+
+long SeriesWriter::rows() const { return static_cast<long>(m_impl->time.rows); }
+long SeriesWriter::field_rows() const { return static_cast<long>(m_impl->field_time.rows); }
+
+std::unique_ptr<SeriesWriter> SeriesWriter::resume(const std::string& path, const Config& config, long rows,
+                                                   long field_rows, const std::string& keep_old_as) {
+  namespace fs = std::filesystem;
+  const std::string tmp = path + ".resume.tmp";
+  std::error_code ec;
+  fs::remove(tmp, ec);
+  auto writer = std::unique_ptr<SeriesWriter>(new SeriesWriter(tmp, config));
+  Impl& m = *writer->m_impl;
+  try {
+    Hdf5Id old = open_for_reading(path);
+    std::vector<std::string> sensors, params, controls;
+    for (const auto& s : config.sensors) sensors.push_back(s.name);
+    for (const auto& q : config.ensemble.parameters) params.push_back(q.name);
+    for (const auto& c : config.controls) controls.push_back(c.name);
+    if (read_names(old.get(), "/sensors/names") != sensors || read_names(old.get(), "/parameters/names") != params ||
+        read_names(old.get(), "/controls/names") != controls)
+      throw DataError("its sensors, parameters or controls are not this config's");
+    const auto copy = [&](Growing& g, const char* name, long n) {
+      const std::vector<char> data = g.read_rows(old.get(), name, static_cast<hsize_t>(n));
+      g.append_rows(static_cast<hsize_t>(n), data.data());
+    };
+    const std::pair<Growing*, const char*> cycle_sets[] = {
+        {&m.time, "/cycle/time_s"},          {&m.observed, "/sensors/observed"},   {&m.qc, "/sensors/qc"},
+        {&m.forecast, "/sensors/forecast"},  {&m.analysis, "/sensors/analysis"},   {&m.spread, "/sensors/spread"},
+        {&m.parameters, "/parameters/mean"}, {&m.parameter_std, "/parameters/std"}, {&m.controls, "/controls/value"},
+        {&m.timings, "/cycle/timings_ms"},   {&m.mode, "/cycle/mode"},             {&m.assimilated, "/cycle/assimilated"}};
+    for (const auto& [g, name] : cycle_sets) copy(*g, name, rows);
+    copy(m.field_time, "/fields/time_s", field_rows);
+    copy(m.field_mean, "/fields/mean", field_rows);
+    copy(m.field_spread, "/fields/spread", field_rows);
+    const std::vector<char> times = m.field_time.read_rows(old.get(), "/fields/time_s", static_cast<hsize_t>(field_rows));
+    m.field_times.resize(static_cast<std::size_t>(field_rows));
+    if (field_rows > 0) std::memcpy(m.field_times.data(), times.data(), times.size());
+    m.fields_written = static_cast<int>(field_rows);
+    TWIN_HDF5_CHECK(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL));
+  } catch (const Error& e) {
+    writer.reset();
+    fs::remove(tmp, ec);
+    throw DataError(path + ": cannot continue it from the snapshot: " + e.what());
+  }
+  // The old file stays reachable under keep_old_as; the copy takes its name in one rename.
+  fs::remove(keep_old_as, ec);
+  fs::create_hard_link(path, keep_old_as, ec);
+  if (ec) fs::copy_file(path, keep_old_as, fs::copy_options::overwrite_existing, ec);
+  if (ec) spdlog::warn("{}: cannot keep the file as it was at {}: {}", path, keep_old_as, ec.message());
+  fs::rename(tmp, path, ec);
+  if (ec) throw Error("cannot move the resumed series into place at " + path + ": " + ec.message());
+  m.path = path;
+  if (m.fields_written > 0) m.write_xdmf();
+  return writer;
 }
 
 void SeriesWriter::flush() { TWIN_HDF5_CHECK(H5Fflush(m_impl->file.get(), H5F_SCOPE_LOCAL)); }

@@ -28,6 +28,15 @@ class SeriesWriter {
   /// Makes everything appended so far durable.
   void flush();
 
+  /// Continues the series.h5 at `path` after its first `rows` cycle rows and `field_rows` field
+  /// rows (a restart snapshot's counts): a copy of those rows replaces the file atomically, and
+  /// the file as it was is kept (hard link) at `keep_old_as`. @throws DataError when the file
+  /// holds fewer rows or other names than the snapshot expects.
+  static std::unique_ptr<SeriesWriter> resume(const std::string& path, const Config& config, long rows, long field_rows,
+                                              const std::string& keep_old_as);
+  long rows() const;
+  long field_rows() const;
+
  private:
   struct Impl;
   std::unique_ptr<Impl> m_impl;

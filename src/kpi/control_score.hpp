@@ -17,6 +17,15 @@ class ControlScore {
   void add(const std::vector<double>& truth, const std::vector<double>& controls);
   /// {"tracking_rmse", "limit_violation_s", "energy_j"}.
   nlohmann::json json() const;
+  /// The sums so far {squared error, weight, violation s, energy}, for restart snapshots.
+  std::vector<double> sums() const { return {m_sq, m_w, m_violation_s, m_energy}; }
+  void restore_sums(const std::vector<double>& s) {
+    if (s.size() != 4) return;
+    m_sq = s[0];
+    m_w = s[1];
+    m_violation_s = s[2];
+    m_energy = s[3];
+  }
 
  private:
   struct Point {

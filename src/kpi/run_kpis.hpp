@@ -16,6 +16,10 @@
 #include "twin/observation.hpp"
 #include "twin/runtime.hpp"
 
+namespace twin::io {
+class StateArchive;
+}
+
 namespace twin::detail {
 
 /// Wall-clock times of a run outside the cycles themselves [s].
@@ -43,6 +47,10 @@ class RunKpis {
   nlohmann::json partial() const;
   /// summary.json (rank 0): every KPI, with the source's own counts.
   nlohmann::json summary(const Runtime& runtime, const ObservationSource& source, const RunTimes& times) const;
+  /// Every accumulator, for restart snapshots: a resumed run's summary.json equals the
+  /// uninterrupted run's (apart from timings). Rank 0's state; restore on every rank from it.
+  void save(io::StateArchive& archive) const;
+  void restore(const io::StateArchive& archive);
 
  private:
   struct Scheduled {  // a plant event against the anomaly diagnosis

@@ -4,6 +4,9 @@
 #include <cmath>
 #include <limits>
 
+#include "io/state_archive.hpp"
+#include "twin/error.hpp"
+
 namespace twin {
 
 const char* to_string(QcReason reason) {
@@ -128,6 +131,28 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
     verdicts[s].reason = QcReason::innovation;
     count(s, QcReason::innovation);
   }
+}
+
+void QualityControl::save(io::StateArchive& a) const {
+  a.put("qc.last_t", m_last_t);
+  a.put("qc.last_value", m_last_value);
+  a.put_ints("qc.unchanged", m_unchanged);
+  std::vector<long long> counts;
+  for (const auto& row : m_counts) counts.insert(counts.end(), row.begin(), row.end());
+  a.put("qc.counts", std::move(counts));
+}
+
+void QualityControl::restore(const io::StateArchive& a) {
+  const std::size_t n = m_sensors.size();
+  m_last_t = a.doubles("qc.last_t", n);
+  m_last_value = a.doubles("qc.last_value", n);
+  const auto unchanged = a.ints_as<int>("qc.unchanged");
+  const auto& counts = a.ints("qc.counts");
+  if (unchanged.size() != n || counts.size() != (n + 1) * qc_reason_count)
+    throw DataError(a.origin() + ": the QC memory was written for another set of sensors");
+  m_unchanged = unchanged;
+  for (std::size_t s = 0; s <= n; ++s)
+    for (int r = 0; r < qc_reason_count; ++r) m_counts[s][r] = counts[s * qc_reason_count + r];
 }
 
 }  // namespace detail

@@ -8,6 +8,10 @@
 #include "twin/config.hpp"
 #include "twin/observation.hpp"
 
+namespace twin::io {
+class StateArchive;
+}
+
 namespace twin::detail {
 
 inline constexpr int qc_reason_count = 10;
@@ -36,6 +40,10 @@ class QualityControl {
   /// counts()[sensor][reason]: readings rejected (and missing) so far. The last row counts
   /// readings for unknown sensors.
   const std::vector<std::vector<long>>& counts() const { return m_counts; }
+
+  /// The memory QC carries between cycles (last readings, stuck-at runs, counts), for snapshots.
+  void save(io::StateArchive& archive) const;
+  void restore(const io::StateArchive& archive);
 
  private:
   void count(std::size_t sensor, QcReason reason) { ++m_counts[sensor][static_cast<int>(reason)]; }

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "ground/registry.hpp"
+#include "io/state_fields.hpp"
 #include "solvers/physics.hpp"
 #include "twin/config.hpp"
 #include "twin/observation.hpp"
@@ -73,6 +74,12 @@ class ObservationSource {
   virtual long malformed() const { return 0; }
   /// Advice lines `emit` could not deliver (counted, logged once).
   virtual long failed_writes() const { return 0; }
+
+  /// The source's state between cycles, for restart snapshots (prefix its names "source.").
+  /// `save` runs on every rank into its own part; `restore` gets every part (rank 0's holds the
+  /// replicated state). Collective.
+  virtual void save(io::StateArchive& /*archive*/) const {}
+  virtual void restore(const io::StateParts& /*parts*/) {}
 };
 
 }  // namespace twin::detail

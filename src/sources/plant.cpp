@@ -177,4 +177,15 @@ std::vector<double> PlantEmulator::truth_on_twin_grid() const {
   return coarse;
 }
 
+void PlantEmulator::save(io::StateArchive& a, const std::string& prefix) const {
+  io::save_field(a, prefix + "truth", m_u, m_decomposition.local(), 0);
+  a.put(prefix + "held", m_held);
+}
+
+void PlantEmulator::restore(const io::StateParts& parts, const std::string& prefix) {
+  io::restore_field(parts, prefix + "truth", m_u, m_decomposition.local(), 0);
+  m_held = parts.part(0).doubles(prefix + "held", m_held.size());
+  m_truth_field = solvers::gather_interior(m_decomposition, m_u, 0);
+}
+
 }  // namespace twin::detail

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "solvers/grid.hpp"
+#include "io/state_fields.hpp"
 #include "solvers/solver.hpp"
 #include "twin/config.hpp"
 #include "twin/observation.hpp"
@@ -49,6 +50,9 @@ class PlantEmulator {
   bool sensor_faulty(int sensor, double t, double period) const;
   /// The truth config (finer grid, hidden values, heat sources as scheduled sources).
   const Config& truth_config() const { return m_truth; }
+  /// The truth field and the held sensor values, for restart snapshots (names prefixed).
+  void save(io::StateArchive& archive, const std::string& prefix) const;
+  void restore(const io::StateParts& parts, const std::string& prefix);
 
  private:
   Config m_config, m_truth;

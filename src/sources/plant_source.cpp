@@ -8,6 +8,7 @@
 #include "ground/mpi.hpp"
 #include "sources/observation_source.hpp"
 #include "sources/plant.hpp"
+#include "twin/error.hpp"
 
 namespace twin::detail {
 namespace {
@@ -41,6 +42,25 @@ class PlantSource final : public ObservationSource, public GroundTruth {
   bool has_baseline() const override { return m_baseline != nullptr; }
   std::vector<double> baseline_field() const override { return m_baseline->truth_on_twin_grid(); }
   const std::vector<double>& baseline_controls() const override { return m_baseline_used; }
+
+  void save(io::StateArchive& a) const override {
+    m_plant.save(a, "source.plant.");
+    if (!m_baseline) return;
+    m_baseline->save(a, "source.baseline.");
+    a.put("source.baseline.applied", m_baseline_applied);
+    a.put("source.baseline.used", m_baseline_used);
+  }
+
+  void restore(const io::StateParts& parts) override {
+    m_plant.restore(parts, "source.plant.");
+    if (!m_baseline) return;
+    const io::StateArchive& a = parts.part(0);
+    if (!a.has("source.baseline.applied"))
+      throw DataError(a.origin() + ": the snapshot's run had no safe-default baseline plant (no advisor)");
+    m_baseline->restore(parts, "source.baseline.");
+    m_baseline_applied = a.doubles("source.baseline.applied", m_baseline_applied.size());
+    m_baseline_used = a.doubles("source.baseline.used");
+  }
 
  private:
   // The safe default sees the baseline plant's readings and ramps inside the envelope, as the

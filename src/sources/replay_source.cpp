@@ -72,6 +72,18 @@ class ReplaySource final : public ObservationSource {
   // through QC's missing counts).
   bool ended(bool) override { return false; }
 
+  void save(io::StateArchive& a) const override { a.put("source.replay.next", static_cast<long long>(m_next)); }
+  void restore(const io::StateParts& parts) override {
+    int rank = 0;
+    TWIN_MPI_CHECK(MPI_Comm_rank(m_comm, &rank));
+    if (rank != 0) return;
+    const long long next = parts.part(0).get_int("source.replay.next");
+    if (next < 0 || static_cast<std::size_t>(next) > m_readings.size())
+      throw DataError("the replay had read " + std::to_string(next) + " readings at the snapshot, but the replay file "
+                      "now holds " + std::to_string(m_readings.size()) + ": it changed");
+    m_next = static_cast<std::size_t>(next);
+  }
+
  private:
   MPI_Comm m_comm;
   std::vector<Observation> m_readings;  // rank 0

@@ -52,6 +52,7 @@ void describe(V& v, ObservationSourceConfig& c) {
   v.optional("replay_file", c.replay_file);
   v.optional("stream_input", c.stream_input);
   v.optional("advice_output", c.advice_output);
+  v.optional("silence_s", c.silence_s, Rule::positive());
   v.check(c.type != "replay" || !c.replay_file.empty(), "replay_file", "type replay needs replay_file");
 }
 

@@ -29,3 +29,10 @@ echo "summary.json: stopped by SIG$sig after $cycles cycles"
 recorded=$("$twin" inspect "$dir/series.h5" | sed -n 's|^  /cycle/time_s \[\([0-9]*\)\]$|\1|p')
 echo "series.h5 holds $recorded cycles"
 [ "$recorded" = "$cycles" ] || { echo "series.h5 holds $recorded cycles, the summary $cycles"; exit 1; }
+# The final snapshot: committed at the cycles done, and the run resumes from it.
+snapshot="$dir/state/$(printf 'cycle-%08d' "$cycles")/snapshot.json"
+[ -f "$snapshot" ] || { echo "no final snapshot at cycle $cycles ($(ls "$dir/state" | tr '\n' ' '))"; exit 1; }
+"$twin" run "$config" --resume "$dir" --cycles $((cycles + 2)) > "$dir.resume.log" 2>&1 || { tail -n 5 "$dir.resume.log"; exit 1; }
+grep -q "\"cycles\": $((cycles + 2))," "$dir/summary.json" || { echo "the resumed run did not reach cycle $((cycles + 2))"; exit 1; }
+"$twin" audit verify "$dir/audit.jsonl"
+echo "final snapshot at cycle $cycles; resumed to cycle $((cycles + 2))"

@@ -5,6 +5,10 @@
 #include "ground/mpi.hpp"
 
 #include <cmath>
+#include <filesystem>
+#include <unistd.h>
+
+#include "twin/error.hpp"
 
 #include "sources/plant.hpp"
 #include "twin/config.hpp"
@@ -65,4 +69,93 @@ TEST(RuntimeRanks, DomainDecomposedMembersAgreeToo) {
       ASSERT_NEAR(one.outcomes[c].sensors[s].analysis, all.outcomes[c].sensors[s].analysis,
                   1e-6 * std::abs(one.outcomes[c].sensors[s].analysis))
           << "cycle " << c << " sensor " << s;
+}
+
+namespace {
+
+// A scratch folder with the same name on every rank (rank 0's pid).
+std::string shared_scratch(const std::string& name) {
+  std::string dir;
+  if (twin::world_rank() == 0) {
+    dir = (std::filesystem::temp_directory_path() / ("twin_ranks_" + std::to_string(::getpid())) / name).string();
+    std::filesystem::remove_all(dir);
+  }
+  twin::broadcast(dir, MPI_COMM_WORLD);
+  return dir;
+}
+
+// `cycles` more cycles of `runtime` against a plant brought to the runtime's cycle first.
+std::vector<twin::CycleOutcome> continue_loop(twin::Runtime& runtime, const twin::Config& config, MPI_Comm comm, int cycles) {
+  twin::detail::PlantEmulator plant(config, comm);
+  std::vector<double> controls{0.6, 0.6};
+  std::vector<twin::CycleOutcome> out;
+  for (int c = 0; c < runtime.cycle(); ++c) plant.advance(c * 10.0, 10.0, controls, c);
+  for (int k = 0, c = runtime.cycle(); k < cycles; ++k, ++c) {
+    runtime.ingest(plant.advance(c * 10.0, 10.0, controls, c));
+    out.push_back(runtime.step(std::chrono::milliseconds(60000)));
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(RuntimeRanks, SnapshotRestoresBitForBitOnTheSameRanksAndToRoundOffOnOthers) {
+  const twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
+  const std::string same = shared_scratch("same"), self = shared_scratch("self");
+  // Uninterrupted: 6 cycles, a snapshot, 6 more.
+  twin::Runtime a(config, MPI_COMM_WORLD);
+  continue_loop(a, config, MPI_COMM_WORLD, 6);
+  a.save_snapshot(same);
+  const auto reference = continue_loop(a, config, MPI_COMM_WORLD, 6);
+  // Restored on the same ranks: the same bits.
+  twin::Runtime b(config, MPI_COMM_WORLD);
+  b.restore(same);
+  ASSERT_EQ(b.cycle(), 6);
+  const auto resumed = continue_loop(b, config, MPI_COMM_WORLD, 6);
+  for (std::size_t c = 0; c < reference.size(); ++c) {
+    for (std::size_t s = 0; s < reference[c].sensors.size(); ++s) {
+      EXPECT_EQ(reference[c].sensors[s].analysis, resumed[c].sensors[s].analysis) << "cycle " << c << " sensor " << s;
+      EXPECT_EQ(reference[c].sensors[s].spread, resumed[c].sensors[s].spread) << "cycle " << c << " sensor " << s;
+    }
+    for (std::size_t j = 0; j < reference[c].advice.controls.size(); ++j)
+      EXPECT_EQ(reference[c].advice.controls[j].value, resumed[c].advice.controls[j].value) << "cycle " << c;
+  }
+  EXPECT_EQ(a.parameter_estimates()[0].mean, b.parameter_estimates()[0].mean);
+
+  // Written by rank 0 alone, restored on every rank: the same to round-off.
+  if (twin::world_rank() == 0) {
+    twin::Runtime one(config, MPI_COMM_SELF);
+    continue_loop(one, config, MPI_COMM_SELF, 6);
+    one.save_snapshot(self);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  twin::Runtime c(config, MPI_COMM_WORLD);
+  c.restore(self);
+  const auto other = continue_loop(c, config, MPI_COMM_WORLD, 6);
+  for (std::size_t k = 0; k < reference.size(); ++k)
+    for (std::size_t s = 0; s < reference[k].sensors.size(); ++s)
+      ASSERT_NEAR(reference[k].sensors[s].analysis, other[k].sensors[s].analysis,
+                  1e-6 * std::abs(reference[k].sensors[s].analysis))
+          << "cycle " << k << " sensor " << s;
+}
+
+TEST(RuntimeRanks, ASnapshotOfAnotherConfigIsRefusedOnEveryRankWithTheReason) {
+  twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
+  const std::string dir = shared_scratch("other");
+  {
+    twin::Runtime a(config, MPI_COMM_WORLD);
+    continue_loop(a, config, MPI_COMM_WORLD, 2);
+    a.save_snapshot(dir);
+  }
+  config.assimilation.inflation = 1.05;
+  twin::Runtime b(config, MPI_COMM_WORLD);
+  try {
+    b.restore(dir);
+    FAIL() << "restored a snapshot of another config";
+  } catch (const twin::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("another config"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("inflation"), std::string::npos) << e.what();
+  }
+  const std::string none = shared_scratch("none");
+  EXPECT_THROW(b.restore(none), twin::DataError);
 }

@@ -1,0 +1,21 @@
+#pragma once
+// Inside access to a Runtime's state for restart snapshots: the driver adds the source's and
+// the KPIs' state to the same snapshot part (src/driver/twin_run.cpp).
+
+#include <filesystem>
+#include <vector>
+
+#include "cycle/snapshots.hpp"
+#include "io/state_archive.hpp"
+#include "twin/runtime.hpp"
+
+namespace twin::detail {
+
+struct RuntimeState {
+  static void save(const Runtime& runtime, io::StateArchive& archive);
+  static void restore(Runtime& runtime, SnapshotParts& parts);
+  /// Flushes series.h5 and returns this rank's files a snapshot must not get ahead of.
+  static std::vector<std::filesystem::path> files_to_sync(const Runtime& runtime);
+};
+
+}  // namespace twin::detail
