@@ -22,6 +22,7 @@ const char* to_string(FallbackReason r) {
     case FallbackReason::physics_check: return "physics_check";
     case FallbackReason::breaker_open: return "breaker_open";
     case FallbackReason::twin_unhealthy: return "twin_unhealthy";
+    case FallbackReason::source_down: return "source_down";
   }
   return "?";
 }

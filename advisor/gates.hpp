@@ -28,7 +28,8 @@ enum class FallbackReason {
   outside_envelope,    ///< a control outside its bounds or rate limit
   physics_check,       ///< the real solver disagrees with the surrogate
   breaker_open,        ///< too many consecutive failures: cooling down or probing
-  twin_unhealthy       ///< the twin's own state is not trustworthy (safe_hold)
+  twin_unhealthy,      ///< the twin's own state is not trustworthy (safe_hold)
+  source_down          ///< no fresh readings (a silent source): the model is not asked
 };
 const char* to_string(FallbackReason reason);
 

@@ -65,6 +65,12 @@ class Runtime {
   /// @throws DataError when the count is wrong or a value is not finite (nothing changes).
   void apply_controls(const std::vector<double>& controls);
 
+  /// Tells the twin that the next step has no fresh readings because its source is down (a
+  /// silent feed, a lost bus): the step forecasts and assimilates what it has, and the advice
+  /// is the safe default (mode fallback, reason "source down: <reason>"), not the advisor's.
+  /// Applies to the next step only. Rank 0's reason counts.
+  void report_source_down(const std::string& reason);
+
   /// Runs one cycle: QC, forecast to the end of the period, assimilation, advice, record.
   CycleOutcome step(std::chrono::milliseconds deadline);
 

@@ -71,6 +71,8 @@ struct Runtime::Impl {
   bool recording = false;                    // a run directory was given (same on every rank)
   std::filesystem::path run_dir;
   bool outputs_open = false;                 // series.h5 and audit.jsonl created or continued
+  std::string source_down;                   // the next step's source problem (report_source_down)
+  int series_failed_at = -1;                 // the cycle series.h5 could not be written, or -1
   std::unique_ptr<io::SeriesWriter> series;  // rank 0 writes it
   std::unique_ptr<detail::Decider> decider;  // every rank holds the controls; rank 0 decides
   std::unique_ptr<io::AuditLog> audit;       // rank 0, with a run directory
@@ -174,6 +176,7 @@ struct Runtime::Impl {
       a.put("runtime.series.rows", series->rows());
       a.put("runtime.series.field_rows", series->field_rows());
     }
+    if (series_failed_at >= 0) a.put("runtime.series.failed_at", series_failed_at);
   }
 
   void restore(detail::SnapshotParts& parts) {
@@ -219,6 +222,10 @@ struct Runtime::Impl {
     if (!recording || rank != 0) return;
     if (!a.get_bool("runtime.recording"))
       throw DataError(a.origin() + ": the snapshot's run wrote no run directory; it cannot continue one");
+    if (a.has("runtime.series.failed_at"))
+      throw DataError(a.origin() + ": the snapshot's run could not write series.h5 after cycle " +
+                      std::to_string(a.get_int("runtime.series.failed_at")) +
+                      " (full disk?), so it cannot be continued bit for bit; start a new run");
     const std::filesystem::path kept = run_dir / "state" / "before-resume";
     std::filesystem::create_directories(kept);
     audit = std::make_unique<io::AuditLog>(io::AuditLog::resume(audit_path().string(), a.get_int("runtime.audit.records"),
@@ -400,6 +407,8 @@ struct Runtime::Impl {
     for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean);
     advice_in.cycle = cycle;
     advice_in.t_s = t;
+    advice_in.source_down = std::move(source_down);
+    source_down.clear();
     advice_in.deadline = start + deadline;
     const double estimates_ms = ms_since(stage);
     stage = Clock::now();
@@ -417,9 +426,20 @@ struct Runtime::Impl {
     std::pair<std::vector<double>, std::vector<double>> moments_now;
     if (fields) moments_now = gathered_moments(true);
     if (series) {
-      series->append(out);
-      if (fields) series->append_fields(t, moments_now.first, moments_now.second);
-      if (cycle % config.outputs.flush_every == 0) series->flush();
+      // A recording that fails (a full disk) must not stop the advice: it is given up, once,
+      // loudly, and the cycles go on.
+      try {
+        series->append(out);
+        if (fields) series->append_fields(t, moments_now.first, moments_now.second);
+        if (cycle % config.outputs.flush_every == 0) series->flush();
+      } catch (const std::exception& e) {
+        spdlog::error("cycle {}: series.h5 could not be written ({}); the twin goes on without recording to it "
+                      "(full disk?); later snapshots cannot continue this run's series",
+                      cycle, e.what());
+        series_failed_at = cycle;
+        series->abandon();
+        series.reset();
+      }
     }
     out.timings.record_ms = ms_since(stage);
     out.timings.total_ms = ms_since(start);
@@ -497,6 +517,11 @@ Runtime::~Runtime() = default;
 
 void Runtime::ingest(const std::vector<Observation>& observations) { m_impl->ingest(observations); }
 void Runtime::apply_controls(const std::vector<double>& controls) { m_impl->apply_controls(controls); }
+void Runtime::report_source_down(const std::string& reason) {
+  std::string why = reason.empty() ? std::string("no readings") : reason;
+  broadcast(why, m_impl->comm);  // rank 0's reason, on every rank
+  m_impl->source_down = why;
+}
 CycleOutcome Runtime::step(std::chrono::milliseconds deadline) { return m_impl->step(deadline); }
 double Runtime::time_s() const { return m_impl->t; }
 int Runtime::cycle() const { return m_impl->cycle; }
@@ -538,7 +563,16 @@ std::vector<std::filesystem::path> RuntimeState::files_to_sync(const Runtime& ru
   Runtime::Impl& m = *runtime.m_impl;
   std::vector<std::filesystem::path> files;
   if (m.series) {
-    m.series->flush();
+    try {
+      m.series->flush();
+    } catch (const std::exception& e) {
+      spdlog::error("series.h5 could not be flushed ({}); the twin goes on without recording to it (full disk?)", e.what());
+      m.series_failed_at = m.cycle;
+      m.series->abandon();
+      m.series.reset();
+    }
+  }
+  if (m.series) {
     files.push_back(m.series_path());
   }
   if (m.audit) files.push_back(m.audit_path());  // every record is flushed as it is written

@@ -65,11 +65,14 @@ Proposal Decider::propose(const DecisionInputs& in) {
   m_previous_analysis = in.analysis;
   // The mode machine's order: an unhealthy twin, no advisor, no model and an open breaker each
   // leave the model unasked (decide says which).
-  if (in.twin_healthy && m_config.advisor && m_models->surrogate(in.cycle) && m_breaker.consult()) {
+  if (in.twin_healthy && in.source_down.empty() && m_config.advisor && m_models->surrogate(in.cycle) &&
+      m_breaker.consult()) {
     p.consulted = true;
     p.apply = m_breaker.apply();
     p.outcome = consult(in, p, start);
-    p.check = p.apply && p.outcome.accepted && m_config.advisor->gates.physics_check &&
+    // A probe of the half-open breaker is checked too: the breaker closes only on proposals
+    // that would have been applied.
+    p.check = p.outcome.accepted && m_config.advisor->gates.physics_check &&
               Clock::now() + std::chrono::duration_cast<Clock::duration>(
                                  std::chrono::duration<double, std::milli>(1.5 * m_last_check_ms)) < in.deadline;
   }
@@ -141,6 +144,10 @@ Decision Decider::decide(const DecisionInputs& in, const Proposal& p, const std:
     a.mode = Mode::safe_hold;
     a.reason = in.unhealthy_reason + "; " + safe_text;
     report.gate = advisor::to_string(advisor::FallbackReason::twin_unhealthy);
+  } else if (!in.source_down.empty()) {
+    a.mode = Mode::fallback;
+    a.reason = "source down: " + in.source_down + "; " + safe_text;
+    report.gate = advisor::to_string(advisor::FallbackReason::source_down);
   } else if (!m_config.advisor) {
     a.mode = Mode::advisor_off;
     a.reason = "no advisor configured: " + safe_text;
@@ -163,7 +170,13 @@ Decision Decider::decide(const DecisionInputs& in, const Proposal& p, const std:
     const double tolerance = m_config.advisor->gates.physics_tolerance;
     const bool ok = worst <= tolerance;
     m_breaker.record(ok);
-    if (ok) {
+    if (ok && !p.apply) {  // a probe: this cycle still gets the safe default
+      a.mode = Mode::advisor_off;
+      a.reason = "circuit breaker probing, proposal clean (physics check: surrogate within " + std::to_string(worst) +
+                 " of the solver)" + (m_breaker.apply() ? "; the advisor applies from the next cycle" : "") + "; " +
+                 safe_text;
+      report.gate = advisor::to_string(advisor::FallbackReason::breaker_open);
+    } else if (ok) {
       emitted = report.proposal;
       a.mode = Mode::nominal;
       a.reason = "advisor proposal accepted (physics check: surrogate within " + std::to_string(worst) + " of the solver)";
@@ -187,10 +200,12 @@ Decision Decider::decide(const DecisionInputs& in, const Proposal& p, const std:
       if (a.mode == Mode::advisor_off)
         a.reason += "; circuit breaker opened after " + std::to_string(m_config.advisor->breaker.failures) +
                     " consecutive failures";
-    } else {
-      a.mode = m_breaker.state() == advisor::Breaker::State::closed ? Mode::nominal : Mode::advisor_off;
+    } else {  // a probe of the half-open breaker: this cycle still gets the safe default
+      a.mode = Mode::advisor_off;
       a.reason = std::string("circuit breaker probing, proposal ") +
-                 (outcome.accepted ? "clean" : advisor::to_string(outcome.reason)) + "; " + safe_text;
+                 (outcome.accepted ? "clean" : advisor::to_string(outcome.reason)) +
+                 (m_breaker.apply() ? "; the advisor applies from the next cycle" : "") + "; " + safe_text;
+      if (outcome.accepted) report.gate = advisor::to_string(advisor::FallbackReason::breaker_open);
     }
   }
   emitted.resize(m_controls.size());

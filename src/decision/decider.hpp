@@ -41,6 +41,7 @@ struct DecisionInputs {
   std::vector<double> theta;      ///< estimated parameters (means), config.ensemble.parameters order
   bool twin_healthy = true;
   std::string unhealthy_reason;
+  std::string source_down;        ///< why the cycle has no fresh readings (a silent source), or empty
   std::chrono::steady_clock::time_point deadline;  ///< the cycle's wall-clock deadline
 };
 

@@ -1,6 +1,7 @@
 // `twin run`: the loop, and nothing else. Readers live with their sources (src/sources/), the
 // KPIs with src/kpi/, the cycle with twin::Runtime (src/cycle/).
 #include "driver/twin_run.hpp"
+#include "driver/watchdog.hpp"
 
 #include <fcntl.h>
 #include <spdlog/spdlog.h>
@@ -222,9 +223,12 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   const bool terminal = rank == 0 && config.outputs.progress && isatty(STDOUT_FILENO);
   RunResult result;
 
+  const double silence_s = source->paced() ? config.source.silence_s.value_or(period) + period : 0.0;
+  Watchdog watchdog(dir / "state" / "heartbeat", rank, size, config.twin.watchdog_limit_s(), silence_s);
   const auto wall_start = Clock::now();
   for (int c = runtime.cycle(); c < cycles; ++c) {
     // A stop request ends the run between cycles, on every rank at the same cycle.
+    watchdog.beat(c, "start");
     int stop = stop_signal();
     TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &stop, 1, MPI_INT, MPI_MAX, comm));
     if (stop != 0) {
@@ -234,19 +238,27 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
       break;
     }
     auto stage = Clock::now();
+    watchdog.beat(c, "source");
     const std::vector<Observation> readings = source->readings(c, c * period, period, applied);
     if (source->ended(!readings.empty())) {
       spdlog::info("stream input ended after {} cycles", c);
       break;
     }
-    times.source_wall_s += seconds_since(stage);
+    std::string down = source->down();
+    broadcast(down, comm);
+    const double wait_s = seconds_since(stage);
+    times.source_wall_s += wait_s;
+    kpis.add_source_wait(1000.0 * wait_s, !down.empty());
 
     stage = Clock::now();
+    if (!down.empty()) runtime.report_source_down(down);
     runtime.ingest(readings);
+    watchdog.beat(c, "step");
     const CycleOutcome out = runtime.step(deadline);
     kpis.add_twin_wall_s(seconds_since(stage));
     const std::vector<double> used = applied;
     for (std::size_t j = 0; j < applied.size(); ++j) applied[j] = out.advice.controls[j].value;
+    watchdog.beat(c, "emit and record");
     source->emit(out.advice);
     kpis.record(c, out, used, runtime, source->truth());
     snapshots.poll(false);
@@ -264,8 +276,10 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   times.wall_s = seconds_since(wall_start);
   // The final snapshot (end of the cycles, a stop signal, the end of a stream): a later
   // --resume, or --cycles beyond these, continues from here.
+  watchdog.beat(runtime.cycle(), "final snapshot");
   snapshot(runtime.cycle(), result.stop_signal ? signal_name(result.stop_signal) : "end of run");
   snapshots.poll(true);
+  watchdog.beat(runtime.cycle(), "summary");
   result.cycles = kpis.completed();
   if (rank != 0) return result;
 

@@ -32,6 +32,7 @@ void install_stop_handlers() {
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  signal(SIGXFSZ, SIG_IGN);  // a file-size limit (ulimit -f) makes writes fail with EFBIG, reported like a full disk
 }
 
 int stop_signal() { return g_stop; }

@@ -35,8 +35,7 @@ struct Growing {
       chunk.push_back(std::max<hsize_t>(n, 1));
       row_size *= std::max<hsize_t>(n, 1);
     }
-    // Small rows get many per chunk; field rows one per chunk.
-    chunk[0] = row_size >= 4096 ? 1 : std::max<hsize_t>(1, 4096 / std::max<hsize_t>(1, row_size));
+    chunk[0] = row_size >= 512 ? 1 : std::max<hsize_t>(1, 512 / std::max<hsize_t>(1, row_size));  // 4 KiB chunks of small rows
     Hdf5Id space(TWIN_HDF5_CHECK(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), maxdims.data())));
     Hdf5Id plist(TWIN_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
     TWIN_HDF5_CHECK(H5Pset_chunk(plist.get(), static_cast<int>(chunk.size()), chunk.data()));
@@ -288,6 +287,14 @@ void SeriesWriter::append_fields(double t_s, const std::vector<double>& mean, co
   m.field_times.push_back(t_s);
   TWIN_HDF5_CHECK(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL));  // the sidecar must not point past the data
   m.write_xdmf();
+}
+
+void SeriesWriter::abandon() {
+  Impl& m = *m_impl;
+  for (Growing* g : {&m.time, &m.observed, &m.qc, &m.forecast, &m.analysis, &m.spread, &m.parameters, &m.parameter_std,
+                     &m.controls, &m.timings, &m.mode, &m.assimilated, &m.field_time, &m.field_mean, &m.field_spread})
+    (void)g->id.release();
+  (void)m.file.release();
 }
 
 long SeriesWriter::rows() const { return static_cast<long>(m_impl->time.rows); }

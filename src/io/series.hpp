@@ -34,6 +34,10 @@ class SeriesWriter {
   /// holds fewer rows or other names than the snapshot expects.
   static std::unique_ptr<SeriesWriter> resume(const std::string& path, const Config& config, long rows, long field_rows,
                                               const std::string& keep_old_as);
+  /// After a write failed (a full disk): lets go of the file without closing it, for HDF5 1.10
+  /// cannot close a file whose flush fails without leaving it half-closed (a crash when the
+  /// library shuts down). The file stays as the last successful flush left it.
+  void abandon();
   long rows() const;
   long field_rows() const;
 

@@ -164,7 +164,7 @@ nlohmann::json RunKpis::partial() const {
   nlohmann::json partial = {{"cycles", m_completed},
                             {"facility_time_s", m_completed * period},
                             {"realtime_factor", m_completed * period / std::max(1e-9, m_twin_wall_s)},
-                            {"deadline_misses", m_misses},
+                            {"deadline_misses", m_misses + m_silent_misses},
                             {"cycle_ms", {{"p99", percentile(m_cycle_ms, 0.99)}}}};
   partial["qc"]["rejected"] = nlohmann::json::object();
   return partial;
@@ -239,7 +239,9 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
                       {"realtime_factor", facility / std::max(1e-9, m_twin_wall_s)},
                       {"realtime_factor_with_source", facility / std::max(1e-9, times.wall_s)},
                       {"deadline_ms", config.twin.deadline_ms},
-                      {"deadline_misses", m_misses},
+                      {"deadline_misses", m_misses + m_silent_misses},
+                      {"deadline_misses_by", {{"cycle_over_deadline", m_misses}, {"source_silent", m_silent_misses}}},
+                      {"source_wait_ms", percentiles(m_source_wait_ms)},
                       {"safe_hold_cycles", m_safe_holds},
                       {"cycle_ms", percentiles(m_cycle_ms)},
                       {"stage_mean_ms", {{"qc", m_stage_sum[0] / n},
@@ -263,6 +265,7 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
   if (config.source.type == "stream") {
     j["stream_malformed_lines"] = source.malformed();
     j["advice_write_errors"] = source.failed_writes();
+    j["source_silent_cycles"] = source.silent_cycles();
   }
   j["advisor"] = {{"configured", config.advisor.has_value()}, {"modes", m_modes}, {"gates", m_gates},
                   {"advise_ms", percentiles(m_advise_ms)}};
@@ -340,6 +343,8 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.cycle_ms", m_cycle_ms);
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
+  a.put("kpi.source_wait_ms", m_source_wait_ms);
+  a.put("kpi.silent_misses", m_silent_misses);
   a.put("kpi.stage_sum", std::vector<double>(std::begin(m_stage_sum), std::end(m_stage_sum)));
   a.put("kpi.twin_wall_s", m_twin_wall_s);
   a.put("kpi.counts", std::vector<long long>{m_misses, m_completed, m_safe_holds, m_last_cycle, m_healthy,
@@ -373,6 +378,8 @@ void RunKpis::restore(const io::StateArchive& a) {
   m_cycle_ms = a.doubles("kpi.cycle_ms");
   m_rmse_analysis = a.doubles("kpi.rmse_analysis");
   m_rmse_free = a.doubles("kpi.rmse_free");
+  m_source_wait_ms = a.doubles("kpi.source_wait_ms");
+  m_silent_misses = a.get_int("kpi.silent_misses");
   const auto& stage = a.doubles("kpi.stage_sum", 5);
   std::copy(stage.begin(), stage.end(), m_stage_sum);
   m_twin_wall_s = a.get_double("kpi.twin_wall_s");

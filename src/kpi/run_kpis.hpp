@@ -41,6 +41,12 @@ class RunKpis {
   int completed() const { return m_completed; }
   double twin_wall_s() const { return m_twin_wall_s; }
   void add_twin_wall_s(double s) { m_twin_wall_s += s; }
+  /// The wait for the cycle's readings [ms]; `silent`: the source sent nothing within its
+  /// silence limit, so the facility got its advice late: a deadline miss.
+  void add_source_wait(double ms, bool silent) {
+    m_source_wait_ms.push_back(ms);
+    if (silent) ++m_silent_misses;
+  }
   /// "cycle 12/360  t = 120 s  64x real time  RMSE 0.131  mode nominal" (rank 0).
   std::string progress(int cycles) const;
   /// The figures so far that metrics.prom shows while the run goes on.
@@ -71,7 +77,8 @@ class RunKpis {
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;
-  std::vector<double> m_advise_ms, m_cycle_ms, m_rmse_analysis, m_rmse_free;
+  std::vector<double> m_advise_ms, m_cycle_ms, m_rmse_analysis, m_rmse_free, m_source_wait_ms;
+  long m_silent_misses = 0;
   double m_stage_sum[5] = {0, 0, 0, 0, 0};
   double m_twin_wall_s = 0.0;
   int m_misses = 0, m_completed = 0, m_safe_holds = 0, m_last_cycle = 0;

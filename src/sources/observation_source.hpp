@@ -74,6 +74,13 @@ class ObservationSource {
   virtual long malformed() const { return 0; }
   /// Advice lines `emit` could not deliver (counted, logged once).
   virtual long failed_writes() const { return 0; }
+  /// Why the last `readings` had no fresh data (a silent feed), or empty. Rank 0's counts.
+  virtual std::string down() const { return {}; }
+  /// Readings arrive at the facility's pace (wall clock), so waiting for them is part of the
+  /// cycle's latency as the facility sees it.
+  virtual bool paced() const { return false; }
+  /// Cycles the source was down (rank 0).
+  virtual long silent_cycles() const { return 0; }
 
   /// The source's state between cycles, for restart snapshots (prefix its names "source.").
   /// `save` runs on every rank into its own part; `restore` gets every part (rank 0's holds the

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The disk fills up under a run (a file-size limit of 200 KiB, ulimit -f, so that every
+# snapshot part fails with EFBIG while series.h5 and audit.jsonl still fit): the run goes on to
+# its end (exit 0), each failed snapshot is logged with the reason and counted in summary.json,
+# and no snapshot is ever committed half-written (none is committed at all).
+# usage: disk_full.sh TWIN CONFIG SCRATCH
+set -uo pipefail
+twin=$1 config=$2 dir=$3
+rm -rf "$dir" && mkdir -p "$dir"
+sed -e "s|field_every: 5|field_every: 0|" "$config" > "$dir/twin.yaml"
+( ulimit -f 200; export PMIX_MCA_gds=hash OMPI_MCA_btl=self,tcp; exec "$twin" run "$dir/twin.yaml" --run-dir "$dir/run" --cycles 40 ) > "$dir/log" 2>&1
+status=$?
+grep -m 2 "could not write its part" "$dir/log"
+[ "$status" -eq 0 ] || { tail -n 5 "$dir/log"; echo "exit status $status, expected 0"; exit 1; }
+grep -q "File too large" "$dir/log" || { echo "the failure's reason is not logged"; exit 1; }
+python3 - "$dir/run" <<'PY'
+import json, sys, glob, os
+run = sys.argv[1]
+s = json.load(open(f"{run}/summary.json"))["snapshots"]
+print("summary.json snapshots:", s)
+assert s["failed"] >= 4 and s["committed"] == 0, s
+committed = glob.glob(f"{run}/state/cycle-*/snapshot.json")
+assert not committed, f"committed snapshots exist: {committed}"
+PY
