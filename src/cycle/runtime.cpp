@@ -425,9 +425,25 @@ struct Runtime::Impl {
     const bool fields = recording && config.outputs.field_every > 0 && cycle % config.outputs.field_every == 0;
     std::pair<std::vector<double>, std::vector<double>> moments_now;
     if (fields) moments_now = gathered_moments(true);
+    if (series && series->room() < series->reserve()) {
+      // Closed while it still can be (HDF5 cannot close a file whose writes failed): the file
+      // holds every cycle so far, intact.
+      spdlog::error("cycle {}: series.h5 has {} bytes left to grow (full disk or file-size limit): recording stops "
+                    "here with the file closed intact; the twin goes on, and later snapshots cannot continue this "
+                    "run's series",
+                    cycle, series->room());
+      series_failed_at = cycle;
+      try {
+        series->flush();
+        series.reset();
+      } catch (const std::exception&) {
+        series->abandon();
+        series.reset();
+      }
+    }
     if (series) {
-      // A recording that fails (a full disk) must not stop the advice: it is given up, once,
-      // loudly, and the cycles go on.
+      // A recording that fails anyway (the disk filled faster) must not stop the advice: it is
+      // given up, once, loudly, and the cycles go on.
       try {
         series->append(out);
         if (fields) series->append_fields(t, moments_now.first, moments_now.second);

@@ -277,6 +277,7 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   // The final snapshot (end of the cycles, a stop signal, the end of a stream): a later
   // --resume, or --cycles beyond these, continues from here.
   watchdog.beat(runtime.cycle(), "final snapshot");
+  snapshots.poll(true);  // a periodic one still being written first: the final one is never skipped
   snapshot(runtime.cycle(), result.stop_signal ? signal_name(result.stop_signal) : "end of run");
   snapshots.poll(true);
   watchdog.beat(runtime.cycle(), "summary");

@@ -9,6 +9,8 @@
 #include <limits>
 #include <sstream>
 
+#include <sys/resource.h>
+
 #include "ground/atomic_write.hpp"
 #include "io/hdf5.hpp"
 #include "twin/error.hpp"
@@ -287,6 +289,28 @@ void SeriesWriter::append_fields(double t_s, const std::vector<double>& mean, co
   m.field_times.push_back(t_s);
   TWIN_HDF5_CHECK(H5Fflush(m.file.get(), H5F_SCOPE_LOCAL));  // the sidecar must not point past the data
   m.write_xdmf();
+}
+
+std::uintmax_t SeriesWriter::room() const {
+  namespace fs = std::filesystem;
+  std::uintmax_t room = std::numeric_limits<std::uintmax_t>::max();
+  std::error_code ec;
+  const fs::space_info space = fs::space(fs::path(m_impl->path).parent_path(), ec);
+  if (!ec) room = space.available;
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY) {
+    const std::uintmax_t size = fs::file_size(m_impl->path, ec);
+    const std::uintmax_t cap = static_cast<std::uintmax_t>(limit.rlim_cur);
+    room = std::min(room, ec || size >= cap ? 0 : cap - size);
+  }
+  return room;
+}
+
+std::uintmax_t SeriesWriter::reserve() const {
+  const Impl& m = *m_impl;
+  std::uintmax_t field = sizeof(double);
+  for (hsize_t n : m.field_shape) field *= n;
+  return 2 * (16 * 4096 + 2 * field) + 65536;
 }
 
 void SeriesWriter::abandon() {

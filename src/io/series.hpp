@@ -34,6 +34,13 @@ class SeriesWriter {
   /// holds fewer rows or other names than the snapshot expects.
   static std::unique_ptr<SeriesWriter> resume(const std::string& path, const Config& config, long rows, long field_rows,
                                               const std::string& keep_old_as);
+  /// Bytes this file may still grow by: the smaller of the file system's free space and the
+  /// process's file-size limit (RLIMIT_FSIZE) minus the file's size.
+  std::uintmax_t room() const;
+  /// What the next cycle's writes may need at most (a new chunk of every dataset, a field row,
+  /// metadata), twice: below it, the writer should be closed while it still can be.
+  std::uintmax_t reserve() const;
+
   /// After a write failed (a full disk): lets go of the file without closing it, for HDF5 1.10
   /// cannot close a file whose flush fails without leaving it half-closed (a crash when the
   /// library shuts down). The file stays as the last successful flush left it.
