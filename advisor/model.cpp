@@ -63,7 +63,14 @@ std::string weights_digest(const ModelPackage& p) { return kind_of(p).digest(p);
 
 void validate(const ModelPackage& p) {
   const detail::ModelKind& kind = kind_of(p);
-  // The hash first: nothing from the file is interpreted before it matches.
+  // The hashes first: nothing from the file is interpreted before they match.
+  if (p.package_sha256.empty())
+    fail(p, "has no whole-package digest (written by twinrt 0.1.0 or edited): train it again, or import it again");
+  const std::string whole = package_digest(p);
+  if (p.package_sha256 != whole)
+    fail(p, "package sha256 mismatch (the file says " + p.package_sha256.substr(0, 16) + "..., its content gives " +
+                whole.substr(0, 16) + "...): the file was modified or corrupted (weights, normalisation, statistics or "
+                "metadata); restore it or train again");
   const std::string digest = kind.digest(p);
   if (p.weights_sha256 != digest)
     fail(p, "weights sha256 mismatch (the file says " + p.weights_sha256.substr(0, 16) + "..., the weights give " +

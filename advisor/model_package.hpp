@@ -61,12 +61,19 @@ struct ModelPackage {
   Lineage lineage;
   std::string libtorch_version;      ///< LibTorch that wrote it, "1.13.1"
   std::string weights_sha256;        ///< sha256 of the weights (see weights_digest)
+  std::string package_sha256;        ///< sha256 of everything that changes a decision (package_digest)
   std::map<std::string, std::string> attributes;  ///< role-specific (lead times, class names, ...)
 };
 
 /// sha256 (hex) of what `weights_sha256` covers: for mlp_ensemble every weight's name, shape and
 /// bytes in order; for torchscript the module bytes.
 std::string weights_digest(const ModelPackage& package);
+
+/// sha256 (hex) of everything in the package that can change a decision or what the audit log
+/// says about it: names, version, kind, role, inputs and outputs, architecture, attributes,
+/// metrics, lineage, normalisation, training statistics and weights (or module bytes); not
+/// `package_sha256` itself. The registry seals a package with it when it stores it.
+std::string package_digest(const ModelPackage& package);
 
 /// Checks a package before anything runs it: weights hash, shapes against inputs/outputs/hidden,
 /// normalisation sizes and finiteness, LibTorch major.minor against the running one.

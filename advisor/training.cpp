@@ -307,6 +307,7 @@ ModelPackage train_mlp_ensemble(const Dataset& shard, const TrainSpec& spec, MPI
     }
   }
   p.weights_sha256 = weights_digest(p);
+  p.package_sha256 = package_digest(p);  // the registry seals it again with its version and lineage
   return p;
 }
 

@@ -198,6 +198,7 @@ struct AssimilationConfig {
 /// `qc:` — checks on every reading before it may be assimilated.
 struct QcConfig {
   double max_age_s = 60.0;            ///< a reading older than this at its cycle is stale
+  double max_future_s = 60.0;         ///< a reading stamped more than this after its cycle's end is rejected (future)
   int stuck_cycles = 2;               ///< this many consecutive unchanged readings: stuck
   double stuck_tolerance = 1.0e-9;    ///< "unchanged" means |change| <= this [u]
   double innovation_sigma = 5.0;      ///< reject when |y - forecast| > this * sqrt(spread^2 + noise^2)

@@ -17,8 +17,11 @@ struct Observation {
 };
 
 /// Why a reading was not assimilated.
+/// Why QC set a reading aside. The codes are stored in series.h5 (/sensors/qc): new reasons go at
+/// the end. superseded: an older reading of the sensor in the same cycle (the latest is used);
+/// future: stamped more than qc.max_future_s after the cycle it arrived in.
 enum class QcReason { accepted, non_finite, out_of_range, not_monotone, stale, duplicate, stuck, innovation,
-                      unknown_sensor, missing };
+                      unknown_sensor, missing, superseded, future };
 const char* to_string(QcReason reason);
 
 /// Operating mode of the runtime (DESIGN.md, degraded modes).

@@ -256,7 +256,12 @@ class Reader {
 
   template <class S>
   void required_section(const char* key, S& out) {
-    if (!find(key)) fail(m_at, m_map, "missing required section '" + std::string(key) + "'");
+    const auto* e = find(key);
+    if (!e) fail(m_at, m_map, "missing required section '" + std::string(key) + "'");
+    // "grid:" with nothing under it (a file cut after that line) is not a grid of defaults.
+    if (e->value.kind == YamlNode::Kind::null)
+      fail(Where{m_at.source, sub_path(m_at.path, key)}, e->value,
+           "the required section '" + std::string(key) + "' is empty (was the file cut short?)");
     section(key, out);
   }
 

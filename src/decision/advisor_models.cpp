@@ -33,8 +33,12 @@ std::unique_ptr<advisor::Model> AdvisorModels::open(const std::string& name, con
   if (!version)
     throw AdvisorError("no active version of model '" + name + "' in registry " + dir +
                        " (train one with: twin train " + m_config.source_name + ")");
-  path = registry.path(name, *version);
+  path = registry.checked_path(name, *version);
   advisor::ModelPackage package = io::read_model(path);
+  // The audit log names the registry's version: a file copied over another is refused.
+  if (package.name != name || package.version != *version)
+    throw AdvisorError(path + ": holds " + advisor::label(package) + " but the registry's pointer says " + name + " v" +
+                       std::to_string(*version) + " (a file copied over another?)");
   if (package.inputs != inputs || package.outputs != outputs)
     throw AdvisorError("model " + advisor::label(package) +
                        ": its inputs and outputs do not match this twin's sensors, controls, parameters and lead "

@@ -52,6 +52,8 @@ class ModelReader {
  public:
   explicit ModelReader(const std::string& path) : m_path(path) {
     if (!fs::exists(path)) throw DataError(path + ": no such model file");
+    // Only a regular file: a FIFO would hang the reader, a device or folder makes no sense.
+    if (!fs::is_regular_file(path)) throw DataError(path + ": not a regular file (a FIFO, device or folder?)");
     // Strong close: a corrupt file must not leave objects open behind the exception.
     Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
     TWIN_HDF5_CHECK(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG));
@@ -143,6 +145,7 @@ void write_model(const std::string& path, const ModelPackage& p) {
     meta["attributes"] = p.attributes;
     meta["libtorch_version"] = p.libtorch_version;
     meta["weights_sha256"] = p.weights_sha256;
+    meta["package_sha256"] = p.package_sha256;
     meta["training_samples"] = p.training.samples;
     meta["histogram_bins"] = p.training.bins;
     meta["lineage"] = {{"parent_version", p.lineage.parent_version}, {"data_sha256", p.lineage.data_sha256},
@@ -192,6 +195,7 @@ ModelPackage read_model(const std::string& path) {
     p.attributes = meta.at("attributes").get<std::map<std::string, std::string>>();
     p.libtorch_version = meta.at("libtorch_version").get<std::string>();
     p.weights_sha256 = meta.at("weights_sha256").get<std::string>();
+    p.package_sha256 = meta.value("package_sha256", std::string());
     p.training.samples = meta.at("training_samples").get<long>();
     p.training.bins = meta.at("histogram_bins").get<int>();
     const auto& l = meta.at("lineage");
@@ -229,7 +233,33 @@ std::string registry_directory(const Config& config) {
 
 ModelRegistry::ModelRegistry(std::string directory) : m_dir(std::move(directory)) {}
 
+namespace {
+
+// A model name is a plain file-name stem: it can never name a path outside the registry.
+void check_name(const std::string& name, const std::string& dir) {
+  static const std::regex plain("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
+  if (!std::regex_match(name, plain) || name.find("..") != std::string::npos)
+    throw DataError("model name '" + name.substr(0, 80) + "' in registry " + dir +
+                    " is not a plain name (letters, digits, '_', '.', '-'; no '..', no '/')");
+}
+
+}  // namespace
+
+std::string ModelRegistry::checked_path(const std::string& name, int version) const {
+  const std::string file = path(name, version);
+  std::error_code ec;
+  const fs::path real = fs::canonical(file, ec);
+  if (ec) throw DataError(file + ": no such model file");
+  const fs::path root = fs::canonical(m_dir, ec);
+  const std::string r = root.string() + "/";
+  if (ec || real.string().compare(0, r.size(), r) != 0)
+    throw DataError(file + ": leads outside the registry " + m_dir + " (to " + real.string() + ")");
+  if (!fs::is_regular_file(real)) throw DataError(file + ": not a regular file (a FIFO, device or folder?)");
+  return file;
+}
+
 std::string ModelRegistry::path(const std::string& name, int version) const {
+  check_name(name, m_dir);
   char file[64];
   std::snprintf(file, sizeof file, "-v%04d.h5", version);
   return (fs::path(m_dir) / (name + file)).string();
@@ -254,10 +284,17 @@ std::vector<RegistryEntry> ModelRegistry::list() const {
 }
 
 std::optional<int> ModelRegistry::active(const std::string& name) const {
-  std::ifstream in(fs::path(m_dir) / (name + ".active"));
+  check_name(name, m_dir);
+  const fs::path pointer = fs::path(m_dir) / (name + ".active");
+  std::error_code ec;
+  if (!fs::exists(pointer, ec)) return std::nullopt;
+  if (!fs::is_regular_file(pointer, ec)) throw DataError(pointer.string() + ": not a regular file (a FIFO, device or folder?)");
+  if (fs::file_size(pointer, ec) > 64) throw DataError(pointer.string() + ": not a version number (too large)");
+  std::ifstream in(pointer);
   int v = 0;
-  if (in >> v && v > 0) return v;
-  return std::nullopt;
+  std::string rest;
+  if (!(in >> v) || v <= 0 || (in >> rest)) throw DataError(pointer.string() + ": does not hold a version number");
+  return v;
 }
 
 int ModelRegistry::add(ModelPackage package) {
@@ -267,6 +304,7 @@ int ModelRegistry::add(ModelPackage package) {
     if (e.name == package.name) next = std::max(next, e.version + 1);
   package.version = next;
   package.lineage.parent_version = active(package.name).value_or(0);
+  package.package_sha256 = advisor::package_digest(package);  // sealed as stored
   write_model(path(package.name, next), package);
   promote(package.name, next);
   return next;
@@ -282,7 +320,7 @@ void ModelRegistry::promote(const std::string& name, int version) {
 int ModelRegistry::rollback(const std::string& name) {
   const auto current = active(name);
   if (!current) throw DataError(m_dir + ": model '" + name + "' has no active version to roll back from");
-  const int parent = read_model(path(name, *current)).lineage.parent_version;
+  const int parent = read_model(checked_path(name, *current)).lineage.parent_version;
   if (parent <= 0) throw DataError(path(name, *current) + ": has no parent version to roll back to");
   promote(name, parent);
   return parent;

@@ -43,8 +43,13 @@ class ModelRegistry {
   const std::string& directory() const { return m_dir; }
   /// Every model file, by name then version.
   std::vector<RegistryEntry> list() const;
+  /// The file of a version. @throws DataError when `name` is not a plain name.
   std::string path(const std::string& name, int version) const;
-  /// The active version of `name` (from `<name>.active`), if any.
+  /// As path(), for opening: the file must exist, be a regular file and lie inside the registry
+  /// (a symlink may not lead out of it). @throws DataError saying which.
+  std::string checked_path(const std::string& name, int version) const;
+  /// The active version of `name` (from `<name>.active`), if any. @throws DataError when the
+  /// pointer is not a regular file holding one positive number.
   std::optional<int> active(const std::string& name) const;
   /// Stores `package` as the next version of its name with the active one as parent, makes it
   /// active and returns the version. Creates the directory.

@@ -412,11 +412,48 @@ long recorded_cycles(const std::string& path) {
   return static_cast<long>(n);
 }
 
+namespace {
+
+// The shape of a dataset of a file to be read, checked before any read: `what` names it.
+std::vector<hsize_t> shape_of(hid_t file, const char* name, const std::string& path) {
+  const hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
+  if (d < 0) throw DataError(path + ": has no dataset " + name);
+  Hdf5Id set(d);
+  (void)H5Drefresh(set.get());
+  Hdf5Id space(H5Dget_space(set.get()));
+  const int rank = space.get() < 0 ? -1 : H5Sget_simple_extent_ndims(space.get());
+  if (rank < 0 || rank > 8) throw DataError(path + ": " + name + " has no readable shape");
+  std::vector<hsize_t> dims(static_cast<std::size_t>(rank), 0);
+  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  Hdf5Id type(H5Dget_type(set.get()));
+  if (type.get() < 0 || H5Tget_class(type.get()) != H5T_FLOAT)
+    throw DataError(path + ": " + name + " does not hold floating-point numbers");
+  return dims;
+}
+
+std::string shape_text(const std::vector<hsize_t>& dims) {
+  std::string s = "[";
+  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? " x " : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+}  // namespace
+
 RecordedReadings read_recorded_readings(const std::string& path) {
   Hdf5Id file = open_for_reading(path);
   RecordedReadings r;
   r.sensors = read_names(file.get(), "/sensors/names");
-  const long cycles = recorded_cycles(path);
+  // Shapes first: a recorded file is untrusted input, and HDF5 reads whatever fits the buffer.
+  const std::vector<hsize_t> t_shape = shape_of(file.get(), "/cycle/time_s", path);
+  const std::vector<hsize_t> v_shape = shape_of(file.get(), "/sensors/observed", path);
+  if (t_shape.size() != 1) throw DataError(path + ": /cycle/time_s is " + shape_text(t_shape) + ", a list of times expected");
+  const hsize_t cycles_h = t_shape[0];
+  if (v_shape.size() != 2 || v_shape[0] != cycles_h || v_shape[1] != r.sensors.size())
+    throw DataError(path + ": /sensors/observed is " + shape_text(v_shape) + ", expected [" + std::to_string(cycles_h) +
+                    " x " + std::to_string(r.sensors.size()) + "] (one row per time, one column per name in /sensors/names)");
+  if (cycles_h > (hsize_t{1} << 26) || cycles_h * r.sensors.size() > (hsize_t{1} << 28))
+    throw DataError(path + ": more recorded readings than a replay reads (" + std::to_string(cycles_h) + " rows)");
+  const long cycles = static_cast<long>(cycles_h);
   r.time_s.resize(static_cast<std::size_t>(cycles));
   std::vector<double> flat(static_cast<std::size_t>(cycles) * r.sensors.size());
   if (cycles > 0) {

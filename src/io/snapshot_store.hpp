@@ -30,7 +30,7 @@
 namespace twin::io {
 
 /// The format of snapshots this build writes and reads.
-inline constexpr int snapshot_format = 1;
+inline constexpr int snapshot_format = 2;  // 2: QC counts of 12 reasons
 
 struct SnapshotInfo {
   std::filesystem::path dir;

@@ -21,6 +21,8 @@ const char* to_string(QcReason reason) {
     case QcReason::innovation: return "innovation";
     case QcReason::unknown_sensor: return "unknown_sensor";
     case QcReason::missing: return "missing";
+    case QcReason::superseded: return "superseded";
+    case QcReason::future: return "future";
   }
   return "?";
 }
@@ -42,12 +44,15 @@ std::vector<QualityControl::Verdict> QualityControl::screen(std::vector<Observat
   std::vector<Observation> later;
   const double slack = 1e-9 * std::max(1.0, std::abs(t_end));
   for (auto& o : queue) {
-    if (std::isfinite(o.t_s) && o.t_s > t_end + slack) {
-      later.push_back(std::move(o));
-      continue;
-    }
     std::size_t s = 0;
     while (s < n && m_sensors[s].name != o.sensor) ++s;
+    // A reading for a later cycle waits for it, unless it is stamped too far ahead (a clock gone
+    // wrong): then it is counted and dropped, so it can neither pile up nor block anything.
+    if (std::isfinite(o.t_s) && o.t_s > t_end + slack) {
+      if (o.t_s <= t_end + m_config.max_future_s) later.push_back(std::move(o));
+      else count(s, QcReason::future);
+      continue;
+    }
     if (s == n) {
       count(n, QcReason::unknown_sensor);
       continue;
@@ -71,7 +76,7 @@ std::vector<QualityControl::Verdict> QualityControl::screen(std::vector<Observat
       return ta < tb;
     });
     for (std::size_t i = 0; i + 1 < r.size(); ++i)
-      if (r[i].t_s == r.back().t_s) count(s, QcReason::duplicate);
+      count(s, r[i].t_s == r.back().t_s ? QcReason::duplicate : QcReason::superseded);
     const Observation& o = r.back();
     v.present = true;
     v.t_s = o.t_s;

@@ -14,7 +14,7 @@ class StateArchive;
 
 namespace twin::detail {
 
-inline constexpr int qc_reason_count = 10;
+inline constexpr int qc_reason_count = 12;
 
 class QualityControl {
  public:

@@ -12,6 +12,7 @@ namespace twin::detail {
 template <class V>
 void describe(V& v, QcConfig& c) {
   v.optional("max_age_s", c.max_age_s, Rule::positive());
+  v.optional("max_future_s", c.max_future_s, Rule::positive());
   v.optional("stuck_cycles", c.stuck_cycles, Rule::at_least(2));
   v.optional("stuck_tolerance", c.stuck_tolerance, Rule::non_negative());
   v.optional("innovation_sigma", c.innovation_sigma, Rule::positive());

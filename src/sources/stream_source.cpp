@@ -1,6 +1,8 @@
 // source.type stream: JSON lines {"t": 12.0, "sensor": "T07", "value": 312.4} from stdin or a
-// file/FIFO, read by rank 0. A cycle reads until a reading beyond its end arrives (held for the
-// next cycle) or the input ends, but never longer than source.silence_s without any data: then
+// file/FIFO, read by rank 0. A cycle reads until most of the sensors that report have sent a
+// reading beyond its end (held for their own cycles; one sensor with a fast clock does not end
+// the period for the others; readings more than qc.max_future_s ahead go to QC, which rejects
+// them), or the input ends, but never longer than source.silence_s without any data: then
 // the cycle runs on what has arrived and its advice is the safe default (down()). The advice
 // goes back as JSON lines (advice_output).
 #include <spdlog/spdlog.h>
@@ -17,6 +19,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 
 #include "ground/mpi.hpp"
 #include "sources/line_input.hpp"
@@ -30,7 +33,9 @@ class StreamSource final : public ObservationSource {
  public:
   explicit StreamSource(const SourceContext& context)
       : m_comm(context.comm),
-        m_silence_s(context.config.source.silence_s.value_or(context.config.twin.control_period_s)) {
+        m_silence_s(context.config.source.silence_s.value_or(context.config.twin.control_period_s)),
+        m_max_future_s(context.config.qc.max_future_s) {
+    for (const auto& s : context.config.sensors) m_configured.insert(s.name);
     TWIN_MPI_CHECK(MPI_Comm_rank(m_comm, &m_rank));
     if (m_rank != 0) return;
     const ObservationSourceConfig& c = context.config.source;
@@ -44,7 +49,11 @@ class StreamSource final : public ObservationSource {
     m_input = std::make_unique<LineInput>(fd, fd != STDIN_FILENO, max_line_bytes);
     m_name = c.stream_input == "-" ? "<stdin>" : c.stream_input;
     m_advice_name = c.advice_output;
-    if (c.advice_output != "-") m_advice.open(c.advice_output, std::ios::app);
+    if (c.advice_output != "-") {
+      m_advice.open(c.advice_output, std::ios::app);
+      if (!m_advice.is_open())
+        throw DataError(c.advice_output + ": cannot open the advice output (source.advice_output): " + std::strerror(errno));
+    }
   }
 
   std::vector<Observation> readings(long cycle, double t0_s, double period_s, const std::vector<double>&) override {
@@ -52,13 +61,21 @@ class StreamSource final : public ObservationSource {
     m_down.clear();
     if (m_rank != 0) return out;
     const double t_end = t0_s + period_s;
-    if (m_held) {
-      if (m_held->t_s > t_end + 1e-9) return out;
-      out.push_back(*m_held);
-      m_held.reset();
+    // Readings that arrived early for this period; sensors already past it.
+    std::set<std::string> moved_on;
+    std::vector<Observation> later;
+    for (Observation& o : m_pending) {
+      if (o.t_s <= t_end + 1e-9) {
+        out.push_back(std::move(o));
+      } else {
+        if (counts(o.sensor)) moved_on.insert(o.sensor);
+        later.push_back(std::move(o));
+      }
     }
-    if (m_eof) return out;
-    // Wait for a reading beyond the period (the facility has moved on) or the end of the input,
+    m_pending = std::move(later);
+    if (m_eof || moved_on.size() >= quorum()) return out;
+    // Wait until half the sensors have sent a reading beyond the period (the facility has moved
+    // on: one sensor with a fast clock cannot end the period for the others), or the input ends,
     // but never longer than silence_s without any data.
     const auto wait_start = LineInput::Clock::now();
     const auto silence = std::chrono::duration_cast<LineInput::Clock::duration>(std::chrono::duration<double>(m_silence_s));
@@ -99,16 +116,25 @@ class StreamSource final : public ObservationSource {
         spdlog::warn("{}:{}: ignored a malformed reading ({}): {}", m_name, m_line, e.what(), line.substr(0, 120));
         continue;
       }
-      if (o.t_s > t_end + 1e-9) {
-        m_held = o;
-        return out;
+      if (counts(o.sensor) && m_seen.size() < max_sensors_tracked) m_seen.insert(o.sensor);
+      // Stamped too far ahead, or with no usable time: the Runtime's QC counts and drops it.
+      if (!std::isfinite(o.t_s) || o.t_s <= t_end + 1e-9 || o.t_s > t_end + m_max_future_s) {
+        out.push_back(o);
+        continue;
       }
-      out.push_back(o);
+      if (m_pending.size() >= max_pending) {  // a flood of early readings: bounded, and counted
+        ++m_dropped;
+        if (m_dropped == 1) spdlog::warn("{}:{}: more than {} readings ahead of the twin; dropping (counted)", m_name, m_line, max_pending);
+        continue;
+      }
+      if (counts(o.sensor)) moved_on.insert(o.sensor);
+      m_pending.push_back(o);
+      if (moved_on.size() >= quorum()) return out;
     }
   }
 
   bool ended(bool had_readings) override {
-    int done = m_rank == 0 && m_eof && !m_held && !had_readings ? 1 : 0;
+    int done = m_rank == 0 && m_eof && m_pending.empty() && !had_readings ? 1 : 0;
     TWIN_MPI_CHECK(MPI_Bcast(&done, 1, MPI_INT, 0, m_comm));
     return done != 0;
   }
@@ -134,25 +160,38 @@ class StreamSource final : public ObservationSource {
 
   long failed_writes() const override { return m_failed_writes; }
 
-  long malformed() const override { return m_malformed; }
+  long malformed() const override { return m_malformed + m_dropped; }
 
   // Where the input stands: a resume of a regular file skips the lines already read; a pipe or
   // FIFO goes on with what arrives next.
   void save(io::StateArchive& a) const override {
-    a.put("source.stream.counts", std::vector<long long>{m_line, m_malformed, m_failed_writes, m_silent_cycles});
-    a.put("source.stream.held", m_held ? std::vector<double>{m_held->t_s, m_held->value} : std::vector<double>{});
-    a.put("source.stream.held_sensor", m_held ? m_held->sensor : std::string());
+    a.put("source.stream.counts", std::vector<long long>{m_line, m_malformed, m_failed_writes, m_silent_cycles, m_dropped});
+    std::vector<double> t, v;
+    std::vector<std::string> names;
+    for (const Observation& o : m_pending) {
+      t.push_back(o.t_s);
+      v.push_back(o.value);
+      names.push_back(o.sensor);
+    }
+    a.put("source.stream.pending.t", std::move(t));
+    a.put("source.stream.pending.value", std::move(v));
+    a.put("source.stream.pending.sensor", std::move(names));
   }
   void restore(const io::StateParts& parts) override {
     if (m_rank != 0) return;
     const io::StateArchive& a = parts.part(0);
     const auto& n = a.ints("source.stream.counts");
-    if (n.size() != 4) throw DataError(a.origin() + ": 'source.stream.counts' is malformed");
+    if (n.size() != 5) throw DataError(a.origin() + ": 'source.stream.counts' is malformed");
     m_malformed = n[1];
     m_failed_writes = n[2];
     m_silent_cycles = n[3];
-    const auto& held = a.doubles("source.stream.held");
-    if (held.size() == 2) m_held = Observation{held[0], a.get_string("source.stream.held_sensor"), held[1]};
+    m_dropped = n[4];
+    const auto& t = a.doubles("source.stream.pending.t");
+    const auto& v = a.doubles("source.stream.pending.value", t.size());
+    const auto& names = a.strings("source.stream.pending.sensor");
+    if (names.size() != t.size()) throw DataError(a.origin() + ": the stream's pending readings are malformed");
+    m_pending.clear();
+    for (std::size_t i = 0; i < t.size(); ++i) m_pending.push_back({t[i], names[i], v[i]});
     struct stat st {};
     if (m_name == "<stdin>" || ::stat(m_name.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       spdlog::info("resume: the stream {} continues with what arrives next", m_name);
@@ -169,14 +208,26 @@ class StreamSource final : public ObservationSource {
 
  private:
   static constexpr std::size_t max_line_bytes = 1u << 20;
+  static constexpr std::size_t max_pending = 1u << 16;
   MPI_Comm m_comm;
   int m_rank = 0;
-  double m_silence_s;
+  // A period ends when most of the sensors that report have sent a reading beyond it.
+  // At least two when the twin has two sensors or more, so one early clock cannot end a period
+  // before the others have been seen.
+  std::size_t quorum() const {
+    return std::max(m_seen.size() / 2 + 1, std::min<std::size_t>(2, std::max<std::size_t>(1, m_configured.size())));
+  }
+  // Only the twin's own sensors count (all names when it has none): made-up names cannot stall it.
+  bool counts(const std::string& name) const { return m_configured.empty() || m_configured.count(name) != 0; }
+  std::set<std::string> m_configured;
+  static constexpr std::size_t max_sensors_tracked = 4096;
+  double m_silence_s, m_max_future_s;
+  std::set<std::string> m_seen;  // sensor names this stream has sent
   std::unique_ptr<LineInput> m_input;
   std::ofstream m_advice;
   std::string m_name, m_advice_name, m_down;
-  std::optional<Observation> m_held;
-  long m_line = 0, m_malformed = 0, m_failed_writes = 0, m_silent_cycles = 0;
+  std::vector<Observation> m_pending;  // readings for later periods, in arrival order
+  long m_line = 0, m_malformed = 0, m_failed_writes = 0, m_silent_cycles = 0, m_dropped = 0;
   bool m_eof = false, m_was_silent = false;
 };
 

@@ -149,6 +149,7 @@ int import_torchscript(const Config& config, const ImportOptions& o) {
   // Load and run it before it enters the registry; the members follow from its output.
   std::vector<double> members;
   {
+    p.package_sha256 = advisor::package_digest(p);  // a probe of this process's own package (the registry seals it again)
     const advisor::Model probe(p);
     probe.predict(reference.training.mean.data(), 1, members);
   }

@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 
 #include <cmath>
 #include <filesystem>
@@ -434,6 +435,7 @@ const std::vector<Scenario>& scenarios() {
          edit_surrogate(reg, [](twin::advisor::ModelPackage& p) {
            for (auto& w : p.weights) std::fill(w.values.begin(), w.values.end(), std::nanf(""));
            p.weights_sha256 = twin::advisor::weights_digest(p);
+           p.package_sha256 = twin::advisor::package_digest(p);  // sealed: the NaN outputs themselves are met
          });
        },
        {}, {},
@@ -462,6 +464,48 @@ const std::vector<Scenario>& scenarios() {
          EXPECT_GE(count_gate(r, "physics_check"), 3);
          EXPECT_GE(count_gate(r, "breaker_open"), 1) << "repeated failures open the breaker";
          EXPECT_EQ(count_mode(r, twin::Mode::nominal), 0);
+       }},
+      // --- hostile registries (issue 14) ---------------------------------------------------------
+      {"model_file_copied_over_another_is_refused", true,
+       [](twin::Config&, const std::string& reg) {
+         twin::io::ModelRegistry registry(reg);
+         registry.add(twin::io::read_model(registry.path("surrogate", 1)));  // v2, active
+         fs::copy_file(registry.path("surrogate", 2), registry.path("surrogate", 1), fs::copy_options::overwrite_existing);
+         registry.promote("surrogate", 1);  // the pointer says v1; the file holds v2
+       },
+       {}, {},
+       [](const TwinRun& r) {
+         EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
+         EXPECT_TRUE(any_reason(r, "but the registry's pointer says surrogate v1")) << text_of(r.out[0]);
+       }},
+      {"model_file_that_is_a_fifo_does_not_hang_start_up", true,
+       [](twin::Config&, const std::string& reg) {
+         const std::string path = surrogate_file(reg);
+         fs::remove(path);
+         ASSERT_EQ(::mkfifo(path.c_str(), 0600), 0);
+       },
+       {}, {},
+       [](const TwinRun& r) {
+         EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
+         EXPECT_TRUE(any_reason(r, "not a regular file")) << text_of(r.out[0]);
+       }},
+      {"model_symlink_leaving_the_registry_is_refused", true,
+       [](twin::Config&, const std::string& reg) {
+         const std::string path = surrogate_file(reg);
+         const fs::path outside = fs::path(reg).parent_path() / "outside.h5";
+         fs::rename(path, outside);
+         fs::create_symlink(outside, path);
+       },
+       {}, {},
+       [](const TwinRun& r) {
+         EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
+         EXPECT_TRUE(any_reason(r, "leads outside the registry")) << text_of(r.out[0]);
+       }},
+      {"model_name_leaving_the_registry_is_refused", true,
+       [](twin::Config& c, const std::string&) { c.advisor->surrogate = "../outside/x"; }, {}, {},
+       [](const TwinRun& r) {
+         EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
+         EXPECT_TRUE(any_reason(r, "is not a plain name")) << text_of(r.out[0]);
        }},
       {"anomaly_model_missing_leaves_the_surrogate_advising", true,
        [](twin::Config&, const std::string& reg) {

@@ -2,9 +2,12 @@
 // checks, deterministic training, and proposals through a surrogate.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <random>
 
 #include "advisor/model.hpp"
@@ -119,6 +122,7 @@ TEST(ModelFile, RoundTripGivesTheSamePredictions) {
   ModelPackage p = trained();
   p.name = "toy";
   p.version = 1;
+  p.package_sha256 = twin::advisor::package_digest(p);  // sealed again after the edits, as the registry does
   const std::string path = scratch("toy.h5").string();
   twin::io::write_model(path, p);
   const Model a(p), b(twin::io::read_model(path));
@@ -235,3 +239,56 @@ TEST(Proposal, FindsTheControlsThatMeetTheTargetInsideTheBox) {
 }
 
 }  // namespace
+
+// Issue 14: the digest covers everything that changes a decision or what the audit log says.
+TEST(ModelFile, EditsToNormalisationStatisticsOrMetadataAreRefused) {
+  const fs::path dir = scratch("sealed");
+  twin::io::ModelRegistry r(dir.string());
+  r.add(trained());
+  const std::string path = r.path("toy", 1);
+  EXPECT_NO_THROW(Model m(twin::io::read_model(path)));
+  const std::vector<std::pair<std::string, std::function<void(ModelPackage&)>>> edits = {
+      {"input mean", [](ModelPackage& p) { p.input_mean[0] += 1e-9; }},
+      {"output scale", [](ModelPackage& p) { p.output_scale[1] *= 1.0001; }},
+      {"training statistics", [](ModelPackage& p) { p.training.std[0] *= 2.0; }},
+      {"histogram", [](ModelPackage& p) { p.training.fractions[0] += 0.01; }},
+      {"metrics", [](ModelPackage& p) { p.metrics["validation_relative_error"] = 0.0; }},
+      {"version", [](ModelPackage& p) { p.version = 2; }},
+      {"lineage", [](ModelPackage& p) { p.lineage.parent_version = 9; }},
+      {"attributes", [](ModelPackage& p) { p.attributes["lead_cycles"] = "1"; }},
+  };
+  for (const auto& [what, edit] : edits) {
+    ModelPackage p = twin::io::read_model(path);
+    edit(p);
+    const std::string edited = scratch("edited.h5").string();
+    twin::io::write_model(edited, p);
+    try {
+      Model m(twin::io::read_model(edited));
+      ADD_FAILURE() << "an edit of the " << what << " was accepted";
+    } catch (const twin::AdvisorError& e) {
+      EXPECT_NE(std::string(e.what()).find("package sha256 mismatch"), std::string::npos) << what << ": " << e.what();
+    }
+  }
+  ModelPackage unsealed = twin::io::read_model(path);
+  unsealed.package_sha256.clear();  // as twinrt 0.1.0 wrote them
+  EXPECT_THROW(Model m(unsealed), twin::AdvisorError);
+}
+
+TEST(Registry, NamesThatLeaveTheRegistryAndPointersThatAreNotNumbersAreRefused) {
+  const fs::path dir = scratch("names");
+  twin::io::ModelRegistry r(dir.string());
+  r.add(trained());
+  for (const std::string& bad : std::vector<std::string>{"../outside/x", "a/b", "..", ".hidden", "", std::string(100, 'a')}) {
+    EXPECT_THROW(r.path(bad, 1), twin::DataError) << bad;
+    EXPECT_THROW(r.promote(bad, 1), twin::DataError) << bad;
+    EXPECT_THROW(r.active(bad), twin::DataError) << bad;
+  }
+  EXPECT_FALSE(fs::exists(dir.parent_path() / "outside"));
+  std::ofstream(dir / "toy.active") << "1 2\n";
+  EXPECT_THROW(r.active("toy"), twin::DataError);
+  std::ofstream(dir / "toy.active") << "-4\n";
+  EXPECT_THROW(r.active("toy"), twin::DataError);
+  fs::remove(dir / "toy.active");
+  ASSERT_EQ(::mkfifo((dir / "toy.active").c_str(), 0600), 0);
+  EXPECT_THROW(r.active("toy"), twin::DataError);  // a FIFO: refused at once, never opened
+}

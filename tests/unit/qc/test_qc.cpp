@@ -81,3 +81,23 @@ TEST(Qc, InnovationRejectsALoneSpikeButKeepsAChangeItsBuddySees) {
   EXPECT_EQ(v[1].reason, QcReason::accepted);
   EXPECT_EQ(v[2].reason, QcReason::innovation);
 }
+
+// Issue 14: readings stamped too far ahead are rejected and counted, not queued forever; older
+// readings beside the one used are counted, not dropped silently.
+TEST(Qc, FarFutureReadingsAreCountedAndDroppedAndOlderOnesAreCountedAsSuperseded) {
+  twin::Config c = config();
+  c.qc.max_future_s = 20.0;
+  twin::detail::QualityControl qc(c);
+  std::vector<Observation> q{{1e12, "A", 20.0}, {25.0, "B", 20.0}, {31.0, "C", 20.0}, {1e12, "Z", 1.0},
+                             {6.0, "A", 10.0}, {8.0, "A", 11.0}, {9.0, "A", 12.0}};
+  Verdicts v = qc.screen(q, 10.0);
+  EXPECT_EQ(count(qc, 0, QcReason::future), 1);
+  EXPECT_EQ(count(qc, 2, QcReason::future), 1);  // 21 s ahead of its cycle's end
+  EXPECT_EQ(count(qc, 3, QcReason::future), 1);  // an unknown name far ahead: counted on the last row
+  ASSERT_EQ(q.size(), 1u) << "only B (15 s ahead) waits for its cycle";
+  EXPECT_EQ(q[0].sensor, "B");
+  EXPECT_EQ(v[0].value, 12.0);
+  EXPECT_EQ(count(qc, 0, QcReason::superseded), 2);
+  EXPECT_STREQ(twin::to_string(QcReason::future), "future");
+  EXPECT_STREQ(twin::to_string(QcReason::superseded), "superseded");
+}
