@@ -136,16 +136,7 @@ struct Runtime::Impl {
     a.put("runtime.last_assimilate_ms", last_assimilate_ms);
     a.put("runtime.theta", theta);
     a.put("runtime.hx_good", hx_good);
-    std::vector<double> qt, qv;
-    std::vector<std::string> qn;
-    for (const Observation& o : queue) {
-      qt.push_back(o.t_s);
-      qv.push_back(o.value);
-      qn.push_back(o.sensor);
-    }
-    a.put("runtime.queue.t", std::move(qt));
-    a.put("runtime.queue.value", std::move(qv));
-    a.put("runtime.queue.sensor", std::move(qn));
+    io::save_observations(a, "runtime.queue", queue);
     std::vector<double> observed, forecast, forecast_spread, analysis, spread;
     std::vector<long long> reasons;
     for (const SensorEstimate& e : estimates) {
@@ -187,12 +178,7 @@ struct Runtime::Impl {
     last_assimilate_ms = a.get_double("runtime.last_assimilate_ms");
     theta = a.doubles("runtime.theta", static_cast<std::size_t>(N) * P);
     hx_good = a.doubles("runtime.hx_good", static_cast<std::size_t>(N) * S);
-    const auto& qt = a.doubles("runtime.queue.t");
-    const auto& qv = a.doubles("runtime.queue.value", qt.size());
-    const auto& qn = a.strings("runtime.queue.sensor");
-    if (qn.size() != qt.size()) throw DataError(a.origin() + ": the queued readings are malformed");
-    queue.clear();
-    for (std::size_t i = 0; i < qt.size(); ++i) queue.push_back({qt[i], qn[i], qv[i]});
+    queue = io::restore_observations(a, "runtime.queue");
     const std::size_t s_count = static_cast<std::size_t>(S);
     const auto& observed = a.doubles("runtime.estimates.observed", s_count);
     const auto& reasons = a.ints("runtime.estimates.qc");

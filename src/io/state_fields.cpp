@@ -71,4 +71,27 @@ void restore_field(const StateParts& parts, const std::string& name, const solve
   Kokkos::deep_copy(u, h);
 }
 
+void save_observations(StateArchive& a, const std::string& name, const std::vector<Observation>& readings) {
+  std::vector<double> t, v;
+  std::vector<std::string> sensors;
+  for (const Observation& o : readings) {
+    t.push_back(o.t_s);
+    v.push_back(o.value);
+    sensors.push_back(o.sensor);
+  }
+  a.put(name + ".t", std::move(t));
+  a.put(name + ".value", std::move(v));
+  a.put(name + ".sensor", std::move(sensors));
+}
+
+std::vector<Observation> restore_observations(const StateArchive& a, const std::string& name) {
+  const auto& t = a.doubles(name + ".t");
+  const auto& v = a.doubles(name + ".value", t.size());
+  const auto& sensors = a.strings(name + ".sensor");
+  if (sensors.size() != t.size()) throw DataError(a.origin() + ": the readings in '" + name + "' are malformed");
+  std::vector<Observation> out;
+  for (std::size_t i = 0; i < t.size(); ++i) out.push_back({t[i], sensors[i], v[i]});
+  return out;
+}
+
 }  // namespace twin::io

@@ -11,6 +11,7 @@
 #include "io/state_archive.hpp"
 #include "solvers/field.hpp"
 #include "solvers/grid.hpp"
+#include "twin/observation.hpp"
 
 namespace twin::io {
 
@@ -29,5 +30,10 @@ void save_field(StateArchive& archive, const std::string& name, const solvers::F
 /// were written for another grid.
 void restore_field(const StateParts& parts, const std::string& name, const solvers::Field& u,
                    const solvers::LocalGrid& g, int first_member);
+
+/// Readings as three arrays (`name`.t, .value, .sensor), e.g. those queued for later cycles.
+void save_observations(StateArchive& archive, const std::string& name, const std::vector<Observation>& readings);
+/// @throws DataError when the arrays are missing or of different lengths.
+std::vector<Observation> restore_observations(const StateArchive& archive, const std::string& name);
 
 }  // namespace twin::io

@@ -166,16 +166,7 @@ class StreamSource final : public ObservationSource {
   // FIFO goes on with what arrives next.
   void save(io::StateArchive& a) const override {
     a.put("source.stream.counts", std::vector<long long>{m_line, m_malformed, m_failed_writes, m_silent_cycles, m_dropped});
-    std::vector<double> t, v;
-    std::vector<std::string> names;
-    for (const Observation& o : m_pending) {
-      t.push_back(o.t_s);
-      v.push_back(o.value);
-      names.push_back(o.sensor);
-    }
-    a.put("source.stream.pending.t", std::move(t));
-    a.put("source.stream.pending.value", std::move(v));
-    a.put("source.stream.pending.sensor", std::move(names));
+    io::save_observations(a, "source.stream.pending", m_pending);
   }
   void restore(const io::StateParts& parts) override {
     if (m_rank != 0) return;
@@ -186,12 +177,7 @@ class StreamSource final : public ObservationSource {
     m_failed_writes = n[2];
     m_silent_cycles = n[3];
     m_dropped = n[4];
-    const auto& t = a.doubles("source.stream.pending.t");
-    const auto& v = a.doubles("source.stream.pending.value", t.size());
-    const auto& names = a.strings("source.stream.pending.sensor");
-    if (names.size() != t.size()) throw DataError(a.origin() + ": the stream's pending readings are malformed");
-    m_pending.clear();
-    for (std::size_t i = 0; i < t.size(); ++i) m_pending.push_back({t[i], names[i], v[i]});
+    m_pending = io::restore_observations(a, "source.stream.pending");
     struct stat st {};
     if (m_name == "<stdin>" || ::stat(m_name.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
       spdlog::info("resume: the stream {} continues with what arrives next", m_name);
