@@ -259,6 +259,9 @@ struct OutputConfig {
   int field_every = 10;               ///< write fields to series.h5 every this many cycles (0: never)
   int flush_every = 5;                ///< flush series.h5 and rewrite metrics.prom every this many cycles
   bool progress = true;               ///< a progress line when stdout is a terminal
+  /// The facility's secret for a keyed audit log (HMAC-SHA-256); the environment variable
+  /// TWIN_AUDIT_KEY_FILE overrides it. Empty: an unkeyed SHA-256 chain.
+  std::optional<std::string> audit_key_file;
 };
 
 /// `snapshots:` — restart snapshots under state/ of the run directory (docs/operations.md).

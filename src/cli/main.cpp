@@ -2,7 +2,10 @@
 #include <CLI/CLI.hpp>
 #include <Kokkos_Core.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 #include <spdlog/spdlog.h>
@@ -20,6 +23,8 @@
 #include "twin/version.hpp"
 
 namespace {
+
+namespace fs = std::filesystem;
 
 constexpr int exit_ok = 0;
 constexpr int exit_runtime_failure = 1;
@@ -72,11 +77,38 @@ std::string describe(const twin::Config& c) {
 }
 
 // --- twin audit verify FILE: exit 0 intact, 1 broken, 2 unreadable. Rank 0 only. ---------------
-int verify_audit_file(const std::string& path) {
+// With --key (or TWIN_AUDIT_KEY_FILE) every record must carry the facility's HMAC; the chain's
+// length and head are compared with the run's summary.json (beside the log, or --summary), so a
+// cut, emptied or appended-to log does not verify.
+int verify_audit_file(const std::string& path, const std::string& key_file, std::string summary_file) {
   try {
-    const twin::io::AuditCheck check = twin::io::verify_audit(path);
+    const std::optional<std::string> key =
+        twin::io::audit_key(key_file.empty() ? std::nullopt : std::optional<std::string>(key_file));
+    const twin::io::AuditCheck check = twin::io::verify_audit(path, key);
     if (check.ok) {
-      std::cout << path << ": ok, " << check.records << " records, hash chain intact\n";
+      if (summary_file.empty() && fs::exists(fs::path(path).parent_path() / "summary.json"))
+        summary_file = (fs::path(path).parent_path() / "summary.json").string();
+      std::string anchor;
+      if (!summary_file.empty()) {
+        std::ifstream in(summary_file);
+        const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
+        if (s.is_discarded() || !s.contains("audit") || !s["audit"].is_object())
+          throw twin::DataError(summary_file + ": holds no audit chain head (a summary of twinrt 0.1.0?)");
+        const long records = s["audit"].value("records", -1L);
+        const std::string head = s["audit"].value("head", std::string());
+        if (records != check.records || head != check.head) {
+          std::cout << path << ": broken: " << check.records << " intact records ending in " << check.head.substr(0, 16)
+                    << "..., but " << summary_file << " recorded " << records << " ending in " << head.substr(0, 16)
+                    << "... (records were cut, removed, appended or the log rewritten)\n";
+          return exit_runtime_failure;
+        }
+        anchor = ", chain head matches " + summary_file;
+      } else if (check.records == 0) {
+        std::cout << path << ": holds no record and there is no summary.json to compare with: nothing is verified\n";
+        return exit_runtime_failure;
+      }
+      std::cout << path << ": ok, " << check.records << " records, " << (key ? "keyed (HMAC) " : "hash ")
+                << "chain intact" << anchor << "\n";
       return exit_ok;
     }
     std::cout << path << ": broken at line " << check.first_bad << ": " << check.reason << "\n";
@@ -167,6 +199,10 @@ int run_cli(int argc, char** argv) {
   audit->require_subcommand(1);
   auto* audit_verify = audit->add_subcommand("verify", "Check an audit log's hash chain and report the first broken line");
   audit_verify->add_option("file", audit_path, "audit.jsonl of a run directory")->required();
+  std::string audit_key_file, audit_summary;
+  audit_verify->add_option("--key", audit_key_file, "The facility's audit key file (default: TWIN_AUDIT_KEY_FILE)");
+  audit_verify->add_option("--summary", audit_summary,
+                           "summary.json whose chain head to compare (default: the one beside the log, if any)");
   // --- end twin audit verify ---
 
   try {
@@ -195,7 +231,7 @@ int run_cli(int argc, char** argv) {
       return exit_bad_input;
     }
   }
-  if (*audit_verify) return rank == 0 ? verify_audit_file(audit_path) : exit_ok;  // twin audit verify
+  if (*audit_verify) return rank == 0 ? verify_audit_file(audit_path, audit_key_file, audit_summary) : exit_ok;
   if (*models_import) {
     if (rank != 0) return exit_ok;
     try {

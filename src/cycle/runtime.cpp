@@ -73,6 +73,7 @@ struct Runtime::Impl {
   bool outputs_open = false;                 // series.h5 and audit.jsonl created or continued
   std::string source_down;                   // the next step's source problem (report_source_down)
   int series_failed_at = -1;                 // the cycle series.h5 could not be written, or -1
+  std::optional<std::string> audit_key;      // the facility's key for audit.jsonl (rank 0)
   std::unique_ptr<io::SeriesWriter> series;  // rank 0 writes it
   std::unique_ptr<detail::Decider> decider;  // every rank holds the controls; rank 0 decides
   std::unique_ptr<io::AuditLog> audit;       // rank 0, with a run directory
@@ -116,6 +117,7 @@ struct Runtime::Impl {
     recording = options.run_dir.has_value();
     if (recording) run_dir = *options.run_dir;
     if (recording && rank == 0) std::filesystem::create_directories(run_dir);
+    if (recording && rank == 0) audit_key = io::audit_key(config.outputs.audit_key_file);
     decider = std::make_unique<detail::Decider>(config, rank == 0);
     // series.h5 and audit.jsonl are created by the first step, or continued by restore().
   }
@@ -126,7 +128,7 @@ struct Runtime::Impl {
   void open_new_outputs() {
     outputs_open = true;
     if (!recording || rank != 0) return;
-    audit = std::make_unique<io::AuditLog>(audit_path().string());
+    audit = std::make_unique<io::AuditLog>(audit_path().string(), audit_key);
     series = std::make_unique<io::SeriesWriter>(series_path().string(), config);
   }
 
@@ -216,7 +218,7 @@ struct Runtime::Impl {
     std::filesystem::create_directories(kept);
     audit = std::make_unique<io::AuditLog>(io::AuditLog::resume(audit_path().string(), a.get_int("runtime.audit.records"),
                                                                 a.get_string("runtime.audit.head"),
-                                                                (kept / "audit-tail.jsonl").string()));
+                                                                (kept / "audit-tail.jsonl").string(), audit_key));
     series = io::SeriesWriter::resume(series_path().string(), config, a.get_int("runtime.series.rows"),
                                       a.get_int("runtime.series.field_rows"), (kept / "series.h5").string());
   }
@@ -560,6 +562,12 @@ namespace detail {
 void RuntimeState::save(const Runtime& runtime, io::StateArchive& archive) { runtime.m_impl->save(archive); }
 
 void RuntimeState::restore(Runtime& runtime, SnapshotParts& parts) { runtime.m_impl->restore(parts); }
+
+std::optional<std::pair<long, std::string>> RuntimeState::audit_head(const Runtime& runtime) {
+  const Runtime::Impl& m = *runtime.m_impl;
+  if (!m.audit) return std::nullopt;
+  return std::make_pair(m.audit->records(), m.audit->head());
+}
 
 std::vector<std::filesystem::path> RuntimeState::files_to_sync(const Runtime& runtime) {
   Runtime::Impl& m = *runtime.m_impl;

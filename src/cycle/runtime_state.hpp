@@ -3,6 +3,9 @@
 // the KPIs' state to the same snapshot part (src/driver/twin_run.cpp).
 
 #include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "cycle/snapshots.hpp"
@@ -16,6 +19,8 @@ struct RuntimeState {
   static void restore(Runtime& runtime, SnapshotParts& parts);
   /// Flushes series.h5 and returns this rank's files a snapshot must not get ahead of.
   static std::vector<std::filesystem::path> files_to_sync(const Runtime& runtime);
+  /// audit.jsonl's record count and chain head (rank 0 of a recording run), for summary.json.
+  static std::optional<std::pair<long, std::string>> audit_head(const Runtime& runtime);
 };
 
 }  // namespace twin::detail

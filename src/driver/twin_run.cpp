@@ -51,6 +51,7 @@ Config effective_config(const Config& input, const RunOptions& options) {
   };
   beside_config(config.source.replay_file);
   beside_config(config.source.stream_input);
+  if (config.outputs.audit_key_file) beside_config(*config.outputs.audit_key_file);
   return config;
 }
 
@@ -287,6 +288,10 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   nlohmann::json j = kpis.summary(runtime, *source, times);
   if (result.stop_signal) j["stopped_by"] = signal_name(result.stop_signal);
   j["snapshots"] = snapshots.stats().json();
+  // The chain head outside the log: `twin audit verify` compares it, so a cut or emptied log shows.
+  if (const auto head = RuntimeState::audit_head(runtime))
+    j["audit"] = {{"records", head->first}, {"head", head->second}, {"keyed", config.outputs.audit_key_file.has_value() ||
+                                                                             std::getenv("TWIN_AUDIT_KEY_FILE") != nullptr}};
   atomic_write(dir / "summary.json", j.dump(2) + "\n");
   atomic_write(dir / "metrics.prom", prometheus(config, j));
   const double facility = kpis.completed() * period;

@@ -1,6 +1,8 @@
 #include "ground/sha256.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <cerrno>
@@ -72,6 +74,37 @@ std::string sha256_file(const std::string& path) {
   while ((got = std::fread(chunk.data(), 1, chunk.size(), file.get())) > 0) digest.update(chunk.data(), got);
   if (std::ferror(file.get())) throw DataError(path + ": cannot read: " + std::strerror(errno));
   return digest.hex();
+}
+
+std::string hmac_sha256_hex(std::string_view key, std::string_view text) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(text.data()),
+            text.size(), mac, &length))
+    throw Error("hmac-sha256: HMAC failed");
+  static const char digits[] = "0123456789abcdef";
+  std::string hex;
+  for (unsigned int i = 0; i < length; ++i) {
+    hex += digits[mac[i] >> 4];
+    hex += digits[mac[i] & 15];
+  }
+  return hex;
+}
+
+std::string read_key_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) throw DataError(path + ": cannot read the key file: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw DataError(path + ": the key file is not a regular file");
+  if (st.st_size < 32 || st.st_size > 4096)
+    throw DataError(path + ": a key file holds 32 to 4096 bytes of secret (e.g. head -c 32 /dev/urandom > FILE), this one " +
+                    std::to_string(st.st_size));
+  std::FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw DataError(path + ": cannot read the key file: " + std::strerror(errno));
+  std::string key(static_cast<std::size_t>(st.st_size), '\0');
+  const std::size_t got = std::fread(key.data(), 1, key.size(), f);
+  std::fclose(f);
+  if (got != key.size()) throw DataError(path + ": cannot read the key file");
+  return key;
 }
 
 }  // namespace twin

@@ -20,4 +20,11 @@ std::string sha256_hex(std::string_view text);
 ///         unreadable, a directory).
 std::string sha256_file(const std::string& path);
 
+/// HMAC-SHA-256 (lowercase hex) of `text` under `key` (OpenSSL).
+std::string hmac_sha256_hex(std::string_view key, std::string_view text);
+
+/// A secret key from a file (the facility's audit key): a regular file of 32 to 4096 bytes.
+/// @throws DataError naming the file and what is wrong.
+std::string read_key_file(const std::string& path);
+
 }  // namespace twin

@@ -1,6 +1,7 @@
 #include "io/audit.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -23,7 +24,14 @@ constexpr int max_depth = 256;  // far beyond any decision record
 
 // Why `line` (number `number`) does not extend the chain, or empty when it does; then `prev`
 // becomes its hash.
-std::string check_line(const std::string& line, long number, long expected_seq, bool terminated, std::string& prev) {
+constexpr const char* keyed_chain = "hmac-sha256";
+
+std::string seal(const std::string& text, const std::optional<std::string>& key) {
+  return key ? hmac_sha256_hex(*key, text) : sha256_hex(text);
+}
+
+std::string check_line(const std::string& line, long number, long expected_seq, bool terminated, std::string& prev,
+                       const std::optional<std::string>& key) {
   if (line.empty()) return "empty line";
   // Parsing is iterative but dump() recurses, so a crafted, deeply nested line must stop here.
   int depth = 0;
@@ -45,8 +53,13 @@ std::string check_line(const std::string& line, long number, long expected_seq, 
   const auto found_prev = prev_field->get<std::string>();
   const auto hash = hash_field->get<std::string>();
 
+  const auto chain = record.find("chain");
+  const bool keyed = chain != record.end() && chain->is_string() && chain->get<std::string>() == keyed_chain;
+  if (keyed && !key) return "the record is keyed (hmac-sha256): verify it with the facility key (--key FILE)";
+  if (!keyed && key) return "the record is not keyed: written without the facility key, or rewritten";
   record.erase("hash");
-  if (sha256_hex(record.dump()) != hash) return "hash mismatch: record was modified";
+  if (seal(record.dump(), key) != hash)
+    return key ? "hmac mismatch: record was modified, or the key is not the one that wrote it" : "hash mismatch: record was modified";
   record["hash"] = hash;
   // The hash covers the parsed content; byte equality also rules out edits that parse to the
   // same content (duplicate keys, reformatting) but that another reader would see differently.
@@ -64,8 +77,8 @@ std::string check_line(const std::string& line, long number, long expected_seq, 
 
 }  // namespace
 
-AuditLog::AuditLog(const std::string& path)
-    : m_file(std::fopen(path.c_str(), "wb")), m_path(path), m_prev(genesis_hash) {
+AuditLog::AuditLog(const std::string& path, std::optional<std::string> key)
+    : m_file(std::fopen(path.c_str(), "wb")), m_path(path), m_prev(genesis_hash), m_key(std::move(key)) {
   if (!m_file) throw Error(path + ": cannot create the audit log: " + std::strerror(errno));
 }
 
@@ -77,7 +90,8 @@ std::string AuditLog::append(json record) {
   try {
     record["seq"] = m_seq;
     record["prev"] = m_prev;
-    hash = sha256_hex(record.dump());
+    if (m_key) record["chain"] = keyed_chain;
+    hash = seal(record.dump(), m_key);
     record["hash"] = hash;
     line = record.dump() + '\n';
   } catch (const json::exception& e) {
@@ -91,7 +105,8 @@ std::string AuditLog::append(json record) {
   return hash;
 }
 
-AuditLog AuditLog::resume(const std::string& path, long records, const std::string& head, const std::string& tail_file) {
+AuditLog AuditLog::resume(const std::string& path, long records, const std::string& head, const std::string& tail_file,
+                          std::optional<std::string> key) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path + ": cannot open the audit log to continue it: " + std::strerror(errno));
   std::string prev = genesis_hash, line;
@@ -99,7 +114,7 @@ AuditLog AuditLog::resume(const std::string& path, long records, const std::stri
   std::streamoff keep = 0;
   while (number < records && std::getline(in, line)) {
     ++number;
-    const std::string reason = check_line(line, number, number - 1, /*terminated=*/!in.eof(), prev);
+    const std::string reason = check_line(line, number, number - 1, /*terminated=*/!in.eof(), prev, key);
     if (!reason.empty())
       throw DataError(path + ": line " + std::to_string(number) + " is broken (" + reason + "); the snapshot counts " +
                       std::to_string(records) + " records");
@@ -136,10 +151,11 @@ AuditLog AuditLog::resume(const std::string& path, long records, const std::stri
   log.m_path = path;
   log.m_seq = records;
   log.m_prev = head;
+  log.m_key = std::move(key);
   return log;
 }
 
-AuditCheck verify_audit(const std::string& path) {
+AuditCheck verify_audit(const std::string& path, const std::optional<std::string>& key) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw DataError(path + ": cannot open the audit log: " + std::strerror(errno));
   AuditCheck check;
@@ -150,15 +166,23 @@ AuditCheck verify_audit(const std::string& path) {
     ++number;
     std::string reason;
     try {
-      reason = check_line(line, number, check.records, /*terminated=*/!in.eof(), prev);
+      reason = check_line(line, number, check.records, /*terminated=*/!in.eof(), prev, key);
     } catch (const json::exception& e) {  // defensive: the checks above avoid every throwing call
       reason = std::string("unreadable record: ") + e.what();
     }
-    if (!reason.empty()) return AuditCheck{false, check.records, number, std::move(reason)};
+    if (!reason.empty()) return AuditCheck{false, check.records, number, std::move(reason), prev};
     ++check.records;
   }
   if (in.bad()) throw DataError(path + ": cannot read the audit log");
+  check.head = prev;
   return check;
+}
+
+std::optional<std::string> audit_key(const std::optional<std::string>& configured_file) {
+  const char* env = std::getenv("TWIN_AUDIT_KEY_FILE");
+  if (env && *env) return read_key_file(env);
+  if (configured_file) return read_key_file(*configured_file);
+  return std::nullopt;
 }
 
 }  // namespace twin::io

@@ -13,6 +13,7 @@
 
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -26,7 +27,10 @@ class AuditLog {
  public:
   /// Creates (truncates) the file at `path`.
   /// @throws Error naming `path` when the file cannot be created.
-  explicit AuditLog(const std::string& path);
+  /// With `key` (the facility's secret), each record's "hash" is an HMAC-SHA-256 under it and the
+  /// record says so ("chain": "hmac-sha256"): nobody without the key can rewrite the log so that
+  /// it verifies.
+  explicit AuditLog(const std::string& path, std::optional<std::string> key = std::nullopt);
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
   AuditLog(AuditLog&&) noexcept = default;
@@ -46,7 +50,8 @@ class AuditLog {
   /// (written after the snapshot by the run that stopped) are moved to `tail_file` when there
   /// are any, and appends continue the chain. @throws DataError when the log holds fewer intact
   /// records than `records` or another head: the evidence does not match the snapshot.
-  static AuditLog resume(const std::string& path, long records, const std::string& head, const std::string& tail_file);
+  static AuditLog resume(const std::string& path, long records, const std::string& head, const std::string& tail_file,
+                         std::optional<std::string> key = std::nullopt);
   long records() const noexcept { return m_seq; }
   const std::string& head() const noexcept { return m_prev; }
 
@@ -62,6 +67,7 @@ class AuditLog {
   std::string m_path;
   long m_seq = 0;
   std::string m_prev;
+  std::optional<std::string> m_key;
 };
 
 /// The verdict on an audit log. A broken chain is an expected outcome, hence a value.
@@ -71,7 +77,12 @@ struct AuditCheck {
   long first_bad = -1;  ///< 1-based line number of the first broken record; -1 when ok
   std::string reason;   ///< what is wrong with that line, e.g. "hash mismatch: record was
                         ///< modified"; empty when ok
+  std::string head;     ///< the hash of the last intact record (64 zeros when none)
 };
+
+/// The facility's audit key, when one is configured: the file named by the environment variable
+/// TWIN_AUDIT_KEY_FILE, else by outputs.audit_key_file. @throws DataError when it cannot be read.
+std::optional<std::string> audit_key(const std::optional<std::string>& configured_file);
 
 /// Reads the audit log at `path` line by line and checks that every line is a canonical JSON
 /// object (exactly as `AuditLog` wrote it) whose "hash" matches its content, whose "seq" follows
@@ -79,6 +90,9 @@ struct AuditCheck {
 /// line. An empty file is ok with 0 records. Never throws on the content of the file (binary
 /// junk is just a broken line).
 /// @throws DataError naming `path` when the file cannot be opened or read.
-AuditCheck verify_audit(const std::string& path);
+/// Verifies the chain. With `key`, every record must be keyed and its HMAC must match (a log
+/// written without the key, or rewritten, fails); without it, a keyed record fails with the
+/// advice to give the key.
+AuditCheck verify_audit(const std::string& path, const std::optional<std::string>& key = std::nullopt);
 
 }  // namespace twin::io

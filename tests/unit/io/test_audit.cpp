@@ -309,3 +309,35 @@ TEST(VerifyAudit, GarbageLinesAreReportedNeverThrown) {
   EXPECT_EQ(check.reason, "not valid JSON (truncated write?)");
   fs::remove(path);
 }
+
+// Issue 14: a keyed chain verifies only with its key; an unkeyed rewrite fails with the key.
+TEST(VerifyAudit, AKeyedChainVerifiesOnlyWithItsKey) {
+  const std::string path = scratch(".jsonl");
+  const std::string key(32, 'k'), other(32, 'o');
+  {
+    twin::io::AuditLog log(path, key);
+    for (int i = 0; i < 5; ++i) log.append({{"cycle", i + 1}});
+  }
+  const auto with_key = twin::io::verify_audit(path, key);
+  EXPECT_TRUE(with_key.ok) << with_key.reason;
+  EXPECT_EQ(with_key.records, 5);
+  EXPECT_NE(with_key.head, std::string(64, '0'));
+  const auto without = twin::io::verify_audit(path);
+  EXPECT_FALSE(without.ok);
+  EXPECT_NE(without.reason.find("--key"), std::string::npos) << without.reason;
+  EXPECT_FALSE(twin::io::verify_audit(path, other).ok);
+  write_log(path, 5);  // the same records rewritten without the key
+  const auto rewritten = twin::io::verify_audit(path, key);
+  EXPECT_FALSE(rewritten.ok);
+  EXPECT_NE(rewritten.reason.find("not keyed"), std::string::npos) << rewritten.reason;
+}
+
+TEST(AuditKey, AKeyFileMustHoldEnoughSecretAndBeARegularFile) {
+  const std::string path = scratch(".key");
+  std::ofstream(path) << "short";
+  EXPECT_THROW(twin::io::audit_key(path), twin::DataError);
+  std::ofstream(path) << std::string(40, 'x');
+  EXPECT_EQ(twin::io::audit_key(path)->size(), 40u);
+  EXPECT_THROW(twin::io::audit_key(fs::temp_directory_path().string()), twin::DataError);
+  EXPECT_FALSE(twin::io::audit_key(std::nullopt).has_value());
+}

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The audit log cannot be rewritten unnoticed (issue 14): a run with the facility's key, then
+# its log cut, emptied, appended to with a forged record (SHA-256 rechained), and edited and
+# rechained; `twin audit verify` must report every one (exit 1), and the intact log verifies.
+# usage: audit_tamper.sh TWIN CONFIG SCRATCH
+set -uo pipefail
+twin=$1 config=$2 dir=$3
+rm -rf "$dir" && mkdir -p "$dir"
+head -c 32 /dev/urandom > "$dir/key" && head -c 32 /dev/urandom > "$dir/other-key"
+TWIN_AUDIT_KEY_FILE="$dir/key" "$twin" run "$config" --run-dir "$dir/run" --cycles 6 > "$dir/log" 2>&1 || { tail "$dir/log"; exit 1; }
+log="$dir/run/audit.jsonl"
+verify() {  # expect STATUS PATTERN ARGS...
+  local want=$1 pattern=$2; shift 2
+  out=$("$twin" audit verify "$@" 2>&1); status=$?
+  echo "  [$status] $out"
+  [ "$status" -eq "$want" ] && echo "$out" | grep -q -- "$pattern" || { echo "expected exit $want and '$pattern'"; exit 1; }
+}
+echo "intact:";            verify 0 "keyed (HMAC) chain intact, chain head matches" "$log" --key "$dir/key"
+echo "without the key:";   verify 1 "verify it with the facility key" "$log"
+echo "another key:";       verify 1 "hmac mismatch" "$log" --key "$dir/other-key"
+cp "$log" "$dir/intact.jsonl"
+head -n 5 "$dir/intact.jsonl" > "$log"
+echo "last record cut:";   verify 1 "recorded 6" "$log" --key "$dir/key"
+: > "$log"
+echo "emptied:";           verify 1 "recorded 6" "$log" --key "$dir/key"
+# A forged record appended and a record edited, each rechained with plain SHA-256 (as anyone can).
+python3 - "$dir/intact.jsonl" "$dir/forged.jsonl" "$dir/edited.jsonl" <<'PY'
+import hashlib, json, sys
+records = [json.loads(l) for l in open(sys.argv[1])]
+def rechain(rs):
+    prev = "0" * 64
+    out = []
+    for i, r in enumerate(rs):
+        r = {k: v for k, v in r.items() if k not in ("hash", "chain")}
+        r["seq"], r["prev"] = i, prev
+        r["hash"] = hashlib.sha256(json.dumps(r, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+        prev = r["hash"]
+        out.append(json.dumps(r, sort_keys=True, separators=(",", ":")))
+    return out
+forged = records + [dict(records[-1], cycle=99)]
+open(sys.argv[2], "w").write("\n".join(rechain(forged)) + "\n")
+edited = [dict(r) for r in records]
+edited[2]["mode"] = "nominal"
+open(sys.argv[3], "w").write("\n".join(rechain(edited)) + "\n")
+PY
+cp "$dir/forged.jsonl" "$log"
+echo "forged append, rechained:"; verify 1 "not keyed" "$log" --key "$dir/key"
+echo "  ...and checked without the key against the summary:"; verify 1 "recorded 6" "$log"
+cp "$dir/edited.jsonl" "$log"
+echo "edited and rechained:";   verify 1 "not keyed" "$log" --key "$dir/key"
