@@ -65,6 +65,8 @@ void describe(V& v, AdvisorConfig& c) {
   v.optional("anomaly_warmup_cycles", c.anomaly_warmup_cycles, Rule::non_negative());
   v.optional("threads", c.threads, Rule::range(1, 256));
   v.optional("reprobe_cycles", c.reprobe_cycles, Rule::at_least(1));
+  v.optional("model_key_file", c.model_key_file);
+  v.optional("require_signed_models", c.require_signed_models);
   v.section("safe_default", c.safe_default);
   v.section("gates", c.gates);
   v.section("breaker", c.breaker);

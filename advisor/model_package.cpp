@@ -89,4 +89,8 @@ std::string package_digest(const ModelPackage& p) {
   return sha256_hex(c.bytes());
 }
 
+std::string package_signature(const std::string& key, const ModelPackage& p) {
+  return hmac_sha256_hex(key, "twinrt-model-signature-1:" + p.package_sha256);
+}
+
 }  // namespace twin::advisor

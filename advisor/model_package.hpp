@@ -62,6 +62,7 @@ struct ModelPackage {
   std::string libtorch_version;      ///< LibTorch that wrote it, "1.13.1"
   std::string weights_sha256;        ///< sha256 of the weights (see weights_digest)
   std::string package_sha256;        ///< sha256 of everything that changes a decision (package_digest)
+  std::string signature;             ///< HMAC-SHA-256 of package_sha256 under the facility's model key, or empty
   std::map<std::string, std::string> attributes;  ///< role-specific (lead times, class names, ...)
 };
 
@@ -74,6 +75,9 @@ std::string weights_digest(const ModelPackage& package);
 /// metrics, lineage, normalisation, training statistics and weights (or module bytes); not
 /// `package_sha256` itself. The registry seals a package with it when it stores it.
 std::string package_digest(const ModelPackage& package);
+
+/// The package's signature under the facility's model key: HMAC-SHA-256 of its package_sha256.
+std::string package_signature(const std::string& key, const ModelPackage& package);
 
 /// Checks a package before anything runs it: weights hash, shapes against inputs/outputs/hidden,
 /// normalisation sizes and finiteness, LibTorch major.minor against the running one.

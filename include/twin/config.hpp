@@ -329,6 +329,11 @@ struct AdvisorConfig {
   int anomaly_warmup_cycles = 20;     ///< diagnosis starts after this many cycles (the filter's spin-up)
   int threads = 1;                    ///< LibTorch intra-op threads (set once at start)
   int reprobe_cycles = 20;            ///< advisor_off because of a model problem: reload every this many cycles
+  /// The facility's model key (32-4096 secret bytes): `twin train` and `models import` sign the
+  /// packages they store (HMAC-SHA-256 of the package digest), the runtime checks signatures.
+  /// TWIN_MODEL_KEY_FILE overrides it.
+  std::optional<std::string> model_key_file;
+  bool require_signed_models = false; ///< refuse a model without a signature that verifies
   SafeDefaultConfig safe_default;
   GatesConfig gates;
   BreakerConfig breaker;

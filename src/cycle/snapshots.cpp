@@ -54,12 +54,12 @@ SnapshotStats SnapshotSession::stats() const {
   return m_stats;
 }
 
-void SnapshotSession::start(long cycle, double t_s, const io::StateArchive& part, std::vector<std::filesystem::path> sync,
+bool SnapshotSession::start(long cycle, double t_s, const io::StateArchive& part, std::vector<std::filesystem::path> sync,
                             const std::string& reason, double stall_ms_before) {
   if (m_pending) {  // the same on every rank: m_pending changes only in the collective poll
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_stats.skipped_busy;
-    return;
+    return false;
   }
   const auto t0 = std::chrono::steady_clock::now();
   std::string image = part.encode();
@@ -92,6 +92,7 @@ void SnapshotSession::start(long cycle, double t_s, const io::StateArchive& part
         m_parts[cycle].state = -1;
         m_parts[cycle].error = error;
       });
+  return true;
 }
 
 void SnapshotSession::poll(bool wait) {

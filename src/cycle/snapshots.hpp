@@ -47,7 +47,8 @@ class SnapshotSession {
   /// Starts a snapshot of the state after `cycle` cycles; `part` is this rank's state, `sync`
   /// the files (of this rank) to fsync before its part, so the snapshot never counts rows that
   /// are not on disk. Skipped (and counted) while the previous one is still being written.
-  void start(long cycle, double t_s, const io::StateArchive& part, std::vector<std::filesystem::path> sync,
+  /// @returns false when it was skipped (the previous one still being written).
+  bool start(long cycle, double t_s, const io::StateArchive& part, std::vector<std::filesystem::path> sync,
              const std::string& reason, double stall_ms_before = 0.0);
   /// Commits the pending snapshot when every rank's part is durable; `wait` blocks until it is
   /// (and until the manifest is written).

@@ -35,6 +35,18 @@ std::unique_ptr<advisor::Model> AdvisorModels::open(const std::string& name, con
                        " (train one with: twin train " + m_config.source_name + ")");
   path = registry.checked_path(name, *version);
   advisor::ModelPackage package = io::read_model(path);
+  // Authenticity: with the facility's key, a signature must verify; it may be required.
+  const AdvisorConfig& ac = *m_config.advisor;
+  const std::optional<std::string> key = io::model_key(ac.model_key_file);
+  if (ac.require_signed_models && !key)
+    throw AdvisorError("advisor.require_signed_models is set but no model key is given (advisor.model_key_file or "
+                       "TWIN_MODEL_KEY_FILE)");
+  if (key && !package.signature.empty() && package.signature != advisor::package_signature(*key, package))
+    throw AdvisorError(path + ": its signature does not verify with the facility's model key (signed with another key, "
+                       "or the package was resealed)");
+  if (ac.require_signed_models && package.signature.empty())
+    throw AdvisorError(path + ": not signed, and advisor.require_signed_models is set (train or import it with the "
+                       "model key)");
   // The audit log names the registry's version: a file copied over another is refused.
   if (package.name != name || package.version != *version)
     throw AdvisorError(path + ": holds " + advisor::label(package) + " but the registry's pointer says " + name + " v" +

@@ -206,7 +206,6 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   // written by the session's thread. Never twice for the same cycle (a committed one stays).
   const auto snapshot = [&](long done, const char* reason) {
     if (done <= last_snapshot) return;
-    last_snapshot = done;
     const auto t0 = Clock::now();
     io::StateArchive part;
     RuntimeState::save(runtime, part);
@@ -216,7 +215,8 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
       part.put("driver.applied", applied);
     }
     const std::vector<std::filesystem::path> sync = RuntimeState::files_to_sync(runtime);
-    snapshots.start(done, runtime.time_s(), part, sync, reason, 1000.0 * seconds_since(t0));
+    // Skipped while the previous one is still being written (the final one never is: it waits).
+    if (snapshots.start(done, runtime.time_s(), part, sync, reason, 1000.0 * seconds_since(t0))) last_snapshot = done;
   };
 
   const double period = config.twin.control_period_s;

@@ -6,9 +6,11 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <cstdlib>
 #include <regex>
 
 #include "ground/atomic_write.hpp"
+#include "ground/sha256.hpp"
 #include "io/hdf5.hpp"
 #include "twin/error.hpp"
 
@@ -146,6 +148,7 @@ void write_model(const std::string& path, const ModelPackage& p) {
     meta["libtorch_version"] = p.libtorch_version;
     meta["weights_sha256"] = p.weights_sha256;
     meta["package_sha256"] = p.package_sha256;
+    meta["signature"] = p.signature;
     meta["training_samples"] = p.training.samples;
     meta["histogram_bins"] = p.training.bins;
     meta["lineage"] = {{"parent_version", p.lineage.parent_version}, {"data_sha256", p.lineage.data_sha256},
@@ -196,6 +199,7 @@ ModelPackage read_model(const std::string& path) {
     p.libtorch_version = meta.at("libtorch_version").get<std::string>();
     p.weights_sha256 = meta.at("weights_sha256").get<std::string>();
     p.package_sha256 = meta.value("package_sha256", std::string());
+    p.signature = meta.value("signature", std::string());
     p.training.samples = meta.at("training_samples").get<long>();
     p.training.bins = meta.at("histogram_bins").get<int>();
     const auto& l = meta.at("lineage");
@@ -231,7 +235,15 @@ std::string registry_directory(const Config& config) {
   return "models/" + config.twin.name;
 }
 
-ModelRegistry::ModelRegistry(std::string directory) : m_dir(std::move(directory)) {}
+ModelRegistry::ModelRegistry(std::string directory, std::optional<std::string> key)
+    : m_dir(std::move(directory)), m_key(std::move(key)) {}
+
+std::optional<std::string> model_key(const std::optional<std::string>& configured_file) {
+  const char* env = std::getenv("TWIN_MODEL_KEY_FILE");
+  if (env && *env) return read_key_file(env);
+  if (configured_file) return read_key_file(*configured_file);
+  return std::nullopt;
+}
 
 namespace {
 
@@ -305,6 +317,7 @@ int ModelRegistry::add(ModelPackage package) {
   package.version = next;
   package.lineage.parent_version = active(package.name).value_or(0);
   package.package_sha256 = advisor::package_digest(package);  // sealed as stored
+  package.signature = m_key ? advisor::package_signature(*m_key, package) : std::string();
   write_model(path(package.name, next), package);
   promote(package.name, next);
   return next;

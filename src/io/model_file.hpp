@@ -39,7 +39,8 @@ struct RegistryEntry {
 
 class ModelRegistry {
  public:
-  explicit ModelRegistry(std::string directory);
+  /// With `key` (the facility's model key), add() signs every package it stores.
+  explicit ModelRegistry(std::string directory, std::optional<std::string> key = std::nullopt);
   const std::string& directory() const { return m_dir; }
   /// Every model file, by name then version.
   std::vector<RegistryEntry> list() const;
@@ -62,6 +63,11 @@ class ModelRegistry {
 
  private:
   std::string m_dir;
+  std::optional<std::string> m_key;
 };
+
+/// The facility's model key, when one is configured: the file named by TWIN_MODEL_KEY_FILE, else
+/// by advisor.model_key_file. @throws DataError when it cannot be read.
+std::optional<std::string> model_key(const std::optional<std::string>& configured_file);
 
 }  // namespace twin::io

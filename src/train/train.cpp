@@ -66,7 +66,7 @@ void register_model(advisor::ModelPackage& p, const Config& config, const std::s
     p.metrics["data_generation_s"] = data_s;
     p.metrics["training_s"] = train_s;
     p.attributes["control_period_s"] = std::to_string(config.twin.control_period_s);
-    io::ModelRegistry reg(registry);
+    io::ModelRegistry reg(registry, io::model_key(config.advisor ? config.advisor->model_key_file : std::nullopt));
     const int v = reg.add(p);
     const bool regression = p.metrics.count("validation_relative_error") > 0;
     spdlog::info("twin train: {} v{} in {} ({} rows, validation {} {:.4f}; data {:.1f} s, training {:.1f} s)", p.name, v,
@@ -116,7 +116,7 @@ int import_torchscript(const Config& config, const ImportOptions& o) {
   p.script.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   if (p.script.empty()) throw DataError(o.file + ": empty file");
 
-  io::ModelRegistry registry(o.registry);
+  io::ModelRegistry registry(o.registry, io::model_key(config.advisor ? config.advisor->model_key_file : std::nullopt));
   const std::string source = o.statistics_from.value_or(o.name);
   const auto from = registry.active(source);
   if (!from)

@@ -507,6 +507,44 @@ const std::vector<Scenario>& scenarios() {
          EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
          EXPECT_TRUE(any_reason(r, "is not a plain name")) << text_of(r.out[0]);
        }},
+      {"model_unsigned_is_refused_when_signatures_are_required", true,
+       [](twin::Config& c, const std::string& reg) {
+         const fs::path key = fs::path(reg).parent_path() / "model.key";
+         std::ofstream(key) << std::string(32, 'f');
+         c.advisor->model_key_file = key.string();
+         c.advisor->require_signed_models = true;
+       },
+       {}, {},
+       [](const TwinRun& r) {
+         EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
+         EXPECT_TRUE(any_reason(r, "not signed, and advisor.require_signed_models is set")) << text_of(r.out[0]);
+       }},
+      {"model_signed_with_another_key_is_refused", true,
+       [](twin::Config& c, const std::string& reg) {
+         edit_surrogate(reg, [](twin::advisor::ModelPackage& p) { p.signature = twin::advisor::package_signature(std::string(32, 'x'), p); });
+         const fs::path key = fs::path(reg).parent_path() / "model.key";
+         std::ofstream(key) << std::string(32, 'f');
+         c.advisor->model_key_file = key.string();
+       },
+       {}, {},
+       [](const TwinRun& r) {
+         EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
+         EXPECT_TRUE(any_reason(r, "signature does not verify")) << text_of(r.out[0]);
+       }},
+      {"model_signed_with_the_facility_key_advises", true,
+       [](twin::Config& c, const std::string& reg) {
+         edit_surrogate(reg, [](twin::advisor::ModelPackage& p) { p.signature = twin::advisor::package_signature(std::string(32, 'f'), p); });
+         const fs::path key = fs::path(reg).parent_path() / "model.key";
+         std::ofstream(key) << std::string(32, 'f');
+         c.advisor->model_key_file = key.string();
+         c.advisor->require_signed_models = true;
+       },
+       {}, {},
+       [](const TwinRun& r) {
+         int consulted = 0;
+         for (const auto& o : r.out) consulted += o.advisor.consulted;
+         EXPECT_GE(consulted, 15) << "a signed model is used: " << text_of(r.out[0]);
+       }},
       {"anomaly_model_missing_leaves_the_surrogate_advising", true,
        [](twin::Config&, const std::string& reg) {
          twin::io::ModelRegistry registry(reg);
