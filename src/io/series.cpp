@@ -13,6 +13,7 @@
 
 #include "ground/atomic_write.hpp"
 #include "io/hdf5.hpp"
+#include "io/series_detail.hpp"
 #include "twin/error.hpp"
 
 namespace twin::io {
@@ -132,28 +133,6 @@ void write_names(hid_t parent, const char* name, const std::vector<std::string>&
   Hdf5Id space(TWIN_HDF5_CHECK(n ? H5Screate_simple(1, &n, nullptr) : H5Screate(H5S_NULL)));
   Hdf5Id set(TWIN_HDF5_CHECK(H5Dcreate2(parent, name, type.get(), space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
   if (n) TWIN_HDF5_CHECK(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()));
-}
-
-std::vector<std::string> read_names(hid_t file, const char* name) {
-  Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file, name, H5P_DEFAULT)));
-  Hdf5Id type(TWIN_HDF5_CHECK(H5Dget_type(set.get())));
-  Hdf5Id space(TWIN_HDF5_CHECK(H5Dget_space(set.get())));
-  const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-  const std::size_t width = H5Tget_size(type.get());
-  std::vector<char> buffer(static_cast<std::size_t>(std::max<hssize_t>(n, 0)) * width);
-  if (n > 0) TWIN_HDF5_CHECK(H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()));
-  std::vector<std::string> out;
-  for (hssize_t i = 0; i < n; ++i) out.emplace_back(&buffer[i * width], strnlen(&buffer[i * width], width));
-  return out;
-}
-
-Hdf5Id open_for_reading(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw DataError(path + ": no such file");
-  Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
-  TWIN_HDF5_CHECK(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST));
-  const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get());
-  if (f < 0) throw DataError(path + ": not a readable series.h5 (HDF5 could not open it)");
-  return Hdf5Id(f);
 }
 
 }  // namespace
@@ -333,13 +312,13 @@ std::unique_ptr<SeriesWriter> SeriesWriter::resume(const std::string& path, cons
   auto writer = std::unique_ptr<SeriesWriter>(new SeriesWriter(tmp, config));
   Impl& m = *writer->m_impl;
   try {
-    Hdf5Id old = open_for_reading(path);
+    Hdf5Id old = detail::open_series(path);
     std::vector<std::string> sensors, params, controls;
     for (const auto& s : config.sensors) sensors.push_back(s.name);
     for (const auto& q : config.ensemble.parameters) params.push_back(q.name);
     for (const auto& c : config.controls) controls.push_back(c.name);
-    if (read_names(old.get(), "/sensors/names") != sensors || read_names(old.get(), "/parameters/names") != params ||
-        read_names(old.get(), "/controls/names") != controls)
+    if (detail::read_names(old.get(), "/sensors/names") != sensors || detail::read_names(old.get(), "/parameters/names") != params ||
+        detail::read_names(old.get(), "/controls/names") != controls)
       throw DataError("its sensors, parameters or controls are not this config's");
     const auto copy = [&](Growing& g, const char* name, long n) {
       const std::vector<char> data = g.read_rows(old.get(), name, static_cast<hsize_t>(n));
@@ -377,94 +356,5 @@ std::unique_ptr<SeriesWriter> SeriesWriter::resume(const std::string& path, cons
 }
 
 void SeriesWriter::flush() { TWIN_HDF5_CHECK(H5Fflush(m_impl->file.get(), H5F_SCOPE_LOCAL)); }
-
-std::string describe_series(const std::string& path) {
-  Hdf5Id file = open_for_reading(path);
-  std::ostringstream out;
-  out << path << "\n";
-  for (const char* name : {"/cycle/time_s", "/sensors/observed", "/sensors/qc", "/sensors/forecast", "/sensors/analysis",
-                           "/sensors/spread", "/parameters/mean", "/parameters/std", "/controls/value",
-                           "/cycle/timings_ms", "/cycle/mode", "/fields/time_s", "/fields/mean", "/fields/spread"}) {
-    Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file.get(), name, H5P_DEFAULT)));
-    TWIN_HDF5_CHECK(H5Drefresh(set.get()));
-    Hdf5Id space(TWIN_HDF5_CHECK(H5Dget_space(set.get())));
-    hsize_t dims[8] = {0};
-    const int rank = TWIN_HDF5_CHECK(H5Sget_simple_extent_dims(space.get(), dims, nullptr));
-    out << "  " << name << " [";
-    for (int i = 0; i < rank; ++i) out << (i ? " x " : "") << dims[i];
-    out << "]\n";
-  }
-  for (const char* names : {"/sensors/names", "/parameters/names", "/controls/names"}) {
-    out << "  " << names << ":";
-    for (const auto& n : read_names(file.get(), names)) out << " " << n;
-    out << "\n";
-  }
-  return out.str();
-}
-
-long recorded_cycles(const std::string& path) {
-  Hdf5Id file = open_for_reading(path);
-  Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file.get(), "/cycle/time_s", H5P_DEFAULT)));
-  TWIN_HDF5_CHECK(H5Drefresh(set.get()));
-  Hdf5Id space(TWIN_HDF5_CHECK(H5Dget_space(set.get())));
-  hsize_t n = 0;
-  TWIN_HDF5_CHECK(H5Sget_simple_extent_dims(space.get(), &n, nullptr));
-  return static_cast<long>(n);
-}
-
-namespace {
-
-// The shape of a dataset of a file to be read, checked before any read: `what` names it.
-std::vector<hsize_t> shape_of(hid_t file, const char* name, const std::string& path) {
-  const hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
-  if (d < 0) throw DataError(path + ": has no dataset " + name);
-  Hdf5Id set(d);
-  (void)H5Drefresh(set.get());
-  Hdf5Id space(H5Dget_space(set.get()));
-  const int rank = space.get() < 0 ? -1 : H5Sget_simple_extent_ndims(space.get());
-  if (rank < 0 || rank > 8) throw DataError(path + ": " + name + " has no readable shape");
-  std::vector<hsize_t> dims(static_cast<std::size_t>(rank), 0);
-  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
-  Hdf5Id type(H5Dget_type(set.get()));
-  if (type.get() < 0 || H5Tget_class(type.get()) != H5T_FLOAT)
-    throw DataError(path + ": " + name + " does not hold floating-point numbers");
-  return dims;
-}
-
-std::string shape_text(const std::vector<hsize_t>& dims) {
-  std::string s = "[";
-  for (std::size_t i = 0; i < dims.size(); ++i) s += (i ? " x " : "") + std::to_string(dims[i]);
-  return s + "]";
-}
-
-}  // namespace
-
-RecordedReadings read_recorded_readings(const std::string& path) {
-  Hdf5Id file = open_for_reading(path);
-  RecordedReadings r;
-  r.sensors = read_names(file.get(), "/sensors/names");
-  // Shapes first: a recorded file is untrusted input, and HDF5 reads whatever fits the buffer.
-  const std::vector<hsize_t> t_shape = shape_of(file.get(), "/cycle/time_s", path);
-  const std::vector<hsize_t> v_shape = shape_of(file.get(), "/sensors/observed", path);
-  if (t_shape.size() != 1) throw DataError(path + ": /cycle/time_s is " + shape_text(t_shape) + ", a list of times expected");
-  const hsize_t cycles_h = t_shape[0];
-  if (v_shape.size() != 2 || v_shape[0] != cycles_h || v_shape[1] != r.sensors.size())
-    throw DataError(path + ": /sensors/observed is " + shape_text(v_shape) + ", expected [" + std::to_string(cycles_h) +
-                    " x " + std::to_string(r.sensors.size()) + "] (one row per time, one column per name in /sensors/names)");
-  if (cycles_h > (hsize_t{1} << 26) || cycles_h * r.sensors.size() > (hsize_t{1} << 28))
-    throw DataError(path + ": more recorded readings than a replay reads (" + std::to_string(cycles_h) + " rows)");
-  const long cycles = static_cast<long>(cycles_h);
-  r.time_s.resize(static_cast<std::size_t>(cycles));
-  std::vector<double> flat(static_cast<std::size_t>(cycles) * r.sensors.size());
-  if (cycles > 0) {
-    Hdf5Id t(TWIN_HDF5_CHECK(H5Dopen2(file.get(), "/cycle/time_s", H5P_DEFAULT)));
-    TWIN_HDF5_CHECK(H5Dread(t.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, r.time_s.data()));
-    Hdf5Id v(TWIN_HDF5_CHECK(H5Dopen2(file.get(), "/sensors/observed", H5P_DEFAULT)));
-    if (!flat.empty()) TWIN_HDF5_CHECK(H5Dread(v.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, flat.data()));
-  }
-  for (long c = 0; c < cycles; ++c)
-    r.values.emplace_back(flat.begin() + c * r.sensors.size(), flat.begin() + (c + 1) * r.sensors.size());
-  return r;
-}
 
 }  // namespace twin::io
