@@ -1,0 +1,104 @@
+#pragma once
+// The inside of twin::Runtime: its state, and the stages of the cycle. src/cycle/runtime.cpp runs
+// the cycle; src/cycle/runtime_state.cpp saves and restores it (restart snapshots). Inside
+// src/cycle only.
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "assimilation/assimilator.hpp"
+#include "cycle/observation_operator.hpp"
+#include "cycle/snapshots.hpp"
+#include "decision/decider.hpp"
+#include "io/audit.hpp"
+#include "io/series.hpp"
+#include "io/state_archive.hpp"
+#include "qc/qc.hpp"
+#include "solvers/ensemble.hpp"
+#include "solvers/solver.hpp"
+#include "twin/runtime.hpp"
+
+namespace twin {
+
+struct Runtime::Impl {
+  Config config;
+  MPI_Comm comm;
+  int rank = 0;
+  solvers::EnsembleLayout layout;
+  solvers::Decomposition decomposition;
+  std::unique_ptr<solvers::Solver> solver;
+  solvers::Field x, x_good;
+  std::vector<double> hx_good;  // H x_good: the last cycle's final state at the sensors, so a restore need not observe again
+  std::unique_ptr<solvers::Solver> free_solver;  // group 0 only
+  solvers::Field free_x;
+  int N, S, P;
+  std::vector<int> estimated;   // solvers::Parameter index of each estimated parameter
+  std::vector<double> theta;    // [member][estimated parameter], identical on every rank
+  detail::QualityControl qc;
+  std::unique_ptr<detail::Assimilator> filter;
+  std::vector<Observation> queue;
+  std::unique_ptr<detail::ObservationOperator> observation;  // H
+  std::vector<SensorEstimate> estimates;
+  std::vector<ParameterEstimate> parameter_estimates;
+  double t = 0.0;
+  int cycle = 0;
+  double last_assimilate_ms = 0.0;
+  bool recording = false;                    // a run directory was given (same on every rank)
+  std::filesystem::path run_dir;
+  bool outputs_open = false;                 // series.h5 and audit.jsonl created or continued
+  std::string source_down;                   // the next step's source problem (report_source_down)
+  int series_failed_at = -1;                 // the cycle series.h5 could not be written, or -1
+  std::optional<std::string> audit_key;      // the facility's key for audit.jsonl (rank 0)
+  std::unique_ptr<io::SeriesWriter> series;  // rank 0 writes it
+  std::unique_ptr<detail::Decider> decider;  // every rank holds the controls; rank 0 decides
+  std::unique_ptr<io::AuditLog> audit;       // rank 0, with a run directory
+  std::unique_ptr<solvers::Solver> check_solver;  // group 0: the physics check of proposals
+  solvers::Field check_x;
+
+  Impl(const Config& c, MPI_Comm world, const RuntimeOptions& options);
+
+  std::filesystem::path series_path() const { return run_dir / "series.h5"; }
+  std::filesystem::path audit_path() const { return run_dir / "audit.jsonl"; }
+
+  // A recording that cannot go on (a full disk) must not stop the advice: series.h5 is given up,
+  // once, loudly, closed intact when it still can be (HDF5 1.10 cannot close a file whose writes
+  // failed: then it is let go), and the cycles go on.
+  void stop_recording(const std::string& why);
+
+  void open_new_outputs();
+
+  void save(io::StateArchive& a) const;
+
+  void restore(detail::SnapshotParts& parts);
+
+  std::vector<solvers::ParameterSet> member_parameters() const;
+
+  static void moments(const std::vector<double>& hx, int n, int s_count, int s, double& mean, double& sd);
+
+  void summarise_parameters();
+
+  // Ensemble mean (and std) over the whole grid on world rank 0, which is group 0's root;
+  // empty elsewhere. Collective.
+  std::pair<std::vector<double>, std::vector<double>> gathered_moments(bool with_spread) const;
+
+  // The sensors after each of training.lead_cycles with controls u held, run by the real solver
+  // from the ensemble mean at the mean parameters (group 0 runs it; every rank gets the values).
+  std::vector<double> physics_check(const std::vector<double>& u);
+
+  CycleOutcome step(std::chrono::milliseconds deadline);
+
+  // diagnose -> propose -> check -> decide (DESIGN.md, "advise" and "gate"): rank 0 decides
+  // with the MPI-free Decider; the physics check is the one collective solver run in between;
+  // one broadcast carries the decision, and its audit record is written once.
+  void advise(const detail::DecisionInputs& in, CycleOutcome& out);
+
+  void apply_controls(const std::vector<double>& values);
+
+  void ingest(const std::vector<Observation>& observations);
+};
+
+}  // namespace twin

@@ -1,0 +1,152 @@
+// Restart snapshots of a twin::Runtime (docs/operations.md, "Snapshots and resume"): what its
+// state is, saved into this rank's StateArchive and restored from a snapshot's parts, and the
+// Runtime's and the driver's entry points to it.
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "cycle/runtime_impl.hpp"
+#include "cycle/runtime_state.hpp"
+#include "io/state_fields.hpp"
+#include "twin/error.hpp"
+
+namespace twin {
+
+void Runtime::Impl::save(io::StateArchive& a) const {
+  a.put("runtime.t", t);
+  a.put("runtime.cycle", cycle);
+  a.put("runtime.last_assimilate_ms", last_assimilate_ms);
+  a.put("runtime.theta", theta);
+  a.put("runtime.hx_good", hx_good);
+  io::save_observations(a, "runtime.queue", queue);
+  std::vector<double> observed, forecast, forecast_spread, analysis, spread;
+  std::vector<long long> reasons;
+  for (const SensorEstimate& e : estimates) {
+    observed.push_back(e.observed);
+    reasons.push_back(static_cast<long long>(e.qc));
+    forecast.push_back(e.forecast);
+    forecast_spread.push_back(e.forecast_spread);
+    analysis.push_back(e.analysis);
+    spread.push_back(e.spread);
+  }
+  a.put("runtime.estimates.observed", std::move(observed));
+  a.put("runtime.estimates.qc", std::move(reasons));
+  a.put("runtime.estimates.forecast", std::move(forecast));
+  a.put("runtime.estimates.forecast_spread", std::move(forecast_spread));
+  a.put("runtime.estimates.analysis", std::move(analysis));
+  a.put("runtime.estimates.spread", std::move(spread));
+  io::save_field(a, "runtime.x", x, decomposition.local(), layout.first_member());
+  if (free_solver) io::save_field(a, "runtime.free_x", free_x, decomposition.local(), 0);
+  qc.save(a);
+  decider->save(a);
+  a.put("runtime.recording", recording);
+  if (rank == 0) a.put("runtime.config_yaml", detail::snapshot_config_yaml(config));
+  if (audit) {
+    a.put("runtime.audit.records", audit->records());
+    a.put("runtime.audit.head", audit->head());
+  }
+  if (series) {
+    a.put("runtime.series.rows", series->rows());
+    a.put("runtime.series.field_rows", series->field_rows());
+  }
+  if (series_failed_at >= 0) a.put("runtime.series.failed_at", series_failed_at);
+}
+
+void Runtime::Impl::restore(detail::SnapshotParts& parts) {
+  if (cycle != 0 || outputs_open) throw Error("Runtime::restore: call it before the first step");
+  const io::StateArchive& a = parts.shared();
+  t = a.get_double("runtime.t");
+  cycle = static_cast<int>(a.get_int("runtime.cycle"));
+  last_assimilate_ms = a.get_double("runtime.last_assimilate_ms");
+  theta = a.doubles("runtime.theta", static_cast<std::size_t>(N) * P);
+  hx_good = a.doubles("runtime.hx_good", static_cast<std::size_t>(N) * S);
+  queue = io::restore_observations(a, "runtime.queue");
+  const std::size_t s_count = static_cast<std::size_t>(S);
+  const auto& observed = a.doubles("runtime.estimates.observed", s_count);
+  const auto& reasons = a.ints("runtime.estimates.qc");
+  const auto& forecast = a.doubles("runtime.estimates.forecast", s_count);
+  const auto& forecast_spread = a.doubles("runtime.estimates.forecast_spread", s_count);
+  const auto& analysis = a.doubles("runtime.estimates.analysis", s_count);
+  const auto& spread = a.doubles("runtime.estimates.spread", s_count);
+  if (reasons.size() != s_count) throw DataError(a.origin() + ": the sensor estimates are malformed");
+  for (std::size_t s = 0; s < s_count; ++s) {
+    SensorEstimate& e = estimates[s];
+    e.observed = observed[s];
+    if (reasons[s] < 0 || reasons[s] >= detail::qc_reason_count) throw DataError(a.origin() + ": a QC reason is out of range");
+    e.qc = static_cast<QcReason>(reasons[s]);
+    e.forecast = forecast[s];
+    e.forecast_spread = forecast_spread[s];
+    e.analysis = analysis[s];
+    e.spread = spread[s];
+  }
+  const io::StateParts view = parts.view();
+  io::restore_field(view, "runtime.x", x, decomposition.local(), layout.first_member());
+  if (free_solver) io::restore_field(view, "runtime.free_x", free_x, decomposition.local(), 0);
+  Kokkos::deep_copy(x_good, x);
+  qc.restore(a);
+  decider->restore(a);
+  summarise_parameters();
+  outputs_open = true;
+  if (!recording || rank != 0) return;
+  if (!a.get_bool("runtime.recording"))
+    throw DataError(a.origin() + ": the snapshot's run wrote no run directory; it cannot continue one");
+  if (a.has("runtime.series.failed_at"))
+    throw DataError(a.origin() + ": the snapshot's run could not write series.h5 after cycle " +
+                    std::to_string(a.get_int("runtime.series.failed_at")) +
+                    " (full disk?), so it cannot be continued bit for bit; start a new run");
+  const std::filesystem::path kept = run_dir / "state" / "before-resume";
+  std::filesystem::create_directories(kept);
+  audit = std::make_unique<io::AuditLog>(io::AuditLog::resume(audit_path().string(), a.get_int("runtime.audit.records"),
+                                                              a.get_string("runtime.audit.head"),
+                                                              (kept / "audit-tail.jsonl").string(), audit_key));
+  series = io::SeriesWriter::resume(series_path().string(), config, a.get_int("runtime.series.rows"),
+                                    a.get_int("runtime.series.field_rows"), (kept / "series.h5").string());
+}
+
+void Runtime::save_snapshot(const std::string& state_dir) {
+  io::StateArchive part;
+  m_impl->save(part);
+  detail::SnapshotSession session(state_dir, m_impl->comm, m_impl->config.snapshots.keep,
+                                  detail::snapshot_identity(m_impl->config));
+  session.start(m_impl->cycle, m_impl->t, part, detail::RuntimeState::files_to_sync(*this), "Runtime::save_snapshot");
+  session.poll(true);
+  if (session.stats().committed == 0 && m_impl->rank == 0)
+    throw Error("the snapshot of cycle " + std::to_string(m_impl->cycle) + " in " + state_dir + " was not committed");
+}
+
+void Runtime::restore(const std::string& state_dir) {
+  detail::SnapshotParts parts = detail::open_snapshot(state_dir, m_impl->config, m_impl->comm);
+  detail::all_or_none(m_impl->comm, [&] { m_impl->restore(parts); });
+}
+
+namespace detail {
+
+void RuntimeState::save(const Runtime& runtime, io::StateArchive& archive) { runtime.m_impl->save(archive); }
+
+void RuntimeState::restore(Runtime& runtime, SnapshotParts& parts) { runtime.m_impl->restore(parts); }
+
+std::optional<std::pair<long, std::string>> RuntimeState::audit_head(const Runtime& runtime) {
+  const Runtime::Impl& m = *runtime.m_impl;
+  if (!m.audit) return std::nullopt;
+  return std::make_pair(m.audit->records(), m.audit->head());
+}
+
+std::vector<std::filesystem::path> RuntimeState::files_to_sync(const Runtime& runtime) {
+  Runtime::Impl& m = *runtime.m_impl;
+  std::vector<std::filesystem::path> files;
+  if (m.series) {
+    try {
+      m.series->flush();
+    } catch (const std::exception& e) {
+      m.stop_recording(std::string("it could not be flushed (") + e.what() + ")");
+    }
+  }
+  if (m.series) files.push_back(m.series_path());
+  if (m.audit) files.push_back(m.audit_path());  // every record is flushed as it is written
+  return files;
+}
+
+}  // namespace detail
+
+}  // namespace twin
+
