@@ -15,6 +15,8 @@ packages=(
   libopenblas0-serial
   # hashes for model packages and audit records
   libssl-dev
+  # the fuzzers (tests/fuzz): clang's libFuzzer and sanitizer runtimes
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -37,4 +37,32 @@ std::string hdf5_version() {
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release) + " (parallel)";
 }
 
+bool stored_whole(hid_t dataset) {
+  Hdf5Id file(H5Iget_file_id(dataset));
+  Hdf5Id space(H5Dget_space(dataset));
+  Hdf5Id type(H5Dget_type(dataset));
+  Hdf5Id dcpl(H5Dget_create_plist(dataset));
+  hsize_t file_bytes = 0;
+  if (file.get() < 0 || space.get() < 0 || type.get() < 0 || dcpl.get() < 0 ||
+      H5Fget_filesize(file.get(), &file_bytes) < 0)
+    return false;
+  const hssize_t points = H5Sget_simple_extent_npoints(space.get());
+  const std::size_t size = H5Tget_size(type.get());
+  if (points < 0 || size == 0) return false;
+  const auto n = static_cast<unsigned long long>(points);
+  if (n > file_bytes / size) return false;  // more than the whole file (and no overflow below)
+  const unsigned long long bytes = n * size;
+  if (bytes == 0) return true;
+  if (H5Dget_storage_size(dataset) < bytes) return false;
+  switch (H5Pget_layout(dcpl.get())) {
+    case H5D_CONTIGUOUS: {
+      const haddr_t offset = H5Dget_offset(dataset);
+      return offset != HADDR_UNDEF && offset <= file_bytes && bytes <= file_bytes - offset;
+    }
+    case H5D_COMPACT:
+    case H5D_CHUNKED: return true;
+    default: return false;
+  }
+}
+
 }  // namespace twin::io

@@ -28,5 +28,12 @@ struct Hdf5Close {
 /// An owned HDF5 identifier (file, group, dataset, dataspace, datatype, attribute, property list).
 using Hdf5Id = UniqueHandle<hid_t, Hdf5Close>;
 
+/// Whether all the values `dataset` declares are stored in its file. twinrt writes its datasets
+/// uncompressed, so none of them declares more data than is stored, or than the file holds. A
+/// reader checks this before it allocates or reads for a damaged or hostile file's shape:
+/// libhdf5 1.10 trusts a layout message that disagrees with the dataspace and reads past its
+/// buffers (a compact dataset of 0 stored bytes that declares 1350, found by tests/fuzz).
+bool stored_whole(hid_t dataset);
+
 
 }  // namespace twin::io

@@ -74,13 +74,21 @@ class ModelReader {
   template <class T>
   std::vector<T> array(const std::string& name, std::vector<hsize_t>* dims_out = nullptr) const {
     Hdf5Id set = open(name);
+    Hdf5Id type(H5Dget_type(set.get()));
+    const H5T_class_t kind = type.get() < 0 ? H5T_NO_CLASS : H5Tget_class(type.get());
+    if ((kind != H5T_FLOAT && kind != H5T_INTEGER) || H5Tget_size(type.get()) > 16) broken(name);
     Hdf5Id space(H5Dget_space(set.get()));
     const int rank = space.get() < 0 ? -1 : H5Sget_simple_extent_ndims(space.get());
     if (rank < 0) broken(name);
     std::vector<hsize_t> dims(static_cast<std::size_t>(rank));
     if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0) broken(name);
+    // No more values than the file holds (the product checked as it grows: no overflow).
     hsize_t n = rank > 0 ? 1 : 0;
-    for (auto d : dims) n *= d;
+    for (auto d : dims) {
+      if (d != 0 && n > ~hsize_t{0} / d) broken(name);
+      n *= d;
+    }
+    if (!stored_whole(set.get()) || n > (std::size_t{1} << 31)) broken(name);
     std::vector<T> out(n);
     herr_t rc = 0;
     H5E_BEGIN_TRY {
@@ -95,8 +103,11 @@ class ModelReader {
   std::string text(const std::string& name) const {
     Hdf5Id set = open(name);
     Hdf5Id type(H5Dget_type(set.get()));
-    if (type.get() < 0 || H5Tget_class(type.get()) != H5T_STRING) broken(name);
+    if (type.get() < 0 || H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) != 0) broken(name);
+    Hdf5Id space(H5Dget_space(set.get()));
+    if (space.get() < 0 || H5Sget_simple_extent_npoints(space.get()) != 1) broken(name);
     const std::size_t size = H5Tget_size(type.get());
+    if (!stored_whole(set.get())) broken(name);
     std::string out(size, '\0');
     herr_t rc = -1;
     H5E_BEGIN_TRY { rc = H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()); }

@@ -19,7 +19,11 @@ std::vector<std::string> read_names(hid_t file, const char* name) {
   Hdf5Id space(TWIN_HDF5_CHECK(H5Dget_space(set.get())));
   const hssize_t n = H5Sget_simple_extent_npoints(space.get());
   const std::size_t width = H5Tget_size(type.get());
-  std::vector<char> buffer(static_cast<std::size_t>(std::max<hssize_t>(n, 0)) * width);
+  // Fixed-length strings as twinrt writes them, no more of them than the file can hold.
+  if (H5Tget_class(type.get()) != H5T_STRING || H5Tis_variable_str(type.get()) != 0 || width == 0 || width > 4096 ||
+      n < 0 || !stored_whole(set.get()))
+    throw DataError(std::string(name) + " is not a list of names (fixed-length strings)");
+  std::vector<char> buffer(static_cast<std::size_t>(n) * width);
   if (n > 0) TWIN_HDF5_CHECK(H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()));
   std::vector<std::string> out;
   for (hssize_t i = 0; i < n; ++i) out.emplace_back(&buffer[i * width], strnlen(&buffer[i * width], width));
@@ -30,18 +34,37 @@ Hdf5Id open_series(const std::string& path) {
   if (!std::filesystem::exists(path)) throw DataError(path + ": no such file");
   Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
   TWIN_HDF5_CHECK(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_LATEST, H5F_LIBVER_LATEST));
+  // A SWMR reader retries metadata whose checksum fails (a torn read of a block being written),
+  // by default 100 times with growing sleeps: minutes on a damaged file. A few tries suffice
+  // for a live writer's flushes.
+  TWIN_HDF5_CHECK(H5Pset_metadata_read_attempts(fapl.get(), 4));
   const hid_t f = H5Fopen(path.c_str(), H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, fapl.get());
   if (f < 0) throw DataError(path + ": not a readable series.h5 (HDF5 could not open it)");
   return Hdf5Id(f);
 }
-
 
 }  // namespace detail
 
 using detail::open_series;
 using detail::read_names;
 
-std::string describe_series(const std::string& path) {
+namespace {
+
+// A damaged file read past its checks: the HDF5 call that failed, said of the file.
+template <class Read>
+auto reading(const std::string& path, Read&& read) {
+  try {
+    return read();
+  } catch (const Hdf5Error& e) {
+    throw DataError(path + ": damaged or not a series.h5 (" + e.what() + ")");
+  } catch (const DataError& e) {
+    const std::string what = e.what();
+    if (what.compare(0, path.size(), path) == 0) throw;
+    throw DataError(path + ": " + what);
+  }
+}
+
+std::string describe_series_unchecked(const std::string& path) {
   Hdf5Id file = open_series(path);
   std::ostringstream out;
   out << path << "\n";
@@ -51,7 +74,7 @@ std::string describe_series(const std::string& path) {
     Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file.get(), name, H5P_DEFAULT)));
     TWIN_HDF5_CHECK(H5Drefresh(set.get()));
     Hdf5Id space(TWIN_HDF5_CHECK(H5Dget_space(set.get())));
-    hsize_t dims[8] = {0};
+    hsize_t dims[H5S_MAX_RANK] = {0};
     const int rank = TWIN_HDF5_CHECK(H5Sget_simple_extent_dims(space.get(), dims, nullptr));
     out << "  " << name << " [";
     for (int i = 0; i < rank; ++i) out << (i ? " x " : "") << dims[i];
@@ -65,7 +88,7 @@ std::string describe_series(const std::string& path) {
   return out.str();
 }
 
-long recorded_cycles(const std::string& path) {
+long recorded_cycles_unchecked(const std::string& path) {
   Hdf5Id file = open_series(path);
   Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file.get(), "/cycle/time_s", H5P_DEFAULT)));
   TWIN_HDF5_CHECK(H5Drefresh(set.get()));
@@ -74,8 +97,6 @@ long recorded_cycles(const std::string& path) {
   TWIN_HDF5_CHECK(H5Sget_simple_extent_dims(space.get(), &n, nullptr));
   return static_cast<long>(n);
 }
-
-namespace {
 
 // The shape of a dataset of a file to be read, checked before any read: `what` names it.
 std::vector<hsize_t> shape_of(hid_t file, const char* name, const std::string& path) {
@@ -87,10 +108,12 @@ std::vector<hsize_t> shape_of(hid_t file, const char* name, const std::string& p
   const int rank = space.get() < 0 ? -1 : H5Sget_simple_extent_ndims(space.get());
   if (rank < 0 || rank > 8) throw DataError(path + ": " + name + " has no readable shape");
   std::vector<hsize_t> dims(static_cast<std::size_t>(rank), 0);
-  if (rank > 0) H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr);
+  if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0)
+    throw DataError(path + ": " + name + " has no readable shape");
   Hdf5Id type(H5Dget_type(set.get()));
-  if (type.get() < 0 || H5Tget_class(type.get()) != H5T_FLOAT)
+  if (type.get() < 0 || H5Tget_class(type.get()) != H5T_FLOAT || H5Tget_size(type.get()) > 16)
     throw DataError(path + ": " + name + " does not hold floating-point numbers");
+  if (!stored_whole(set.get())) throw DataError(path + ": " + name + " declares more values than the file holds");
   return dims;
 }
 
@@ -100,9 +123,7 @@ std::string shape_text(const std::vector<hsize_t>& dims) {
   return s + "]";
 }
 
-}  // namespace
-
-RecordedReadings read_recorded_readings(const std::string& path) {
+RecordedReadings read_recorded_readings_unchecked(const std::string& path) {
   Hdf5Id file = open_series(path);
   RecordedReadings r;
   r.sensors = read_names(file.get(), "/sensors/names");
@@ -128,6 +149,20 @@ RecordedReadings read_recorded_readings(const std::string& path) {
   for (long c = 0; c < cycles; ++c)
     r.values.emplace_back(flat.begin() + c * r.sensors.size(), flat.begin() + (c + 1) * r.sensors.size());
   return r;
+}
+
+}  // namespace
+
+std::string describe_series(const std::string& path) {
+  return reading(path, [&] { return describe_series_unchecked(path); });
+}
+
+long recorded_cycles(const std::string& path) {
+  return reading(path, [&] { return recorded_cycles_unchecked(path); });
+}
+
+RecordedReadings read_recorded_readings(const std::string& path) {
+  return reading(path, [&] { return read_recorded_readings_unchecked(path); });
 }
 
 }  // namespace twin::io

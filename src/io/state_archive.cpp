@@ -31,7 +31,10 @@ struct QuietHdf5 {
 
 void write_dataset(hid_t file, const std::string& name, hid_t file_type, hid_t mem_type, hsize_t n, const void* data) {
   Hdf5Id space(TWIN_HDF5_CHECK(n ? H5Screate_simple(1, &n, nullptr) : H5Screate(H5S_NULL)));
-  Hdf5Id set(TWIN_HDF5_CHECK(H5Dcreate2(file, name.c_str(), file_type, space.get(), H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)));
+  // No modification times: the same state encodes to the same bytes (and the same SHA-256).
+  Hdf5Id dcpl(TWIN_HDF5_CHECK(H5Pcreate(H5P_DATASET_CREATE)));
+  TWIN_HDF5_CHECK(H5Pset_obj_track_times(dcpl.get(), false));
+  Hdf5Id set(TWIN_HDF5_CHECK(H5Dcreate2(file, name.c_str(), file_type, space.get(), H5P_DEFAULT, dcpl.get(), H5P_DEFAULT)));
   if (n) TWIN_HDF5_CHECK(H5Dwrite(set.get(), mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
 }
 
@@ -159,10 +162,17 @@ StateArchive StateArchive::decode(const std::string& image, const std::string& o
     if (type.get() < 0 || space.get() < 0) throw bad("'" + name + "' has no type or shape");
     const int rank = H5Sget_simple_extent_ndims(space.get());
     const hssize_t n = H5Sget_simple_extent_npoints(space.get());
-    if (rank > 1 || n < 0 || n > (hssize_t{1} << 34)) throw bad("'" + name + "' has an unexpected shape");
+    if (rank > 1 || n < 0) throw bad("'" + name + "' has an unexpected shape");
     const std::size_t count = static_cast<std::size_t>(n);
+    // Parts are written uncompressed: no dataset declares more values than the image holds.
+    if (count > image.size() / sizeof(double) || !stored_whole(set.get()))
+      throw bad("'" + name + "' declares more values than the part holds");
     herr_t rc = 0;
-    switch (H5Tget_class(type.get())) {
+    const H5T_class_t kind = H5Tget_class(type.get());
+    // Numbers as twinrt writes them: 8 bytes (a hostile type size would size HDF5's conversion buffer).
+    if ((kind == H5T_FLOAT || kind == H5T_INTEGER) && H5Tget_size(type.get()) != 8)
+      throw bad("'" + name + "' holds numbers of an unexpected size");
+    switch (kind) {
       case H5T_FLOAT: {
         std::vector<double> v(count);
         if (count) rc = H5Dread(set.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data());
@@ -177,8 +187,8 @@ StateArchive StateArchive::decode(const std::string& image, const std::string& o
       }
       case H5T_STRING: {
         const std::size_t width = H5Tget_size(type.get());
-        if (width == 0 || H5Tis_variable_str(type.get()) != 0 || width > (std::size_t{1} << 30))
-          throw bad("'" + name + "' is not a fixed-length string");
+        if (width == 0 || H5Tis_variable_str(type.get()) != 0 || count > image.size() / width)
+          throw bad("'" + name + "' is not a fixed-length string list the part can hold");
         std::vector<char> buffer(count * width);
         if (count) rc = H5Dread(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data());
         std::vector<std::string> v;

@@ -24,6 +24,7 @@
 #include "ground/mpi.hpp"
 #include "sources/line_input.hpp"
 #include "sources/observation_source.hpp"
+#include "sources/reading_formats.hpp"
 #include "twin/error.hpp"
 
 namespace twin::detail {
@@ -46,7 +47,7 @@ class StreamSource final : public ObservationSource {
       fd = ::open(c.stream_input.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
       if (fd < 0) throw DataError(c.stream_input + ": cannot open the stream input: " + std::strerror(errno));
     }
-    m_input = std::make_unique<LineInput>(fd, fd != STDIN_FILENO, max_line_bytes);
+    m_input = std::make_unique<LineInput>(fd, fd != STDIN_FILENO, max_reading_line_bytes);
     m_name = c.stream_input == "-" ? "<stdin>" : c.stream_input;
     m_advice_name = c.advice_output;
     if (c.advice_output != "-") {
@@ -98,8 +99,9 @@ class StreamSource final : public ObservationSource {
       }
       ++m_line;
       if (status == LineInput::Status::too_long) {
-        ++m_malformed;
-        spdlog::warn("{}:{}: ignored a line longer than {} bytes", m_name, m_line, max_line_bytes);
+        if (log_worthy(++m_malformed))
+          spdlog::warn("{}:{}: ignored a line longer than {} bytes ({} malformed lines so far)", m_name, m_line,
+                       max_reading_line_bytes, m_malformed);
         continue;
       }
       if (m_was_silent) spdlog::info("cycle {}: the stream {} sends again", cycle + 1, m_name);
@@ -107,13 +109,11 @@ class StreamSource final : public ObservationSource {
       if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
       Observation o;
       try {
-        const auto j = nlohmann::json::parse(line);
-        o.t_s = j.at("t").get<double>();
-        o.sensor = j.at("sensor").get<std::string>();
-        o.value = j.at("value").is_null() ? std::nan("") : j.at("value").get<double>();
-      } catch (const std::exception& e) {
-        ++m_malformed;
-        spdlog::warn("{}:{}: ignored a malformed reading ({}): {}", m_name, m_line, e.what(), line.substr(0, 120));
+        o = parse_stream_line(line);
+      } catch (const DataError& e) {
+        if (log_worthy(++m_malformed))
+          spdlog::warn("{}:{}: ignored a malformed reading ({}): {} ({} malformed lines so far)", m_name, m_line, e.what(),
+                       line.substr(0, 120), m_malformed);
         continue;
       }
       if (counts(o.sensor) && m_seen.size() < max_sensors_tracked) m_seen.insert(o.sensor);
@@ -193,7 +193,6 @@ class StreamSource final : public ObservationSource {
   }
 
  private:
-  static constexpr std::size_t max_line_bytes = 1u << 20;
   static constexpr std::size_t max_pending = 1u << 16;
   MPI_Comm m_comm;
   int m_rank = 0;
@@ -202,6 +201,12 @@ class StreamSource final : public ObservationSource {
   // before the others have been seen.
   std::size_t quorum() const {
     return std::max(m_seen.size() / 2 + 1, std::min<std::size_t>(2, std::max<std::size_t>(1, m_configured.size())));
+  }
+  // A flood of bad lines is logged at the 1st to 10th, then the 100th, 1000th, ... (all are counted).
+  static bool log_worthy(long n) {
+    if (n <= 10) return true;
+    while (n % 10 == 0) n /= 10;
+    return n == 1;
   }
   // Only the twin's own sensors count (all names when it has none): made-up names cannot stall it.
   bool counts(const std::string& name) const { return m_configured.empty() || m_configured.count(name) != 0; }
