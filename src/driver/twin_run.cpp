@@ -78,13 +78,17 @@ constexpr const char* lock_name = ".twin-run.lock";
 
 // The run directory's lock: held (flock) by rank 0 for the whole run, released by the kernel
 // however the process ends, so two runs (a resume beside a run still going, two launches with
-// the same run_dir) never write one directory. Empty when taken, else why not.
-std::string lock_run_directory(const fs::path& dir, UniqueFd& lock) {
+// the same run_dir) never write one directory. Empty when taken, else why not. `created` tells
+// whether this call made the lock file (a refused run removes it again: a folder it may not
+// write keeps no trace of it).
+std::string lock_run_directory(const fs::path& dir, UniqueFd& lock, bool& created) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) return "cannot create the run directory '" + dir.string() + "': " + ec.message();
   const fs::path path = dir / lock_name;
-  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+  UniqueFd fd(::open(path.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+  created = fd.get() >= 0;
+  if (!created) fd = UniqueFd(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
   if (fd.get() < 0) return "cannot open '" + path.string() + "': " + std::strerror(errno);
   if (::flock(fd.get(), LOCK_EX | LOCK_NB) != 0) {
     char owner[256] = {0};
@@ -154,12 +158,16 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   const std::filesystem::path dir = run_directory(config, options);
   std::string problem;
   UniqueFd lock;
-  if (rank == 0) problem = lock_run_directory(dir, lock);
-  if (rank == 0 && problem.empty())
+  bool lock_created = false;
+  if (rank == 0) problem = lock_run_directory(dir, lock, lock_created);
+  if (rank == 0 && problem.empty()) {
     problem = options.resume ? (std::filesystem::is_directory(dir / "state")
                                     ? std::string()
                                     : "--resume " + dir.string() + ": no state/ folder there (no snapshot to continue from)")
                              : claim_run_directory(config, size, dir, options.overwrite);
+    std::error_code ec;
+    if (!problem.empty() && lock_created) std::filesystem::remove(dir / lock_name, ec);
+  }
   broadcast(problem, comm);  // every rank refuses together
   if (!problem.empty()) throw DataError(problem);
   install_stop_handlers();
