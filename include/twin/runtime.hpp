@@ -56,8 +56,13 @@ class Runtime {
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
 
-  /// Queues readings for the next step (rank 0's are used). Never throws for bad values.
+  /// Queues readings for the next step (rank 0's are used). Never throws for bad values. At most
+  /// 1024 readings of each sensor (and 1024 of all unknown names together) wait for QC (which
+  /// uses the latest of a sensor's readings in a cycle): more are dropped and counted
+  /// (readings_dropped), so a flood can neither stall a cycle nor crowd out the other sensors.
   void ingest(const std::vector<Observation>& observations);
+  /// Readings `ingest` dropped because too many were waiting (rank 0; 0 elsewhere).
+  long readings_dropped() const;
 
   /// Tells the twin that the facility applies `controls` (config.controls order) from now on
   /// instead of the last advice, e.g. an operator's override; the next forecast uses them and

@@ -80,7 +80,18 @@ std::string describe(const twin::Config& c) {
 // With --key (or TWIN_AUDIT_KEY_FILE) every record must carry the facility's HMAC; the chain's
 // length and head are compared with the run's summary.json (beside the log, or --summary), so a
 // cut, emptied or appended-to log does not verify.
-int verify_audit_file(const std::string& path, const std::string& key_file, std::string summary_file) {
+// The previous run's chain head that a log's first record anchors ("previous_run"), or null.
+nlohmann::json first_record_anchor(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string line;
+  if (!in || !std::getline(in, line) || line.size() > (1u << 20)) return nullptr;
+  const nlohmann::json r = nlohmann::json::parse(line, nullptr, false);
+  if (!r.is_object() || !r.contains("previous_run") || !r["previous_run"].is_object()) return nullptr;
+  return r["previous_run"];
+}
+
+int verify_audit_file(const std::string& path, const std::string& key_file, std::string summary_file,
+                      const std::string& anchored_in) {
   try {
     const std::optional<std::string> key =
         twin::io::audit_key(key_file.empty() ? std::nullopt : std::optional<std::string>(key_file));
@@ -103,10 +114,35 @@ int verify_audit_file(const std::string& path, const std::string& key_file, std:
           return exit_runtime_failure;
         }
         anchor = ", chain head matches " + summary_file;
-      } else if (check.records == 0) {
+      } else if (check.records == 0 && anchored_in.empty()) {
         std::cout << path << ": holds no record and there is no summary.json to compare with: nothing is verified\n";
         return exit_runtime_failure;
       }
+      if (!anchored_in.empty()) {
+        // The later run's first record must be intact (its own chain, under the same key) and
+        // name this log's length and head.
+        const twin::io::AuditCheck later = twin::io::verify_audit(anchored_in, key);
+        const nlohmann::json a = first_record_anchor(anchored_in);
+        if (later.records < 1 || a.is_null()) {
+          std::cout << path << ": not anchored: the first record of " << anchored_in
+                    << (later.records < 1 ? " is not intact (" + later.reason + ")" : " anchors no previous run") << "\n";
+          return exit_runtime_failure;
+        }
+        const long records = a.value("records", -1L);
+        const std::string head = a.value("head", std::string());
+        if (records != check.records || head != check.head) {
+          std::cout << path << ": broken: " << check.records << " intact records ending in " << check.head.substr(0, 16)
+                    << "..., but the first record of " << anchored_in << " anchors " << records << " ending in "
+                    << head.substr(0, 16) << "... (this log was cut or rewritten after that run began)\n";
+          return exit_runtime_failure;
+        }
+        anchor += ", anchored in " + anchored_in;
+      }
+      const nlohmann::json previous = first_record_anchor(path);
+      if (!previous.is_null())
+        anchor += "; its first record anchors the previous run " + previous.value("run_dir", std::string("?")) + " (" +
+                  std::to_string(previous.value("records", -1L)) + " records, head " +
+                  previous.value("head", std::string()).substr(0, 16) + "...)";
       std::cout << path << ": ok, " << check.records << " records, " << (key ? "keyed (HMAC) " : "hash ")
                 << "chain intact" << anchor << "\n";
       return exit_ok;
@@ -199,10 +235,12 @@ int run_cli(int argc, char** argv) {
   audit->require_subcommand(1);
   auto* audit_verify = audit->add_subcommand("verify", "Check an audit log's hash chain and report the first broken line");
   audit_verify->add_option("file", audit_path, "audit.jsonl of a run directory")->required();
-  std::string audit_key_file, audit_summary;
+  std::string audit_key_file, audit_summary, audit_anchored_in;
   audit_verify->add_option("--key", audit_key_file, "The facility's audit key file (default: TWIN_AUDIT_KEY_FILE)");
   audit_verify->add_option("--summary", audit_summary,
                            "summary.json whose chain head to compare (default: the one beside the log, if any)");
+  audit_verify->add_option("--anchored-in", audit_anchored_in,
+                           "audit.jsonl of a later run of the twin, whose first record anchors this log's chain head");
   // --- end twin audit verify ---
 
   try {
@@ -231,7 +269,7 @@ int run_cli(int argc, char** argv) {
       return exit_bad_input;
     }
   }
-  if (*audit_verify) return rank == 0 ? verify_audit_file(audit_path, audit_key_file, audit_summary) : exit_ok;
+  if (*audit_verify) return rank == 0 ? verify_audit_file(audit_path, audit_key_file, audit_summary, audit_anchored_in) : exit_ok;
   if (*models_import) {
     if (rank != 0) return exit_ok;
     try {

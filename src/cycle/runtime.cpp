@@ -102,6 +102,7 @@ void Runtime::Impl::open_new_outputs() {
   outputs_open = true;
   if (!recording || rank != 0) return;
   audit = std::make_unique<io::AuditLog>(audit_path().string(), audit_key);
+  if (!audit_anchor.is_null()) audit->anchor(audit_anchor);
   series = std::make_unique<io::SeriesWriter>(series_path().string(), config);
 }
 
@@ -354,14 +355,41 @@ void Runtime::Impl::apply_controls(const std::vector<double>& values) {
 }
 
 void Runtime::Impl::ingest(const std::vector<Observation>& observations) {
-  // Rank 0's readings go to every rank, so all run the same QC.
+  // Rank 0's readings go to every rank, so all run the same QC. Bounded work per cycle: at most
+  // max_queued_per_sensor readings of each sensor wait for QC, and as many of all unknown names
+  // together; a flood beyond that (a broken or hostile feed) is dropped and counted
+  // (readings_dropped) without crowding out the other sensors. A name longer than any sensor's
+  // is cut (it names no sensor).
   std::vector<double> numbers;
   std::vector<std::string> names;
   if (rank == 0) {
+    if (sensor_slots.empty())
+      for (std::size_t s = 0; s < config.sensors.size(); ++s) sensor_slots.emplace(config.sensors[s].name, s);
+    const std::size_t unknown = config.sensors.size();
+    const auto slot = [&](const std::string& name) {
+      const auto it = sensor_slots.find(name);
+      return it == sensor_slots.end() ? unknown : it->second;
+    };
+    std::vector<std::size_t> waiting(unknown + 1, 0);
+    for (const Observation& o : queue) ++waiting[slot(o.sensor)];
+    long dropped = 0;
     for (const Observation& o : observations) {
+      std::size_t& n = waiting[slot(o.sensor)];
+      if (n >= max_queued_per_sensor) {
+        ++dropped;
+        continue;
+      }
+      ++n;
       numbers.push_back(o.t_s);
       numbers.push_back(o.value);
-      names.push_back(o.sensor);
+      names.push_back(o.sensor.size() <= max_sensor_name ? o.sensor : o.sensor.substr(0, max_sensor_name));
+    }
+    if (dropped > 0) {
+      if (readings_dropped == 0 || cycle % 100 == 0)
+        spdlog::warn("cycle {}: {} readings dropped: more than {} of one sensor (or of unknown names) were waiting "
+                     "for QC; counted in readings_dropped",
+                     cycle + 1, dropped, max_queued_per_sensor);
+      readings_dropped += dropped;
     }
   }
   broadcast(numbers, comm);
@@ -384,6 +412,7 @@ void Runtime::report_source_down(const std::string& reason) {
 CycleOutcome Runtime::step(std::chrono::milliseconds deadline) { return m_impl->step(deadline); }
 double Runtime::time_s() const { return m_impl->t; }
 int Runtime::cycle() const { return m_impl->cycle; }
+long Runtime::readings_dropped() const { return m_impl->readings_dropped; }
 const std::vector<SensorEstimate>& Runtime::sensor_estimates() const { return m_impl->estimates; }
 const std::vector<ParameterEstimate>& Runtime::parameter_estimates() const { return m_impl->parameter_estimates; }
 const std::vector<std::vector<long>>& Runtime::qc_counts() const { return m_impl->qc.counts(); }

@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -41,6 +43,10 @@ struct Runtime::Impl {
   detail::QualityControl qc;
   std::unique_ptr<detail::Assimilator> filter;
   std::vector<Observation> queue;
+  long readings_dropped = 0;  // beyond max_queued_per_sensor, rank 0
+  static constexpr std::size_t max_queued_per_sensor = 1024;
+  static constexpr std::size_t max_sensor_name = 256;
+  std::unordered_map<std::string, std::size_t> sensor_slots;  // sensor name -> index (rank 0, for ingest)
   std::unique_ptr<detail::ObservationOperator> observation;  // H
   std::vector<SensorEstimate> estimates;
   std::vector<ParameterEstimate> parameter_estimates;
@@ -53,6 +59,7 @@ struct Runtime::Impl {
   std::string source_down;                   // the next step's source problem (report_source_down)
   int series_failed_at = -1;                 // the cycle series.h5 could not be written, or -1
   std::optional<std::string> audit_key;      // the facility's key for audit.jsonl (rank 0)
+  nlohmann::json audit_anchor;                // the previous run's chain head, for the first record (rank 0)
   std::unique_ptr<io::SeriesWriter> series;  // rank 0 writes it
   std::unique_ptr<detail::Decider> decider;  // every rank holds the controls; rank 0 decides
   std::unique_ptr<io::AuditLog> audit;       // rank 0, with a run directory

@@ -19,6 +19,7 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.theta", theta);
   a.put("runtime.hx_good", hx_good);
   io::save_observations(a, "runtime.queue", queue);
+  a.put("runtime.readings_dropped", readings_dropped);
   std::vector<double> observed, forecast, forecast_spread, analysis, spread;
   std::vector<long long> reasons;
   for (const SensorEstimate& e : estimates) {
@@ -61,6 +62,7 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
   theta = a.doubles("runtime.theta", static_cast<std::size_t>(N) * P);
   hx_good = a.doubles("runtime.hx_good", static_cast<std::size_t>(N) * S);
   queue = io::restore_observations(a, "runtime.queue");
+  readings_dropped = a.has("runtime.readings_dropped") ? static_cast<long>(a.get_int("runtime.readings_dropped")) : 0;
   const std::size_t s_count = static_cast<std::size_t>(S);
   const auto& observed = a.doubles("runtime.estimates.observed", s_count);
   const auto& reasons = a.ints("runtime.estimates.qc");
@@ -129,6 +131,12 @@ std::optional<std::pair<long, std::string>> RuntimeState::audit_head(const Runti
   const Runtime::Impl& m = *runtime.m_impl;
   if (!m.audit) return std::nullopt;
   return std::make_pair(m.audit->records(), m.audit->head());
+}
+
+void RuntimeState::anchor_audit(Runtime& runtime, nlohmann::json previous_run) {
+  Runtime::Impl& m = *runtime.m_impl;
+  m.audit_anchor = std::move(previous_run);
+  if (m.audit && m.audit->records() == 0) m.audit->anchor(m.audit_anchor);
 }
 
 std::vector<std::filesystem::path> RuntimeState::files_to_sync(const Runtime& runtime) {

@@ -3,6 +3,7 @@
 // the KPIs' state to the same snapshot part (src/driver/twin_run.cpp).
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
@@ -21,6 +22,8 @@ struct RuntimeState {
   static std::vector<std::filesystem::path> files_to_sync(const Runtime& runtime);
   /// audit.jsonl's record count and chain head (rank 0 of a recording run), for summary.json.
   static std::optional<std::pair<long, std::string>> audit_head(const Runtime& runtime);
+  /// The previous run's chain head, put into this run's first audit record (rank 0).
+  static void anchor_audit(Runtime& runtime, nlohmann::json previous_run);
 };
 
 }  // namespace twin::detail

@@ -1,3 +1,4 @@
+#include "ground/utc.hpp"
 #include "cycle/snapshots.hpp"
 
 #include <spdlog/spdlog.h>
@@ -15,19 +16,6 @@
 #include "twin/error.hpp"
 
 namespace twin::detail {
-
-namespace {
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return text;
-}
-
-}  // namespace
 
 nlohmann::json SnapshotStats::json() const {
   return {{"started", started},

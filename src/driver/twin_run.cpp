@@ -1,5 +1,6 @@
 // `twin run`: the loop, and nothing else. Readers live with their sources (src/sources/), the
 // KPIs with src/kpi/, the cycle with twin::Runtime (src/cycle/).
+#include "ground/utc.hpp"
 #include "driver/twin_run.hpp"
 #include "driver/watchdog.hpp"
 
@@ -133,6 +134,39 @@ std::string claim_run_directory(const Config& config, int ranks, const fs::path&
   return {};
 }
 
+// The audit anchors of a folder of runs: one line per finished run (twin, run directory, chain
+// length and head), beside the run directories. The next run of the twin puts the last one into
+// its first audit record, so cutting or rewriting a finished run's log (and its summary.json)
+// also breaks the next run's keyed chain: `twin audit verify OLD --anchored-in NEW` tells.
+constexpr const char* anchors_name = ".twin-audit-anchors.jsonl";
+
+fs::path anchors_file(const fs::path& run_dir) { return fs::absolute(run_dir).lexically_normal().parent_path() / anchors_name; }
+
+// The newest anchor of this twin, or null. A damaged line is skipped (the anchors are evidence
+// for a later check, not a condition of this run).
+nlohmann::json last_anchor(const fs::path& run_dir, const std::string& twin_name) {
+  std::ifstream in(anchors_file(run_dir), std::ios::binary);
+  if (!in) return nullptr;
+  in.seekg(0, std::ios::end);
+  const std::streamoff size = in.tellg();
+  in.seekg(std::max<std::streamoff>(0, size - (1 << 20)));  // the last MiB: the newest runs
+  nlohmann::json found;
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json a = nlohmann::json::parse(line, nullptr, false);
+    if (a.is_object() && a.value("twin", std::string()) == twin_name && a.contains("head") && a.contains("records"))
+      found = a;
+  }
+  return found;
+}
+
+void record_anchor(const fs::path& run_dir, const std::string& twin_name, long records, const std::string& head) {
+  const nlohmann::json a = {{"twin", twin_name}, {"run_dir", fs::absolute(run_dir).lexically_normal().string()},
+                            {"records", records}, {"head", head}, {"ended_utc", utc_now()}};
+  std::ofstream out(anchors_file(run_dir), std::ios::app);
+  out << a.dump() << "\n";
+  if (!out) spdlog::warn("cannot record the audit anchor in {}: the next run will not anchor this one", anchors_file(run_dir).string());
+}
+
 }  // namespace
 
 const std::vector<std::string>& run_outputs() {
@@ -180,6 +214,13 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   for (const auto& c : config.controls) applied.push_back(c.initial);
   SnapshotSession snapshots(dir / "state", comm, config.snapshots.keep, snapshot_identity(config));
   long last_snapshot = -1;  // the cycle of the newest snapshot this run started or resumed from
+  if (rank == 0 && !options.resume) {
+    nlohmann::json previous = last_anchor(dir, config.twin.name);
+    if (!previous.is_null()) {
+      previous.erase("twin");
+      RuntimeState::anchor_audit(runtime, previous);
+    }
+  }
   if (options.resume) {
     SnapshotParts parts = open_snapshot(dir / "state", config, comm);
     all_or_none(comm, [&] {
@@ -296,10 +337,13 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   nlohmann::json j = kpis.summary(runtime, *source, times);
   if (result.stop_signal) j["stopped_by"] = signal_name(result.stop_signal);
   j["snapshots"] = snapshots.stats().json();
+  j["readings_dropped"] = runtime.readings_dropped();
   // The chain head outside the log: `twin audit verify` compares it, so a cut or emptied log shows.
-  if (const auto head = RuntimeState::audit_head(runtime))
+  if (const auto head = RuntimeState::audit_head(runtime)) {
     j["audit"] = {{"records", head->first}, {"head", head->second}, {"keyed", config.outputs.audit_key_file.has_value() ||
                                                                              std::getenv("TWIN_AUDIT_KEY_FILE") != nullptr}};
+    record_anchor(dir, config.twin.name, head->first, head->second);
+  }
   atomic_write(dir / "summary.json", j.dump(2) + "\n");
   atomic_write(dir / "metrics.prom", prometheus(config, j));
   const double facility = kpis.completed() * period;

@@ -90,6 +90,7 @@ std::string AuditLog::append(json record) {
   try {
     record["seq"] = m_seq;
     record["prev"] = m_prev;
+    if (m_seq == 0 && !m_anchor.is_null()) record["previous_run"] = m_anchor;
     if (m_key) record["chain"] = keyed_chain;
     hash = seal(record.dump(), m_key);
     record["hash"] = hash;

@@ -52,6 +52,10 @@ class AuditLog {
   /// records than `records` or another head: the evidence does not match the snapshot.
   static AuditLog resume(const std::string& path, long records, const std::string& head, const std::string& tail_file,
                          std::optional<std::string> key = std::nullopt);
+  /// Puts `previous` into the first record this log appends, as "previous_run": the previous
+  /// run's chain length and head (docs/operations.md). That run's log can then not be cut or
+  /// rewritten without breaking this one's chain, which needs the key.
+  void anchor(nlohmann::json previous) { m_anchor = std::move(previous); }
   long records() const noexcept { return m_seq; }
   const std::string& head() const noexcept { return m_prev; }
 
@@ -68,6 +72,7 @@ class AuditLog {
   long m_seq = 0;
   std::string m_prev;
   std::optional<std::string> m_key;
+  nlohmann::json m_anchor;
 };
 
 /// The verdict on an audit log. A broken chain is an expected outcome, hence a value.

@@ -62,8 +62,11 @@ LineInput::Status LineInput::next(std::string& line, Clock::time_point deadline)
     if (nl != std::string::npos) {
       const bool skipped = m_skipping;
       m_skipping = false;
-      if (!skipped) line.assign(m_buffer, m_start, nl - m_start);
+      // A whole line longer than the cap can arrive in one read (found by tests/fuzz): too long too.
+      const bool too_long = !skipped && nl - m_start > m_max;
+      if (!skipped && !too_long) line.assign(m_buffer, m_start, nl - m_start);
       m_start = nl + 1;
+      if (too_long) return Status::too_long;
       if (!skipped) return Status::line;
       continue;  // the rest of an over-long line
     }

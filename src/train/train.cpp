@@ -1,3 +1,4 @@
+#include "ground/utc.hpp"
 #include "train/train.hpp"
 
 #include <spdlog/spdlog.h>
@@ -26,13 +27,6 @@ namespace twin::detail {
 
 
 namespace {
-
-std::string utc_now() {
-  const std::time_t now = std::time(nullptr);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&now));
-  return buf;
-}
 
 // sha256 over every rank's shard, in rank order (rank 0 gets it).
 std::string data_digest(const advisor::Dataset& shard, MPI_Comm comm) {
@@ -150,8 +144,12 @@ int import_torchscript(const Config& config, const ImportOptions& o) {
   std::vector<double> members;
   {
     p.package_sha256 = advisor::package_digest(p);  // a probe of this process's own package (the registry seals it again)
-    const advisor::Model probe(p);
-    probe.predict(reference.training.mean.data(), 1, members);
+    try {
+      const advisor::Model probe(p);
+      probe.predict(reference.training.mean.data(), 1, members);
+    } catch (const AdvisorError& e) {  // a module that does not load, answer or survive: bad input, not imported
+      throw DataError("twin models import: " + o.file + ": " + e.what());
+    }
   }
   if (members.empty() || members.size() % outputs.size() != 0)
     throw DataError("twin models import: " + o.file + " returned " + std::to_string(members.size()) + " values for one row, expected a multiple of " +

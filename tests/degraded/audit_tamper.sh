@@ -48,3 +48,22 @@ echo "forged append, rechained:"; verify 1 "not keyed" "$log" --key "$dir/key"
 echo "  ...and checked without the key against the summary:"; verify 1 "recorded 6" "$log"
 cp "$dir/edited.jsonl" "$log"
 echo "edited and rechained:";   verify 1 "not keyed" "$log" --key "$dir/key"
+
+# The chain head anchored in the next run: a second run beside the first puts the first one's
+# length and head into its first (keyed) record. Cutting the first log and rewriting its
+# summary.json to match (both unkeyed facts) passes the summary check, not the anchor.
+cp "$dir/intact.jsonl" "$log"
+TWIN_AUDIT_KEY_FILE="$dir/key" "$twin" run "$config" --run-dir "$dir/next" --cycles 3 > "$dir/next.log" 2>&1 || { tail "$dir/next.log"; exit 1; }
+echo "next run anchors the first:"; verify 0 "its first record anchors the previous run $dir/run (6 records" "$dir/next/audit.jsonl" --key "$dir/key"
+echo "first run, anchored in the next:"; verify 0 "anchored in $dir/next/audit.jsonl" "$log" --key "$dir/key" --anchored-in "$dir/next/audit.jsonl"
+head -n 4 "$dir/intact.jsonl" > "$log"
+python3 - "$log" "$dir/run/summary.json" <<'PY'
+import json, sys
+last = json.loads(open(sys.argv[1]).read().splitlines()[-1])
+s = json.load(open(sys.argv[2]))
+s["audit"]["records"], s["audit"]["head"] = last["seq"] + 1, last["hash"]
+json.dump(s, open(sys.argv[2], "w"))
+PY
+echo "cut, summary rewritten to match:"; verify 0 "chain head matches" "$log" --key "$dir/key"
+echo "  ...but not the anchor in the next run:"; verify 1 "anchors 6 ending in" "$log" --key "$dir/key" --anchored-in "$dir/next/audit.jsonl"
+echo "all tampering detected"

@@ -329,6 +329,23 @@ const std::vector<Scenario>& scenarios() {
        [](const TwinRun& r) {
          for (int c = 0; c < 20; ++c) EXPECT_TRUE(r.out[c].assimilated) << "cycle " << c + 1;
        }},
+      {"a_flood_of_readings_is_bounded_and_counted", false, {}, {},
+       [](twin::Runtime& rt, int c) {
+         if (c == 8) {  // 100000 readings of S1 and 100000 of made-up names (one of 1 MiB) in one cycle
+           std::vector<twin::Observation> flood(200000, twin::Observation{85.0, "S1", 300.0});
+           for (std::size_t i = 100000; i < flood.size(); ++i) flood[i].sensor = "X" + std::to_string(i);
+           flood[150000].sensor = std::string(1 << 20, 'x');
+           rt.ingest(flood);
+           // S1 and the unknown names each keep at most 1024 waiting: the rest is counted, not queued
+           EXPECT_GE(rt.readings_dropped(), 200000 - 2 * 1024);
+           EXPECT_LE(rt.readings_dropped(), 200000);
+         }
+         return std::vector<double>{};
+       },
+       [](const TwinRun& r) {
+         EXPECT_EQ(r.out[8].solver_status, "ok");
+         for (int c = 8; c < 20; ++c) EXPECT_TRUE(r.out[c].assimilated) << "cycle " << c + 1;
+       }},
       {"readings_from_the_past_are_stale", false, {},
        [](int, Readings r) {
          for (auto& o : r)
@@ -423,6 +440,24 @@ const std::vector<Scenario>& scenarios() {
        [](const TwinRun& r) {
          EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
          EXPECT_TRUE(any_reason(r, "model unavailable")) << text_of(r.out[0]);
+       }},
+      {"model_hostile_torchscript_crash_is_contained", true,
+       [](twin::Config&, const std::string& reg) {  // a sealed package whose module segfaults LibTorch's loader
+         edit_surrogate(reg, [](twin::advisor::ModelPackage& p) {
+           std::ifstream in(std::string(TWIN_SOURCE_DIR) + "/tests/data/torchscript_tuple1_crash.pt", std::ios::binary);
+           p.script.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+           ASSERT_EQ(p.script.size(), 364u);
+           p.kind = twin::advisor::kind_torchscript;
+           p.weights.clear();
+           p.weights_sha256 = twin::advisor::weights_digest(p);
+           p.package_sha256 = twin::advisor::package_digest(p);
+         });
+       },
+       {}, {},
+       [](const TwinRun& r) {
+         EXPECT_EQ(count_mode(r, twin::Mode::advisor_off), 20);
+         EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
+         EXPECT_TRUE(any_reason(r, "crashes LibTorch")) << text_of(r.out[0]);
        }},
       {"model_slow_falls_back_late", true,
        with_gates([](twin::AdvisorConfig& a) { a.gates.latency_budget_ms = 1e-6; }), {}, {},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Compares two run directories of the same twin, apart from wall-clock timings: summary.json
-# (timing keys left out), audit.jsonl (latency and the hash chain left out, which covers it) and
+# (timing keys left out), audit.jsonl (latency, the hash chain, which covers it, and the anchor of
+# the run before left out) and
 # every dataset of series.h5 but /cycle/timings_ms (h5diff, exact). Prints the differences and
 # exits 1 when there are any. Used to show that a change keeps a run's results bit for bit.
 #   usage: tests/regression/compare_runs.sh RUN_DIR_A RUN_DIR_B
@@ -27,7 +28,7 @@ diffs = []
 walk(json.load(open(f"{a}/summary.json")), json.load(open(f"{b}/summary.json")), "summary", diffs)
 ra = [json.loads(l) for l in open(f"{a}/audit.jsonl")]
 rb = [json.loads(l) for l in open(f"{b}/audit.jsonl")]
-strip = lambda r: {k: v for k, v in r.items() if k not in ("latency_ms", "hash", "prev")}
+strip = lambda r: {k: v for k, v in r.items() if k not in ("latency_ms", "hash", "prev", "previous_run")}
 if len(ra) != len(rb): diffs.append(f"audit.jsonl: {len(ra)} | {len(rb)} records")
 bad = [i for i, (p, q) in enumerate(zip(ra, rb)) if strip(p) != strip(q)]
 if bad: diffs.append(f"audit.jsonl: {len(bad)} records differ, the first at line {bad[0] + 1}")

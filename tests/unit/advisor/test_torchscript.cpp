@@ -148,4 +148,24 @@ TEST(TorchScript, AFlippedByteIsCaughtBeforeLibTorchSeesIt) {
   }
 }
 
+// A module that segfaults LibTorch 1.13's loader (tests/data/make_hostile_torchscript.py): the
+// crash happens in the probe process, the import is refused as bad input, and this process, which
+// would have died of it, goes on and can still import a good module.
+TEST(TorchScript, AModuleThatCrashesLibTorchIsRefusedNotFatal) {
+  const twin::Config c = tiny();
+  const int outputs = static_cast<int>(twin::detail::surrogate_layout(c).outputs.size());
+  const std::string reg = registry_with_surrogate("import_crash");
+  const std::string hostile = std::string(TWIN_SOURCE_DIR) + "/tests/data/torchscript_tuple1_crash.pt";
+  try {
+    twin::detail::import_torchscript(c, options(reg, hostile));
+    ADD_FAILURE() << "a module that crashes LibTorch was imported";
+  } catch (const twin::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("crashes LibTorch when loaded or run (signal 11"), std::string::npos) << e.what();
+  }
+  twin::io::ModelRegistry r(reg);
+  EXPECT_EQ(r.active("surrogate"), 1);
+  const std::string good = module_file("after_crash", "return x[:, 0:1].repeat(1, " + std::to_string(outputs) + ") * 0.0 + 0.25");
+  EXPECT_EQ(twin::detail::import_torchscript(c, options(reg, good)), 2);
+}
+
 }  // namespace
