@@ -5,6 +5,7 @@
 // ground/config_rule.hpp. Keep docs/config.md in step.
 
 #include "ground/config_rule.hpp"
+#include "advisor/drift.hpp"
 #include "advisor/safe_default.hpp"
 #include "twin/config.hpp"
 
@@ -71,6 +72,27 @@ void describe(V& v, AdvisorConfig& c) {
   v.section("gates", c.gates);
   v.section("breaker", c.breaker);
   v.check(!c.surrogate.empty(), "surrogate", "needs a model name");
+}
+
+inline const std::vector<std::string>& drift_signals() {
+  static const std::vector<std::string> s{"surrogate_error", "ood", "innovation", "anomaly_rate"};
+  return s;
+}
+
+template <class V>
+void describe(V& v, DriftMonitorConfig& c) {
+  v.required("signal", c.signal, Rule::one_of(drift_signals()));
+  v.optional("type", c.type, Rule::one_of(advisor::DriftDetector::registry().types()));
+  v.optional("shift", c.shift, Rule::above_up_to(0.0, 10.0));
+}
+
+template <class V>
+void describe(V& v, DriftConfig& c) {
+  v.optional("false_alarm_cycles", c.false_alarm_cycles, Rule::range(10.0, 1e9));
+  v.optional("reference_cycles", c.reference_cycles, Rule::range(5, 100000));
+  v.optional("tighten", c.tighten, Rule::above_up_to(0.0, 1.0));
+  v.optional("tighten_cycles", c.tighten_cycles, Rule::at_least(1));
+  v.list("monitors", c.monitors);
 }
 
 template <class V>

@@ -211,7 +211,11 @@ struct QcConfig {
 
 /// Kind of a scheduled plant event.
 enum class EventKind { sensor_stuck, sensor_dropout, sensor_spike, sensor_drift, sensor_bias, heater_failure,
-                       heat_source, cooling_degradation };
+                       heat_source, cooling_degradation, parameter_drift, heater_decay };
+
+/// True for the slow changes of the plant (parameter_drift, heater_decay): drifts the anomaly
+/// model is not meant to name, which the drift monitors are there to notice.
+inline bool is_drift_event(EventKind k) { return k == EventKind::parameter_drift || k == EventKind::heater_decay; }
 
 /// True for the events that corrupt one sensor's readings (the sensor_* kinds).
 inline bool is_sensor_event(EventKind k) {
@@ -227,7 +231,8 @@ struct PlantEventConfig {
   std::string target;                 ///< sensor or control name (sensor_* and heater_failure)
   double magnitude = 0.0;             ///< spike/bias: offset [u]; drift: rate [u/s]; heater_failure:
                                       ///< remaining fraction; cooling_degradation: cooling factor multiplier;
-                                      ///< heat_source: rate [u/s]
+                                      ///< heat_source: rate [u/s]; parameter_drift, heater_decay: the
+                                      ///< factor reached at end_s (from 1 at start_s, linearly; kept after)
   std::vector<double> center_m;       ///< heat_source: where
   std::vector<double> size_m;         ///< heat_source: extent (gaussian sigma)
 };
@@ -360,6 +365,24 @@ struct TrainingConfig {
   int anomaly_ensemble = 20;          ///< networks of the anomaly model (their mean probability is smoother)
 };
 
+/// `drift.monitors[]` — a drift detector over one of the twin's signals.
+struct DriftMonitorConfig {
+  std::string signal;                 ///< surrogate_error, ood, innovation or anomaly_rate
+  std::string type = "cusum";         ///< cusum, page_hinkley or adwin
+  double shift = 1.0;                 ///< the mean shift it detects fastest [reference standard deviations]
+};
+
+/// `drift:` — drift monitoring of the advisor and the filter (docs/advisor.md). Absent: off.
+struct DriftConfig {
+  double false_alarm_cycles = 5000.0; ///< expected cycles between false alarms of one monitor on drift-free data
+  int reference_cycles = 40;          ///< values of a signal that set its reference level before it is watched
+  double tighten = 0.5;               ///< factor on gates.max_ood and gates.max_spread after a drift of the
+                                      ///< advisor's inputs or errors
+  int tighten_cycles = 100;           ///< cycles the gates stay tightened after such a drift (or until
+                                      ///< another surrogate version is in use)
+  std::vector<DriftMonitorConfig> monitors;  ///< empty: one cusum per signal
+};
+
 /// The whole twin.
 struct Config {
   RunConfig twin;
@@ -374,6 +397,7 @@ struct Config {
   ObservationSourceConfig source;
   ObjectivesConfig objectives;
   std::optional<AdvisorConfig> advisor;
+  std::optional<DriftConfig> drift;
   TrainingConfig training;
   OutputConfig outputs;
   SnapshotConfig snapshots;

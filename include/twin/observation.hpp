@@ -97,6 +97,16 @@ struct CycleTimings {
          total_ms = 0.0;
 };
 
+/// A drift detected in a cycle by one of the `drift:` monitors (docs/advisor.md).
+struct DriftDetection {
+  std::string signal;              ///< surrogate_error, ood, innovation or anomaly_rate
+  std::string detector;            ///< cusum, page_hinkley or adwin
+  double value = 0.0;              ///< the signal this cycle (raw units)
+  double reference = 0.0;          ///< its reference level (mean over the reference window)
+  double statistic = 0.0;          ///< the detector's statistic at the alarm
+  double threshold = 0.0;          ///< the value it crossed
+};
+
 /// Everything `Runtime::step` reports.
 struct CycleOutcome {
   Advice advice;
@@ -110,6 +120,7 @@ struct CycleOutcome {
   std::string solver_status = "ok";
   int accepted = 0;                ///< readings assimilated
   int rejected = 0;                ///< readings rejected by QC (missing ones not counted)
+  std::vector<DriftDetection> drift; ///< drifts detected this cycle (rank 0; empty without `drift:`)
 };
 
 }  // namespace twin

@@ -28,7 +28,8 @@ struct EnumNames<EventKind> {
       {EventKind::sensor_stuck, "sensor_stuck"},     {EventKind::sensor_dropout, "sensor_dropout"},
       {EventKind::sensor_spike, "sensor_spike"},     {EventKind::sensor_drift, "sensor_drift"},
       {EventKind::sensor_bias, "sensor_bias"},       {EventKind::heater_failure, "heater_failure"},
-      {EventKind::heat_source, "heat_source"},       {EventKind::cooling_degradation, "cooling_degradation"}};
+      {EventKind::heat_source, "heat_source"},       {EventKind::cooling_degradation, "cooling_degradation"},
+      {EventKind::parameter_drift, "parameter_drift"},   {EventKind::heater_decay, "heater_decay"}};
 };
 template <>
 struct EnumNames<LogLevel> {

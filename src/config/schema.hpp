@@ -31,6 +31,7 @@ void describe(V& v, Config& c) {
   v.section("source", c.source);
   v.section("objectives", c.objectives);
   v.section("advisor", c.advisor);
+  v.section("drift", c.drift);
   v.section("training", c.training);
   v.section("outputs", c.outputs);
   v.section("snapshots", c.snapshots);
@@ -64,7 +65,7 @@ void describe(V& v, Config& c) {
     if (sensor_event) {
       known = false;
       for (const auto& s : c.sensors) known = known || s.name == e.target;
-    } else if (e.type == EventKind::heater_failure) {
+    } else if (e.type == EventKind::heater_failure || e.type == EventKind::heater_decay) {
       known = false;
       for (const auto& s : c.controls) known = known || s.name == e.target;
     }

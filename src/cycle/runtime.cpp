@@ -330,6 +330,7 @@ void Runtime::Impl::advise(const DecisionInputs& in, CycleOutcome& out) {
   detail::Decision decision;
   if (rank == 0) {
     decision = decider->decide(in, proposal, checked);
+    out.drift = decider->watch_drift(in, proposal, decision, out.anomaly, estimates);
     if (audit) {
       try {
         audit->append(decider->audit_record(in, proposal, decision, out.anomaly));

@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include "decision/advisor_models.hpp"
+#include "decision/drift_watch.hpp"
 #include "ground/sha256.hpp"
 #include "io/state_archive.hpp"
 #include "twin/error.hpp"
@@ -27,6 +29,7 @@ Decider::Decider(const Config& config, bool load_models)
       m_models(std::make_unique<AdvisorModels>(m_config, load_models)),
       m_holds_models(load_models) {
   for (const auto& c : config.controls) m_controls.push_back(c.initial);
+  if (config.drift && load_models) m_drift = std::make_unique<DriftWatch>(*config.drift);
   m_previous_analysis.assign(config.sensors.size(), std::numeric_limits<double>::quiet_NaN());
   const SurrogateLayout& layout = m_models->layout();
   const int S = layout.sensors, L = static_cast<int>(layout.lead_cycles.size());
@@ -125,7 +128,7 @@ advisor::GateOutcome Decider::consult(const DecisionInputs& in, Proposal& p, Clo
   report.proposal = proposal.controls;
   report.spread = proposal.spread;
   report.ood = proposal.ood;
-  const advisor::GateOutcome outcome = advisor::gate(proposal, m_envelope, m_controls, m_config.twin.control_period_s, ac.gates);
+  const advisor::GateOutcome outcome = advisor::gate(proposal, m_envelope, m_controls, m_config.twin.control_period_s, gates(in.cycle));
   report.accepted = outcome.accepted;
   report.gate = advisor::to_string(outcome.reason);
   return outcome;
@@ -271,7 +274,83 @@ nlohmann::json Decider::audit_record(const DecisionInputs& in, const Proposal& p
   }
   if (const advisor::Model* m = m_models->surrogate())
     r["models"]["surrogate"] = {{"version", advisor::label(m->package())}, {"weights_sha256", m->package().weights_sha256}};
+  for (const DriftDetection& det : m_last_drift)
+    r["drift"].push_back({{"signal", det.signal}, {"detector", det.detector}, {"value", finite_or_null(det.value)},
+                          {"reference", finite_or_null(det.reference)}, {"statistic", finite_or_null(det.statistic)},
+                          {"threshold", finite_or_null(det.threshold)}});
   return r;
+}
+
+GatesConfig Decider::gates(int cycle) const {
+  GatesConfig g = m_config.advisor->gates;
+  const advisor::Model* s = m_models->surrogate();
+  if (cycle < m_tightened_until && s && advisor::label(s->package()) == m_tightened_for) {
+    g.max_ood *= m_config.drift->tighten;
+    g.max_spread *= m_config.drift->tighten;
+  }
+  return g;
+}
+
+std::vector<DriftDetection> Decider::watch_drift(const DecisionInputs& in, const Proposal& p, const Decision& d,
+                                                 const AnomalyReport& anomaly, const std::vector<SensorEstimate>& sensors) {
+  m_last_drift.clear();
+  if (!m_drift) return {};
+  std::map<std::string, double> values;
+  // The filter: normalised innovations squared of the readings it accepted.
+  double nis = 0.0;
+  int accepted = 0;
+  for (std::size_t s = 0; s < sensors.size() && s < m_config.sensors.size(); ++s) {
+    const SensorEstimate& e = sensors[s];
+    if (e.qc != QcReason::accepted) continue;
+    const double noise = m_config.sensors[s].noise_std;
+    const double var = e.forecast_spread * e.forecast_spread + noise * noise;
+    if (!(var > 0.0) || !std::isfinite(e.observed - e.forecast)) continue;
+    nis += (e.observed - e.forecast) * (e.observed - e.forecast) / var;
+    ++accepted;
+  }
+  if (accepted > 0) values["innovation"] = nis / accepted;
+  if (anomaly.consulted) values["anomaly_rate"] = anomaly.flagged ? 1.0 : 0.0;
+  // The surrogate: its inputs' OOD score, and its prediction for the controls emitted, scored
+  // when it matures against the analysis of that cycle.
+  advisor::Model* surrogate = in.twin_healthy ? m_models->surrogate() : nullptr;
+  const SurrogateLayout& layout = m_models->layout();
+  std::optional<std::vector<double>> predicted;
+  if (surrogate && p.features.size() == layout.inputs.size()) {
+    if (m_drift->watches("ood")) values["ood"] = m_models->ood().score(p.features.data());
+    std::vector<double> x = p.features, mean, std;
+    for (int j = 0; j < layout.controls && j < static_cast<int>(d.advice.controls.size()); ++j)
+      x[layout.u0() + j] = d.advice.controls[j].value;
+    try {
+      surrogate->predict_moments(x.data(), 1, mean, std);
+      predicted = std::vector<double>(mean.size());
+      for (std::size_t l = 0; l < layout.lead_cycles.size(); ++l)
+        for (int s = 0; s < layout.sensors; ++s) {
+          const int o = layout.output(static_cast<int>(l), s);
+          (*predicted)[o] = in.analysis[s] + mean[o];
+        }
+    } catch (const std::exception&) {
+      predicted.reset();  // the gates report a failing model; the monitor just has no prediction
+    }
+  }
+  const double scale = surrogate ? surrogate->package().metrics.count("validation_rmse")
+                                       ? surrogate->package().metrics.at("validation_rmse") : 0.0
+                                 : 0.0;
+  if (const auto e = m_drift->realised_error(in.cycle, layout.lead_cycles, in.analysis, predicted, scale))
+    values["surrogate_error"] = *e;
+  m_last_drift = m_drift->observe(values);
+  for (const DriftDetection& det : m_last_drift) {
+    const bool advisor_signal = det.signal == "surrogate_error" || det.signal == "ood";
+    if (advisor_signal && surrogate) {
+      m_tightened_until = in.cycle + m_config.drift->tighten_cycles;
+      m_tightened_for = advisor::label(surrogate->package());
+    }
+    spdlog::warn("cycle {}: drift of {} ({}): statistic {:.3g} above its threshold {:.3g} (signal {:.3g}, reference {:.3g}){}",
+                 in.cycle + 1, det.signal, det.detector, det.statistic, det.threshold, det.value, det.reference,
+                 advisor_signal && surrogate ? fmt::format("; the advisor's gates are tightened for {} cycles",
+                                                           m_config.drift->tighten_cycles)
+                                             : std::string());
+  }
+  return m_last_drift;
 }
 
 void Decider::save(io::StateArchive& a) const {
@@ -283,6 +362,10 @@ void Decider::save(io::StateArchive& a) const {
   a.put("decider.models", std::vector<std::string>{m_models->surrogate() ? advisor::label(m_models->surrogate()->package()) : "",
                                                    m_models->anomaly() ? advisor::label(m_models->anomaly()->package()) : ""});
   m_models->anomaly_features().save(a);
+  if (m_drift) {
+    m_drift->save(a);
+    a.put("decider.drift.tightened", std::vector<std::string>{std::to_string(m_tightened_until), m_tightened_for});
+  }
 }
 
 void Decider::restore(const io::StateArchive& a) {
@@ -293,6 +376,15 @@ void Decider::restore(const io::StateArchive& a) {
   m_last_check_ms = a.get_double("decider.last_check_ms");
   m_models->restore_schedule(a.ints_as<int>("decider.model_schedule"));
   m_models->anomaly_features().restore(a);
+  if (m_drift) {
+    m_drift->restore(a);
+    const auto& t = a.strings("decider.drift.tightened");
+    char* end = nullptr;
+    const long until = t.size() == 2 ? std::strtol(t[0].c_str(), &end, 10) : 0;
+    if (t.size() != 2 || end == t[0].c_str() || *end != '\0') throw DataError(a.origin() + ": the drift state is malformed");
+    m_tightened_until = static_cast<int>(until);
+    m_tightened_for = t[1];
+  }
   const auto& recorded = a.strings("decider.models");
   const std::string now[2] = {m_models->surrogate() ? advisor::label(m_models->surrogate()->package()) : "",
                               m_models->anomaly() ? advisor::label(m_models->anomaly()->package()) : ""};

@@ -32,6 +32,7 @@ class StateArchive;
 namespace twin::detail {
 
 class AdvisorModels;
+class DriftWatch;
 
 /// What the twin knows at the end of a cycle, for the advisor.
 struct DecisionInputs {
@@ -106,8 +107,18 @@ class Decider {
   nlohmann::json audit_record(const DecisionInputs& inputs, const Proposal& proposal, const Decision& decision,
                               const AnomalyReport& anomaly) const;
 
+  /// The drift monitors' cycle (with `drift:`; after decide, before audit_record, which then
+  /// carries the detections): feeds them the realised error of the surrogate's earlier
+  /// predictions, this cycle's OOD score, the normalised innovations of `sensors` and the
+  /// anomaly flag. A drift of the advisor's inputs or errors tightens the gates
+  /// (drift.tighten) for drift.tighten_cycles or until another surrogate version is in use.
+  std::vector<DriftDetection> watch_drift(const DecisionInputs& inputs, const Proposal& proposal, const Decision& decision,
+                                          const AnomalyReport& anomaly, const std::vector<SensorEstimate>& sensors);
+
  private:
   advisor::GateOutcome consult(const DecisionInputs& in, Proposal& p, std::chrono::steady_clock::time_point start);
+  /// advisor.gates, tightened while a drift of the advisor's inputs or errors is unhandled.
+  GatesConfig gates(int cycle) const;
 
   Config m_config;
   advisor::Envelope m_envelope;
@@ -118,6 +129,10 @@ class Decider {
   std::vector<double> m_base_target, m_target_weight, m_limit;  // per surrogate output
   double m_last_check_ms = 0.0;
   bool m_holds_models = false;  // this rank loads the models (rank 0)
+  std::unique_ptr<DriftWatch> m_drift;        // with `drift:`, on the rank that holds the models
+  std::vector<DriftDetection> m_last_drift;   // this cycle's detections, for its audit record
+  int m_tightened_until = -1;                 // the gates are tightened before this cycle...
+  std::string m_tightened_for;                // ...while this surrogate version is in use
 };
 
 }  // namespace twin::detail

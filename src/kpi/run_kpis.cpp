@@ -55,6 +55,11 @@ void RunKpis::record(int c, const CycleOutcome& out, const std::vector<double>& 
                      const GroundTruth* truth) {
   ++m_modes[to_string(out.advice.mode)];
   ++m_gates[out.advisor.gate];
+  for (const DriftDetection& d : out.drift)
+    if (m_drift.size() < 1000)
+      m_drift.push_back(nlohmann::json({{"cycle", c + 1}, {"signal", d.signal}, {"detector", d.detector}, {"value", d.value},
+                                        {"reference", d.reference}, {"statistic", d.statistic}, {"threshold", d.threshold}})
+                            .dump());
   if (out.advisor.consulted) m_advise_ms.push_back(out.advisor.latency_ms);
   ++m_completed;
   m_last_cycle = c;
@@ -167,6 +172,7 @@ nlohmann::json RunKpis::partial() const {
                             {"deadline_misses", m_misses + m_silent_misses},
                             {"cycle_ms", {{"p99", percentile(m_cycle_ms, 0.99)}}}};
   partial["qc"]["rejected"] = nlohmann::json::object();
+  if (m_config.drift) partial["drift"] = drift_summary();
   return partial;
 }
 
@@ -201,7 +207,8 @@ nlohmann::json RunKpis::anomaly_summary() const {
     const Scheduled& e = m_scheduled[i];
     const PlantEventConfig& pe = m_config.source.plant.events[i];
     const long to_flag = e.first_right < 0 ? -1 : e.first_right - e.cycles.first;
-    all_flagged = all_flagged && to_flag >= 0 && to_flag <= 5;  // named by the fifth cycle after onset
+    // named by the fifth cycle after onset; a drift is not a fault the anomaly model names
+    if (!is_drift_event(pe.type)) all_flagged = all_flagged && to_flag >= 0 && to_flag <= 5;
     events.push_back({{"type", to_string(pe.type)}, {"target", pe.target}, {"expected_class", e.expected},
                       {"onset_cycle", e.cycles.first}, {"first_flag_cycle", e.first_flag},
                       {"first_flag_class", e.first_class}, {"first_right_cycle", e.first_right},
@@ -216,6 +223,27 @@ nlohmann::json RunKpis::anomaly_summary() const {
           {"quiet_flagged_fraction", m_quiet_cycles ? double(m_quiet_flagged) / m_quiet_cycles : 0.0},
           {"events", events},
           {"all_faults_flagged_within_5_cycles", all_flagged}};
+}
+
+// Drift detections of the run, by signal; `false_alarm_cycles` is what each monitor was
+// calibrated to (docs/advisor.md).
+nlohmann::json RunKpis::drift_summary() const {
+  nlohmann::json detections = nlohmann::json::array(), by_signal = nlohmann::json::object();
+  for (const std::string& d : m_drift) {
+    nlohmann::json j = nlohmann::json::parse(d);
+    by_signal[j["signal"].get<std::string>()] = by_signal.value(j["signal"].get<std::string>(), 0) + 1;
+    detections.push_back(std::move(j));
+  }
+  nlohmann::json monitors = nlohmann::json::array();
+  for (const auto& m : m_config.drift->monitors) monitors.push_back({{"signal", m.signal}, {"type", m.type}, {"shift", m.shift}});
+  if (monitors.empty())
+    for (const char* s : {"surrogate_error", "ood", "innovation", "anomaly_rate"})
+      monitors.push_back({{"signal", s}, {"type", "cusum"}, {"shift", 1.0}});
+  return {{"false_alarm_cycles", m_config.drift->false_alarm_cycles},
+          {"monitors", monitors},
+          {"cycles", m_completed},
+          {"detections_by_signal", by_signal},
+          {"detections", detections}};
 }
 
 nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource& source, const RunTimes& times) const {
@@ -270,6 +298,7 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
   j["advisor"] = {{"configured", config.advisor.has_value()}, {"modes", m_modes}, {"gates", m_gates},
                   {"advise_ms", percentiles(m_advise_ms)}};
   j["anomaly"] = anomaly_summary();
+  if (config.drift) j["drift"] = drift_summary();
   if (truth) {
     j["control"] = {{"controller", config.advisor ? "advisor"
                                                   : std::string("safe_default (") + advisor::SafeDefault::create(config)->rule() + ")"},
@@ -299,6 +328,13 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
   gauge("cycle_p99_milliseconds", "99th percentile of cycle wall time", s["cycle_ms"].value("p99", 0.0));
   if (s.contains("rmse_analysis"))
     gauge("rmse_analysis", "time-mean analysis RMSE against the truth", s["rmse_analysis"].get<double>());
+  if (s.contains("drift")) {
+    out << "# HELP twin_drift_detections_total drifts detected by the drift monitors\n"
+           "# TYPE twin_drift_detections_total counter\n";
+    for (const char* signal : {"surrogate_error", "ood", "innovation", "anomaly_rate"})
+      out << "twin_drift_detections_total{twin=\"" << config.twin.name << "\",signal=\"" << signal << "\"} "
+          << s["drift"]["detections_by_signal"].value(signal, 0) << "\n";
+  }
   out << "# HELP twin_qc_rejected_total readings rejected by QC\n# TYPE twin_qc_rejected_total counter\n";
   for (const auto& [sensor, reasons] : s["qc"]["rejected"].items())
     for (const auto& [reason, n] : reasons.items())
@@ -340,6 +376,7 @@ void RunKpis::save(io::StateArchive& a) const {
   put_map(a, "kpi.gates", m_gates);
   put_map(a, "kpi.flagged_classes", m_flagged_classes);
   a.put("kpi.advise_ms", m_advise_ms);
+  a.put("kpi.drift", m_drift);
   a.put("kpi.cycle_ms", m_cycle_ms);
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
@@ -375,6 +412,9 @@ void RunKpis::restore(const io::StateArchive& a) {
   m_gates = get_map<std::map<std::string, int>>(a, "kpi.gates");
   m_flagged_classes = get_map<std::map<std::string, long>>(a, "kpi.flagged_classes");
   m_advise_ms = a.doubles("kpi.advise_ms");
+  m_drift = a.has("kpi.drift") ? a.strings("kpi.drift") : std::vector<std::string>{};
+  for (const std::string& d : m_drift)
+    if (!nlohmann::json::accept(d)) throw DataError(a.origin() + ": 'kpi.drift' is malformed");
   m_cycle_ms = a.doubles("kpi.cycle_ms");
   m_rmse_analysis = a.doubles("kpi.rmse_analysis");
   m_rmse_free = a.doubles("kpi.rmse_free");

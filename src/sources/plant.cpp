@@ -35,6 +35,14 @@ Config make_truth(const Config& c) {
 
 bool active(const PlantEventConfig& e, double t) { return t >= e.start_s && (!e.end_s || t < *e.end_s); }
 
+// A drift's factor at t: 1 until start_s, then linearly to `magnitude` at end_s, kept after.
+double drift_factor(const PlantEventConfig& e, double t) {
+  if (t <= e.start_s) return 1.0;
+  const double span = e.end_s ? *e.end_s - e.start_s : 0.0;
+  const double f = span > 0.0 ? std::min(1.0, (t - e.start_s) / span) : 1.0;
+  return 1.0 + (e.magnitude - 1.0) * f;
+}
+
 }  // namespace
 
 EventCycles event_cycles(const PlantEventConfig& e, double period) {
@@ -78,6 +86,8 @@ solvers::ParameterSet PlantEmulator::parameters_at(double t) const {
   for (const auto& e : m_config.source.plant.events)
     if (e.type == EventKind::cooling_degradation && active(e, t))
       p[static_cast<int>(solvers::Parameter::cooling_factor)] *= e.magnitude;
+    else if (e.type == EventKind::parameter_drift)
+      p[solvers::parameter_index(e.target)] *= drift_factor(e, t);
   return p;
 }
 
@@ -96,9 +106,10 @@ bool PlantEmulator::sensor_faulty(int sensor, double t, double period) const {
 std::vector<Observation> PlantEmulator::advance(double t0, double period, const std::vector<double>& controls, long cycle) {
   std::vector<double> delivered = controls;
   for (const auto& e : m_config.source.plant.events) {
-    if (e.type != EventKind::heater_failure || !active(e, t0)) continue;
+    const bool failing = e.type == EventKind::heater_failure && active(e, t0);
+    if (!failing && e.type != EventKind::heater_decay) continue;
     for (std::size_t j = 0; j < m_config.controls.size(); ++j)
-      if (m_config.controls[j].name == e.target) delivered[j] *= e.magnitude;
+      if (m_config.controls[j].name == e.target) delivered[j] *= failing ? e.magnitude : drift_factor(e, t0);
   }
   m_solver->set_controls(delivered);
   m_solver->set_parameters({parameters_at(t0)});

@@ -34,6 +34,10 @@ void describe(V& v, PlantEventConfig& c) {
   v.check(!needs_target || !c.target.empty(), "target", std::string("event ") + "needs a target (a sensor or control name)");
   v.check(c.type != EventKind::heat_source || (!c.center_m.empty() && c.size_m.size() == c.center_m.size()), "center_m",
           "a heat_source needs center_m and size_m");
+  v.check(!is_drift_event(c.type) || c.end_s.has_value(), "end_s", "a drift needs end_s (when its factor is reached)");
+  v.check(!is_drift_event(c.type) || c.magnitude > 0.0, "magnitude", "a drift's factor must be positive");
+  v.check(c.type != EventKind::parameter_drift || c.target == "diffusivity_factor" || c.target == "cooling_factor",
+          "target", "a parameter_drift targets diffusivity_factor or cooling_factor");
 }
 
 template <class V>

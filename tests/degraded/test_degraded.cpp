@@ -459,6 +459,27 @@ const std::vector<Scenario>& scenarios() {
          EXPECT_EQ(count_gate(r, "model_unavailable"), 20);
          EXPECT_TRUE(any_reason(r, "crashes LibTorch")) << text_of(r.out[0]);
        }},
+      {"a_slow_plant_drift_is_detected_not_before_it_starts", true,
+       [](twin::Config& c, const std::string&) {
+         twin::DriftConfig d;
+         d.reference_cycles = 15;
+         c.drift = d;  // one cusum per signal
+         twin::PlantEventConfig e = event(twin::EventKind::heater_decay, "H1", 400, 500, 0.1);
+         c.source.plant.events = {e};
+       },
+       {}, {},
+       [](const TwinRun& r) {
+         int before = 0, after = 0;
+         std::string seen;
+         for (int c = 0; c < 80; ++c)
+           for (const auto& d : r.out[c].drift) {
+             (c < 40 ? before : after)++;
+             seen += "cycle " + std::to_string(c + 1) + ": " + d.signal + "; ";
+           }
+         EXPECT_EQ(before, 0) << seen;
+         EXPECT_GE(after, 1) << seen;
+       },
+       80},
       {"model_slow_falls_back_late", true,
        with_gates([](twin::AdvisorConfig& a) { a.gates.latency_budget_ms = 1e-6; }), {}, {},
        [](const TwinRun& r) {

@@ -1,0 +1,67 @@
+#pragma once
+// The drift monitors of `drift:` over the signals the twin already has (docs/advisor.md):
+//   surrogate_error  the surrogate's realised error: what it predicted at cycle n for lead k,
+//                    for the controls actually emitted, against the analysis at the sensors at
+//                    cycle n + k (RMS over leads and sensors, in units of its validation RMSE);
+//   ood              the out-of-distribution score of the advisor's inputs;
+//   innovation       the filter's normalised innovations squared, mean over the accepted
+//                    readings of d^2 / (forecast spread^2 + noise_std^2), about 1 when the
+//                    forecast and the sensors agree (Desroziers et al. 2005); it rises with a
+//                    model drift, while faulty sensors are rejected by QC before they count;
+//   anomaly_rate     whether the anomaly model flagged the cycle (0 or 1).
+// Each monitor first sets a reference from its first `reference_cycles` values (mean, standard
+// deviation and lag-1 autocorrelation, which inflates the deviation to the long-run one), then
+// feeds standardised values to its detector (advisor/drift.hpp). After a detection it sets a new
+// reference, so a drift is reported once per level. Rank 0 only (where the decider is); no MPI.
+
+#include <deque>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "advisor/drift.hpp"
+#include "twin/config.hpp"
+#include "twin/observation.hpp"
+
+namespace twin::io {
+class StateArchive;
+}
+
+namespace twin::detail {
+
+class DriftWatch {
+ public:
+  explicit DriftWatch(const DriftConfig& config);
+
+  /// One cycle's values by signal (a signal without a value this cycle is left out); returns
+  /// the detections of this cycle.
+  std::vector<DriftDetection> observe(const std::map<std::string, double>& values);
+  bool watches(const std::string& signal) const;
+
+  /// The realised-error signal: `predicted` is the surrogate's prediction made this cycle for
+  /// the controls emitted (leads x sensors, sensor fastest, absolute units); `analysis` this
+  /// cycle's analysis at the sensors. Returns the RMS error of the predictions that mature this
+  /// cycle, over `scale` (the model's validation RMSE), when any do.
+  std::optional<double> realised_error(int cycle, const std::vector<int>& lead_cycles, const std::vector<double>& analysis,
+                                       std::optional<std::vector<double>> predicted, double scale);
+
+  void save(io::StateArchive& a) const;
+  void restore(const io::StateArchive& a);
+
+ private:
+  struct Monitor {
+    DriftMonitorConfig config;
+    std::unique_ptr<advisor::DriftDetector> detector;
+    std::vector<double> reference;     // values collected for the reference (cleared once set)
+    double mean = 0.0, scale = 1.0;     // the reference: z = (x - mean) / scale
+    bool armed = false;
+  };
+  void set_reference(Monitor& m) const;
+  DriftConfig m_config;
+  std::vector<Monitor> m_monitors;
+  std::deque<std::pair<int, std::vector<double>>> m_predictions;  // cycle made, prediction
+};
+
+}  // namespace twin::detail
