@@ -89,6 +89,7 @@ void describe(V& v, DriftMonitorConfig& c) {
 template <class V>
 void describe(V& v, DriftConfig& c) {
   v.optional("false_alarm_cycles", c.false_alarm_cycles, Rule::range(10.0, 1e9));
+  v.optional("warmup_cycles", c.warmup_cycles, Rule::range(0, 100000));
   v.optional("reference_cycles", c.reference_cycles, Rule::range(5, 100000));
   v.optional("tighten", c.tighten, Rule::above_up_to(0.0, 1.0));
   v.optional("tighten_cycles", c.tighten_cycles, Rule::at_least(1));

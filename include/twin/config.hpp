@@ -375,6 +375,7 @@ struct DriftMonitorConfig {
 /// `drift:` — drift monitoring of the advisor and the filter (docs/advisor.md). Absent: off.
 struct DriftConfig {
   double false_alarm_cycles = 5000.0; ///< expected cycles between false alarms of one monitor on drift-free data
+  int warmup_cycles = 100;            ///< values of each signal left out at the start (the twin settling)
   int reference_cycles = 40;          ///< values of a signal that set its reference level before it is watched
   double tighten = 0.5;               ///< factor on gates.max_ood and gates.max_spread after a drift of the
                                       ///< advisor's inputs or errors

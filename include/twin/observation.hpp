@@ -102,7 +102,7 @@ struct DriftDetection {
   std::string signal;              ///< surrogate_error, ood, innovation or anomaly_rate
   std::string detector;            ///< cusum, page_hinkley or adwin
   double value = 0.0;              ///< the signal this cycle (raw units)
-  double reference = 0.0;          ///< its reference level (mean over the reference window)
+  double reference = 0.0;          ///< its reference level (median over the reference window; the flag rate's mean)
   double statistic = 0.0;          ///< the detector's statistic at the alarm
   double threshold = 0.0;          ///< the value it crossed
 };

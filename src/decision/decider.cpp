@@ -274,6 +274,10 @@ nlohmann::json Decider::audit_record(const DecisionInputs& in, const Proposal& p
   }
   if (const advisor::Model* m = m_models->surrogate())
     r["models"]["surrogate"] = {{"version", advisor::label(m->package())}, {"weights_sha256", m->package().weights_sha256}};
+  if (m_drift) {
+    r["drift_signals"] = nlohmann::json::object();
+    for (const auto& [signal, value] : m_drift->last_values()) r["drift_signals"][signal] = finite_or_null(value);
+  }
   for (const DriftDetection& det : m_last_drift)
     r["drift"].push_back({{"signal", det.signal}, {"detector", det.detector}, {"value", finite_or_null(det.value)},
                           {"reference", finite_or_null(det.reference)}, {"statistic", finite_or_null(det.statistic)},

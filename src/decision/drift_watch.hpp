@@ -9,10 +9,13 @@
 //                    forecast and the sensors agree (Desroziers et al. 2005); it rises with a
 //                    model drift, while faulty sensors are rejected by QC before they count;
 //   anomaly_rate     whether the anomaly model flagged the cycle (0 or 1).
-// Each monitor first sets a reference from its first `reference_cycles` values (mean, standard
-// deviation and lag-1 autocorrelation, which inflates the deviation to the long-run one), then
-// feeds standardised values to its detector (advisor/drift.hpp). After a detection it sets a new
-// reference, so a drift is reported once per level. Rank 0 only (where the decider is); no MPI.
+// The positive signals are watched on a log scale (the flag rate as it is). Each monitor skips
+// its signal's first `warmup_cycles` values (the twin settling), sets a
+// reference from the next `reference_cycles` (median, robust deviation and lag-1
+// autocorrelation, which inflates the deviation to the long-run one), then feeds standardised
+// values to its detector (advisor/drift.hpp). After a detection it sets a new reference from the
+// next values, so a drift is reported once per level. Rank 0 only (where the decider is); no MPI.
+// The last values of every signal are kept for the cycle's audit record.
 
 #include <deque>
 #include <map>
@@ -39,6 +42,8 @@ class DriftWatch {
   /// the detections of this cycle.
   std::vector<DriftDetection> observe(const std::map<std::string, double>& values);
   bool watches(const std::string& signal) const;
+  /// The values observe() was given last (this cycle's signals).
+  const std::map<std::string, double>& last_values() const { return m_last; }
 
   /// The realised-error signal: `predicted` is the surrogate's prediction made this cycle for
   /// the controls emitted (leads x sensors, sensor fastest, absolute units); `analysis` this
@@ -57,11 +62,13 @@ class DriftWatch {
     std::vector<double> reference;     // values collected for the reference (cleared once set)
     double mean = 0.0, scale = 1.0;     // the reference: z = (x - mean) / scale
     bool armed = false;
+    int warmup = 0;                     // values skipped before the first reference
   };
   void set_reference(Monitor& m) const;
   DriftConfig m_config;
   std::vector<Monitor> m_monitors;
   std::deque<std::pair<int, std::vector<double>>> m_predictions;  // cycle made, prediction
+  std::map<std::string, double> m_last;
 };
 
 }  // namespace twin::detail

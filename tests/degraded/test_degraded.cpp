@@ -462,6 +462,7 @@ const std::vector<Scenario>& scenarios() {
       {"a_slow_plant_drift_is_detected_not_before_it_starts", true,
        [](twin::Config& c, const std::string&) {
          twin::DriftConfig d;
+         d.warmup_cycles = 10;
          d.reference_cycles = 15;
          c.drift = d;  // one cusum per signal
          twin::PlantEventConfig e = event(twin::EventKind::heater_decay, "H1", 400, 500, 0.1);
