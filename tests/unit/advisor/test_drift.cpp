@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <iostream>
 #include <random>
 #include <vector>
 
@@ -69,6 +70,8 @@ TEST_P(EachDetector, FalseAlarmsStayWithinTheCalibratedRate) {
   // ADWIN tests every cut of its window each update: a shorter run keeps the test quick.
   const Runs r = GetParam() == "adwin" ? false_alarms(GetParam(), arl0, 8, 2500, 7) : false_alarms(GetParam(), arl0, 40, 5000, 7);
   const double run_length = static_cast<double>(r.updates) / std::max(1L, r.alarms);
+  std::cout << GetParam() << ": " << r.alarms << " false alarms in " << r.updates << " drift-free updates, run length "
+            << run_length << " (calibrated to " << arl0 << ")\n";
   // CUSUM and Page-Hinkley are calibrated to the rate (within the approximation); ADWIN's bound
   // is conservative: fewer false alarms, never more.
   EXPECT_GE(run_length, 0.6 * arl0) << GetParam() << ": " << r.alarms << " alarms in " << r.updates << " updates";
@@ -82,9 +85,12 @@ TEST_P(EachDetector, AShiftOfOneDeviationIsDetectedQuickly) {
   const long missed = std::count(d.begin(), d.end(), -1);
   EXPECT_EQ(missed, 0) << GetParam();
   // CUSUM's expected delay is about (h + 1.166) / (shift - k) = 15 cycles here.
-  EXPECT_LE(median(d), GetParam() == "adwin" ? 40 : 25) << GetParam();
+  // ADWIN (39 and 8 with these seeds) waits for enough values on both sides of a cut.
+  EXPECT_LE(median(d), GetParam() == "adwin" ? 50 : 25) << GetParam();
   const std::vector<int> big = delays(GetParam(), 5000.0, 3.0, 60, 13);
-  EXPECT_LE(median(big), 8) << GetParam();
+  std::cout << GetParam() << ": median delay " << median(d) << " updates after a 1-sigma shift, " << median(big)
+            << " after a 3-sigma shift (false-alarm rate 1/5000)\n";
+  EXPECT_LE(median(big), GetParam() == "adwin" ? 12 : 6) << GetParam();
 }
 
 TEST_P(EachDetector, ARestoredStateDecidesAsTheOriginal) {
