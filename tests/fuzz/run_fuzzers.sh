@@ -59,6 +59,7 @@ run_one() {
   # Each run has a scratch directory of its own (the readers that take a path write one file).
   local scratch
   scratch="$(mktemp -d)"
+  touch "$scratch/.start"  # findings of this run are the files newer than this
   local start=$SECONDS
   # A damaged HDF5 file can make libhdf5 itself ask for absurd blocks (a local heap of 2^60
   # bytes); glibc's malloc then returns NULL and HDF5 fails the call, which is what twinrt
@@ -69,12 +70,12 @@ run_one() {
     "$bin" "${limit[@]}" -timeout=10 -rss_limit_mb=3072 -malloc_limit_mb=1048576 -print_final_stats=1 -seed="$seed" -artifact_prefix="$findings/" \
     "${extra[@]}" "$corpus" "${seeds[@]}" > "$log" 2>&1
   local status=$?
-  rm -rf "$scratch"
   local executed rate files found
+  found="$(find "$findings" -type f -newer "$scratch/.start" | wc -l)"
+  rm -rf "$scratch"
   executed="$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)"
   rate="$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "$log" | grep -o '[0-9]*$' | tail -1)"
   files="$(find "$corpus" -type f | wc -l)"
-  found="$(find "$findings" -type f | wc -l)"
   local verdict=ok
   if [ $status -ne 0 ] || [ "$found" -gt 0 ]; then verdict=FOUND; fi
   printf 'fuzz %-14s %10s executions in %4d s (%s/s), corpus %s inputs, findings %s: %s\n' \
