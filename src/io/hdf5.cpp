@@ -1,5 +1,7 @@
 #include "io/hdf5.hpp"
 
+#include <cstring>
+
 #include "io/hdf5_version.hpp"
 
 #include <sstream>
@@ -35,6 +37,20 @@ std::string hdf5_version() {
   unsigned major = 0, minor = 0, release = 0;
   H5get_libversion(&major, &minor, &release);
   return std::to_string(major) + "." + std::to_string(minor) + "." + std::to_string(release) + " (parallel)";
+}
+
+std::string superblock_problem(const unsigned char* b, std::size_t size) {
+  static const unsigned char signature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+  if (size < 16 || std::memcmp(b, signature, 8) != 0) return "no HDF5 signature at the start";
+  const unsigned version = b[8];
+  if (version > 1) return {};  // versions 2 and 3 are checksummed: libhdf5 checks them
+  const unsigned offsets = b[13], lengths = b[14];
+  if (offsets != 8 || lengths != 8) return "a superblock with " + std::to_string(offsets) + "-byte addresses";
+  const std::size_t driver_at = version == 0 ? 48 : 52;  // base, free space, end of file, driver info
+  if (size < driver_at + 8) return "a superblock cut short";
+  for (std::size_t i = 0; i < 8; ++i)
+    if (b[driver_at + i] != 0xff) return "a superblock that points at a driver information block";
+  return {};
 }
 
 bool stored_whole(hid_t dataset) {

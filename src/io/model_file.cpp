@@ -56,6 +56,13 @@ class ModelReader {
     if (!fs::exists(path)) throw DataError(path + ": no such model file");
     // Only a regular file: a FIFO would hang the reader, a device or folder makes no sense.
     if (!fs::is_regular_file(path)) throw DataError(path + ": not a regular file (a FIFO, device or folder?)");
+    {
+      unsigned char head[64] = {0};
+      std::ifstream in(path, std::ios::binary);
+      in.read(reinterpret_cast<char*>(head), sizeof head);
+      const std::string problem = superblock_problem(head, static_cast<std::size_t>(in.gcount()));
+      if (!problem.empty()) throw DataError(path + ": not a twinrt model file (" + problem + ")");
+    }
     // Strong close: a corrupt file must not leave objects open behind the exception.
     Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
     TWIN_HDF5_CHECK(H5Pset_fclose_degree(fapl.get(), H5F_CLOSE_STRONG));

@@ -144,6 +144,9 @@ StateArchive StateArchive::decode(const std::string& image, const std::string& o
   const QuietHdf5 quiet;
   const auto bad = [&](const std::string& why) { return DataError(origin + ": not a readable snapshot part (" + why + ")"); };
   if (image.size() < 8 || std::memcmp(image.data(), "\211HDF\r\n\032\n", 8) != 0) throw bad("no HDF5 signature");
+  if (const std::string problem = superblock_problem(reinterpret_cast<const unsigned char*>(image.data()), image.size());
+      !problem.empty())
+    throw bad(problem);
   Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
   TWIN_HDF5_CHECK(H5Pset_fapl_core(fapl.get(), 1 << 16, 0));
   std::string copy = image;  // HDF5 may not write into the caller's buffer, but asks for a non-const one
