@@ -78,7 +78,7 @@ class RunKpis {
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;
-  std::vector<std::string> m_drift;  // each detection as a JSON object (with its cycle), at most 1000
+  nlohmann::json m_drift = nlohmann::json::array();  // each detection with its cycle, at most 1000
   std::vector<double> m_advise_ms, m_cycle_ms, m_rmse_analysis, m_rmse_free, m_source_wait_ms;
   long m_silent_misses = 0;
   double m_stage_sum[5] = {0, 0, 0, 0, 0};
