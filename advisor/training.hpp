@@ -6,6 +6,7 @@
 #include <mpi.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,34 @@ struct TrainSpec {
   int independent_outputs = 0;      ///< classification: binary outputs before the softmax group
   double validation_fraction = 0.2;
   int histogram_bins = 16;
+};
+
+/// Training in optimiser steps, for work done in slices (the running twin's retraining,
+/// docs/lifecycle.md). train_mlp_ensemble is this class run to the end. Collective over `comm`
+/// in every call.
+class EnsembleTrainer {
+ public:
+  /// Splits the data and sets up the networks. `start`: fine-tune that model instead (its
+  /// ensemble, widths, normalisation and weights are the starting point; spec.ensemble and
+  /// spec.hidden are not used). The training statistics are always those of `shard`.
+  /// @throws Error on too little data, or a `start` of another layout or kind.
+  EnsembleTrainer(const Dataset& shard, const TrainSpec& spec, MPI_Comm comm, const ModelPackage* start = nullptr);
+  ~EnsembleTrainer();
+  EnsembleTrainer(const EnsembleTrainer&) = delete;
+  EnsembleTrainer& operator=(const EnsembleTrainer&) = delete;
+  /// One optimiser step (one batch on every rank); false once spec.epochs are done.
+  bool step();
+  int epoch() const;   ///< epochs completed
+  int epochs() const;
+  double training_loss() const;
+  double validation_loss() const;
+  /// The package: weights, normalisation, statistics and validation metrics (see
+  /// train_mlp_ensemble).
+  ModelPackage finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m;
 };
 
 /// Progress: epoch, training loss, validation loss.

@@ -16,7 +16,7 @@
 #include "ground/log.hpp"
 #include "twin/error.hpp"
 #include "common/bench_main.hpp"
-#include "io/model_file.hpp"
+#include "io/model_registry.hpp"
 #include "train/train.hpp"
 #include "twin/config.hpp"
 

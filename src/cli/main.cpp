@@ -15,7 +15,8 @@
 #include "ground/mpi.hpp"
 #include "io/audit.hpp"
 #include "advisor/version.hpp"
-#include "io/model_file.hpp"
+#include "cli/models_command.hpp"
+#include "io/model_registry.hpp"
 #include "io/series.hpp"
 #include "train/train.hpp"
 #include "driver/twin_run.hpp"
@@ -33,40 +34,6 @@ constexpr int exit_bad_input = 2;
 void print_versions(std::ostream& out) {
   out << "twinrt " << twin::version() << "\n";
   for (const auto& [name, v] : twin::library_versions()) out << "  " << name << std::string(10 - name.size(), ' ') << v << "\n";
-}
-
-int models_command(bool list, bool promote, const std::string& dir, const std::string& name, int version) {
-  try {
-    twin::io::ModelRegistry registry(dir);
-    if (list) {
-      const auto entries = registry.list();
-      if (entries.empty()) std::cout << dir << ": no models (train some with: twin train CONFIG)\n";
-      for (const auto& e : entries) {
-        std::cout << (e.active ? "* " : "  ") << e.name << " v" << e.version;
-        try {
-          const twin::advisor::ModelPackage p = twin::io::read_model(e.path);
-          std::cout << "  " << p.kind << ", " << p.role << ", " << p.inputs.size() << " inputs, " << p.outputs.size()
-                    << " outputs, ensemble of " << p.ensemble << ", parent v" << p.lineage.parent_version << ", created "
-                    << p.lineage.created_utc;
-          for (const auto& [k, v] : p.metrics)
-            if (k.rfind("validation", 0) == 0) std::cout << ", " << k << " " << v;
-        } catch (const std::exception& ex) {
-          std::cout << "  unreadable: " << ex.what();
-        }
-        std::cout << "\n";
-      }
-    } else if (promote) {
-      registry.promote(name, version);
-      std::cout << name << " v" << version << " is now active in " << dir << "\n";
-    } else {
-      const int v = registry.rollback(name);
-      std::cout << name << " rolled back to v" << v << " in " << dir << "\n";
-    }
-    return exit_ok;
-  } catch (const std::exception& e) {
-    std::cerr << "twin: " << e.what() << std::endl;
-    return exit_bad_input;
-  }
 }
 
 std::string describe(const twin::Config& c) {
@@ -200,9 +167,11 @@ int run_cli(int argc, char** argv) {
   train->add_option("--model", train_options.only, "Train only this model (advisor.surrogate or advisor.anomaly)");
   train->add_option("--registry", train_options.registry, "Model registry directory (default: advisor.registry, else models/<name>)");
 
-  std::string registry_dir, model_name;
-  int model_version = 0;
-  auto* models = app.add_subcommand("models", "List, promote, roll back or import model versions in a registry");
+  twin::cli::ModelsRequest models_request;
+  std::string& registry_dir = models_request.registry;
+  std::string& model_name = models_request.name;
+  int& model_version = models_request.version;
+  auto* models = app.add_subcommand("models", "List, promote, roll back, import or trace model versions in a registry");
   models->require_subcommand(1);
   auto* models_list = models->add_subcommand("list", "List the model versions of a registry, with their metrics");
   models_list->add_option("registry", registry_dir, "Registry directory (e.g. models/plate)")->required();
@@ -213,6 +182,13 @@ int run_cli(int argc, char** argv) {
   auto* models_rollback = models->add_subcommand("rollback", "Make the active version's parent active again");
   models_rollback->add_option("registry", registry_dir, "Registry directory")->required();
   models_rollback->add_option("name", model_name, "Model name")->required();
+  for (auto* verb : {models_promote, models_rollback})
+    verb->add_option("--reason", models_request.reason, "Why (kept in the model's history)");
+  auto* models_lineage = models->add_subcommand(
+      "lineage", "Show where a version came from: its parents, data (and captured windows), config and code");
+  models_lineage->add_option("registry", registry_dir, "Registry directory")->required();
+  models_lineage->add_option("name", model_name, "Model name")->required();
+  models_lineage->add_option("version", model_version, "Version number (default: the active one)")->check(CLI::PositiveNumber);
   twin::detail::ImportOptions import_options;
   auto* models_import = models->add_subcommand(
       "import", "Add a TorchScript module (torch.jit.save) as a new model version; it takes the twin's raw inputs");
@@ -290,7 +266,14 @@ int run_cli(int argc, char** argv) {
       return exit_bad_input;
     }
   }
-  if (*models) return rank == 0 ? models_command(models_list->parsed(), models_promote->parsed(), registry_dir, model_name, model_version) : exit_ok;
+  if (*models) {
+    using Verb = twin::cli::ModelsRequest::Verb;
+    models_request.verb = models_list->parsed()      ? Verb::list
+                          : models_promote->parsed() ? Verb::promote
+                          : models_lineage->parsed() ? Verb::lineage
+                                                     : Verb::rollback;
+    return rank == 0 ? twin::cli::models_command(models_request) : exit_ok;
+  }
   if (!*validate && !*run && !*train) {
     if (rank == 0) std::cout << app.help() << std::flush;
     return exit_bad_input;

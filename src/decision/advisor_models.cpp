@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "io/model_file.hpp"
+#include "io/model_registry.hpp"
 #include "twin/error.hpp"
 
 namespace twin::detail {

@@ -2,12 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <cstdlib>
-#include <regex>
 
 #include "ground/atomic_write.hpp"
 #include "ground/sha256.hpp"
@@ -246,115 +242,6 @@ ModelPackage read_model(const std::string& path) {
   p.training.fractions = r.array<double>("training_statistics/histogram_fractions");
   if (p.kind == advisor::kind_torchscript) p.script = r.array<std::uint8_t>("script");
   return p;
-}
-
-std::string registry_directory(const Config& config) {
-  if (config.advisor && config.advisor->registry) return *config.advisor->registry;
-  return "models/" + config.twin.name;
-}
-
-ModelRegistry::ModelRegistry(std::string directory, std::optional<std::string> key)
-    : m_dir(std::move(directory)), m_key(std::move(key)) {}
-
-std::optional<std::string> model_key(const std::optional<std::string>& configured_file) {
-  const char* env = std::getenv("TWIN_MODEL_KEY_FILE");
-  if (env && *env) return read_key_file(env);
-  if (configured_file) return read_key_file(*configured_file);
-  return std::nullopt;
-}
-
-namespace {
-
-// A model name is a plain file-name stem: it can never name a path outside the registry.
-void check_name(const std::string& name, const std::string& dir) {
-  static const std::regex plain("[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}");
-  if (!std::regex_match(name, plain) || name.find("..") != std::string::npos)
-    throw DataError("model name '" + name.substr(0, 80) + "' in registry " + dir +
-                    " is not a plain name (letters, digits, '_', '.', '-'; no '..', no '/')");
-}
-
-}  // namespace
-
-std::string ModelRegistry::checked_path(const std::string& name, int version) const {
-  const std::string file = path(name, version);
-  std::error_code ec;
-  const fs::path real = fs::canonical(file, ec);
-  if (ec) throw DataError(file + ": no such model file");
-  const fs::path root = fs::canonical(m_dir, ec);
-  const std::string r = root.string() + "/";
-  if (ec || real.string().compare(0, r.size(), r) != 0)
-    throw DataError(file + ": leads outside the registry " + m_dir + " (to " + real.string() + ")");
-  if (!fs::is_regular_file(real)) throw DataError(file + ": not a regular file (a FIFO, device or folder?)");
-  return file;
-}
-
-std::string ModelRegistry::path(const std::string& name, int version) const {
-  check_name(name, m_dir);
-  char file[64];
-  std::snprintf(file, sizeof file, "-v%04d.h5", version);
-  return (fs::path(m_dir) / (name + file)).string();
-}
-
-std::vector<RegistryEntry> ModelRegistry::list() const {
-  std::vector<RegistryEntry> out;
-  if (!fs::is_directory(m_dir)) return out;
-  const std::regex pattern("(.+)-v([0-9]+)\\.h5");
-  for (const auto& e : fs::directory_iterator(m_dir)) {
-    std::smatch m;
-    const std::string file = e.path().filename().string();
-    if (!std::regex_match(file, m, pattern)) continue;
-    RegistryEntry r{m[1], std::stoi(m[2]), e.path().string(), false};
-    r.active = active(r.name) == r.version;
-    out.push_back(r);
-  }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return a.name != b.name ? a.name < b.name : a.version < b.version;
-  });
-  return out;
-}
-
-std::optional<int> ModelRegistry::active(const std::string& name) const {
-  check_name(name, m_dir);
-  const fs::path pointer = fs::path(m_dir) / (name + ".active");
-  std::error_code ec;
-  if (!fs::exists(pointer, ec)) return std::nullopt;
-  if (!fs::is_regular_file(pointer, ec)) throw DataError(pointer.string() + ": not a regular file (a FIFO, device or folder?)");
-  if (fs::file_size(pointer, ec) > 64) throw DataError(pointer.string() + ": not a version number (too large)");
-  std::ifstream in(pointer);
-  int v = 0;
-  std::string rest;
-  if (!(in >> v) || v <= 0 || (in >> rest)) throw DataError(pointer.string() + ": does not hold a version number");
-  return v;
-}
-
-int ModelRegistry::add(ModelPackage package) {
-  fs::create_directories(m_dir);
-  int next = 1;
-  for (const auto& e : list())
-    if (e.name == package.name) next = std::max(next, e.version + 1);
-  package.version = next;
-  package.lineage.parent_version = active(package.name).value_or(0);
-  package.package_sha256 = advisor::package_digest(package);  // sealed as stored
-  package.signature = m_key ? advisor::package_signature(*m_key, package) : std::string();
-  write_model(path(package.name, next), package);
-  promote(package.name, next);
-  return next;
-}
-
-void ModelRegistry::promote(const std::string& name, int version) {
-  if (!fs::exists(path(name, version)))
-    throw DataError(path(name, version) + ": no such model version in registry " + m_dir);
-  const fs::path pointer = fs::path(m_dir) / (name + ".active");
-  atomic_write(pointer, std::to_string(version) + "\n");
-}
-
-int ModelRegistry::rollback(const std::string& name) {
-  const auto current = active(name);
-  if (!current) throw DataError(m_dir + ": model '" + name + "' has no active version to roll back from");
-  const int parent = read_model(checked_path(name, *current)).lineage.parent_version;
-  if (parent <= 0) throw DataError(path(name, *current) + ": has no parent version to roll back to");
-  promote(name, parent);
-  return parent;
 }
 
 }  // namespace twin::io

@@ -13,7 +13,7 @@
 #include "ground/check.hpp"
 #include "ground/mpi.hpp"
 #include "ground/sha256.hpp"
-#include "io/model_file.hpp"
+#include "io/model_registry.hpp"
 #include "advisor/gates.hpp"
 #include "advisor/model.hpp"
 #include "advisor/version.hpp"
@@ -157,10 +157,7 @@ int import_torchscript(const Config& config, const ImportOptions& o) {
   for (double v : members)
     if (!std::isfinite(v)) throw DataError("twin models import: " + o.file + " returns non-finite values on the training mean");
   p.ensemble = static_cast<int>(members.size() / outputs.size());
-  const std::optional<int> active_before = registry.active(o.name);
-  const int v = registry.add(p);
-  if (!o.activate && active_before) registry.promote(o.name, *active_before);
-  return v;
+  return registry.add(p, o.activate || !registry.active(o.name), "stored", "imported from " + o.file);
 }
 
 std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions& options) {

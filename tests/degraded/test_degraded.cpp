@@ -22,7 +22,7 @@
 
 #include "advisor/model_package.hpp"
 #include "io/audit.hpp"
-#include "io/model_file.hpp"
+#include "io/model_registry.hpp"
 #include "sources/plant.hpp"
 #include "twin/config.hpp"
 #include "twin/error.hpp"

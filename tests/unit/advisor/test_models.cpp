@@ -12,7 +12,7 @@
 
 #include "advisor/model.hpp"
 #include "advisor/training.hpp"
-#include "io/model_file.hpp"
+#include "io/model_registry.hpp"
 #include "twin/error.hpp"
 
 namespace {
@@ -70,6 +70,47 @@ TEST(Training, LearnsAndStoresWhatItNeeds) {
 TEST(Training, IsDeterministicForASeed) {
   EXPECT_EQ(trained(5).weights_sha256, trained(5).weights_sha256);
   EXPECT_NE(trained(5).weights_sha256, trained(6).weights_sha256);
+}
+
+// Fine-tuning (the running twin's retraining) starts from a model's weights and normalisation:
+// on data of a changed function it ends closer to it than the model it started from, and
+// better than a model trained from scratch for the same few epochs.
+TEST(Training, FineTuningStartsFromTheModelAndAdaptsToNewData) {
+  const ModelPackage start = trained();
+  Dataset changed{2, 2, {}, {}, {}};  // y0 gains 30 %: a plant that changed
+  for (long i = 0; i < 300; ++i) {
+    const double a = linear_data(2, 300).x[2 * i], b = linear_data(2, 300).x[2 * i + 1];
+    changed.add({a, b}, {1.3 * (a + 2.0 * b), -a});
+  }
+  auto short_spec = spec(7);
+  short_spec.epochs = 40;
+  twin::advisor::EnsembleTrainer tuner(changed, short_spec, MPI_COMM_SELF, &start);
+  const double before = tuner.validation_loss();  // the start model on the new data
+  while (tuner.step()) {
+  }
+  EXPECT_EQ(tuner.epoch(), 40);
+  const ModelPackage tuned = tuner.finish();
+  const ModelPackage scratch_model = twin::advisor::train_mlp_ensemble(changed, short_spec, MPI_COMM_SELF);
+  EXPECT_LT(tuner.validation_loss(), 0.5 * before);
+  EXPECT_LT(tuned.metrics.at("validation_rmse"), scratch_model.metrics.at("validation_rmse"));
+  EXPECT_EQ(tuned.input_mean, start.input_mean);  // the weights keep the normalisation they were trained with
+  EXPECT_EQ(tuned.hidden, start.hidden);
+  auto other = spec(7);
+  other.inputs = {"x0", "z"};
+  EXPECT_THROW(twin::advisor::EnsembleTrainer(changed, other, MPI_COMM_SELF, &start), twin::Error);
+}
+
+// Training in steps (slices of the cycle's slack) gives the same model as training at once.
+TEST(Training, StepByStepEqualsAtOnce) {
+  const Dataset d = linear_data(1, 600);
+  auto s = spec(5);
+  s.epochs = 30;
+  twin::advisor::EnsembleTrainer t(d, s, MPI_COMM_SELF);
+  while (t.step()) {
+  }
+  EXPECT_EQ(t.epoch(), 30);
+  EXPECT_FALSE(t.step());
+  EXPECT_EQ(t.finish().weights_sha256, twin::advisor::train_mlp_ensemble(d, s, MPI_COMM_SELF).weights_sha256);
 }
 
 // Inputs far from 0 with small spread, as temperatures in K are: the normalisation folded into
@@ -208,6 +249,47 @@ TEST(Registry, AddPromoteRollback) {
   EXPECT_THROW(r.rollback("toy"), twin::DataError);  // v1 has no parent
   EXPECT_THROW(r.promote("toy", 7), twin::DataError);
   EXPECT_EQ(r.list().size(), 2u);
+}
+
+// Every transition is on record: a version's state (active, shadow, retired, rolled back,
+// rejected) and the reason; lineage follows the parents; a broken history line is skipped.
+TEST(Registry, StatesHistoryAndLineage) {
+  const fs::path dir = scratch("registry_states");
+  twin::io::ModelRegistry r(dir.string());
+  ModelPackage p = trained();
+  ASSERT_EQ(r.add(p), 1);
+  p.attributes["origin"] = "retrained in a test";
+  p.attributes["data_windows"] = "abc,def";
+  ASSERT_EQ(r.add(p, false, "shadow", "drift of surrogate_error"), 2);
+  EXPECT_EQ(r.active("toy"), 1);  // a shadow does not move the pointer
+  EXPECT_EQ(r.state("toy", 1), "active");
+  EXPECT_EQ(r.state("toy", 2), "shadow");
+  r.promote("toy", 2, "better by 20 % over 30 cycles");
+  EXPECT_EQ(r.state("toy", 1), "retired");
+  EXPECT_EQ(r.state("toy", 2), "active");
+  EXPECT_EQ(r.rollback("toy", "realised error 1.5x the retired one's"), 1);
+  EXPECT_EQ(r.state("toy", 2), "rolled_back");
+  EXPECT_EQ(r.state("toy", 1), "active");
+  ASSERT_EQ(r.add(p, false, "shadow", "operator"), 3);
+  r.mark("toy", 3, "rejected", "not better than the active one");
+  EXPECT_EQ(r.state("toy", 3), "rejected");
+  const auto chain = r.lineage("toy", 3);
+  ASSERT_EQ(chain.size(), 2u);  // v3's parent is v1, the active one when it was stored
+  EXPECT_EQ(chain[0].version, 3);
+  EXPECT_EQ(chain[0].attributes.at("data_windows"), "abc,def");
+  EXPECT_EQ(chain[1].version, 1);
+  {
+    std::ofstream(dir / "toy.history.jsonl", std::ios::app) << "{not json\n" << "[1,2]\n";
+  }
+  int skipped = 0;
+  EXPECT_EQ(r.history("toy", &skipped).size(), 8u);
+  EXPECT_EQ(skipped, 2);
+  EXPECT_EQ(r.state("toy", 3), "rejected");
+  fs::remove(dir / "toy-v0001.h5");  // a parent that is gone ends the chain with what went wrong
+  const auto cut = r.lineage("toy", 3);
+  ASSERT_EQ(cut.size(), 2u);
+  EXPECT_TRUE(cut[1].kind.empty());
+  EXPECT_NE(cut[1].role.find("no such model file"), std::string::npos);
 }
 
 TEST(Proposal, FindsTheControlsThatMeetTheTargetInsideTheBox) {

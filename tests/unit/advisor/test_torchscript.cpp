@@ -10,7 +10,7 @@
 
 #include "advisor/model.hpp"
 #include "decision/features.hpp"
-#include "io/model_file.hpp"
+#include "io/model_registry.hpp"
 #include "train/train.hpp"
 #include "twin/error.hpp"
 

@@ -10,7 +10,7 @@
 
 #include "decision/features.hpp"
 #include "io/audit.hpp"
-#include "io/model_file.hpp"
+#include "io/model_registry.hpp"
 #include "decision/advised_twin.hpp"
 #include "twin/error.hpp"
 #include "twin/runtime.hpp"
