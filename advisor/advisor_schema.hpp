@@ -97,6 +97,37 @@ void describe(V& v, DriftConfig& c) {
 }
 
 template <class V>
+void describe(V& v, RetrainConfig& c) {
+  v.optional("control_sequences", c.control_sequences, Rule::range(0, 10000));
+  v.optional("segments", c.segments, Rule::range(1, 10000));
+  v.optional("members_per_solver", c.members_per_solver, Rule::range(1, 1024));
+  v.optional("warmup_cycles", c.warmup_cycles, Rule::non_negative());
+  v.optional("parameter_spread", c.parameter_spread, Rule::non_negative());
+  v.optional("captured_weight", c.captured_weight, Rule::range(0, 100));
+  v.optional("epochs", c.epochs, Rule::range(1, 100000));
+  v.optional("learning_rate", c.learning_rate, Rule::above_up_to(0.0, 1.0));
+}
+
+template <class V>
+void describe(V& v, LifecycleConfig& c) {
+  v.optional("window_cycles", c.window_cycles, Rule::range(1, 100000));
+  v.optional("keep_windows", c.keep_windows, Rule::range(1, 10000));
+  v.optional("retrain_on", c.retrain_on, Rule::one_of(drift_signals()).size(0, 4));
+  v.optional("retrain_every_cycles", c.retrain_every_cycles, Rule::non_negative());
+  v.optional("slice", c.slice, Rule::above_up_to(0.0, 0.95));
+  v.section("retrain", c.retrain);
+  v.optional("shadow_cycles", c.shadow_cycles, Rule::range(1, 100000));
+  v.optional("shadow_max_cycles", c.shadow_max_cycles, Rule::range(1, 1000000));
+  v.optional("promotion_margin", c.promotion_margin, Rule::range(0.0, 0.9));
+  v.optional("min_gate_pass", c.min_gate_pass, Rule::range(0.0, 1.0));
+  v.optional("watch_cycles", c.watch_cycles, Rule::range(1, 100000));
+  v.optional("watch_min_cycles", c.watch_min_cycles, Rule::range(1, 100000));
+  v.optional("rollback_factor", c.rollback_factor, Rule::range(1.0, 100.0));
+  v.check(c.shadow_max_cycles >= c.shadow_cycles, "shadow_max_cycles", "must be at least shadow_cycles");
+  v.check(c.watch_cycles >= c.watch_min_cycles, "watch_cycles", "must be at least watch_min_cycles");
+}
+
+template <class V>
 void describe(V& v, TrainingConfig& c) {
   v.optional("seed", c.seed);
   v.optional("ensemble", c.ensemble, Rule::range(1, 64));

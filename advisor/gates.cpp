@@ -23,6 +23,7 @@ const char* to_string(FallbackReason r) {
     case FallbackReason::breaker_open: return "breaker_open";
     case FallbackReason::twin_unhealthy: return "twin_unhealthy";
     case FallbackReason::source_down: return "source_down";
+    case FallbackReason::paused: return "paused";
   }
   return "?";
 }

@@ -29,7 +29,8 @@ enum class FallbackReason {
   physics_check,       ///< the real solver disagrees with the surrogate
   breaker_open,        ///< too many consecutive failures: cooling down or probing
   twin_unhealthy,      ///< the twin's own state is not trustworthy (safe_hold)
-  source_down          ///< no fresh readings (a silent source): the model is not asked
+  source_down,         ///< no fresh readings (a silent source): the model is not asked
+  paused               ///< an operator paused the advisor
 };
 const char* to_string(FallbackReason reason);
 

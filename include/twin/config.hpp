@@ -384,6 +384,35 @@ struct DriftConfig {
   std::vector<DriftMonitorConfig> monitors;  ///< empty: one cusum per signal
 };
 
+/// `lifecycle.retrain` — the data and training of a retraining inside the run.
+struct RetrainConfig {
+  int control_sequences = 3;          ///< solver runs around the twin's current estimates
+  int segments = 4;                   ///< control changes per run (two samples each)
+  int members_per_solver = 4;
+  int warmup_cycles = 12;
+  double parameter_spread = 0.5;      ///< parameters drawn within the estimate +- this * prior_std
+  int captured_weight = 4;            ///< each captured row counts as this many rows
+  int epochs = 60;                    ///< fine-tuning passes from the active model
+  double learning_rate = 1e-3;
+};
+
+/// `lifecycle:` — the advisor's model lifecycle inside the run (docs/lifecycle.md). Absent: off.
+struct LifecycleConfig {
+  int window_cycles = 50;             ///< captured rows per data window (data/<sha256>.h5)
+  int keep_windows = 12;              ///< the latest windows kept for retraining
+  std::vector<std::string> retrain_on = {"surrogate_error", "ood", "innovation"};  ///< drift signals that trigger a retraining
+  int retrain_every_cycles = 0;       ///< and a schedule (0: none)
+  double slice = 0.6;                 ///< retraining works until this fraction of twin.deadline_ms into a cycle
+  RetrainConfig retrain;
+  int shadow_cycles = 30;             ///< scored cycles before a shadow version can be promoted
+  int shadow_max_cycles = 150;        ///< a shadow not promoted by then is rejected
+  double promotion_margin = 0.1;      ///< its realised error must be below (1 - margin) x the active one's
+  double min_gate_pass = 0.9;         ///< and its proposals must pass the gates this often
+  int watch_cycles = 60;              ///< after a promotion, compared with the version it replaced
+  int watch_min_cycles = 10;          ///< scored cycles before a rollback can be decided
+  double rollback_factor = 1.2;       ///< roll back when its realised error exceeds this x the replaced one's
+};
+
 /// The whole twin.
 struct Config {
   RunConfig twin;
@@ -399,6 +428,7 @@ struct Config {
   ObjectivesConfig objectives;
   std::optional<AdvisorConfig> advisor;
   std::optional<DriftConfig> drift;
+  std::optional<LifecycleConfig> lifecycle;
   TrainingConfig training;
   OutputConfig outputs;
   SnapshotConfig snapshots;

@@ -95,6 +95,7 @@ struct ParameterEstimate {
 struct CycleTimings {
   double qc_ms = 0.0, forecast_ms = 0.0, assimilate_ms = 0.0, advise_ms = 0.0, emit_ms = 0.0, record_ms = 0.0,
          total_ms = 0.0;
+  double lifecycle_ms = 0.0;       ///< retraining work in the cycle's slack (in total_ms; docs/lifecycle.md)
 };
 
 /// A drift detected in a cycle by one of the `drift:` monitors (docs/advisor.md).
@@ -105,6 +106,25 @@ struct DriftDetection {
   double reference = 0.0;          ///< its reference level (median over the reference window; the flag rate's mean)
   double statistic = 0.0;          ///< the detector's statistic at the alarm
   double threshold = 0.0;          ///< the value it crossed
+};
+
+/// A step of the advisor's model lifecycle (docs/lifecycle.md): a retraining started or
+/// finished, a version put in shadow, promoted, rejected or rolled back, the advisor paused or
+/// resumed, or an operator command refused.
+struct LifecycleEvent {
+  int cycle = 0;
+  std::string event;               ///< retrain_started, shadow, promoted, rejected, rolled_back, watch_passed,
+                                   ///< retrain_failed, paused, resumed, refused
+  std::string model;               ///< "surrogate v4", when the event concerns a version
+  std::string reason;
+};
+
+/// An operator's command to the running advisor, applied at the next cycle boundary.
+struct OperatorCommand {
+  enum class Kind { promote, rollback, pause, resume, retrain };
+  Kind kind = Kind::pause;
+  int version = 0;                 ///< promote: the surrogate version (0: the one in shadow)
+  std::string reason;              ///< who and why, for the audit log and the model's history
 };
 
 /// Everything `Runtime::step` reports.
@@ -121,6 +141,7 @@ struct CycleOutcome {
   int accepted = 0;                ///< readings assimilated
   int rejected = 0;                ///< readings rejected by QC (missing ones not counted)
   std::vector<DriftDetection> drift; ///< drifts detected this cycle (rank 0; empty without `drift:`)
+  std::vector<LifecycleEvent> lifecycle; ///< lifecycle steps this cycle (rank 0; empty without `lifecycle:`)
 };
 
 }  // namespace twin

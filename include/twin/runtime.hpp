@@ -76,7 +76,16 @@ class Runtime {
   /// Applies to the next step only. Rank 0's reason counts.
   void report_source_down(const std::string& reason);
 
-  /// Runs one cycle: QC, forecast to the end of the period, assimilation, advice, record.
+  /// An operator's command to the advisor (docs/lifecycle.md): promote a version (the one in
+  /// shadow, or a named one), roll back, pause or resume the advisor, or retrain. It is applied
+  /// at the start of the next step's advise stage and audited there with its reason (a refused
+  /// command too, saying why). Promote, rollback and retrain need a `lifecycle:` section; pause
+  /// and resume work with any advisor. Rank 0's command counts; the others may call it or not.
+  void command(const OperatorCommand& command);
+
+  /// Runs one cycle: QC, forecast to the end of the period, assimilation, advice, record. With
+  /// `lifecycle:` a retraining in hand then works on rank 0 until lifecycle.slice of the
+  /// deadline (timings.lifecycle_ms, included in total_ms).
   CycleOutcome step(std::chrono::milliseconds deadline);
 
   /// Facility time of the current state [s] and the cycles done.

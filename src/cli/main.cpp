@@ -16,6 +16,7 @@
 #include "io/audit.hpp"
 #include "advisor/version.hpp"
 #include "cli/models_command.hpp"
+#include "driver/operator_commands.hpp"
 #include "io/model_registry.hpp"
 #include "io/series.hpp"
 #include "train/train.hpp"
@@ -201,6 +202,19 @@ int run_cli(int argc, char** argv) {
                             "Model whose training statistics the OOD score uses (default: the active version of --name)");
   models_import->add_flag("--activate", import_options.activate, "Make the new version active (default: promote it later)");
 
+  // --- twin command RUN_DIR VERB [VERSION]: an operator's command to a running twin ---
+  std::string command_dir, command_verb;
+  twin::OperatorCommand operator_command;
+  auto* command = app.add_subcommand(
+      "command", "Tell a running twin (its run directory) to promote, roll back, pause or resume its advisor, or retrain");
+  command->add_option("run_dir", command_dir, "The run directory of the running twin (e.g. runs/plate_drift)")->required()->check(CLI::ExistingDirectory);
+  command->add_option("verb", command_verb, "promote, rollback, pause, resume or retrain")
+      ->required()
+      ->check(CLI::IsMember({"promote", "rollback", "pause", "resume", "retrain"}));
+  command->add_option("version", operator_command.version, "promote: the surrogate version (default: the one in shadow)")
+      ->check(CLI::PositiveNumber);
+  command->add_option("--reason", operator_command.reason, "Who and why (kept in the audit log and the model's history)");
+
   std::string inspect_path;
   auto* inspect = app.add_subcommand("inspect", "List what a series.h5 holds (readable while a run writes it)");
   inspect->add_option("file", inspect_path, "series.h5 of a run directory")->required();
@@ -242,6 +256,20 @@ int run_cli(int argc, char** argv) {
       return exit_bad_input;
     } catch (const std::exception& e) {
       std::cerr << "twin: " << inspect_path << ": " << e.what() << std::endl;
+      return exit_bad_input;
+    }
+  }
+  if (*command) {
+    if (rank != 0) return exit_ok;
+    try {
+      operator_command.kind = twin::detail::parse_command("{\"command\": \"" + command_verb + "\"}").kind;
+      const auto file = twin::detail::post_command(fs::path(command_dir) / "commands", operator_command);
+      std::cout << command_verb << " posted as " << file.string()
+                << "; the twin applies it at its next cycle and records the outcome in audit.jsonl (the file is renamed "
+                   ".done, or .refused)\n";
+      return exit_ok;
+    } catch (const std::exception& e) {
+      std::cerr << "twin: " << e.what() << std::endl;
       return exit_bad_input;
     }
   }

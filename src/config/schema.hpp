@@ -32,11 +32,13 @@ void describe(V& v, Config& c) {
   v.section("objectives", c.objectives);
   v.section("advisor", c.advisor);
   v.section("drift", c.drift);
+  v.section("lifecycle", c.lifecycle);
   v.section("training", c.training);
   v.section("outputs", c.outputs);
   v.section("snapshots", c.snapshots);
   v.section("logging", c.logging);
   // Rules across sections.
+  v.check(!c.lifecycle || c.advisor, "lifecycle", "manages the advisor's models: it needs an advisor: section");
   const std::size_t dims = c.grid.cells.size();
   const auto region_dims = [&](const ShapeConfig& r, const std::string& key) {
     v.check(r.center_m.size() == dims, key + ".center_m", "needs one entry per axis of grid.cells");

@@ -81,7 +81,7 @@ Runtime::Impl::Impl(const Config& c, MPI_Comm world, const RuntimeOptions& optio
   if (recording) run_dir = *options.run_dir;
   if (recording && rank == 0) std::filesystem::create_directories(run_dir);
   if (recording && rank == 0) audit_key = io::audit_key(config.outputs.audit_key_file);
-  decider = std::make_unique<detail::Decider>(config, rank == 0);
+  decider = std::make_unique<detail::Decider>(config, rank == 0, recording ? (run_dir / "data").string() : std::string());
   // series.h5 and audit.jsonl are created by the first step, or continued by restore().
 }
 
@@ -306,6 +306,13 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     }
   }
   out.timings.record_ms = ms_since(stage);
+  // The model lifecycle's retraining works in the cycle's slack, on the rank that decides; the
+  // others go on to the next cycle and wait for it there.
+  if (rank == 0 && config.lifecycle) {
+    const auto until = start + std::chrono::duration_cast<Clock::duration>(
+                                   std::chrono::duration<double, std::milli>(config.lifecycle->slice * deadline.count()));
+    out.timings.lifecycle_ms = decider->lifecycle_work(until);
+  }
   out.timings.total_ms = ms_since(start);
   out.deadline_missed = out.timings.total_ms > static_cast<double>(deadline.count());
   return out;
@@ -331,6 +338,7 @@ void Runtime::Impl::advise(const DecisionInputs& in, CycleOutcome& out) {
   if (rank == 0) {
     decision = decider->decide(in, proposal, checked);
     out.drift = decider->watch_drift(in, proposal, decision, out.anomaly, estimates);
+    out.lifecycle = decider->run_lifecycle(in, proposal, decision, out.drift);
     if (audit) {
       try {
         audit->append(decider->audit_record(in, proposal, decision, out.anomaly));
@@ -405,6 +413,7 @@ Runtime::~Runtime() = default;
 
 void Runtime::ingest(const std::vector<Observation>& observations) { m_impl->ingest(observations); }
 void Runtime::apply_controls(const std::vector<double>& controls) { m_impl->apply_controls(controls); }
+void Runtime::command(const OperatorCommand& command) { m_impl->decider->command(command); }
 void Runtime::report_source_down(const std::string& reason) {
   std::string why = reason.empty() ? std::string("no readings") : reason;
   broadcast(why, m_impl->comm);  // rank 0's reason, on every rank

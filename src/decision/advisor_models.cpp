@@ -26,10 +26,11 @@ advisor::Model* AdvisorModels::anomaly(int cycle) {
 
 // The active version of a model from the registry, checked against the layout it must have.
 std::unique_ptr<advisor::Model> AdvisorModels::open(const std::string& name, const std::vector<std::string>& inputs,
-                                                    const std::vector<std::string>& outputs, std::string& path) const {
+                                                    const std::vector<std::string>& outputs, std::string& path,
+                                                    int wanted) const {
   const std::string dir = io::registry_directory(m_config);
   io::ModelRegistry registry(dir);
-  const auto version = registry.active(name);
+  const auto version = wanted > 0 ? std::optional<int>(wanted) : registry.active(name);
   if (!version)
     throw AdvisorError("no active version of model '" + name + "' in registry " + dir +
                        " (train one with: twin train " + m_config.source_name + ")");
@@ -49,8 +50,9 @@ std::unique_ptr<advisor::Model> AdvisorModels::open(const std::string& name, con
                        "model key)");
   // The audit log names the registry's version: a file copied over another is refused.
   if (package.name != name || package.version != *version)
-    throw AdvisorError(path + ": holds " + advisor::label(package) + " but the registry's pointer says " + name + " v" +
-                       std::to_string(*version) + " (a file copied over another?)");
+    throw AdvisorError(path + ": holds " + advisor::label(package) + " but the registry" +
+                       (wanted > 0 ? " names it " : "'s pointer says ") + name + " v" + std::to_string(*version) +
+                       " (a file copied over another?)");
   if (package.inputs != inputs || package.outputs != outputs)
     throw AdvisorError("model " + advisor::label(package) +
                        ": its inputs and outputs do not match this twin's sensors, controls, parameters and lead "
@@ -64,10 +66,7 @@ void AdvisorModels::load_surrogate(int cycle) {
   try {
     std::string path;
     auto model = open(m_config.advisor->surrogate, m_layout.inputs, m_layout.outputs, path);
-    std::vector<int> features;
-    for (int i = 0; i < static_cast<int>(m_layout.inputs.size()); ++i)
-      if (i < m_layout.u0() || i >= m_layout.u0() + m_layout.controls) features.push_back(i);
-    m_ood = advisor::OodScorer(model->package().training, features);
+    set_ood(*model);
     model->warm_up();
     m_surrogate = std::move(model);
     m_surrogate_problem.clear();
@@ -78,6 +77,29 @@ void AdvisorModels::load_surrogate(int cycle) {
     m_surrogate_problem = e.what();
     spdlog::warn("advisor off: {}", m_surrogate_problem);
   }
+}
+
+advisor::OodScorer AdvisorModels::ood_for(const advisor::Model& surrogate) const {
+  std::vector<int> features;  // the controls are the proposal's, not the plant's state
+  for (int i = 0; i < static_cast<int>(m_layout.inputs.size()); ++i)
+    if (i < m_layout.u0() || i >= m_layout.u0() + m_layout.controls) features.push_back(i);
+  return advisor::OodScorer(surrogate.package().training, features);
+}
+
+void AdvisorModels::set_ood(const advisor::Model& surrogate) { m_ood = ood_for(surrogate); }
+
+std::unique_ptr<advisor::Model> AdvisorModels::load_version(int version) const {
+  std::string path;
+  auto model = open(m_config.advisor->surrogate, m_layout.inputs, m_layout.outputs, path, version);
+  model->warm_up();
+  return model;
+}
+
+std::unique_ptr<advisor::Model> AdvisorModels::install_surrogate(std::unique_ptr<advisor::Model> model) {
+  set_ood(*model);
+  std::swap(model, m_surrogate);
+  m_surrogate_problem.clear();
+  return model;
 }
 
 void AdvisorModels::load_anomaly(int cycle) {

@@ -28,6 +28,14 @@ class AdvisorModels {
   const std::string& surrogate_problem() const { return m_surrogate_problem; }
   /// The OOD scorer of the loaded surrogate's training data.
   const advisor::OodScorer& ood() const { return m_ood; }
+  /// The OOD scorer of another surrogate's training data (a shadow's).
+  advisor::OodScorer ood_for(const advisor::Model& surrogate) const;
+
+  /// A version of the surrogate from the registry, with every check the active one gets
+  /// (signature, name and version, layout). @throws DataError or AdvisorError saying why not.
+  std::unique_ptr<advisor::Model> load_version(int version) const;
+  /// Makes `model` the surrogate in use (its OOD scorer too) and returns the one it replaces.
+  std::unique_ptr<advisor::Model> install_surrogate(std::unique_ptr<advisor::Model> model);
 
   /// The anomaly model, as surrogate(cycle).
   advisor::Model* anomaly(int cycle);
@@ -42,8 +50,10 @@ class AdvisorModels {
   }
 
  private:
+  /// `version`: 0 for the active one.
   std::unique_ptr<advisor::Model> open(const std::string& name, const std::vector<std::string>& inputs,
-                                       const std::vector<std::string>& outputs, std::string& path) const;
+                                       const std::vector<std::string>& outputs, std::string& path, int version = 0) const;
+  void set_ood(const advisor::Model& surrogate);
   void load_surrogate(int cycle);
   void load_anomaly(int cycle);
 

@@ -9,6 +9,7 @@
 
 #include "decision/advisor_models.hpp"
 #include "decision/drift_watch.hpp"
+#include "decision/lifecycle.hpp"
 #include "ground/sha256.hpp"
 #include "io/state_archive.hpp"
 #include "twin/error.hpp"
@@ -21,7 +22,7 @@ double ms_between(Clock::time_point a, Clock::time_point b) { return std::chrono
 
 }  // namespace
 
-Decider::Decider(const Config& config, bool load_models)
+Decider::Decider(const Config& config, bool load_models, const std::string& data_dir)
     : m_config(config),
       m_envelope(advisor::Envelope::from(config.controls)),
       m_safe(advisor::SafeDefault::create(config)),
@@ -30,6 +31,8 @@ Decider::Decider(const Config& config, bool load_models)
       m_holds_models(load_models) {
   for (const auto& c : config.controls) m_controls.push_back(c.initial);
   if (config.drift && load_models) m_drift = std::make_unique<DriftWatch>(*config.drift);
+  if (config.lifecycle && config.advisor && load_models)
+    m_lifecycle = std::make_unique<Lifecycle>(m_config, *m_models, data_dir);
   m_previous_analysis.assign(config.sensors.size(), std::numeric_limits<double>::quiet_NaN());
   const SurrogateLayout& layout = m_models->layout();
   const int S = layout.sensors, L = static_cast<int>(layout.lead_cycles.size());
@@ -54,6 +57,14 @@ Decider::~Decider() = default;
 
 Proposal Decider::propose(const DecisionInputs& in) {
   const auto start = Clock::now();
+  if (m_lifecycle) {
+    LifecycleCycle now;
+    now.cycle = in.cycle;
+    now.healthy = in.twin_healthy;
+    now.analysis = in.analysis;
+    now.theta = in.theta;
+    m_lifecycle->apply_commands(now);
+  }
   Proposal p;
   p.fallback = m_envelope.ramp_towards(m_safe->target(in.analysis), m_controls, m_config.twin.control_period_s);
   const SurrogateLayout& layout = m_models->layout();
@@ -68,11 +79,12 @@ Proposal Decider::propose(const DecisionInputs& in) {
   m_previous_analysis = in.analysis;
   // The mode machine's order: an unhealthy twin, no advisor, no model and an open breaker each
   // leave the model unasked (decide says which).
-  if (in.twin_healthy && in.source_down.empty() && m_config.advisor && m_models->surrogate(in.cycle) &&
+  if (in.twin_healthy && in.source_down.empty() && m_config.advisor && !paused() && m_models->surrogate(in.cycle) &&
       m_breaker.consult()) {
     p.consulted = true;
     p.apply = m_breaker.apply();
     p.outcome = consult(in, p, start);
+    if (m_lifecycle && m_lifecycle->shadow()) p.shadow_gates_pass = shadow_gates_pass(in, p, *m_lifecycle->shadow());
     // A probe of the half-open breaker is checked too: the breaker closes only on proposals
     // that would have been applied.
     p.check = p.outcome.accepted && m_config.advisor->gates.physics_check &&
@@ -85,7 +97,6 @@ Proposal Decider::propose(const DecisionInputs& in) {
 
 advisor::GateOutcome Decider::consult(const DecisionInputs& in, Proposal& p, Clock::time_point start) {
   const AdvisorConfig& ac = *m_config.advisor;
-  const SurrogateLayout& layout = m_models->layout();
   advisor::Model& surrogate = *m_models->surrogate();
   AdvisorReport& report = p.report;
   report.consulted = true;
@@ -93,23 +104,7 @@ advisor::GateOutcome Decider::consult(const DecisionInputs& in, Proposal& p, Clo
   const auto budget =
       std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(ac.gates.latency_budget_ms));
   const Clock::time_point until = std::min(start + budget, in.deadline);
-  advisor::ProposalProblem pb;
-  pb.features = p.features;
-  for (int j = 0; j < layout.controls; ++j) pb.control_inputs.push_back(layout.u0() + j);
-  m_envelope.box(m_controls, m_config.twin.control_period_s, pb.lower, pb.upper);
-  pb.start = p.fallback;  // one candidate starts at the safe default
-  pb.base.resize(layout.outputs.size());
-  for (std::size_t l = 0; l < layout.lead_cycles.size(); ++l)
-    for (int s = 0; s < layout.sensors; ++s) pb.base[layout.output(static_cast<int>(l), s)] = in.analysis[s];
-  pb.target = m_base_target;
-  pb.target_weight = m_target_weight;
-  pb.limit = m_limit;
-  pb.energy_weight = m_config.objectives.energy_weight;
-  pb.limit_weight = m_config.objectives.limit_weight;
-  pb.candidates = ac.candidates;
-  pb.iterations = ac.iterations;
-  pb.seed = static_cast<unsigned>(in.cycle) + 1u;
-  pb.deadline = start + (until - start) * 8 / 10;  // leave room for the final evaluation and the gates
+  const advisor::ProposalProblem pb = problem(in, p, start + (until - start) * 8 / 10);  // room for the final evaluation and the gates
   advisor::Proposal proposal;
   try {
     const advisor::ProposalResult r = advisor::propose(surrogate, pb);
@@ -134,6 +129,96 @@ advisor::GateOutcome Decider::consult(const DecisionInputs& in, Proposal& p, Clo
   return outcome;
 }
 
+advisor::ProposalProblem Decider::problem(const DecisionInputs& in, const Proposal& p, Clock::time_point deadline) const {
+  const AdvisorConfig& ac = *m_config.advisor;
+  const SurrogateLayout& layout = m_models->layout();
+  advisor::ProposalProblem pb;
+  pb.features = p.features;
+  for (int j = 0; j < layout.controls; ++j) pb.control_inputs.push_back(layout.u0() + j);
+  m_envelope.box(m_controls, m_config.twin.control_period_s, pb.lower, pb.upper);
+  pb.start = p.fallback;  // one candidate starts at the safe default
+  pb.base.resize(layout.outputs.size());
+  for (std::size_t l = 0; l < layout.lead_cycles.size(); ++l)
+    for (int s = 0; s < layout.sensors; ++s) pb.base[layout.output(static_cast<int>(l), s)] = in.analysis[s];
+  pb.target = m_base_target;
+  pb.target_weight = m_target_weight;
+  pb.limit = m_limit;
+  pb.energy_weight = m_config.objectives.energy_weight;
+  pb.limit_weight = m_config.objectives.limit_weight;
+  pb.candidates = ac.candidates;
+  pb.iterations = ac.iterations;
+  pb.seed = static_cast<unsigned>(in.cycle) + 1u;
+  pb.deadline = deadline;
+  return pb;
+}
+
+bool Decider::shadow_gates_pass(const DecisionInputs& in, const Proposal& p, const advisor::Model& shadow) const {
+  const auto start = Clock::now();
+  const auto budget = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double, std::milli>(m_config.advisor->gates.latency_budget_ms));
+  const Clock::time_point until = std::min(start + budget, in.deadline);
+  const advisor::ProposalProblem pb = problem(in, p, start + (until - start) * 8 / 10);
+  advisor::Proposal proposal;
+  try {
+    const advisor::ProposalResult r = advisor::propose(shadow, pb);
+    proposal.controls = r.controls;
+    for (double s : r.std) proposal.spread = std::max(proposal.spread, std::isfinite(s) ? s : HUGE_VAL);
+  } catch (const std::exception&) {
+    return false;
+  }
+  proposal.ood = m_models->ood_for(shadow).score(p.features.data());
+  proposal.latency_ms = ms_between(start, Clock::now());
+  return advisor::gate(proposal, m_envelope, m_controls, m_config.twin.control_period_s, gates(in.cycle)).accepted;
+}
+
+std::vector<double> Decider::emitted_features(const Proposal& p, const Decision& d) const {
+  const SurrogateLayout& layout = m_models->layout();
+  std::vector<double> x = p.features;
+  if (x.size() != layout.inputs.size()) return {};
+  for (int j = 0; j < layout.controls && j < static_cast<int>(d.advice.controls.size()); ++j)
+    x[layout.u0() + j] = d.advice.controls[j].value;
+  return x;
+}
+
+bool Decider::paused() const { return m_lifecycle ? m_lifecycle->paused() : m_paused; }
+
+void Decider::command(const OperatorCommand& c) {
+  if (m_lifecycle) return m_lifecycle->command(c);
+  if (!m_holds_models) return;
+  // Without `lifecycle:` only pausing is the decider's own; the rest needs the lifecycle.
+  const std::string who = "operator" + (c.reason.empty() ? std::string() : ": " + c.reason);
+  if (c.kind == OperatorCommand::Kind::pause) {
+    m_paused = true;
+    m_pause_reason = who;
+    spdlog::warn("advisor paused by {}", who);
+  } else if (c.kind == OperatorCommand::Kind::resume) {
+    m_paused = false;
+    spdlog::warn("advisor resumed by {}", who);
+  } else {
+    spdlog::error("operator command refused: promote, rollback and retrain need a lifecycle: section in the config");
+  }
+}
+
+std::vector<LifecycleEvent> Decider::run_lifecycle(const DecisionInputs& in, const Proposal& p, const Decision& d,
+                                                   const std::vector<DriftDetection>& drift) {
+  m_last_lifecycle.clear();
+  if (!m_lifecycle) return {};
+  LifecycleCycle c;
+  c.cycle = in.cycle;
+  c.healthy = in.twin_healthy;
+  c.analysis = in.analysis;
+  c.theta = in.theta;
+  c.features = emitted_features(p, d);
+  c.drift = drift;
+  c.shadow_gates_pass = p.shadow_gates_pass;
+  m_last_lifecycle = m_lifecycle->cycle(c);
+  return m_last_lifecycle;
+}
+
+double Decider::lifecycle_work(Clock::time_point until) { return m_lifecycle ? m_lifecycle->work(until) : 0.0; }
+
+nlohmann::json Decider::lifecycle_summary() const { return m_lifecycle ? m_lifecycle->summary() : nlohmann::json(); }
+
 Decision Decider::decide(const DecisionInputs& in, const Proposal& p, const std::optional<std::vector<double>>& solver) {
   Decision d;
   Advice& a = d.advice;
@@ -155,6 +240,10 @@ Decision Decider::decide(const DecisionInputs& in, const Proposal& p, const std:
     a.mode = Mode::advisor_off;
     a.reason = "no advisor configured: " + safe_text;
     report.gate = advisor::to_string(advisor::FallbackReason::no_advisor);
+  } else if (paused()) {
+    a.mode = Mode::advisor_off;
+    a.reason = "advisor paused (" + (m_lifecycle ? m_lifecycle->pause_reason() : m_pause_reason) + "): " + safe_text;
+    report.gate = advisor::to_string(advisor::FallbackReason::paused);
   } else if (!m_models->surrogate()) {
     a.mode = Mode::advisor_off;
     a.reason = "model unavailable: " + m_models->surrogate_problem() + "; " + safe_text + ", retrying every " +
@@ -278,6 +367,8 @@ nlohmann::json Decider::audit_record(const DecisionInputs& in, const Proposal& p
     r["drift_signals"] = nlohmann::json::object();
     for (const auto& [signal, value] : m_drift->last_values()) r["drift_signals"][signal] = finite_or_null(value);
   }
+  for (const LifecycleEvent& e : m_last_lifecycle)
+    r["lifecycle"].push_back({{"event", e.event}, {"model", e.model}, {"reason", e.reason}});
   for (const DriftDetection& det : m_last_drift)
     r["drift"].push_back({{"signal", det.signal}, {"detector", det.detector}, {"value", finite_or_null(det.value)},
                           {"reference", finite_or_null(det.reference)}, {"statistic", finite_or_null(det.statistic)},
@@ -321,9 +412,8 @@ std::vector<DriftDetection> Decider::watch_drift(const DecisionInputs& in, const
   std::optional<std::vector<double>> predicted;
   if (surrogate && p.features.size() == layout.inputs.size()) {
     if (m_drift->watches("ood")) values["ood"] = m_models->ood().score(p.features.data());
-    std::vector<double> x = p.features, mean, std;
-    for (int j = 0; j < layout.controls && j < static_cast<int>(d.advice.controls.size()); ++j)
-      x[layout.u0() + j] = d.advice.controls[j].value;
+    const std::vector<double> x = emitted_features(p, d);
+    std::vector<double> mean, std;
     try {
       surrogate->predict_moments(x.data(), 1, mean, std);
       predicted = std::vector<double>(mean.size());
@@ -370,6 +460,8 @@ void Decider::save(io::StateArchive& a) const {
     m_drift->save(a);
     a.put("decider.drift.tightened", std::vector<std::string>{std::to_string(m_tightened_until), m_tightened_for});
   }
+  if (m_lifecycle) m_lifecycle->save(a);
+  a.put("decider.paused", std::vector<std::string>{m_paused ? "1" : "0", m_pause_reason});
 }
 
 void Decider::restore(const io::StateArchive& a) {
@@ -388,6 +480,13 @@ void Decider::restore(const io::StateArchive& a) {
     if (t.size() != 2 || end == t[0].c_str() || *end != '\0') throw DataError(a.origin() + ": the drift state is malformed");
     m_tightened_until = static_cast<int>(until);
     m_tightened_for = t[1];
+  }
+  if (m_lifecycle) m_lifecycle->restore(a);
+  if (a.has("decider.paused")) {
+    const auto& pause = a.strings("decider.paused");
+    if (pause.size() != 2) throw DataError(a.origin() + ": the advisor's pause state is malformed");
+    m_paused = pause[0] == "1";
+    m_pause_reason = pause[1];
   }
   const auto& recorded = a.strings("decider.models");
   const std::string now[2] = {m_models->surrogate() ? advisor::label(m_models->surrogate()->package()) : "",

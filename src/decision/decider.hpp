@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "advisor/gates.hpp"
+#include "advisor/model.hpp"
 #include "advisor/safe_default.hpp"
 #include "twin/config.hpp"
 #include "twin/observation.hpp"
@@ -33,6 +34,7 @@ namespace twin::detail {
 
 class AdvisorModels;
 class DriftWatch;
+class Lifecycle;
 
 /// What the twin knows at the end of a cycle, for the advisor.
 struct DecisionInputs {
@@ -56,6 +58,7 @@ struct Proposal {
   std::vector<double> predicted;  ///< the surrogate's sensors (absolute), lead by lead, sensor fastest
   bool check = false;             ///< the physics check is wanted and its last cost fits the deadline
   AdvisorReport report;           ///< scores so far (report.proposal: the proposed controls)
+  std::optional<bool> shadow_gates_pass;  ///< the shadow version's proposal passed the gates (lifecycle)
 };
 
 /// What leaves the advise stage: the advice and the advisor's report.
@@ -68,7 +71,8 @@ class Decider {
  public:
   /// `load_models`: load the surrogate and anomaly models from the registry now (the rank that
   /// decides); a missing or broken model is not an error: the advisor starts in advisor_off.
-  Decider(const Config& config, bool load_models);
+  /// `data_dir`: where the lifecycle writes captured data windows (a run's data/; empty: none).
+  Decider(const Config& config, bool load_models, const std::string& data_dir = {});
   ~Decider();
   Decider(const Decider&) = delete;
   Decider& operator=(const Decider&) = delete;
@@ -115,10 +119,31 @@ class Decider {
   std::vector<DriftDetection> watch_drift(const DecisionInputs& inputs, const Proposal& proposal, const Decision& decision,
                                           const AnomalyReport& anomaly, const std::vector<SensorEstimate>& sensors);
 
+  /// The model lifecycle's cycle (with `lifecycle:`; after watch_drift, before audit_record,
+  /// which then carries the transitions): captures the cycle's data, scores and gates the
+  /// shadow version, applies queued operator commands, starts, promotes, rejects or rolls back
+  /// (docs/lifecycle.md).
+  std::vector<LifecycleEvent> run_lifecycle(const DecisionInputs& inputs, const Proposal& proposal, const Decision& decision,
+                                            const std::vector<DriftDetection>& drift);
+  /// Retraining work in the cycle's slack, until `until`; returns the ms spent.
+  double lifecycle_work(std::chrono::steady_clock::time_point until);
+  /// Queues an operator's command for the next cycle (ignored without `lifecycle:`, except
+  /// pause and resume, which every advisor takes).
+  void command(const OperatorCommand& command);
+  /// summary.json `lifecycle`, or null.
+  nlohmann::json lifecycle_summary() const;
+
  private:
   advisor::GateOutcome consult(const DecisionInputs& in, Proposal& p, std::chrono::steady_clock::time_point start);
   /// advisor.gates, tightened while a drift of the advisor's inputs or errors is unhandled.
   GatesConfig gates(int cycle) const;
+  /// The proposal problem of a cycle for the surrogate's layout, stopping at `deadline`.
+  advisor::ProposalProblem problem(const DecisionInputs& in, const Proposal& p, std::chrono::steady_clock::time_point deadline) const;
+  /// The surrogate's inputs of a cycle with the controls the decision emitted.
+  std::vector<double> emitted_features(const Proposal& p, const Decision& d) const;
+  bool paused() const;
+  /// Whether the shadow version's proposal for this cycle passes the gates (never applied).
+  bool shadow_gates_pass(const DecisionInputs& in, const Proposal& p, const advisor::Model& shadow) const;
 
   Config m_config;
   advisor::Envelope m_envelope;
@@ -133,6 +158,10 @@ class Decider {
   std::vector<DriftDetection> m_last_drift;   // this cycle's detections, for its audit record
   int m_tightened_until = -1;                 // the gates are tightened before this cycle...
   std::string m_tightened_for;                // ...while this surrogate version is in use
+  std::unique_ptr<Lifecycle> m_lifecycle;     // with `lifecycle:`, on the rank that holds the models
+  std::vector<LifecycleEvent> m_last_lifecycle;  // this cycle's transitions, for its audit record
+  bool m_paused = false;                      // an operator paused the advisor (without `lifecycle:`)
+  std::string m_pause_reason;
 };
 
 }  // namespace twin::detail

@@ -20,6 +20,7 @@
 #include "advisor/version.hpp"
 #include "cycle/runtime_state.hpp"
 #include "cycle/snapshots.hpp"
+#include "driver/operator_commands.hpp"
 #include "ground/atomic_write.hpp"
 #include "ground/handle.hpp"
 #include "ground/mpi.hpp"
@@ -302,6 +303,8 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
 
     stage = Clock::now();
     if (!down.empty()) runtime.report_source_down(down);
+    if (rank == 0)
+      for (const OperatorCommand& command : take_commands(dir / "commands")) runtime.command(command);
     runtime.ingest(readings);
     watchdog.beat(c, "step");
     const CycleOutcome out = runtime.step(deadline);

@@ -27,6 +27,13 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
       out << "twin_drift_detections_total{twin=\"" << config.twin.name << "\",signal=\"" << signal << "\"} "
           << s["drift"]["detections_by_signal"].value(signal, 0) << "\n";
   }
+  if (s.contains("lifecycle")) {
+    out << "# HELP twin_lifecycle_events_total model lifecycle transitions (docs/lifecycle.md)\n"
+           "# TYPE twin_lifecycle_events_total counter\n";
+    for (const char* what : {"retrain_started", "shadow", "promoted", "rejected", "rolled_back", "watch_passed", "retrain_failed"})
+      out << "twin_lifecycle_events_total{twin=\"" << config.twin.name << "\",event=\"" << what << "\"} "
+          << s["lifecycle"]["events_by_kind"].value(what, 0) << "\n";
+  }
   out << "# HELP twin_qc_rejected_total readings rejected by QC\n# TYPE twin_qc_rejected_total counter\n";
   for (const auto& [sensor, reasons] : s["qc"]["rejected"].items())
     for (const auto& [reason, n] : reasons.items())

@@ -59,6 +59,10 @@ void RunKpis::record(int c, const CycleOutcome& out, const std::vector<double>& 
     if (m_drift.size() < 1000)
       m_drift.push_back({{"cycle", c + 1}, {"signal", d.signal}, {"detector", d.detector}, {"value", d.value},
                          {"reference", d.reference}, {"statistic", d.statistic}, {"threshold", d.threshold}});
+  for (const LifecycleEvent& e : out.lifecycle)
+    if (m_lifecycle.size() < 1000)
+      m_lifecycle.push_back({{"cycle", e.cycle}, {"event", e.event}, {"model", e.model}, {"reason", e.reason}});
+  if (out.timings.lifecycle_ms > 0.0) m_lifecycle_ms.push_back(out.timings.lifecycle_ms);
   if (out.advisor.consulted) m_advise_ms.push_back(out.advisor.latency_ms);
   ++m_completed;
   m_last_cycle = c;
@@ -172,6 +176,7 @@ nlohmann::json RunKpis::partial() const {
                             {"cycle_ms", {{"p99", percentile(m_cycle_ms, 0.99)}}}};
   partial["qc"]["rejected"] = nlohmann::json::object();
   if (m_config.drift) partial["drift"] = drift_summary();
+  if (m_config.lifecycle) partial["lifecycle"] = lifecycle_summary();
   return partial;
 }
 
@@ -244,6 +249,21 @@ nlohmann::json RunKpis::drift_summary() const {
           {"detections", m_drift}};
 }
 
+nlohmann::json RunKpis::lifecycle_summary() const {
+  nlohmann::json counts = nlohmann::json::object();
+  for (const auto& e : m_lifecycle) {
+    const std::string& what = e["event"].get_ref<const std::string&>();
+    counts[what] = counts.value(what, 0) + 1;
+  }
+  double sum = 0.0;
+  for (double ms : m_lifecycle_ms) sum += ms;
+  return {{"events_by_kind", counts},
+          {"events", m_lifecycle},
+          {"retrain_cycles", m_lifecycle_ms.size()},
+          {"retrain_ms", percentiles(m_lifecycle_ms)},
+          {"retrain_slack_s", sum / 1000.0}};
+}
+
 nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource& source, const RunTimes& times) const {
   const Config& config = m_config;
   const double period = config.twin.control_period_s;
@@ -297,6 +317,7 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
                   {"advise_ms", percentiles(m_advise_ms)}};
   j["anomaly"] = anomaly_summary();
   if (config.drift) j["drift"] = drift_summary();
+  if (config.lifecycle) j["lifecycle"] = lifecycle_summary();
   if (truth) {
     j["control"] = {{"controller", config.advisor ? "advisor"
                                                   : std::string("safe_default (") + advisor::SafeDefault::create(config)->rule() + ")"},

@@ -71,6 +71,8 @@ class RunKpis {
   nlohmann::json qc_summary(const Runtime& runtime) const;
   nlohmann::json anomaly_summary() const;
   nlohmann::json drift_summary() const;
+  /// summary.json `lifecycle`: every transition, counts, and the slack the retraining used.
+  nlohmann::json lifecycle_summary() const;
   nlohmann::json fault_record(std::size_t sensor) const;
 
   Config m_config;
@@ -79,6 +81,8 @@ class RunKpis {
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;
   nlohmann::json m_drift = nlohmann::json::array();  // each detection with its cycle, at most 1000
+  nlohmann::json m_lifecycle = nlohmann::json::array();  // each lifecycle transition, at most 1000
+  std::vector<double> m_lifecycle_ms;                    // retraining work per cycle, where there was some
   std::vector<double> m_advise_ms, m_cycle_ms, m_rmse_analysis, m_rmse_free, m_source_wait_ms;
   long m_silent_misses = 0;
   double m_stage_sum[5] = {0, 0, 0, 0, 0};

@@ -42,6 +42,10 @@ void RunKpis::save(io::StateArchive& a) const {
   std::vector<std::string> drift;
   for (const auto& d : m_drift) drift.push_back(d.dump());
   a.put("kpi.drift", drift);
+  std::vector<std::string> lifecycle;
+  for (const auto& e : m_lifecycle) lifecycle.push_back(e.dump());
+  a.put("kpi.lifecycle", lifecycle);
+  a.put("kpi.lifecycle_ms", m_lifecycle_ms);
   a.put("kpi.cycle_ms", m_cycle_ms);
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
@@ -85,6 +89,15 @@ void RunKpis::restore(const io::StateArchive& a) {
         throw DataError(a.origin() + ": 'kpi.drift' is malformed");
       m_drift.push_back(std::move(j));
     }
+  if (a.has("kpi.lifecycle")) {
+    for (const std::string& e : a.strings("kpi.lifecycle")) {
+      nlohmann::json j = nlohmann::json::parse(e, nullptr, false);
+      if (!j.is_object() || !j.contains("event") || !j["event"].is_string())
+        throw DataError(a.origin() + ": 'kpi.lifecycle' is malformed");
+      m_lifecycle.push_back(std::move(j));
+    }
+    m_lifecycle_ms = a.doubles("kpi.lifecycle_ms");
+  }
   m_cycle_ms = a.doubles("kpi.cycle_ms");
   m_rmse_analysis = a.doubles("kpi.rmse_analysis");
   m_rmse_free = a.doubles("kpi.rmse_free");

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <random>
 
 #include "ground/mpi.hpp"
@@ -39,40 +40,70 @@ class SensorPicker {
 
 }  // namespace
 
-advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLayout& layout, int rank, int ranks,
-                                         bool progress) {
-  Config local = config;
-  local.grid.ranks.clear();  // each rank runs whole-grid solvers of its own
-  const solvers::Decomposition decomposition(local.grid, MPI_COMM_SELF);
-  const SensorPicker sensors(local, decomposition.local());
-  const TrainingConfig& tc = config.training;
-  const int M = tc.members_per_solver, S = layout.sensors, C = layout.controls, P = layout.parameters;
-  const double period = config.twin.control_period_s;
-  const int horizon = layout.lead_cycles.back();
+struct SurrogateDataGenerator::Impl {
+  Config config, local;
+  SurrogateLayout layout;
+  solvers::Decomposition decomposition;
+  SensorPicker sensors;
+  int rank, ranks;
+  int g;              // the sequence in hand
+  bool progress;
   std::mt19937_64 rng;
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  std::normal_distribution<double> normal(0.0, 1.0);
+  std::uniform_real_distribution<double> unit{0.0, 1.0};
+  std::normal_distribution<double> normal{0.0, 1.0};
+  advisor::Dataset data;
+  std::vector<double> x, y;
+  // The sequence in hand: its solver, state and where in the sequence it is.
+  std::unique_ptr<solvers::Solver> solver;
+  solvers::Field u;
+  std::vector<std::vector<double>> theta, y_prev, y0, before_last;
+  std::vector<std::vector<std::vector<double>>> at_lead;
+  std::vector<double> ctl, u_prev;
+  double t = 0.0;
+  int warmup = 0, segment = 0, half = 0, k = 0;  // k: the step of the half in hand (0: not started)
+  std::size_t next_lead = 0;
+  int sequences_done = 0;
 
-  const auto random_controls = [&](const std::vector<double>& prev) {
-    std::vector<double> u(C);
+  Impl(const Config& c, const SurrogateLayout& l, int r, int n, bool p)
+      : config(c), local(local_config(c)), layout(l), decomposition(local.grid, MPI_COMM_SELF),
+        sensors(local, decomposition.local()), rank(r), ranks(n), g(r), progress(p),
+        data{static_cast<int>(l.inputs.size()), static_cast<int>(l.outputs.size()), {}, {}, {}},
+        x(l.inputs.size()), y(l.outputs.size()) {}
+
+  static Config local_config(Config c) {
+    c.grid.ranks.clear();  // each rank runs whole-grid solvers of its own
+    return c;
+  }
+
+  std::vector<double> random_controls(const std::vector<double>& prev) {
+    std::vector<double> next(layout.controls);
     const bool jump = unit(rng) < 0.5;
-    for (int j = 0; j < C; ++j) {
+    for (int j = 0; j < layout.controls; ++j) {
       const auto& c = config.controls[j];
       const double r = c.max - c.min;
-      u[j] = jump ? c.min + r * unit(rng) : std::min(c.max, std::max(c.min, prev[j] + 0.25 * r * normal(rng)));
+      next[j] = jump ? c.min + r * unit(rng) : std::min(c.max, std::max(c.min, prev[j] + 0.25 * r * normal(rng)));
     }
-    return u;
-  };
+    return next;
+  }
 
-  advisor::Dataset data{static_cast<int>(layout.inputs.size()), static_cast<int>(layout.outputs.size()), {}, {}, {}};
-  std::vector<double> x(layout.inputs.size()), y(layout.outputs.size());
-  // Sequence g goes to rank g % ranks and draws from (seed, g): the data are the same on any
-  // number of ranks, only their split over the ranks differs.
-  for (int g = rank; g < tc.control_sequences; g += ranks) {
+  void step(const std::vector<double>& controls) {
+    solver->set_controls(controls);
+    const solvers::StepReport r = solver->advance(u, t, config.twin.control_period_s);
+    t += config.twin.control_period_s;
+    if (r.status != solvers::SolveStatus::ok)
+      throw Error("training data generation: the solver failed (" + std::string(solvers::to_string(r.status)) +
+                  "); check the config with `twin run` first");
+  }
+
+  // Sequence g draws from (seed, g): the data are the same on any number of ranks, only their
+  // split over the ranks differs.
+  void start_sequence() {
+    const TrainingConfig& tc = config.training;
+    const int M = tc.members_per_solver, P = layout.parameters;
     std::seed_seq seq{tc.seed, 0x5u, static_cast<unsigned>(g)};
     rng.seed(seq);
-    auto solver = solvers::make_solver(solvers::SolverConfig::from(local), decomposition, M);
-    solvers::Field u = solver->make_field("twin::training");
+    solver = solvers::make_solver(solvers::SolverConfig::from(local), decomposition, M);
+    u = solver->make_field("twin::training");
     // Members start at different temperatures and carry different parameters.
     {
       auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), u);
@@ -83,7 +114,7 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
       Kokkos::deep_copy(u, h);
     }
     std::vector<solvers::ParameterSet> params(M, solvers::configured_parameters(config.physics));
-    std::vector<std::vector<double>> theta(M, std::vector<double>(P));
+    theta.assign(M, std::vector<double>(P));
     for (int m = 0; m < M; ++m)
       for (int p = 0; p < P; ++p) {
         const auto& e = config.ensemble.parameters[p];
@@ -92,53 +123,89 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
         params[m][solvers::parameter_index(e.name)] = theta[m][p];
       }
     solver->set_parameters(params);
-    std::vector<double> ctl;
+    ctl.clear();
     for (const auto& c : config.controls) ctl.push_back(c.initial);
-    double t = 0.0;
-    const auto step = [&](const std::vector<double>& controls) {
-      solver->set_controls(controls);
-      const solvers::StepReport r = solver->advance(u, t, period);
-      t += period;
-      if (r.status != solvers::SolveStatus::ok)
-        throw Error("training data generation: the solver failed (" + std::string(solvers::to_string(r.status)) +
-                    "); check the config with `twin run` first");
-    };
-    std::vector<std::vector<double>> y_prev = sensors(u);
-    for (int w = 0; w < tc.warmup_cycles; ++w) {
-      if (w % 6 == 0) ctl = random_controls(ctl);
-      y_prev = sensors(u);
-      step(ctl);
-    }
-    for (int seg = 0; seg < tc.segments; ++seg) {
-      std::vector<double> u_prev = ctl;
-      ctl = random_controls(ctl);
-      // Two samples per segment: right after the change, and one horizon later at steady controls.
-      for (int half = 0; half < 2; ++half) {
-        const std::vector<std::vector<double>> y0 = sensors(u);
-        std::vector<std::vector<std::vector<double>>> at_lead;
-        std::vector<std::vector<double>> before_last;
-        std::size_t next = 0;
-        for (int k = 1; k <= horizon; ++k) {
-          if (k == horizon) before_last = sensors(u);
-          step(ctl);
-          if (next < layout.lead_cycles.size() && layout.lead_cycles[next] == k) {
-            at_lead.push_back(sensors(u));
-            ++next;
-          }
-        }
-        for (int m = 0; m < M; ++m) {
-          surrogate_inputs(layout, y0[m].data(), y_prev[m].data(), u_prev.data(), ctl.data(), theta[m].data(), x.data());
-          for (std::size_t l = 0; l < at_lead.size(); ++l)
-            for (int s = 0; s < S; ++s) y[layout.output(static_cast<int>(l), s)] = at_lead[l][m][s] - y0[m][s];
-          data.add(x, y, g);  // validation holds out whole control sequences
-        }
-        y_prev = before_last;
-        u_prev = ctl;
-      }
-    }
-    if (progress) spdlog::info("training data: control sequence {} of {} done, {} samples on rank 0", g + 1, tc.control_sequences, data.rows());
+    t = 0.0;
+    y_prev = sensors(u);
+    warmup = segment = half = k = 0;
   }
-  return data;
+
+  // Two samples per segment: right after the change of controls, and one horizon later at
+  // steady controls; one solver step per call.
+  void segment_step() {
+    const int horizon = layout.lead_cycles.back();
+    if (k == 0) {
+      if (half == 0) {
+        u_prev = ctl;
+        ctl = random_controls(ctl);
+      }
+      y0 = sensors(u);
+      at_lead.clear();
+      next_lead = 0;
+      k = 1;
+    }
+    if (k == horizon) before_last = sensors(u);
+    step(ctl);
+    if (next_lead < layout.lead_cycles.size() && layout.lead_cycles[next_lead] == k) {
+      at_lead.push_back(sensors(u));
+      ++next_lead;
+    }
+    if (++k <= horizon) return;
+    for (int m = 0; m < config.training.members_per_solver; ++m) {
+      surrogate_inputs(layout, y0[m].data(), y_prev[m].data(), u_prev.data(), ctl.data(), theta[m].data(), x.data());
+      for (std::size_t l = 0; l < at_lead.size(); ++l)
+        for (int s = 0; s < layout.sensors; ++s) y[layout.output(static_cast<int>(l), s)] = at_lead[l][m][s] - y0[m][s];
+      data.add(x, y, g);  // validation holds out whole control sequences
+    }
+    y_prev = before_last;
+    u_prev = ctl;
+    k = 0;
+    if (++half == 2) {
+      half = 0;
+      ++segment;
+    }
+  }
+};
+
+SurrogateDataGenerator::SurrogateDataGenerator(const Config& config, const SurrogateLayout& layout, int rank, int ranks,
+                                               bool progress)
+    : m(std::make_unique<Impl>(config, layout, rank, ranks, progress)) {}
+SurrogateDataGenerator::~SurrogateDataGenerator() = default;
+
+bool SurrogateDataGenerator::advance() {
+  Impl& s = *m;
+  const TrainingConfig& tc = s.config.training;
+  if (s.g >= tc.control_sequences) return false;
+  if (!s.solver) {
+    s.start_sequence();
+  } else if (s.warmup < tc.warmup_cycles) {
+    if (s.warmup % 6 == 0) s.ctl = s.random_controls(s.ctl);
+    s.y_prev = s.sensors(s.u);
+    s.step(s.ctl);
+    ++s.warmup;
+  } else if (s.segment < tc.segments) {
+    s.segment_step();
+  }
+  if (s.solver && s.warmup >= tc.warmup_cycles && s.segment >= tc.segments) {
+    ++s.sequences_done;
+    if (s.progress)
+      spdlog::info("training data: control sequence {} of {} done, {} samples on rank 0", s.g + 1, tc.control_sequences,
+                   s.data.rows());
+    s.solver.reset();
+    s.g += s.ranks;
+  }
+  return s.g < tc.control_sequences;
+}
+
+const advisor::Dataset& SurrogateDataGenerator::data() const { return m->data; }
+int SurrogateDataGenerator::sequences_done() const { return m->sequences_done; }
+
+advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLayout& layout, int rank, int ranks,
+                                         bool progress) {
+  SurrogateDataGenerator generator(config, layout, rank, ranks, progress);
+  while (generator.advance()) {
+  }
+  return generator.data();
 }
 
 }  // namespace twin::detail

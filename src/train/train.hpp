@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -26,6 +27,24 @@ struct TrainOptions {
 /// not depend on the number of ranks. No communication.
 advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLayout& layout, int rank, int ranks,
                                          bool progress = false);
+
+/// The same data in steps, for work done in slices (the running twin's retraining): each
+/// advance() is one solver step of one control sequence (or the set-up of the next); false once
+/// this rank's sequences are done. Not copyable; Kokkos must outlive it.
+class SurrogateDataGenerator {
+ public:
+  SurrogateDataGenerator(const Config& config, const SurrogateLayout& layout, int rank, int ranks, bool progress = false);
+  ~SurrogateDataGenerator();
+  SurrogateDataGenerator(const SurrogateDataGenerator&) = delete;
+  SurrogateDataGenerator& operator=(const SurrogateDataGenerator&) = delete;
+  bool advance();
+  const advisor::Dataset& data() const;
+  int sequences_done() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> m;
+};
 
 /// One fault scenario for the anomaly model: the plant (hidden parameters, noise seed, events)
 /// and the controls applied each cycle, all drawn from (training.seed, index).

@@ -61,4 +61,19 @@ inline const std::string& trained_registry() {
   return dir;
 }
 
+/// A copy of the trained registry that a test may change (collective).
+inline std::string copy_registry(const std::string& name) {
+  const std::filesystem::path to = scratch() / name;
+  const std::string& from = trained_registry();
+  int rank = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+  if (rank == 0) {  // one writer; the others wait for the copy
+    std::filesystem::remove_all(to);
+    std::filesystem::create_directories(to);
+    std::filesystem::copy(from, to, std::filesystem::copy_options::recursive);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  return to.string();
+}
+
 }  // namespace twin::test

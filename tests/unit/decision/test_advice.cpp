@@ -19,22 +19,9 @@ namespace {
 
 namespace fs = std::filesystem;
 using twin::test::advised_config;
+using twin::test::copy_registry;
 using twin::test::scratch;
 using twin::test::trained_registry;
-
-std::string copy_registry(const std::string& name) {
-  const fs::path to = scratch() / name;
-  const std::string& from = trained_registry();
-  int rank = 0;
-  MPI_Comm_rank(MPI_COMM_WORLD, &rank);
-  if (rank == 0) {  // one writer; the others wait for the copy
-    fs::remove_all(to);
-    fs::create_directories(to);
-    fs::copy(from, to, fs::copy_options::recursive);
-  }
-  MPI_Barrier(MPI_COMM_WORLD);
-  return to.string();
-}
 
 // Changes the active version of `model` in place without updating its sha256 (rank 0), as a
 // corrupted or hand-edited file would be.

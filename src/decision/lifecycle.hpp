@@ -1,0 +1,134 @@
+#pragma once
+// The advisor's model lifecycle inside a running twin (docs/lifecycle.md), on the rank that
+// holds the models; no MPI:
+//
+//   capture ──► retrain ──► shadow ──► promote ──► watch ──► (kept | rolled back)
+//   (rows of     (on a drift   (scored beside  (better by a   (compared with the
+//    each cycle)  detection,    the active one, margin, gates  version it replaced;
+//                 schedule or   never applied)  passing)       worse: rolled back)
+//                 operator)
+//
+// Per cycle, after the decision: Decider calls cycle() with what the cycle knew, then the
+// runtime gives the retraining the cycle's slack through work(). Operator commands (promote,
+// roll back, pause, resume, retrain) are queued by command() and applied at the next cycle().
+// Every transition is a LifecycleEvent (audit record, summary.json, log line) and a line in the
+// registry's history of the model.
+
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "advisor/model.hpp"
+#include "twin/config.hpp"
+#include "twin/observation.hpp"
+
+namespace twin::io {
+class StateArchive;
+}
+
+namespace twin::detail {
+
+class AdvisorModels;
+class DataCapture;
+class RetrainJob;
+
+/// The realised error of one model's predictions: what it predicted at cycle n for lead k,
+/// scored against the analysis at the sensors at cycle n + k (RMS over the leads and sensors
+/// that mature in a cycle).
+class PredictionLedger {
+ public:
+  void clear() { m_made.clear(); }
+  /// Scores the predictions maturing at `cycle`, then keeps `predicted` (leads x sensors,
+  /// sensor fastest, absolute) when given.
+  std::optional<double> score(int cycle, const std::vector<int>& leads, const std::vector<double>& analysis,
+                              std::optional<std::vector<double>> predicted);
+
+ private:
+  std::deque<std::pair<int, std::vector<double>>> m_made;
+};
+
+/// What one cycle tells the lifecycle.
+struct LifecycleCycle {
+  int cycle = 0;
+  bool healthy = true;
+  std::vector<double> analysis;            ///< at the sensors
+  std::vector<double> theta;               ///< parameter estimates
+  std::vector<double> features;            ///< surrogate inputs with the emitted controls (empty: none)
+  std::vector<DriftDetection> drift;       ///< this cycle's detections
+  std::optional<bool> shadow_gates_pass;   ///< whether the shadow's proposal passed the gates (when asked)
+};
+
+class Lifecycle {
+ public:
+  /// `data_dir`: the run's data/ folder (empty: captured windows stay in memory).
+  Lifecycle(const Config& config, AdvisorModels& models, const std::string& data_dir);
+  ~Lifecycle();
+
+  /// Queues an operator's command for the next cycle().
+  void command(const OperatorCommand& command);
+  bool paused() const { return m_paused; }
+  const std::string& pause_reason() const { return m_pause_reason; }
+  /// The version in shadow, if any (its proposals are gated each cycle, never applied).
+  advisor::Model* shadow() const { return m_shadow.get(); }
+
+  /// Applies the queued commands at the start of a cycle's advise stage (before the proposal:
+  /// a pause or a promotion counts from this cycle on); their transitions are returned by
+  /// this cycle's cycle().
+  void apply_commands(const LifecycleCycle& in);
+  /// One cycle (see the file comment); returns its transitions.
+  std::vector<LifecycleEvent> cycle(const LifecycleCycle& in);
+  /// Retraining work until `until` (nothing when no retraining is in hand); returns the ms spent.
+  double work(std::chrono::steady_clock::time_point until);
+
+  /// summary.json `lifecycle`: the transitions, the captured data and the realised errors
+  /// (before drift, in shadow, after promotion).
+  nlohmann::json summary() const;
+  void save(io::StateArchive& a) const;
+  void restore(const io::StateArchive& a);
+
+ private:
+  void apply(const OperatorCommand& c, const LifecycleCycle& in, std::vector<LifecycleEvent>& events);
+  void start_retraining(const LifecycleCycle& in, const std::string& reason, std::vector<LifecycleEvent>& events);
+  void finish_retraining(const LifecycleCycle& in, std::vector<LifecycleEvent>& events);
+  void judge_shadow(const LifecycleCycle& in, std::vector<LifecycleEvent>& events);
+  void judge_watch(const LifecycleCycle& in, std::vector<LifecycleEvent>& events);
+  /// Makes `model` the active surrogate (the registry's pointer too); the one it replaces is
+  /// kept for the watch when `watch`, and is recorded as `replaced_state`.
+  void install(std::unique_ptr<advisor::Model> model, const std::string& reason, const std::string& replaced_state, bool watch);
+  std::optional<std::vector<double>> predict(const advisor::Model& model, const LifecycleCycle& in) const;
+  LifecycleEvent event(const LifecycleCycle& in, const std::string& what, const std::string& model, const std::string& reason);
+
+  const Config& m_config;
+  const LifecycleConfig& m_lc;
+  AdvisorModels& m_models;
+  std::unique_ptr<DataCapture> m_capture;
+  std::unique_ptr<RetrainJob> m_job;
+  std::vector<OperatorCommand> m_queue;
+  std::vector<LifecycleEvent> m_pending;    // the commands' transitions, for this cycle's cycle()
+  bool m_paused = false;
+  std::string m_pause_reason;
+  // Shadow: the candidate and the running sums of both models' realised errors on the same cycles.
+  std::unique_ptr<advisor::Model> m_shadow;
+  PredictionLedger m_active_ledger, m_shadow_ledger, m_replaced_ledger;
+  int m_shadow_since = -1, m_shadow_scored = 0, m_shadow_gated = 0, m_shadow_passed = 0;
+  double m_shadow_sq = 0.0, m_active_sq = 0.0;
+  // Watch: the version a promotion replaced, kept to compare with until the watch ends.
+  std::unique_ptr<advisor::Model> m_replaced;
+  int m_watch_since = -1, m_watch_scored = 0;
+  double m_watch_sq = 0.0, m_replaced_sq = 0.0;
+  // Figures for summary.json.
+  std::vector<LifecycleEvent> m_events;
+  double m_pre_sq = 0.0;                    // the active model's realised error before the first drift
+  long m_pre_n = 0;                         // detection of a retrain_on signal
+  bool m_drifted = false;
+  long m_retrainings = 0;
+  double m_retrain_ms = 0.0;
+  bool m_job_ready = false;
+  std::string m_job_failed;
+};
+
+}  // namespace twin::detail

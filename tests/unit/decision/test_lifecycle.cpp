@@ -1,0 +1,228 @@
+// The model lifecycle inside the real twin cycle (docs/lifecycle.md), on 1 and 2 ranks: a
+// retraining on schedule fine-tunes in the cycles' slack, goes to shadow and is judged; the
+// captured data windows are real HDF5 files named by their content and the new version's
+// lineage names them; operator commands pause and resume the advisor; a deliberately worse
+// version promoted by an operator is rolled back within the watch window; the lifecycle's state
+// survives a restart snapshot.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "decision/advised_twin.hpp"
+#include "driver/operator_commands.hpp"
+#include "io/data_window.hpp"
+#include "io/model_registry.hpp"
+#include "twin/error.hpp"
+#include "twin/runtime.hpp"
+
+namespace {
+
+namespace fs = std::filesystem;
+using twin::LifecycleEvent;
+using twin::OperatorCommand;
+using twin::test::advised_config;
+using twin::test::copy_registry;
+using twin::test::scratch;
+
+int rank() {
+  int r = 0;
+  MPI_Comm_rank(MPI_COMM_WORLD, &r);
+  return r;
+}
+
+twin::Config lifecycle_config(const std::string& registry) {
+  twin::Config c = advised_config(registry);
+  c.advisor->anomaly.reset();
+  twin::LifecycleConfig lc;
+  lc.window_cycles = 5;
+  lc.retrain_on.clear();  // this twin has no drift monitors: the schedule and the operator start retrainings
+  lc.retrain.control_sequences = 1;
+  lc.retrain.segments = 2;
+  lc.retrain.members_per_solver = 2;
+  lc.retrain.warmup_cycles = 2;
+  lc.retrain.epochs = 5;
+  lc.shadow_cycles = 4;
+  lc.shadow_max_cycles = 12;
+  lc.watch_cycles = 8;
+  lc.watch_min_cycles = 3;
+  c.lifecycle = lc;
+  return c;
+}
+
+// Runs `cycles` cycles of a plate at about 296 K; `before(cycle, runtime)` may send commands.
+struct Cycles {
+  std::vector<twin::CycleOutcome> out;
+  std::vector<LifecycleEvent> events;
+  std::vector<LifecycleEvent> of(const std::string& what) const {
+    std::vector<LifecycleEvent> v;
+    for (const auto& e : events)
+      if (e.event == what) v.push_back(e);
+    return v;
+  }
+};
+
+Cycles run(const twin::Config& c, int cycles, const std::string& run_dir,
+        const std::function<void(int, twin::Runtime&)>& before = {}) {
+  twin::RuntimeOptions options;
+  options.run_dir = run_dir;
+  twin::Runtime rt(c, MPI_COMM_WORLD, options);
+  Cycles r;
+  for (int i = 0; i < cycles; ++i) {
+    if (before) before(i, rt);
+    std::vector<twin::Observation> readings;
+    for (const auto& s : c.sensors) readings.push_back({(i + 1) * c.twin.control_period_s, s.name, 296.0 + 0.01 * i});
+    rt.ingest(readings);
+    r.out.push_back(rt.step(std::chrono::milliseconds(5000)));
+    for (const auto& e : r.out.back().lifecycle) r.events.push_back(e);
+    for (std::size_t j = 0; j < c.controls.size(); ++j) {  // the envelope holds throughout
+      EXPECT_GE(r.out.back().advice.controls[j].value, c.controls[j].min);
+      EXPECT_LE(r.out.back().advice.controls[j].value, c.controls[j].max);
+    }
+  }
+  return r;
+}
+
+std::vector<nlohmann::json> audit_lifecycle(const std::string& run_dir) {
+  std::vector<nlohmann::json> found;
+  std::ifstream in(run_dir + "/audit.jsonl");
+  for (std::string line; std::getline(in, line);) {
+    const nlohmann::json r = nlohmann::json::parse(line);
+    if (r.contains("lifecycle"))
+      for (const auto& e : r["lifecycle"]) found.push_back(e);
+  }
+  return found;
+}
+
+TEST(Lifecycle, AScheduledRetrainingGoesToShadowIsJudgedAndNamesItsData) {
+  twin::Config c = lifecycle_config(copy_registry("lifecycle_schedule"));
+  c.lifecycle->retrain_every_cycles = 8;
+  const std::string dir = (scratch() / "run_lifecycle_schedule").string();
+  const Cycles r = run(c, 36, dir);
+  if (rank() != 0) {
+    EXPECT_TRUE(r.events.empty()) << "the lifecycle lives on rank 0";
+    return;
+  }
+  const auto started = r.of("retrain_started"), shadow = r.of("shadow");
+  ASSERT_FALSE(started.empty());
+  EXPECT_EQ(started[0].cycle, 8);
+  EXPECT_NE(started[0].reason.find("schedule"), std::string::npos);
+  ASSERT_FALSE(shadow.empty()) << "the retraining (a few ms of solver and training) fits in the slack of a 5 s deadline";
+  EXPECT_LE(shadow[0].cycle - started[0].cycle, 3);
+  EXPECT_EQ(shadow[0].model, "surrogate v2");
+  // Judged within shadow_max_cycles: promoted or rejected, never left hanging.
+  const auto promoted = r.of("promoted"), rejected = r.of("rejected");
+  ASSERT_GE(promoted.size() + rejected.size(), 1u);
+  const int judged = promoted.empty() ? rejected[0].cycle : promoted[0].cycle;
+  EXPECT_LE(judged - shadow[0].cycle, c.lifecycle->shadow_max_cycles);
+  // The registry agrees, and the new version's lineage names its parent and captured windows.
+  twin::io::ModelRegistry registry(*c.advisor->registry);
+  const std::string state = registry.state("surrogate", 2);
+  EXPECT_TRUE(state == (promoted.empty() ? "rejected" : "active") || state == "rolled_back" || state == "retired") << state;
+  const auto chain = registry.lineage("surrogate", 2);
+  ASSERT_EQ(chain.size(), 2u);
+  EXPECT_EQ(chain[1].version, 1);
+  EXPECT_NE(chain[0].attributes.at("origin").find("at cycle 8"), std::string::npos);
+  const std::string windows = chain[0].attributes.at("data_windows");
+  ASSERT_FALSE(windows.empty()) << "by cycle 8, five rows had matured: one window";
+  const std::string first = windows.substr(0, windows.find(','));
+  const twin::io::DataWindow w = twin::io::read_data_window(dir + "/data/" + first + ".h5");
+  EXPECT_EQ(w.rows(), 5);
+  EXPECT_EQ(w.inputs.size(), twin::detail::surrogate_layout(c).inputs.size());
+  // Every transition is in the audit log and summary-ready.
+  const auto audited = audit_lifecycle(dir);
+  EXPECT_EQ(audited.size(), r.events.size());
+  // A window altered after it was written no longer reads.
+  fs::copy_file(dir + "/data/" + first + ".h5", dir + "/altered.h5");
+  EXPECT_THROW(twin::io::read_data_window(dir + "/altered.h5"), twin::DataError);
+}
+
+TEST(Lifecycle, OperatorPausesResumesAndAForcedBadPromotionIsRolledBack) {
+  const std::string registry_dir = copy_registry("lifecycle_operator");
+  if (rank() == 0) {  // a deliberately worse version: every prediction 3 K off
+    twin::io::ModelRegistry registry(registry_dir);
+    twin::advisor::ModelPackage bad = twin::io::read_model(registry.path("surrogate", 1));
+    for (double& m : bad.output_mean) m += 3.0;
+    bad.lineage.parent_version = 1;
+    ASSERT_EQ(registry.add(bad, false, "stored", "deliberately worse, for the test"), 2);
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  const twin::Config c = lifecycle_config(registry_dir);
+  const std::string dir = (scratch() / "run_lifecycle_operator").string();
+  const Cycles r = run(c, 34, dir, [](int i, twin::Runtime& rt) {
+    if (i == 3) rt.command({OperatorCommand::Kind::pause, 0, "shift change"});
+    if (i == 6) rt.command({OperatorCommand::Kind::resume, 0, "shift change over"});
+    if (i == 10) rt.command({OperatorCommand::Kind::promote, 2, "try v2"});
+    if (i == 11) rt.command({OperatorCommand::Kind::promote, 99, "no such version"});
+  });
+  if (rank() != 0) return;
+  // Paused cycles emit the safe default with the reason; resumed, the advisor is asked again.
+  for (int i = 3; i < 6; ++i) {
+    EXPECT_EQ(r.out[i].advice.mode, twin::Mode::advisor_off) << i;
+    EXPECT_EQ(r.out[i].advisor.gate, "paused") << i;
+    EXPECT_NE(r.out[i].advice.reason.find("shift change"), std::string::npos);
+  }
+  EXPECT_TRUE(r.out[7].advisor.consulted);
+  const auto promoted = r.of("promoted"), rolled = r.of("rolled_back"), refused = r.of("refused");
+  ASSERT_EQ(promoted.size(), 1u);
+  EXPECT_EQ(promoted[0].cycle, 11);
+  EXPECT_EQ(promoted[0].model, "surrogate v2");
+  ASSERT_EQ(rolled.size(), 1u) << "the worse version is rolled back within its watch";
+  EXPECT_LE(rolled[0].cycle - promoted[0].cycle, c.lifecycle->watch_cycles + 2);
+  EXPECT_NE(rolled[0].reason.find("back to surrogate v1"), std::string::npos) << rolled[0].reason;
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_NE(refused[0].reason.find("no such model file"), std::string::npos) << refused[0].reason;
+  twin::io::ModelRegistry registry(registry_dir);
+  EXPECT_EQ(registry.active("surrogate"), 1);
+  EXPECT_EQ(registry.state("surrogate", 2), "rolled_back");
+  const auto history = registry.history("surrogate");
+  ASSERT_GE(history.size(), 3u);
+  EXPECT_NE(history.back().reason.find("realised error"), std::string::npos) << history.back().reason;
+  EXPECT_EQ(r.out.back().advisor.model, "surrogate v1");
+}
+
+TEST(Lifecycle, ThePauseAndTheLifecycleSurviveARestartSnapshot) {
+  const twin::Config c = lifecycle_config(copy_registry("lifecycle_restart"));
+  const std::string dir = (scratch() / "run_lifecycle_restart").string();
+  {
+    twin::RuntimeOptions options;
+    options.run_dir = dir;
+    twin::Runtime rt(c, MPI_COMM_WORLD, options);
+    rt.command({OperatorCommand::Kind::pause, 0, "maintenance"});
+    for (int i = 0; i < 9; ++i) rt.step(std::chrono::milliseconds(5000));
+    rt.save_snapshot(dir + "/state");
+  }
+  twin::RuntimeOptions options;
+  options.run_dir = dir;
+  twin::Runtime rt(c, MPI_COMM_WORLD, options);
+  rt.restore(dir + "/state");
+  const twin::CycleOutcome out = rt.step(std::chrono::milliseconds(5000));
+  if (rank() != 0) return;
+  EXPECT_EQ(out.advisor.gate, "paused");
+  EXPECT_NE(out.advice.reason.find("maintenance"), std::string::npos);
+}
+
+TEST(OperatorCommands, FilesAreTakenOnceAndBadOnesAreRefusedWithTheReason) {
+  if (rank() != 0) return;
+  const fs::path dir = scratch() / "commands_test";
+  fs::remove_all(dir);
+  twin::detail::post_command(dir, {OperatorCommand::Kind::promote, 3, "better"});
+  std::ofstream(dir / "zz-bad.json") << "{\"command\": \"delete everything\"}";
+  std::ofstream(dir / "zz-worse.json") << "not json at all";
+  const auto taken = twin::detail::take_commands(dir);
+  ASSERT_EQ(taken.size(), 1u);
+  EXPECT_EQ(taken[0].kind, OperatorCommand::Kind::promote);
+  EXPECT_EQ(taken[0].version, 3);
+  EXPECT_EQ(taken[0].reason, "better");
+  EXPECT_TRUE(twin::detail::take_commands(dir).empty()) << "a command is applied once";
+  EXPECT_TRUE(fs::exists(dir / "zz-bad.json.refused"));
+  std::ifstream in(dir / "zz-bad.json.refused");
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("unknown command"), std::string::npos);
+  EXPECT_THROW(twin::detail::parse_command("{\"command\": \"promote\", \"version\": -2}"), twin::DataError);
+  EXPECT_THROW(twin::detail::parse_command("{\"command\": \"pause\", \"reason\": 7}"), twin::DataError);
+}
+
+}  // namespace
