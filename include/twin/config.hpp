@@ -386,23 +386,24 @@ struct DriftConfig {
 
 /// `lifecycle.retrain` — the data and training of a retraining inside the run.
 struct RetrainConfig {
-  int control_sequences = 3;          ///< solver runs around the twin's current estimates
-  int segments = 4;                   ///< control changes per run (two samples each)
-  int members_per_solver = 4;
-  int warmup_cycles = 12;
+  int control_sequences = 2;          ///< solver runs around the twin's current estimates
+  int segments = 3;                   ///< control changes per run (two samples each)
+  int members_per_solver = 3;
+  int warmup_cycles = 2;              ///< cycles of random operation before a run's first row (runs start
+                                      ///< from the twin's current state)
   double parameter_spread = 0.5;      ///< parameters drawn within the estimate +- this * prior_std
-  int captured_weight = 4;            ///< each captured row counts as this many rows
-  int epochs = 60;                    ///< fine-tuning passes from the active model
-  double learning_rate = 1e-3;
+  int captured_weight = 2;            ///< each captured row counts as this many rows
+  int epochs = 40;                    ///< fine-tuning passes from the active model
+  double learning_rate = 5e-4;
 };
 
 /// `lifecycle:` — the advisor's model lifecycle inside the run (docs/lifecycle.md). Absent: off.
 struct LifecycleConfig {
   int window_cycles = 50;             ///< captured rows per data window (data/<sha256>.h5)
-  int keep_windows = 12;              ///< the latest windows kept for retraining
+  int keep_windows = 4;               ///< the latest windows kept for retraining (the plant as it is now)
   std::vector<std::string> retrain_on = {"surrogate_error", "ood", "innovation"};  ///< drift signals that trigger a retraining
   int retrain_every_cycles = 0;       ///< and a schedule (0: none)
-  double slice = 0.6;                 ///< retraining works until this fraction of twin.deadline_ms into a cycle
+  double slice = 0.7;                 ///< retraining works until this fraction of twin.deadline_ms into a cycle
   RetrainConfig retrain;
   int shadow_cycles = 30;             ///< scored cycles before a shadow version can be promoted
   int shadow_max_cycles = 150;        ///< a shadow not promoted by then is rejected

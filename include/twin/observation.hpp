@@ -142,6 +142,8 @@ struct CycleOutcome {
   int rejected = 0;                ///< readings rejected by QC (missing ones not counted)
   std::vector<DriftDetection> drift; ///< drifts detected this cycle (rank 0; empty without `drift:`)
   std::vector<LifecycleEvent> lifecycle; ///< lifecycle steps this cycle (rank 0; empty without `lifecycle:`)
+  double surrogate_error = std::numeric_limits<double>::quiet_NaN(); ///< the active surrogate's realised error
+                                   ///< maturing this cycle, RMS at the sensors [u] (rank 0, with `lifecycle:`)
 };
 
 }  // namespace twin

@@ -281,6 +281,16 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   stage = Clock::now();
   advise(advice_in, out);
   out.timings.advise_ms = ms_since(stage);
+  // A retraining that just started takes the twin's current state for its solver runs (the
+  // one collective the lifecycle adds, on the cycles that start one).
+  if (config.lifecycle) {
+    int want = rank == 0 && decider->wants_field() ? 1 : 0;
+    TWIN_MPI_CHECK(MPI_Bcast(&want, 1, MPI_INT, 0, comm));
+    if (want) {
+      std::vector<double> field = gathered_moments(false).first;
+      if (rank == 0) decider->give_field(std::move(field));
+    }
+  }
   stage = Clock::now();
   out.sensors = estimates;
   out.parameters = parameter_estimates;
@@ -339,6 +349,7 @@ void Runtime::Impl::advise(const DecisionInputs& in, CycleOutcome& out) {
     decision = decider->decide(in, proposal, checked);
     out.drift = decider->watch_drift(in, proposal, decision, out.anomaly, estimates);
     out.lifecycle = decider->run_lifecycle(in, proposal, decision, out.drift);
+    out.surrogate_error = decider->realised_error();
     if (audit) {
       try {
         audit->append(decider->audit_record(in, proposal, decision, out.anomaly));

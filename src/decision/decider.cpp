@@ -215,6 +215,13 @@ std::vector<LifecycleEvent> Decider::run_lifecycle(const DecisionInputs& in, con
   return m_last_lifecycle;
 }
 
+bool Decider::wants_field() const { return m_lifecycle && m_lifecycle->wants_field(); }
+void Decider::give_field(std::vector<double> field) {
+  if (m_lifecycle) m_lifecycle->give_field(std::move(field));
+}
+
+double Decider::realised_error() const { return m_lifecycle ? m_lifecycle->last_error() : std::nan(""); }
+
 double Decider::lifecycle_work(Clock::time_point until) { return m_lifecycle ? m_lifecycle->work(until) : 0.0; }
 
 nlohmann::json Decider::lifecycle_summary() const { return m_lifecycle ? m_lifecycle->summary() : nlohmann::json(); }

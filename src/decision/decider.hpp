@@ -125,6 +125,11 @@ class Decider {
   /// (docs/lifecycle.md).
   std::vector<LifecycleEvent> run_lifecycle(const DecisionInputs& inputs, const Proposal& proposal, const Decision& decision,
                                             const std::vector<DriftDetection>& drift);
+  /// The active surrogate's realised error that matured this cycle [u] (NaN: none).
+  double realised_error() const;
+  /// A retraining waits for the twin's current state (rank 0): hand it over with give_field.
+  bool wants_field() const;
+  void give_field(std::vector<double> field);
   /// Retraining work in the cycle's slack, until `until`; returns the ms spent.
   double lifecycle_work(std::chrono::steady_clock::time_point until);
   /// Queues an operator's command for the next cycle (ignored without `lifecycle:`, except

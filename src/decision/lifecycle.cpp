@@ -97,6 +97,7 @@ std::vector<LifecycleEvent> Lifecycle::cycle(const LifecycleCycle& in) {
   const auto a = m_active_ledger.score(in.cycle, leads, in.analysis, active ? predict(*active, in) : std::nullopt);
   const auto s = m_shadow_ledger.score(in.cycle, leads, in.analysis, m_shadow ? predict(*m_shadow, in) : std::nullopt);
   const auto r = m_replaced_ledger.score(in.cycle, leads, in.analysis, m_replaced ? predict(*m_replaced, in) : std::nullopt);
+  m_last_error = a ? *a : std::nan("");
   for (const DriftDetection& d : in.drift)
     m_drifted = m_drifted || std::find(m_lc.retrain_on.begin(), m_lc.retrain_on.end(), d.signal) != m_lc.retrain_on.end();
   if (a && !m_drifted) m_pre_sq += *a * *a, ++m_pre_n;
@@ -126,6 +127,14 @@ std::vector<LifecycleEvent> Lifecycle::cycle(const LifecycleCycle& in) {
     m_events.push_back(e);
   }
   return events;
+}
+
+bool Lifecycle::wants_field() const { return m_job && !m_job->started() && !m_field_given; }
+
+void Lifecycle::give_field(std::vector<double> field) {
+  if (!m_job || m_job->started()) return;
+  m_job->set_start_field(std::move(field));
+  m_field_given = true;
 }
 
 double Lifecycle::work(Clock::time_point until) {
@@ -158,6 +167,7 @@ void Lifecycle::start_retraining(const LifecycleCycle& in, const std::string& re
   request.windows = m_capture->windows();
   m_job = std::make_unique<RetrainJob>(m_config, active->package(), std::move(request));
   m_job_ready = false;
+  m_field_given = false;
   ++m_retrainings;
   events.push_back(event(in, "retrain_started", advisor::label(active->package()),
                          reason + "; fine-tuning from it on " + std::to_string(m_lc.retrain.control_sequences) +
@@ -403,6 +413,7 @@ void Lifecycle::restore(const io::StateArchive& a) {
       request.captured = m_capture->rows();
       request.windows = m_capture->windows();
       m_job = std::make_unique<RetrainJob>(m_config, m_models.surrogate()->package(), std::move(request));
+      m_field_given = false;  // the resumed twin's state, gathered at its first step
     }
   } catch (const nlohmann::json::exception& e) {
     throw DataError(a.origin() + ": the model lifecycle's state is malformed: " + e.what());

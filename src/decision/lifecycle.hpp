@@ -15,6 +15,7 @@
 // registry's history of the model.
 
 #include <chrono>
+#include <cmath>
 #include <deque>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -81,6 +82,12 @@ class Lifecycle {
   void apply_commands(const LifecycleCycle& in);
   /// One cycle (see the file comment); returns its transitions.
   std::vector<LifecycleEvent> cycle(const LifecycleCycle& in);
+  /// The active surrogate's realised error that matured in the last cycle() (NaN: none).
+  double last_error() const { return m_last_error; }
+  /// A retraining has started and waits for the twin's current state (its solver runs start
+  /// there): the runtime gathers the ensemble mean and hands it over with give_field.
+  bool wants_field() const;
+  void give_field(std::vector<double> field);
   /// Retraining work until `until` (nothing when no retraining is in hand); returns the ms spent.
   double work(std::chrono::steady_clock::time_point until);
 
@@ -128,6 +135,8 @@ class Lifecycle {
   long m_retrainings = 0;
   double m_retrain_ms = 0.0;
   bool m_job_ready = false;
+  bool m_field_given = false;
+  double m_last_error = std::nan("");
   std::string m_job_failed;
 };
 

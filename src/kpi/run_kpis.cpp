@@ -63,6 +63,10 @@ void RunKpis::record(int c, const CycleOutcome& out, const std::vector<double>& 
     if (m_lifecycle.size() < 1000)
       m_lifecycle.push_back({{"cycle", e.cycle}, {"event", e.event}, {"model", e.model}, {"reason", e.reason}});
   if (out.timings.lifecycle_ms > 0.0) m_lifecycle_ms.push_back(out.timings.lifecycle_ms);
+  if (m_config.lifecycle && m_surrogate_error.size() < 10000000) {
+    m_surrogate_error.resize(static_cast<std::size_t>(c) + 1, std::nan(""));
+    m_surrogate_error[static_cast<std::size_t>(c)] = out.surrogate_error;
+  }
   if (out.advisor.consulted) m_advise_ms.push_back(out.advisor.latency_ms);
   ++m_completed;
   m_last_cycle = c;
@@ -257,11 +261,34 @@ nlohmann::json RunKpis::lifecycle_summary() const {
   }
   double sum = 0.0;
   for (double ms : m_lifecycle_ms) sum += ms;
+  // The active surrogate's realised error [u]: before the first drift that started a
+  // retraining, and over the watch window after each promotion (docs/lifecycle.md).
+  const auto mean_error = [&](long from, long to) {
+    double s = 0.0;
+    long n = 0;
+    for (long c = std::max(0L, from); c < to && c < static_cast<long>(m_surrogate_error.size()); ++c)
+      if (std::isfinite(m_surrogate_error[c])) s += m_surrogate_error[c], ++n;
+    return n > 0 ? nlohmann::json(s / n) : nlohmann::json(nullptr);
+  };
+  long first_drift = static_cast<long>(m_surrogate_error.size());
+  nlohmann::json after = nlohmann::json::array();
+  for (const auto& e : m_lifecycle) {
+    const long cycle = e["cycle"].get<long>();  // 1-based: the cycle's outcome index is cycle - 1
+    if (e["event"] == "retrain_started" && e["reason"].get<std::string>().rfind("drift", 0) == 0)
+      first_drift = std::min(first_drift, cycle - 1);
+    if (e["event"] == "promoted")
+      after.push_back({{"model", e["model"]}, {"cycle", cycle},
+                       {"mean", mean_error(cycle, cycle + m_config.lifecycle->watch_cycles)}});
+  }
+  const long n = static_cast<long>(m_surrogate_error.size());
   return {{"events_by_kind", counts},
           {"events", m_lifecycle},
           {"retrain_cycles", m_lifecycle_ms.size()},
           {"retrain_ms", percentiles(m_lifecycle_ms)},
-          {"retrain_slack_s", sum / 1000.0}};
+          {"retrain_slack_s", sum / 1000.0},
+          {"realised_error", {{"before_first_drift", mean_error(0, first_drift)},
+                              {"after_promotion", after},
+                              {"last_60_cycles", mean_error(n - 60, n)}}}};
 }
 
 nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource& source, const RunTimes& times) const {

@@ -83,6 +83,7 @@ class RunKpis {
   nlohmann::json m_drift = nlohmann::json::array();  // each detection with its cycle, at most 1000
   nlohmann::json m_lifecycle = nlohmann::json::array();  // each lifecycle transition, at most 1000
   std::vector<double> m_lifecycle_ms;                    // retraining work per cycle, where there was some
+  std::vector<double> m_surrogate_error;                 // the active surrogate's realised error per cycle (NaN: none)
   std::vector<double> m_advise_ms, m_cycle_ms, m_rmse_analysis, m_rmse_free, m_source_wait_ms;
   long m_silent_misses = 0;
   double m_stage_sum[5] = {0, 0, 0, 0, 0};

@@ -46,6 +46,7 @@ void RunKpis::save(io::StateArchive& a) const {
   for (const auto& e : m_lifecycle) lifecycle.push_back(e.dump());
   a.put("kpi.lifecycle", lifecycle);
   a.put("kpi.lifecycle_ms", m_lifecycle_ms);
+  a.put("kpi.surrogate_error", m_surrogate_error);
   a.put("kpi.cycle_ms", m_cycle_ms);
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
@@ -97,6 +98,7 @@ void RunKpis::restore(const io::StateArchive& a) {
       m_lifecycle.push_back(std::move(j));
     }
     m_lifecycle_ms = a.doubles("kpi.lifecycle_ms");
+    m_surrogate_error = a.doubles("kpi.surrogate_error");
   }
   m_cycle_ms = a.doubles("kpi.cycle_ms");
   m_rmse_analysis = a.doubles("kpi.rmse_analysis");

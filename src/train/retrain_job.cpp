@@ -42,6 +42,8 @@ struct RetrainJob::Impl {
   RetrainRequest request;
   SurrogateLayout layout;
   std::unique_ptr<SurrogateDataGenerator> generator;
+  std::vector<double> start_field;
+  bool started = false;
   std::unique_ptr<advisor::EnsembleTrainer> trainer;
   advisor::Dataset data;
   double quantum_ms[2] = {0.0, 0.0};  // the slowest quantum seen, per phase (data, training)
@@ -49,13 +51,16 @@ struct RetrainJob::Impl {
   bool done = false;
 
   Impl(const Config& c, const advisor::ModelPackage& a, RetrainRequest r)
-      : config(c), data_config(retrain_config(c, r)), active(a), request(std::move(r)), layout(surrogate_layout(c)) {
-    if (data_config.training.control_sequences > 0)
-      generator = std::make_unique<SurrogateDataGenerator>(data_config, layout, 0, 1);
-  }
+      : config(c), data_config(retrain_config(c, r)), active(a), request(std::move(r)), layout(surrogate_layout(c)) {}
 
-  // One quantum of whichever phase is in hand.
+  // One quantum of whichever phase is in hand (the first sets up the solver runs).
   void quantum() {
+    if (!started) {
+      started = true;
+      if (data_config.training.control_sequences > 0)
+        generator = std::make_unique<SurrogateDataGenerator>(data_config, layout, 0, 1, false, std::move(start_field));
+      return;
+    }
     if (generator) {
       if (!generator->advance()) {
         data = generator->data();
@@ -104,7 +109,7 @@ bool RetrainJob::work(Clock::time_point until) {
   Impl& s = *m;
   bool first = true;
   while (!s.done) {
-    const int phase = s.generator ? 0 : 1;
+    const int phase = !s.started || s.generator ? 0 : 1;
     const auto start = Clock::now();
     const auto expected = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double, std::milli>(1.5 * s.quantum_ms[phase]));
     if (!first && start + expected > until) break;
@@ -118,6 +123,11 @@ bool RetrainJob::work(Clock::time_point until) {
   }
   return s.done;
 }
+
+void RetrainJob::set_start_field(std::vector<double> field) {
+  if (!m->started) m->start_field = std::move(field);
+}
+bool RetrainJob::started() const { return m->started; }
 
 std::string RetrainJob::progress() const {
   if (m->generator) return "data: " + std::to_string(m->generator->sequences_done()) + " of " +

@@ -35,6 +35,11 @@ class RetrainJob {
   /// one quantum per call); true once the model is trained.
   /// @throws Error when the solver or the training fails.
   bool work(std::chrono::steady_clock::time_point until);
+  /// The field the solver runs start from (the twin's current ensemble mean, interior cells of
+  /// the whole grid, x fastest); before the first work() only. Without it they start from the
+  /// configured initial state.
+  void set_start_field(std::vector<double> field);
+  bool started() const;
   /// "data", "training" or "done", with progress, for logs.
   std::string progress() const;
   const RetrainRequest& request() const;

@@ -46,6 +46,7 @@ struct SurrogateDataGenerator::Impl {
   solvers::Decomposition decomposition;
   SensorPicker sensors;
   int rank, ranks;
+  std::vector<double> start;  // interior cells, x fastest; empty: the configured initial state
   int g;              // the sequence in hand
   bool progress;
   std::mt19937_64 rng;
@@ -64,9 +65,9 @@ struct SurrogateDataGenerator::Impl {
   std::size_t next_lead = 0;
   int sequences_done = 0;
 
-  Impl(const Config& c, const SurrogateLayout& l, int r, int n, bool p)
+  Impl(const Config& c, const SurrogateLayout& l, int r, int n, bool p, std::vector<double> s)
       : config(c), local(local_config(c)), layout(l), decomposition(local.grid, MPI_COMM_SELF),
-        sensors(local, decomposition.local()), rank(r), ranks(n), g(r), progress(p),
+        sensors(local, decomposition.local()), rank(r), ranks(n), start(std::move(s)), g(r), progress(p),
         data{static_cast<int>(l.inputs.size()), static_cast<int>(l.outputs.size()), {}, {}, {}},
         x(l.inputs.size()), y(l.outputs.size()) {}
 
@@ -107,9 +108,19 @@ struct SurrogateDataGenerator::Impl {
     // Members start at different temperatures and carry different parameters.
     {
       auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), u);
+      const solvers::LocalGrid& grid = decomposition.local();
+      const long cells = static_cast<long>(grid.global[0]) * grid.global[1] * grid.global[2];
+      const bool from_state = static_cast<long>(start.size()) == cells;
       for (int m = 0; m < M; ++m) {
-        const double offset = 4.0 * (unit(rng) - 0.5);
-        for (std::size_t c = 0; c < h.extent(1); ++c) h(m, c) += offset;
+        const double offset = (from_state ? 1.0 : 4.0) * (unit(rng) - 0.5);
+        if (!from_state) {
+          for (std::size_t c = 0; c < h.extent(1); ++c) h(m, c) += offset;
+          continue;
+        }
+        for (int c = 0; c < grid.global[2]; ++c)
+          for (int b = 0; b < grid.global[1]; ++b)
+            for (int a = 0; a < grid.global[0]; ++a)
+              h(m, grid.index(a, b, c)) = start[a + static_cast<long>(grid.global[0]) * (b + static_cast<long>(grid.global[1]) * c)] + offset;
       }
       Kokkos::deep_copy(u, h);
     }
@@ -168,8 +179,8 @@ struct SurrogateDataGenerator::Impl {
 };
 
 SurrogateDataGenerator::SurrogateDataGenerator(const Config& config, const SurrogateLayout& layout, int rank, int ranks,
-                                               bool progress)
-    : m(std::make_unique<Impl>(config, layout, rank, ranks, progress)) {}
+                                               bool progress, std::vector<double> start)
+    : m(std::make_unique<Impl>(config, layout, rank, ranks, progress, std::move(start))) {}
 SurrogateDataGenerator::~SurrogateDataGenerator() = default;
 
 bool SurrogateDataGenerator::advance() {

@@ -33,7 +33,11 @@ advisor::Dataset generate_surrogate_data(const Config& config, const SurrogateLa
 /// this rank's sequences are done. Not copyable; Kokkos must outlive it.
 class SurrogateDataGenerator {
  public:
-  SurrogateDataGenerator(const Config& config, const SurrogateLayout& layout, int rank, int ranks, bool progress = false);
+  /// `start`: the field every run starts from (interior cells of the whole grid, x fastest, e.g.
+  /// the twin's current ensemble mean), members offset by up to +-0.5; empty: the configured
+  /// initial state, members offset by up to +-2.
+  SurrogateDataGenerator(const Config& config, const SurrogateLayout& layout, int rank, int ranks, bool progress = false,
+                         std::vector<double> start = {});
   ~SurrogateDataGenerator();
   SurrogateDataGenerator(const SurrogateDataGenerator&) = delete;
   SurrogateDataGenerator& operator=(const SurrogateDataGenerator&) = delete;
