@@ -80,6 +80,26 @@ FeatureStatistics statistics(const Dataset& d, int bins, MPI_Comm comm) {
   return s;
 }
 
+// The statistics of the union of two data sets from theirs (pooled mean and covariance); the
+// histogram is the newer set's. A fine-tuned model keeps what its start model knew: its OOD
+// score covers both.
+FeatureStatistics pooled(const FeatureStatistics& a, const FeatureStatistics& b) {
+  if (a.mean.size() != b.mean.size() || a.covariance.size() != b.covariance.size() || a.samples < 2) return b;
+  const std::size_t n = b.mean.size();
+  const double na = static_cast<double>(a.samples), nb = static_cast<double>(b.samples), total = na + nb;
+  FeatureStatistics s = b;
+  s.samples = a.samples + b.samples;
+  for (std::size_t i = 0; i < n; ++i) s.mean[i] = (na * a.mean[i] + nb * b.mean[i]) / total;
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t j = 0; j < n; ++j) {
+      const double shift = (a.mean[i] - b.mean[i]) * (a.mean[j] - b.mean[j]) * na * nb / total;
+      s.covariance[i * n + j] =
+          ((na - 1.0) * a.covariance[i * n + j] + (nb - 1.0) * b.covariance[i * n + j] + shift) / (total - 1.0);
+    }
+  for (std::size_t i = 0; i < n; ++i) s.std[i] = std::sqrt(std::max(0.0, s.covariance[i * n + i]));
+  return s;
+}
+
 }  // namespace
 
 struct EnsembleTrainer::Impl {
@@ -197,6 +217,7 @@ EnsembleTrainer::EnsembleTrainer(const Dataset& shard, const TrainSpec& spec, MP
   p.hidden = start ? start->hidden : spec.hidden;
   p.libtorch_version = libtorch_version();
   p.training = statistics(shard, spec.histogram_bins, comm);
+  if (start) p.training = pooled(start->training, p.training);
   column_moments(train.x, n_in, comm, p.input_mean, p.input_scale, s.count);
   TWIN_REQUIRE(s.count >= 2, Error, "too little training data for model '" + spec.name + "' (" + std::to_string(s.count) + " rows)");
   if (start) {  // the weights only mean something with the normalisation they were trained with

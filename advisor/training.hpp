@@ -56,7 +56,9 @@ class EnsembleTrainer {
  public:
   /// Splits the data and sets up the networks. `start`: fine-tune that model instead (its
   /// ensemble, widths, normalisation and weights are the starting point; spec.ensemble and
-  /// spec.hidden are not used). The training statistics are always those of `shard`.
+  /// spec.hidden are not used). The training statistics are pooled from the start model's and
+  /// `shard`'s (mean and covariance of the union; the histogram is `shard`'s): the OOD score
+  /// of the fine-tuned model covers what it started from and what it was tuned on.
   /// @throws Error on too little data, or a `start` of another layout or kind.
   EnsembleTrainer(const Dataset& shard, const TrainSpec& spec, MPI_Comm comm, const ModelPackage* start = nullptr);
   ~EnsembleTrainer();

@@ -286,7 +286,7 @@ nlohmann::json RunKpis::lifecycle_summary() const {
           {"retrain_cycles", m_lifecycle_ms.size()},
           {"retrain_ms", percentiles(m_lifecycle_ms)},
           {"retrain_slack_s", sum / 1000.0},
-          {"realised_error", {{"before_first_drift", mean_error(0, first_drift)},
+          {"realised_error", {{"before_first_drift", mean_error(m_config.drift ? m_config.drift->warmup_cycles : 0, first_drift)},
                               {"after_promotion", after},
                               {"last_60_cycles", mean_error(n - 60, n)}}}};
 }

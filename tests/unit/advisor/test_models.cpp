@@ -95,6 +95,10 @@ TEST(Training, FineTuningStartsFromTheModelAndAdaptsToNewData) {
   EXPECT_LT(tuned.metrics.at("validation_rmse"), scratch_model.metrics.at("validation_rmse"));
   EXPECT_EQ(tuned.input_mean, start.input_mean);  // the weights keep the normalisation they were trained with
   EXPECT_EQ(tuned.hidden, start.hidden);
+  // Its OOD statistics cover both data sets: the pooled mean lies between theirs.
+  EXPECT_EQ(tuned.training.samples, start.training.samples + 300);
+  const double fresh = twin::advisor::train_mlp_ensemble(changed, short_spec, MPI_COMM_SELF).training.mean[0];
+  EXPECT_NEAR(tuned.training.mean[0], (600.0 * start.training.mean[0] + 300.0 * fresh) / 900.0, 1e-12);
   auto other = spec(7);
   other.inputs = {"x0", "z"};
   EXPECT_THROW(twin::advisor::EnsembleTrainer(changed, other, MPI_COMM_SELF, &start), twin::Error);
