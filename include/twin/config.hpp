@@ -408,6 +408,8 @@ struct LifecycleConfig {
   int shadow_cycles = 30;             ///< scored cycles before a shadow version can be promoted
   int shadow_max_cycles = 150;        ///< a shadow not promoted by then is rejected
   double promotion_margin = 0.1;      ///< its realised error must be below (1 - margin) x the active one's
+  double degraded_factor = 1.2;       ///< and the active one's at least this x its reference level (its first
+                                      ///< shadow_cycles scored cycles): a version that still does as it did stays
   double min_gate_pass = 0.9;         ///< and its proposals must pass the gates this often
   int watch_cycles = 60;              ///< after a promotion, compared with the version it replaced
   int watch_min_cycles = 10;          ///< scored cycles before a rollback can be decided

@@ -415,6 +415,14 @@ std::vector<DriftDetection> Decider::watch_drift(const DecisionInputs& in, const
   // The surrogate: its inputs' OOD score, and its prediction for the controls emitted, scored
   // when it matures against the analysis of that cycle.
   advisor::Model* surrogate = in.twin_healthy ? m_models->surrogate() : nullptr;
+  // Another version in use (promoted, rolled back): its errors and OOD scores have another
+  // scale, so their monitors take a new reference.
+  if (m_models->surrogate()) {
+    const std::string label = advisor::label(m_models->surrogate()->package());
+    if (!m_drift_model.empty() && label != m_drift_model)
+      for (const char* signal : {"surrogate_error", "ood"}) m_drift->rereference(signal);
+    m_drift_model = label;
+  }
   const SurrogateLayout& layout = m_models->layout();
   std::optional<std::vector<double>> predicted;
   if (surrogate && p.features.size() == layout.inputs.size()) {

@@ -163,6 +163,7 @@ class Decider {
   std::vector<DriftDetection> m_last_drift;   // this cycle's detections, for its audit record
   int m_tightened_until = -1;                 // the gates are tightened before this cycle...
   std::string m_tightened_for;                // ...while this surrogate version is in use
+  std::string m_drift_model;                  // the surrogate the monitors' references are of
   std::unique_ptr<Lifecycle> m_lifecycle;     // with `lifecycle:`, on the rank that holds the models
   std::vector<LifecycleEvent> m_last_lifecycle;  // this cycle's transitions, for its audit record
   bool m_paused = false;                      // an operator paused the advisor (without `lifecycle:`)

@@ -24,6 +24,17 @@ bool DriftWatch::watches(const std::string& signal) const {
   return std::any_of(m_monitors.begin(), m_monitors.end(), [&](const Monitor& m) { return m.config.signal == signal; });
 }
 
+void DriftWatch::rereference(const std::string& signal) {
+  for (Monitor& m : m_monitors) {
+    if (m.config.signal != signal) continue;
+    m.armed = false;
+    m.reference.clear();
+    m.warmup = m_config.warmup_cycles;
+    m.detector = advisor::DriftDetector::create(m.config.type, {m_config.false_alarm_cycles, m.config.shift});
+  }
+  if (signal == "surrogate_error") m_predictions.clear();
+}
+
 // The reference: the median, and the long-run standard deviation: the robust deviation (MAD x
 // 1.4826, so that a few outliers do not widen it) inflated for lag-1 autocorrelation rho by
 // sqrt((1 + rho) / (1 - rho)) (an AR(1) signal's sums vary that much more than independent

@@ -42,6 +42,10 @@ class DriftWatch {
   /// the detections of this cycle.
   std::vector<DriftDetection> observe(const std::map<std::string, double>& values);
   bool watches(const std::string& signal) const;
+  /// Another model is in use (a promotion or rollback): the monitors of `signal` set a new
+  /// reference from its next values (no warm-up), and, for surrogate_error, the predictions of
+  /// the model it replaced are no longer scored.
+  void rereference(const std::string& signal);
   /// The values observe() was given last (this cycle's signals).
   const std::map<std::string, double>& last_values() const { return m_last; }
 

@@ -98,9 +98,8 @@ std::vector<LifecycleEvent> Lifecycle::cycle(const LifecycleCycle& in) {
   const auto s = m_shadow_ledger.score(in.cycle, leads, in.analysis, m_shadow ? predict(*m_shadow, in) : std::nullopt);
   const auto r = m_replaced_ledger.score(in.cycle, leads, in.analysis, m_replaced ? predict(*m_replaced, in) : std::nullopt);
   m_last_error = a ? *a : std::nan("");
-  for (const DriftDetection& d : in.drift)
-    m_drifted = m_drifted || std::find(m_lc.retrain_on.begin(), m_lc.retrain_on.end(), d.signal) != m_lc.retrain_on.end();
-  if (a && !m_drifted) m_pre_sq += *a * *a, ++m_pre_n;
+  const int warmup = m_config.drift ? m_config.drift->warmup_cycles : 0;
+  if (a && in.cycle > warmup && m_ref_n < m_lc.shadow_cycles) m_ref_sq += *a * *a, ++m_ref_n;
   if (m_shadow && a && s) m_shadow_sq += *s * *s, m_active_sq += *a * *a, ++m_shadow_scored;
   if (m_shadow && in.shadow_gates_pass) ++m_shadow_gated, m_shadow_passed += *in.shadow_gates_pass ? 1 : 0;
   if (m_replaced && a && r) m_watch_sq += *a * *a, m_replaced_sq += *r * *r, ++m_watch_scored;
@@ -204,13 +203,17 @@ void Lifecycle::finish_retraining(const LifecycleCycle& in, std::vector<Lifecycl
 void Lifecycle::judge_shadow(const LifecycleCycle& in, std::vector<LifecycleEvent>& events) {
   if (!m_shadow) return;
   const std::string label = advisor::label(m_shadow->package());
-  if (m_shadow_scored >= m_lc.shadow_cycles) {
+  if (m_shadow_scored >= m_lc.shadow_cycles && m_ref_n >= m_lc.shadow_cycles) {
     const double rs = rms(m_shadow_sq, m_shadow_scored), ra = rms(m_active_sq, m_shadow_scored);
     const double pass = m_shadow_gated > 0 ? static_cast<double>(m_shadow_passed) / m_shadow_gated : 0.0;
+    const double reference = rms(m_ref_sq, m_ref_n);
     const bool better = rs <= (1.0 - m_lc.promotion_margin) * ra;
-    if (better && pass >= m_lc.min_gate_pass) {
+    // Only a degraded active version is replaced: a promotion is a risk taken for a reason.
+    const bool degraded = ra >= m_lc.degraded_factor * reference;
+    if (better && degraded && pass >= m_lc.min_gate_pass) {
       const std::string why = "realised error " + fixed(rs) + " against the active model's " + fixed(ra) + " over " +
-                              std::to_string(m_shadow_scored) + " cycles, gates passed " + fixed(100.0 * pass) + " %";
+                              std::to_string(m_shadow_scored) + " cycles (its reference level " + fixed(reference) +
+                              "), gates passed " + fixed(100.0 * pass) + " %";
       try {
         install(std::move(m_shadow), why, "retired", true);
         events.push_back(event(in, "promoted", label, why));
@@ -225,7 +228,8 @@ void Lifecycle::judge_shadow(const LifecycleCycle& in, std::vector<LifecycleEven
     const std::string why = "not promoted within " + std::to_string(m_lc.shadow_max_cycles) + " cycles: realised error " +
                             fixed(rms(m_shadow_sq, m_shadow_scored)) + " against the active model's " +
                             fixed(rms(m_active_sq, m_shadow_scored)) + " over " + std::to_string(m_shadow_scored) +
-                            " cycles, gates passed " + std::to_string(m_shadow_passed) + " of " + std::to_string(m_shadow_gated);
+                            " cycles (its reference level " + fixed(rms(m_ref_sq, m_ref_n)) + "), gates passed " +
+                            std::to_string(m_shadow_passed) + " of " + std::to_string(m_shadow_gated);
     try {
       io::ModelRegistry(io::registry_directory(m_config)).mark(m_shadow->package().name, m_shadow->package().version, "rejected", why);
     } catch (const std::exception& e) {
@@ -263,6 +267,8 @@ void Lifecycle::install(std::unique_ptr<advisor::Model> model, const std::string
   // The registry's pointer first: a restart then loads what the run uses.
   registry.promote(model->package().name, model->package().version, reason, replaced_state);
   std::unique_ptr<advisor::Model> previous = m_models.install_surrogate(std::move(model));
+  m_ref_sq = 0.0;  // the new active version's reference level is set from its own first cycles
+  m_ref_n = 0;
   m_active_ledger.clear();
   m_replaced_ledger.clear();
   m_watch_scored = 0;
@@ -339,7 +345,7 @@ nlohmann::json Lifecycle::summary() const {
           {"captured_rows", m_capture->rows_captured()},
           {"data_windows", m_capture->windows()},
           {"paused", m_paused},
-          {"pre_drift_error", finite_or_null(rms(m_pre_sq, m_pre_n))},
+          {"active_reference_error", finite_or_null(rms(m_ref_sq, m_ref_n))},
           {"shadow", m_shadow ? nlohmann::json(advisor::label(m_shadow->package())) : nlohmann::json(nullptr)},
           {"active", m_models.surrogate() ? nlohmann::json(advisor::label(m_models.surrogate()->package())) : nlohmann::json(nullptr)}};
 }
@@ -351,7 +357,7 @@ void Lifecycle::save(io::StateArchive& a) const {
   j["shadow"] = {m_shadow_since, m_shadow_scored, m_shadow_gated, m_shadow_passed, m_shadow_sq, m_active_sq};
   j["replaced_version"] = m_replaced ? m_replaced->package().version : 0;
   j["watch"] = {m_watch_since, m_watch_scored, m_watch_sq, m_replaced_sq};
-  j["pre"] = {m_pre_sq, static_cast<double>(m_pre_n), m_drifted ? 1.0 : 0.0};
+  j["reference"] = {m_ref_sq, static_cast<double>(m_ref_n)};
   if (m_job) j["job"] = {{"cycle", m_job->request().cycle}, {"reason", m_job->request().reason}, {"theta", m_job->request().theta}};
   a.put("decider.lifecycle", j.dump());
   m_capture->save(a);
@@ -382,10 +388,9 @@ void Lifecycle::restore(const io::StateArchive& a) {
     m_watch_scored = w.at(1).get<int>();
     m_watch_sq = w.at(2).get<double>();
     m_replaced_sq = w.at(3).get<double>();
-    const auto& pre = j.at("pre");
-    m_pre_sq = pre.at(0).get<double>();
-    m_pre_n = static_cast<long>(pre.at(1).get<double>());
-    m_drifted = pre.at(2).get<double>() != 0.0;
+    const auto& reference = j.at("reference");
+    m_ref_sq = reference.at(0).get<double>();
+    m_ref_n = static_cast<long>(reference.at(1).get<double>());
     // The versions in shadow and under watch come back from the registry; a retraining in hand
     // starts again from its request (its data are drawn from the request, so it ends the same).
     const auto reload = [&](const char* key, std::unique_ptr<advisor::Model>& into) {

@@ -129,9 +129,8 @@ class Lifecycle {
   double m_watch_sq = 0.0, m_replaced_sq = 0.0;
   // Figures for summary.json.
   std::vector<LifecycleEvent> m_events;
-  double m_pre_sq = 0.0;                    // the active model's realised error before the first drift
-  long m_pre_n = 0;                         // detection of a retrain_on signal
-  bool m_drifted = false;
+  double m_ref_sq = 0.0;                    // the active version's reference level: its realised error over
+  long m_ref_n = 0;                         // its first shadow_cycles scored cycles (after the warm-up)
   long m_retrainings = 0;
   double m_retrain_ms = 0.0;
   bool m_job_ready = false;

@@ -8,10 +8,12 @@
 
 #include <filesystem>
 #include <functional>
+#include <random>
 #include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "decision/advised_twin.hpp"
+#include "decision/drift_watch.hpp"
 #include "driver/operator_commands.hpp"
 #include "io/data_window.hpp"
 #include "io/model_registry.hpp"
@@ -202,6 +204,29 @@ TEST(Lifecycle, ThePauseAndTheLifecycleSurviveARestartSnapshot) {
   if (rank() != 0) return;
   EXPECT_EQ(out.advisor.gate, "paused");
   EXPECT_NE(out.advice.reason.find("maintenance"), std::string::npos);
+}
+
+// After a promotion the realised error comes in another model's units (its validation RMSE):
+// the monitor takes a new reference instead of calling the change of scale a drift.
+TEST(Lifecycle, APromotionReReferencesTheMonitorsOfTheModelsSignals) {
+  twin::DriftConfig dc;
+  dc.warmup_cycles = 0;
+  dc.reference_cycles = 20;
+  dc.monitors = {{"surrogate_error", "cusum", 1.0}};
+  const auto detections = [&](bool rereference) {
+    twin::detail::DriftWatch watch(dc);
+    std::mt19937 rng(3);
+    std::lognormal_distribution<double> noise(0.0, 0.2);
+    int found = 0;
+    for (int c = 0; c < 300; ++c) {
+      if (c == 100 && rereference) watch.rereference("surrogate_error");
+      const double level = c < 100 ? 1.0 : 15.0;  // the same errors over a 15x smaller validation RMSE
+      found += static_cast<int>(watch.observe({{"surrogate_error", level * noise(rng)}}).size());
+    }
+    return found;
+  };
+  EXPECT_GE(detections(false), 1) << "the change of scale alone looks like a drift";
+  EXPECT_EQ(detections(true), 0);
 }
 
 TEST(OperatorCommands, FilesAreTakenOnceAndBadOnesAreRefusedWithTheReason) {
