@@ -401,6 +401,8 @@ struct RetrainConfig {
 struct LifecycleConfig {
   int window_cycles = 50;             ///< captured rows per data window (data/<sha256>.h5)
   int keep_windows = 4;               ///< the latest windows kept for retraining (the plant as it is now)
+  double capture_tolerance = 1.0;     ///< a row is captured only if the emitted controls stayed within this
+                                      ///< fraction of their range until its longest lead (1: every row)
   std::vector<std::string> retrain_on = {"surrogate_error", "ood", "innovation"};  ///< drift signals that trigger a retraining
   int retrain_every_cycles = 0;       ///< and a schedule (0: none)
   double slice = 0.7;                 ///< retraining works until this fraction of twin.deadline_ms into a cycle

@@ -39,6 +39,21 @@ std::string DataCapture::add(int cycle, const std::vector<double>& features, con
     const int made = it->first;
     std::vector<double> y(m_layout.outputs.size());
     bool whole = m_analysis.count(made) > 0;
+    // The surrogate predicts for controls held over the horizon: a row whose emitted controls
+    // moved by more than capture_tolerance of their range before its longest lead is left out.
+    const double tolerance = m_config.lifecycle->capture_tolerance;
+    for (int k = made + 1; whole && tolerance < 1.0 && k < made + longest; ++k) {
+      const auto next = m_pending.find(k);
+      bool held = next != m_pending.end();
+      for (int j = 0; held && j < m_layout.controls; ++j) {
+        const auto& c = m_config.controls[static_cast<std::size_t>(j)];
+        held = std::abs(next->second[m_layout.u0() + j] - it->second[m_layout.u0() + j]) <= tolerance * (c.max - c.min);
+      }
+      if (!held) {
+        whole = false;
+        ++m_moved;
+      }
+    }
     for (std::size_t l = 0; whole && l < m_layout.lead_cycles.size(); ++l) {
       const auto later = m_analysis.find(made + m_layout.lead_cycles[l]);
       whole = later != m_analysis.end();

@@ -38,6 +38,8 @@ class DataCapture {
   /// The hashes of the kept windows, oldest first.
   std::vector<std::string> windows() const;
   long rows_captured() const { return m_captured; }
+  /// Rows left out because the emitted controls moved within their horizon.
+  long rows_moved() const { return m_moved; }
 
   /// Kept window hashes and the open window; restore reads the kept windows back from the
   /// folder (a missing or altered one is skipped with a warning).
@@ -53,7 +55,7 @@ class DataCapture {
   std::map<int, std::vector<double>> m_analysis;   // cycle -> analysis at the sensors, as long as needed
   io::DataWindow m_open;
   std::deque<std::pair<std::string, io::DataWindow>> m_kept;
-  long m_captured = 0;
+  long m_captured = 0, m_moved = 0;
 };
 
 }  // namespace twin::detail

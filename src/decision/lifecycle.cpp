@@ -85,7 +85,9 @@ std::vector<LifecycleEvent> Lifecycle::cycle(const LifecycleCycle& in) {
 
   try {
     const std::string window = m_capture->add(in.cycle, in.healthy ? in.features : std::vector<double>{}, in.analysis);
-    if (!window.empty()) spdlog::info("cycle {}: captured data window {} ({} rows so far)", in.cycle, window.substr(0, 16), m_capture->rows_captured());
+    if (!window.empty())
+      spdlog::info("cycle {}: captured data window {} ({} rows so far; {} left out: the controls moved within their horizon)",
+                   in.cycle, window.substr(0, 16), m_capture->rows_captured(), m_capture->rows_moved());
   } catch (const std::exception& e) {
     spdlog::error("cycle {}: a captured data window could not be written (its rows stay in memory): {}", in.cycle, e.what());
   }

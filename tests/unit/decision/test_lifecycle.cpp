@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "decision/advised_twin.hpp"
+#include "decision/data_capture.hpp"
 #include "decision/drift_watch.hpp"
 #include "driver/operator_commands.hpp"
 #include "io/data_window.hpp"
@@ -227,6 +228,33 @@ TEST(Lifecycle, APromotionReReferencesTheMonitorsOfTheModelsSignals) {
   };
   EXPECT_GE(detections(false), 1) << "the change of scale alone looks like a drift";
   EXPECT_EQ(detections(true), 0);
+}
+
+// A captured row is (inputs at n, analysis at n + lead - analysis at n); with a capture
+// tolerance, only rows whose emitted controls stayed put until the longest lead are kept (the
+// surrogate predicts for controls held).
+TEST(Lifecycle, CapturedRowsAreTheRealisedChangesAndMovingControlsAreLeftOut) {
+  twin::Config c = lifecycle_config("unused");
+  c.lifecycle->window_cycles = 1000;
+  const auto layout = twin::detail::surrogate_layout(c);  // leads {1, 2}
+  const auto capture = [&](double tolerance, bool move) {
+    c.lifecycle->capture_tolerance = tolerance;
+    twin::detail::DataCapture d(c, "");
+    for (int n = 1; n <= 20; ++n) {
+      std::vector<double> x(layout.inputs.size(), 1.0), analysis(layout.sensors, 290.0 + n);
+      for (int j = 0; j < layout.controls; ++j) x[layout.u0() + j] = move && n % 2 ? 0.5 : 0.0;
+      d.add(n, x, analysis);
+    }
+    return d;
+  };
+  const auto all = capture(1.0, true).rows();
+  EXPECT_EQ(all.rows(), 18);  // cycles 1..18 have matured (longest lead 2)
+  EXPECT_DOUBLE_EQ(all.y[layout.output(0, 0)], 1.0);  // one cycle later: +1 K
+  EXPECT_DOUBLE_EQ(all.y[layout.output(1, 0)], 2.0);
+  EXPECT_EQ(capture(0.02, false).rows().rows(), 18);
+  const auto moved = capture(0.02, true);
+  EXPECT_EQ(moved.rows().rows(), 0);
+  EXPECT_EQ(moved.rows_moved(), 18);
 }
 
 TEST(OperatorCommands, FilesAreTakenOnceAndBadOnesAreRefusedWithTheReason) {
