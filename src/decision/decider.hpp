@@ -135,8 +135,6 @@ class Decider {
   /// Queues an operator's command for the next cycle (ignored without `lifecycle:`, except
   /// pause and resume, which every advisor takes).
   void command(const OperatorCommand& command);
-  /// summary.json `lifecycle`, or null.
-  nlohmann::json lifecycle_summary() const;
 
  private:
   advisor::GateOutcome consult(const DecisionInputs& in, Proposal& p, std::chrono::steady_clock::time_point start);

@@ -105,25 +105,29 @@ std::vector<DriftDetection> DriftWatch::observe(const std::map<std::string, doub
 
 std::optional<double> DriftWatch::realised_error(int cycle, const std::vector<int>& leads, const std::vector<double>& analysis,
                                                  std::optional<std::vector<double>> predicted, double scale) {
+  const auto rms = m_predictions.score(cycle, leads, analysis, std::move(predicted));
+  if (!rms) return std::nullopt;
+  return *rms / (scale > 0.0 ? scale : 1.0);
+}
+
+std::optional<double> PredictionLedger::score(int cycle, const std::vector<int>& leads, const std::vector<double>& analysis,
+                                              std::optional<std::vector<double>> predicted) {
   const std::size_t S = analysis.size();
   double sum = 0.0;
   long count = 0;
-  for (const auto& [made, p] : m_predictions)
+  for (const auto& [made, p] : m_made)
     for (std::size_t l = 0; l < leads.size(); ++l) {
       if (made + leads[l] != cycle || p.size() != leads.size() * S) continue;
       for (std::size_t s = 0; s < S; ++s) {
         const double e = p[l * S + s] - analysis[s];
-        if (std::isfinite(e)) {
-          sum += e * e;
-          ++count;
-        }
+        if (std::isfinite(e)) sum += e * e, ++count;
       }
     }
   const int longest = leads.empty() ? 0 : *std::max_element(leads.begin(), leads.end());
-  while (!m_predictions.empty() && m_predictions.front().first + longest <= cycle) m_predictions.pop_front();
-  if (predicted) m_predictions.emplace_back(cycle, std::move(*predicted));
+  while (!m_made.empty() && m_made.front().first + longest <= cycle) m_made.pop_front();
+  if (predicted) m_made.emplace_back(cycle, std::move(*predicted));
   if (count == 0) return std::nullopt;
-  return std::sqrt(sum / count) / (scale > 0.0 ? scale : 1.0);
+  return std::sqrt(sum / count);
 }
 
 void DriftWatch::save(io::StateArchive& a) const {
@@ -136,7 +140,7 @@ void DriftWatch::save(io::StateArchive& a) const {
   }
   std::vector<long long> made;
   std::vector<double> flat, sizes;
-  for (const auto& [c, p] : m_predictions) {
+  for (const auto& [c, p] : m_predictions.entries()) {
     made.push_back(c);
     sizes.push_back(static_cast<double>(p.size()));
     flat.insert(flat.end(), p.begin(), p.end());
@@ -167,7 +171,7 @@ void DriftWatch::restore(const io::StateArchive& a) {
   for (std::size_t k = 0; k < made.size(); ++k) {
     const auto n = static_cast<std::size_t>(sizes[k]);
     if (n > values.size() - at) throw DataError(a.origin() + ": the drift predictions are malformed");
-    m_predictions.emplace_back(static_cast<int>(made[k]), std::vector<double>(values.begin() + at, values.begin() + at + n));
+    m_predictions.add(static_cast<int>(made[k]), std::vector<double>(values.begin() + at, values.begin() + at + n));
     at += n;
   }
 }

@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "advisor/drift.hpp"
+#include "decision/prediction_ledger.hpp"
 #include "twin/config.hpp"
 #include "twin/observation.hpp"
 
@@ -71,7 +72,7 @@ class DriftWatch {
   void set_reference(Monitor& m) const;
   DriftConfig m_config;
   std::vector<Monitor> m_monitors;
-  std::deque<std::pair<int, std::vector<double>>> m_predictions;  // cycle made, prediction
+  PredictionLedger m_predictions;  // the surrogate's predictions for the emitted controls
   std::map<std::string, double> m_last;
 };
 

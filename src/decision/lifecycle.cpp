@@ -16,26 +16,6 @@ namespace twin::detail {
 
 using Clock = std::chrono::steady_clock;
 
-std::optional<double> PredictionLedger::score(int cycle, const std::vector<int>& leads, const std::vector<double>& analysis,
-                                              std::optional<std::vector<double>> predicted) {
-  const std::size_t S = analysis.size();
-  double sum = 0.0;
-  long count = 0;
-  for (const auto& [made, p] : m_made)
-    for (std::size_t l = 0; l < leads.size(); ++l) {
-      if (made + leads[l] != cycle || p.size() != leads.size() * S) continue;
-      for (std::size_t s = 0; s < S; ++s) {
-        const double e = p[l * S + s] - analysis[s];
-        if (std::isfinite(e)) sum += e * e, ++count;
-      }
-    }
-  const int longest = leads.empty() ? 0 : *std::max_element(leads.begin(), leads.end());
-  while (!m_made.empty() && m_made.front().first + longest <= cycle) m_made.pop_front();
-  if (predicted) m_made.emplace_back(cycle, std::move(*predicted));
-  if (count == 0) return std::nullopt;
-  return std::sqrt(sum / count);
-}
-
 namespace {
 
 std::string fixed(double v, int digits = 3) { return fmt::format("{:.{}g}", v, digits); }
@@ -49,6 +29,15 @@ Lifecycle::Lifecycle(const Config& config, AdvisorModels& models, const std::str
 Lifecycle::~Lifecycle() = default;
 
 void Lifecycle::command(const OperatorCommand& command) { m_queue.push_back(command); }
+
+const advisor::OodScorer& Lifecycle::shadow_ood() const {
+  const std::string label = advisor::label(m_shadow->package());
+  if (!m_shadow_ood || m_shadow_ood_of != label) {
+    m_shadow_ood = m_models.ood_for(*m_shadow);
+    m_shadow_ood_of = label;
+  }
+  return *m_shadow_ood;
+}
 
 LifecycleEvent Lifecycle::event(const LifecycleCycle& in, const std::string& what, const std::string& model,
                                 const std::string& reason) {

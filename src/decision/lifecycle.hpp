@@ -24,6 +24,8 @@
 #include <vector>
 
 #include "advisor/model.hpp"
+#include "advisor/ood.hpp"
+#include "decision/prediction_ledger.hpp"
 #include "twin/config.hpp"
 #include "twin/observation.hpp"
 
@@ -36,21 +38,6 @@ namespace twin::detail {
 class AdvisorModels;
 class DataCapture;
 class RetrainJob;
-
-/// The realised error of one model's predictions: what it predicted at cycle n for lead k,
-/// scored against the analysis at the sensors at cycle n + k (RMS over the leads and sensors
-/// that mature in a cycle).
-class PredictionLedger {
- public:
-  void clear() { m_made.clear(); }
-  /// Scores the predictions maturing at `cycle`, then keeps `predicted` (leads x sensors,
-  /// sensor fastest, absolute) when given.
-  std::optional<double> score(int cycle, const std::vector<int>& leads, const std::vector<double>& analysis,
-                              std::optional<std::vector<double>> predicted);
-
- private:
-  std::deque<std::pair<int, std::vector<double>>> m_made;
-};
 
 /// What one cycle tells the lifecycle.
 struct LifecycleCycle {
@@ -75,6 +62,8 @@ class Lifecycle {
   const std::string& pause_reason() const { return m_pause_reason; }
   /// The version in shadow, if any (its proposals are gated each cycle, never applied).
   advisor::Model* shadow() const { return m_shadow.get(); }
+  /// The OOD scorer of the shadow's training statistics (built once per shadow version).
+  const advisor::OodScorer& shadow_ood() const;
 
   /// Applies the queued commands at the start of a cycle's advise stage (before the proposal:
   /// a pause or a promotion counts from this cycle on); their transitions are returned by
@@ -120,6 +109,8 @@ class Lifecycle {
   std::string m_pause_reason;
   // Shadow: the candidate and the running sums of both models' realised errors on the same cycles.
   std::unique_ptr<advisor::Model> m_shadow;
+  mutable std::optional<advisor::OodScorer> m_shadow_ood;  // of the version named by m_shadow_ood_of
+  mutable std::string m_shadow_ood_of;
   PredictionLedger m_active_ledger, m_shadow_ledger, m_replaced_ledger;
   int m_shadow_since = -1, m_shadow_scored = 0, m_shadow_gated = 0, m_shadow_passed = 0;
   double m_shadow_sq = 0.0, m_active_sq = 0.0;
