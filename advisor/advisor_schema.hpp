@@ -120,7 +120,9 @@ void describe(V& v, LifecycleConfig& c) {
   v.optional("shadow_cycles", c.shadow_cycles, Rule::range(1, 100000));
   v.optional("shadow_max_cycles", c.shadow_max_cycles, Rule::range(1, 1000000));
   v.optional("promotion_margin", c.promotion_margin, Rule::range(0.0, 0.9));
+  v.optional("promotion_z", c.promotion_z, Rule::range(0.0, 100.0));
   v.optional("degraded_factor", c.degraded_factor, Rule::range(1.0, 100.0));
+  v.optional("reference_cycles", c.reference_cycles, Rule::range(1, 100000));
   v.optional("min_gate_pass", c.min_gate_pass, Rule::range(0.0, 1.0));
   v.optional("watch_cycles", c.watch_cycles, Rule::range(1, 100000));
   v.optional("watch_min_cycles", c.watch_min_cycles, Rule::range(1, 100000));

@@ -407,11 +407,13 @@ struct LifecycleConfig {
   int retrain_every_cycles = 0;       ///< and a schedule (0: none)
   double slice = 0.7;                 ///< retraining works until this fraction of twin.deadline_ms into a cycle
   RetrainConfig retrain;
-  int shadow_cycles = 30;             ///< scored cycles before a shadow version can be promoted
+  int shadow_cycles = 30;             ///< a shadow version is judged after every this many scored cycles
   int shadow_max_cycles = 150;        ///< a shadow not promoted by then is rejected
-  double promotion_margin = 0.1;      ///< its realised error must be below (1 - margin) x the active one's
+  double promotion_margin = 0.05;     ///< its realised error must be below (1 - margin) x the active one's
+  double promotion_z = 3.0;           ///< with a paired block t-statistic of the squared errors at least this
   double degraded_factor = 1.2;       ///< and the active one's at least this x its reference level (its first
-                                      ///< shadow_cycles scored cycles): a version that still does as it did stays
+                                      ///< reference_cycles scored cycles): a version that still does as it did stays
+  int reference_cycles = 100;         ///< scored cycles after the warm-up that set an active version's reference level
   double min_gate_pass = 0.9;         ///< and its proposals must pass the gates this often
   int watch_cycles = 60;              ///< after a promotion, compared with the version it replaced
   int watch_min_cycles = 10;          ///< scored cycles before a rollback can be decided

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "decision/advisor_models.hpp"
 #include "decision/data_capture.hpp"
@@ -23,10 +24,34 @@ double rms(double sq, long n) { return n > 0 ? std::sqrt(sq / n) : std::nan("");
 
 }  // namespace
 
+/// The t-statistic of the blocks' mean (one sample, paired differences): mean / (sd / sqrt(n));
+/// 0 with fewer than 3 blocks, +inf for identical positive blocks.
+double paired_t(const std::vector<double>& blocks) {
+  const std::size_t n = blocks.size();
+  if (n < 3) return 0.0;
+  double mean = 0.0;
+  for (double b : blocks) mean += b;
+  mean /= static_cast<double>(n);
+  double var = 0.0;
+  for (double b : blocks) var += (b - mean) * (b - mean);
+  var /= static_cast<double>(n - 1);
+  if (var <= 0.0) return mean > 0.0 ? std::numeric_limits<double>::infinity() : 0.0;
+  return mean / std::sqrt(var / static_cast<double>(n));
+}
+
+namespace {
+
+}  // namespace
+
 Lifecycle::Lifecycle(const Config& config, AdvisorModels& models, const std::string& data_dir)
     : m_config(config), m_lc(*config.lifecycle), m_models(models), m_capture(std::make_unique<DataCapture>(config, data_dir)) {}
 
 Lifecycle::~Lifecycle() = default;
+
+int Lifecycle::block_cycles() const {
+  const std::vector<int>& leads = m_models.layout().lead_cycles;
+  return leads.empty() ? 1 : std::max(1, *std::max_element(leads.begin(), leads.end()));
+}
 
 void Lifecycle::command(const OperatorCommand& command) { m_queue.push_back(command); }
 
@@ -90,8 +115,12 @@ std::vector<LifecycleEvent> Lifecycle::cycle(const LifecycleCycle& in) {
   const auto r = m_replaced_ledger.score(in.cycle, leads, in.analysis, m_replaced ? predict(*m_replaced, in) : std::nullopt);
   m_last_error = a ? *a : std::nan("");
   const int warmup = m_config.drift ? m_config.drift->warmup_cycles : 0;
-  if (a && in.cycle > warmup && m_ref_n < m_lc.shadow_cycles) m_ref_sq += *a * *a, ++m_ref_n;
-  if (m_shadow && a && s) m_shadow_sq += *s * *s, m_active_sq += *a * *a, ++m_shadow_scored;
+  if (a && in.cycle > warmup && m_ref_n < m_lc.reference_cycles) m_ref_sq += *a * *a, ++m_ref_n;
+  if (m_shadow && a && s) {
+    m_shadow_sq += *s * *s, m_active_sq += *a * *a, ++m_shadow_scored;
+    m_block_sum += *a * *a - *s * *s;
+    if (++m_block_n == block_cycles()) m_blocks.push_back(m_block_sum / m_block_n), m_block_sum = 0.0, m_block_n = 0;
+  }
   if (m_shadow && in.shadow_gates_pass) ++m_shadow_gated, m_shadow_passed += *in.shadow_gates_pass ? 1 : 0;
   if (m_replaced && a && r) m_watch_sq += *a * *a, m_replaced_sq += *r * *r, ++m_watch_scored;
 
@@ -177,6 +206,10 @@ void Lifecycle::finish_retraining(const LifecycleCycle& in, std::vector<Lifecycl
     m_shadow_since = in.cycle;
     m_shadow_scored = m_shadow_gated = m_shadow_passed = 0;
     m_shadow_sq = m_active_sq = 0.0;
+    m_blocks.clear();
+    m_block_sum = 0.0;
+    m_block_n = 0;
+    m_last_look = 0;
     m_shadow_ledger.clear();
     m_active_ledger.clear();  // both score the same cycles from now on
     const auto& metrics = m_shadow->package().metrics;
@@ -194,16 +227,29 @@ void Lifecycle::finish_retraining(const LifecycleCycle& in, std::vector<Lifecycl
 void Lifecycle::judge_shadow(const LifecycleCycle& in, std::vector<LifecycleEvent>& events) {
   if (!m_shadow) return;
   const std::string label = advisor::label(m_shadow->package());
-  if (m_shadow_scored >= m_lc.shadow_cycles && m_ref_n >= m_lc.shadow_cycles) {
+  // Judged at a few looks only (every shadow_cycles scored cycles, up to shadow_max_cycles): a
+  // test repeated every cycle would promote on noise sooner or later.
+  const bool last = in.cycle - m_shadow_since >= m_lc.shadow_max_cycles;
+  const bool look = m_shadow_scored > 0 && m_shadow_scored != m_last_look &&
+                    (m_shadow_scored % m_lc.shadow_cycles == 0 || last);
+  if (look && m_ref_n >= m_lc.reference_cycles) {
+    m_last_look = m_shadow_scored;
     const double rs = rms(m_shadow_sq, m_shadow_scored), ra = rms(m_active_sq, m_shadow_scored);
     const double pass = m_shadow_gated > 0 ? static_cast<double>(m_shadow_passed) / m_shadow_gated : 0.0;
     const double reference = rms(m_ref_sq, m_ref_n);
-    const bool better = rs <= (1.0 - m_lc.promotion_margin) * ra;
+    const double t = paired_t(m_blocks);
+    // Better by the margin (the size of the gain) and beyond the noise (the paired test).
+    const bool better = rs <= (1.0 - m_lc.promotion_margin) * ra && t >= m_lc.promotion_z;
     // Only a degraded active version is replaced: a promotion is a risk taken for a reason.
     const bool degraded = ra >= m_lc.degraded_factor * reference;
+    spdlog::info("cycle {}: lifecycle: {} in shadow: realised error {} against the active model's {} over {} cycles "
+                 "(paired t {} over {} blocks; the active's reference level {}), gates passed {} %: {}",
+                 in.cycle, label, fixed(rs), fixed(ra), m_shadow_scored, fixed(t), m_blocks.size(), fixed(reference),
+                 fixed(100.0 * pass), better && degraded && pass >= m_lc.min_gate_pass ? "promote" : "not yet");
     if (better && degraded && pass >= m_lc.min_gate_pass) {
       const std::string why = "realised error " + fixed(rs) + " against the active model's " + fixed(ra) + " over " +
-                              std::to_string(m_shadow_scored) + " cycles (its reference level " + fixed(reference) +
+                              std::to_string(m_shadow_scored) + " cycles (paired t " + fixed(t) + " over " +
+                              std::to_string(m_blocks.size()) + " blocks; its reference level " + fixed(reference) +
                               "), gates passed " + fixed(100.0 * pass) + " %";
       try {
         install(std::move(m_shadow), why, "retired", true);
@@ -215,11 +261,12 @@ void Lifecycle::judge_shadow(const LifecycleCycle& in, std::vector<LifecycleEven
       return;
     }
   }
-  if (in.cycle - m_shadow_since >= m_lc.shadow_max_cycles) {
+  if (last) {
     const std::string why = "not promoted within " + std::to_string(m_lc.shadow_max_cycles) + " cycles: realised error " +
                             fixed(rms(m_shadow_sq, m_shadow_scored)) + " against the active model's " +
                             fixed(rms(m_active_sq, m_shadow_scored)) + " over " + std::to_string(m_shadow_scored) +
-                            " cycles (its reference level " + fixed(rms(m_ref_sq, m_ref_n)) + "), gates passed " +
+                            " cycles (paired t " + fixed(paired_t(m_blocks)) + " over " + std::to_string(m_blocks.size()) +
+                            " blocks; its reference level " + fixed(rms(m_ref_sq, m_ref_n)) + "), gates passed " +
                             std::to_string(m_shadow_passed) + " of " + std::to_string(m_shadow_gated);
     try {
       io::ModelRegistry(io::registry_directory(m_config)).mark(m_shadow->package().name, m_shadow->package().version, "rejected", why);
@@ -349,6 +396,8 @@ void Lifecycle::save(io::StateArchive& a) const {
   j["replaced_version"] = m_replaced ? m_replaced->package().version : 0;
   j["watch"] = {m_watch_since, m_watch_scored, m_watch_sq, m_replaced_sq};
   j["reference"] = {m_ref_sq, static_cast<double>(m_ref_n)};
+  j["blocks"] = m_blocks;
+  j["block"] = {m_block_sum, static_cast<double>(m_block_n), static_cast<double>(m_last_look)};
   if (m_job) j["job"] = {{"cycle", m_job->request().cycle}, {"reason", m_job->request().reason}, {"theta", m_job->request().theta}};
   a.put("decider.lifecycle", j.dump());
   m_capture->save(a);
@@ -382,6 +431,11 @@ void Lifecycle::restore(const io::StateArchive& a) {
     const auto& reference = j.at("reference");
     m_ref_sq = reference.at(0).get<double>();
     m_ref_n = static_cast<long>(reference.at(1).get<double>());
+    m_blocks = j.at("blocks").get<std::vector<double>>();
+    const auto& block = j.at("block");
+    m_block_sum = block.at(0).get<double>();
+    m_block_n = static_cast<int>(block.at(1).get<double>());
+    m_last_look = static_cast<int>(block.at(2).get<double>());
     // The versions in shadow and under watch come back from the registry; a retraining in hand
     // starts again from its request (its data are drawn from the request, so it ends the same).
     const auto reload = [&](const char* key, std::unique_ptr<advisor::Model>& into) {

@@ -39,6 +39,10 @@ class AdvisorModels;
 class DataCapture;
 class RetrainJob;
 
+/// The one-sample t-statistic of paired block differences (mean over its standard error): 0 with
+/// fewer than 3 blocks; the lifecycle's promotion test.
+double paired_t(const std::vector<double>& blocks);
+
 /// What one cycle tells the lifecycle.
 struct LifecycleCycle {
   int cycle = 0;
@@ -114,6 +118,13 @@ class Lifecycle {
   PredictionLedger m_active_ledger, m_shadow_ledger, m_replaced_ledger;
   int m_shadow_since = -1, m_shadow_scored = 0, m_shadow_gated = 0, m_shadow_passed = 0;
   double m_shadow_sq = 0.0, m_active_sq = 0.0;
+  // The paired test: per block of cycles (the longest lead: errors within it are correlated),
+  // the mean of active^2 - shadow^2; the block being filled in m_block_sum / m_block_n.
+  std::vector<double> m_blocks;
+  double m_block_sum = 0.0;
+  int m_block_n = 0;
+  int m_last_look = 0;                      // m_shadow_scored at the last look
+  int block_cycles() const;  // the longest lead
   // Watch: the version a promotion replaced, kept to compare with until the watch ends.
   std::unique_ptr<advisor::Model> m_replaced;
   int m_watch_since = -1, m_watch_scored = 0;
@@ -121,7 +132,7 @@ class Lifecycle {
   // Figures for summary.json.
   std::vector<LifecycleEvent> m_events;
   double m_ref_sq = 0.0;                    // the active version's reference level: its realised error over
-  long m_ref_n = 0;                         // its first shadow_cycles scored cycles (after the warm-up)
+  long m_ref_n = 0;                         // its first reference_cycles scored cycles (after the warm-up)
   long m_retrainings = 0;
   double m_retrain_ms = 0.0;
   bool m_job_ready = false;

@@ -6,6 +6,7 @@
 // survives a restart snapshot.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <random>
@@ -15,6 +16,7 @@
 #include "decision/advised_twin.hpp"
 #include "decision/data_capture.hpp"
 #include "decision/drift_watch.hpp"
+#include "decision/lifecycle.hpp"
 #include "driver/operator_commands.hpp"
 #include "io/data_window.hpp"
 #include "io/model_registry.hpp"
@@ -255,6 +257,28 @@ TEST(Lifecycle, CapturedRowsAreTheRealisedChangesAndMovingControlsAreLeftOut) {
   const auto moved = capture(0.02, true);
   EXPECT_EQ(moved.rows().rows(), 0);
   EXPECT_EQ(moved.rows_moved(), 18);
+}
+
+// The promotion test: the one-sample t-statistic of paired block differences, and its false
+// promotion rate on equal models (blocks of zero-mean noise) at one look.
+TEST(Lifecycle, ThePromotionTestIsAPairedBlockTTest) {
+  using twin::detail::paired_t;
+  EXPECT_EQ(paired_t({1.0, 2.0}), 0.0);  // too few blocks to judge
+  EXPECT_NEAR(paired_t({1.0, 2.0, 3.0}), 2.0 * std::sqrt(3.0), 1e-12);
+  EXPECT_NEAR(paired_t({-1.0, -2.0, -3.0}), -2.0 * std::sqrt(3.0), 1e-12);
+  EXPECT_TRUE(std::isinf(paired_t({0.5, 0.5, 0.5, 0.5})));
+  EXPECT_EQ(paired_t({0.0, 0.0, 0.0}), 0.0);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0.0, 1.0);
+  int passed = 0;
+  const int trials = 20000;
+  for (int k = 0; k < trials; ++k) {
+    std::vector<double> blocks(5);  // the plate's second look: 60 cycles in blocks of 12
+    for (double& b : blocks) b = noise(rng);
+    passed += paired_t(blocks) >= 3.0 ? 1 : 0;
+  }
+  // Student's t with 4 degrees of freedom: P(t >= 3) = 0.020.
+  EXPECT_NEAR(static_cast<double>(passed) / trials, 0.020, 0.004);
 }
 
 TEST(OperatorCommands, FilesAreTakenOnceAndBadOnesAreRefusedWithTheReason) {
