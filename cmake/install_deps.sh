@@ -17,6 +17,8 @@ packages=(
   libssl-dev
   # the fuzzers (tests/fuzz): clang's libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
+  # the C API's bindings and their tests: Fortran (iso_c_binding) and Python (ctypes, numpy)
+  gfortran python3-numpy
 )
 
 missing=()
