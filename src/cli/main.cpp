@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <Kokkos_Core.hpp>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -161,6 +162,22 @@ int run_cli(int argc, char** argv) {
       ->excludes(run->get_option("--overwrite"));
   run->add_flag("--no-faults", run_options.no_faults,
                 "Run the plant emulator without its scheduled events (the fault-free reference of the anomaly diagnosis)");
+  run->add_option_function<std::string>(
+         "--pace", [&](const std::string& s) { run_options.pace = s == "real-time" ? 1.0 : std::stod(s); },
+         "Run each cycle at its facility time, as a twin attached to a plant does: real-time, or N for N times "
+         "faster (plant and replay sources; default: as fast as the twin goes)")
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            if (s == "real-time") return {};
+            try {
+              std::size_t end = 0;
+              const double v = std::stod(s, &end);
+              if (end == s.size() && v > 0.0 && std::isfinite(v)) return {};
+            } catch (const std::exception&) {
+            }
+            return "expected real-time or a positive number N (N times faster than real time), got '" + s + "'";
+          },
+          "real-time|N"));
 
   twin::detail::TrainOptions train_options;
   auto* train = app.add_subcommand("train", "Generate data with the solver and train the advisor's models (MPI data-parallel)");

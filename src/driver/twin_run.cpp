@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "advisor/version.hpp"
 #include "cycle/runtime_state.hpp"
@@ -274,7 +275,15 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   const bool terminal = rank == 0 && config.outputs.progress && isatty(STDOUT_FILENO);
   RunResult result;
 
-  const double silence_s = source->paced() ? config.source.silence_s.value_or(period) + period : 0.0;
+  if (options.pace > 0.0 && source->paced())
+    throw ConfigError({}, "--pace: the " + config.source.type +
+                              " source is paced by its facility (readings arrive when they arrive); --pace applies to "
+                              "the plant and replay sources");
+  const bool pacing = options.pace > 0.0;
+  double silence_s = source->paced() ? config.source.silence_s.value_or(period) + period : 0.0;
+  if (pacing) silence_s = period / options.pace;  // the watchdog allows for the wait between cycles
+  times.pace = options.pace;
+  const int first_cycle = runtime.cycle();
   Watchdog watchdog(dir / "state" / "heartbeat", rank, size, config.twin.watchdog_limit_s(), silence_s);
   const auto wall_start = Clock::now();
   for (int c = runtime.cycle(); c < cycles; ++c) {
@@ -287,6 +296,14 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
       spdlog::warn("{} received: stopping after {} cycles; writing the outputs", signal_name(stop), c);
       result.stop_signal = stop;
       break;
+    }
+    if (pacing) {
+      // A paced run: cycle c's readings exist at the end of its period, (c + 1) T of facility
+      // time after the start, scaled by the pace.
+      watchdog.beat(c, "paced wait");
+      const auto due = wall_start + std::chrono::duration_cast<Clock::duration>(
+                                        std::chrono::duration<double>((c + 1 - first_cycle) * period / options.pace));
+      std::this_thread::sleep_until(due);
     }
     auto stage = Clock::now();
     watchdog.beat(c, "source");
@@ -302,6 +319,7 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
     kpis.add_source_wait(1000.0 * wait_s, !down.empty());
 
     stage = Clock::now();
+    const auto readings_in_hand = stage;
     if (!down.empty()) runtime.report_source_down(down);
     if (rank == 0)
       for (const OperatorCommand& command : take_commands(dir / "commands")) runtime.command(command);
@@ -313,6 +331,7 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
     for (std::size_t j = 0; j < applied.size(); ++j) applied[j] = out.advice.controls[j].value;
     watchdog.beat(c, "emit and record");
     source->emit(out.advice);
+    kpis.add_reading_to_advice(1000.0 * seconds_since(readings_in_hand));
     kpis.record(c, out, used, runtime, source->truth());
     snapshots.poll(false);
     if (config.snapshots.every > 0 && (c + 1) % config.snapshots.every == 0 && c + 1 < cycles) snapshot(c + 1, "periodic");

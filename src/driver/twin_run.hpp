@@ -22,6 +22,10 @@ struct RunOptions {
   bool overwrite = false;              ///< replace an earlier run's outputs in the run directory
   /// continue the run in this directory from its newest committed snapshot (state/)
   std::optional<std::string> resume;
+  /// facility seconds per wall-clock second: 1 runs each cycle at its facility time (a twin
+  /// attached to a real plant), N runs N times faster, 0 as fast as the twin goes. The plant and
+  /// replay sources only: a stream is paced by its facility.
+  double pace = 0.0;
 };
 
 /// How a run ended.

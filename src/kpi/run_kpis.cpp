@@ -315,6 +315,8 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
                       {"deadline_misses", m_misses + m_silent_misses},
                       {"deadline_misses_by", {{"cycle_over_deadline", m_misses}, {"source_silent", m_silent_misses}}},
                       {"source_wait_ms", percentiles(m_source_wait_ms)},
+                      {"reading_to_advice_ms", percentiles(m_reading_to_advice_ms)},
+                      {"pace", times.pace > 0.0 ? nlohmann::json(times.pace) : nlohmann::json("unpaced")},
                       {"safe_hold_cycles", m_safe_holds},
                       {"cycle_ms", percentiles(m_cycle_ms)},
                       {"stage_mean_ms", {{"qc", m_stage_sum[0] / n},

@@ -27,6 +27,7 @@ struct RunTimes {
   double setup_s = 0.0;        ///< building the source and the Runtime
   double wall_s = 0.0;         ///< the whole loop
   double source_wall_s = 0.0;  ///< waiting for / producing readings
+  double pace = 0.0;           ///< facility seconds per wall second (--pace), 0: as fast as it goes
 };
 
 class RunKpis {
@@ -47,6 +48,9 @@ class RunKpis {
     m_source_wait_ms.push_back(ms);
     if (silent) ++m_silent_misses;
   }
+  /// From the cycle's readings in hand (the source returned them) to its advice emitted [ms]:
+  /// the latency the facility sees beyond its own transport.
+  void add_reading_to_advice(double ms) { m_reading_to_advice_ms.push_back(ms); }
   /// "cycle 12/360  t = 120 s  64x real time  RMSE 0.131  mode nominal" (rank 0).
   std::string progress(int cycles) const;
   /// The figures so far that metrics.prom shows while the run goes on.
@@ -85,6 +89,7 @@ class RunKpis {
   std::vector<double> m_lifecycle_ms;                    // retraining work per cycle, where there was some
   std::vector<double> m_surrogate_error;                 // the active surrogate's realised error per cycle (NaN: none)
   std::vector<double> m_advise_ms, m_cycle_ms, m_rmse_analysis, m_rmse_free, m_source_wait_ms;
+  std::vector<double> m_reading_to_advice_ms;
   long m_silent_misses = 0;
   double m_stage_sum[5] = {0, 0, 0, 0, 0};
   double m_twin_wall_s = 0.0;

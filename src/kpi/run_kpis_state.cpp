@@ -51,6 +51,7 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
   a.put("kpi.source_wait_ms", m_source_wait_ms);
+  a.put("kpi.reading_to_advice_ms", m_reading_to_advice_ms);
   a.put("kpi.silent_misses", m_silent_misses);
   a.put("kpi.stage_sum", std::vector<double>(std::begin(m_stage_sum), std::end(m_stage_sum)));
   a.put("kpi.twin_wall_s", m_twin_wall_s);
@@ -104,6 +105,7 @@ void RunKpis::restore(const io::StateArchive& a) {
   m_rmse_analysis = a.doubles("kpi.rmse_analysis");
   m_rmse_free = a.doubles("kpi.rmse_free");
   m_source_wait_ms = a.doubles("kpi.source_wait_ms");
+  m_reading_to_advice_ms = a.has("kpi.reading_to_advice_ms") ? a.doubles("kpi.reading_to_advice_ms") : std::vector<double>{};
   m_silent_misses = a.get_int("kpi.silent_misses");
   const auto& stage = a.doubles("kpi.stage_sum", 5);
   std::copy(stage.begin(), stage.end(), m_stage_sum);

@@ -63,10 +63,11 @@ class StreamSource final : public ObservationSource {
     if (m_rank != 0) return out;
     const double t_end = t0_s + period_s;
     // Readings that arrived early for this period; sensors already past it.
-    std::set<std::string> moved_on;
+    std::set<std::string> moved_on, reported;
     std::vector<Observation> later;
     for (Observation& o : m_pending) {
       if (o.t_s <= t_end + 1e-9) {
+        if (o.t_s > t0_s + 1e-9 && m_configured.count(o.sensor)) reported.insert(o.sensor);
         out.push_back(std::move(o));
       } else {
         if (counts(o.sensor)) moved_on.insert(o.sensor);
@@ -74,10 +75,11 @@ class StreamSource final : public ObservationSource {
       }
     }
     m_pending = std::move(later);
-    if (m_eof || moved_on.size() >= quorum()) return out;
-    // Wait until half the sensors have sent a reading beyond the period (the facility has moved
-    // on: one sensor with a fast clock cannot end the period for the others), or the input ends,
-    // but never longer than silence_s without any data.
+    if (m_eof || moved_on.size() >= quorum() || complete(reported)) return out;
+    // Wait until every configured sensor has reported in the period (a facility that sends all
+    // its sensors gets its advice at once), or half the sensors have sent a reading beyond the
+    // period (the facility has moved on: one sensor with a fast clock cannot end the period for
+    // the others), or the input ends, but never longer than silence_s without any data.
     const auto wait_start = LineInput::Clock::now();
     const auto silence = std::chrono::duration_cast<LineInput::Clock::duration>(std::chrono::duration<double>(m_silence_s));
     std::string line;
@@ -119,7 +121,10 @@ class StreamSource final : public ObservationSource {
       if (counts(o.sensor) && m_seen.size() < max_sensors_tracked) m_seen.insert(o.sensor);
       // Stamped too far ahead, or with no usable time: the Runtime's QC counts and drops it.
       if (!std::isfinite(o.t_s) || o.t_s <= t_end + 1e-9 || o.t_s > t_end + m_max_future_s) {
+        if (std::isfinite(o.t_s) && o.t_s > t0_s + 1e-9 && o.t_s <= t_end + 1e-9 && m_configured.count(o.sensor))
+          reported.insert(o.sensor);
         out.push_back(o);
+        if (complete(reported)) return out;
         continue;
       }
       if (m_pending.size() >= max_pending) {  // a flood of early readings: bounded, and counted
@@ -207,6 +212,10 @@ class StreamSource final : public ObservationSource {
     if (n <= 10) return true;
     while (n % 10 == 0) n /= 10;
     return n == 1;
+  }
+  // Every configured sensor has a reading in the period.
+  bool complete(const std::set<std::string>& reported) const {
+    return !m_configured.empty() && reported.size() == m_configured.size();
   }
   // Only the twin's own sensors count (all names when it has none): made-up names cannot stall it.
   bool counts(const std::string& name) const { return m_configured.empty() || m_configured.count(name) != 0; }

@@ -67,12 +67,13 @@ def library():
     else:
         raise OSError("twinrt: libtwinrt.so not found (set TWINRT_LIBRARY): " + "; ".join(errors))
     P, I, D, S = ctypes.c_void_p, ctypes.c_int, ctypes.c_double, ctypes.c_size_t
-    pd, pi = ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_int)
+    # Arrays go as plain addresses (numpy's .ctypes.data): the cheapest conversion per call.
+    pd, pi = ctypes.c_void_p, ctypes.c_void_p
     sigs = {
-        "twin_version": (None, [pi, pi, pi]),
+        "twin_version": (None, [ctypes.POINTER(I)] * 3),
         "twin_version_string": (ctypes.c_char_p, []),
-        "twin_create": (I, [ctypes.c_char_p, pi, ctypes.c_char_p, ctypes.POINTER(P)]),
-        "twin_create_from_yaml": (I, [ctypes.c_char_p, pi, ctypes.c_char_p, ctypes.POINTER(P)]),
+        "twin_create": (I, [ctypes.c_char_p, ctypes.POINTER(I), ctypes.c_char_p, ctypes.POINTER(P)]),
+        "twin_create_from_yaml": (I, [ctypes.c_char_p, ctypes.POINTER(I), ctypes.c_char_p, ctypes.POINTER(P)]),
         "twin_destroy": (None, [P]),
         "twin_errmsg": (ctypes.c_char_p, [P]),
         "twin_last_error": (ctypes.c_char_p, []),
@@ -89,8 +90,8 @@ def library():
         "twin_ingest": (I, [P, S, pd, pi, pd]),
         "twin_ingest_named": (I, [P, S, pd, ctypes.POINTER(ctypes.c_char_p), pd]),
         "twin_apply_controls": (I, [P, S, pd]),
-        "twin_step": (I, [P, D, pd, S, pi, ctypes.c_char_p, S]),
-        "twin_step_info": (I, [P, pi, pi, pi, pd, pi]),
+        "twin_step": (I, [P, D, pd, S, P, ctypes.c_char_p, S]),
+        "twin_step_info": (I, [P, P, P, P, P, P]),
         "twin_sensor_estimates": (I, [P, S, pd, pd]),
         "twin_parameter_estimates": (I, [P, S, pd, pd]),
         "twin_save_snapshot": (I, [P, ctypes.c_char_p]),
@@ -143,11 +144,14 @@ class Twin:
         self.control_period = lib.twin_control_period(h)
         self.deadline_ms = lib.twin_deadline_ms(h)
         self._index = {name: i for i, name in enumerate(self.sensors)}
+        # step's outputs, allocated once (their addresses are taken once too)
         self._out = np.zeros(len(self.controls))
+        self._out_ptr = self._out.ctypes.data
         self._mode = ctypes.c_int()
+        self._mode_ref = ctypes.addressof(self._mode)
         self._reason = ctypes.create_string_buffer(512)
-        self._pd = ctypes.POINTER(ctypes.c_double)
-        self._pi = ctypes.POINTER(ctypes.c_int)
+        self._info = (ctypes.c_int * 4)()
+        self._info_ms = ctypes.c_double()
 
     def _check(self, status):
         if status != 0:
@@ -177,37 +181,34 @@ class Twin:
             raise ValueError("ingest: %d times but %d sensors" % (len(t), len(sensors)))
         if len(sensors) and isinstance(sensors[0], str):
             names = (ctypes.c_char_p * len(sensors))(*[s.encode() for s in sensors])
-            self._check(self._lib.twin_ingest_named(h, len(t), t.ctypes.data_as(self._pd), names,
-                                                    v.ctypes.data_as(self._pd)))
+            self._check(self._lib.twin_ingest_named(h, len(t), t.ctypes.data, names, v.ctypes.data))
         else:
             idx = np.ascontiguousarray(sensors, dtype=np.intc)
-            self._check(self._lib.twin_ingest(h, len(t), t.ctypes.data_as(self._pd), idx.ctypes.data_as(self._pi),
-                                              v.ctypes.data_as(self._pd)))
+            self._check(self._lib.twin_ingest(h, len(t), t.ctypes.data, idx.ctypes.data, v.ctypes.data))
 
     def apply_controls(self, controls):
         """The facility applies these controls (config order) instead of the last advice."""
         c = _doubles(controls, len(self.controls), "controls")
-        self._check(self._lib.twin_apply_controls(self._handle(), len(c), c.ctypes.data_as(self._pd)))
+        self._check(self._lib.twin_apply_controls(self._handle(), len(c), c.ctypes.data))
 
     def step(self, deadline_ms=None):
         """Runs one cycle (collective) and returns its Advice."""
         d = self.deadline_ms if deadline_ms is None else float(deadline_ms)
-        self._check(self._lib.twin_step(self._handle(), d, self._out.ctypes.data_as(self._pd), len(self._out),
-                                        ctypes.byref(self._mode), self._reason, len(self._reason)))
+        self._check(self._lib.twin_step(self._handle(), d, self._out_ptr, len(self._out), self._mode_ref, self._reason,
+                                        len(self._reason)))
         return Advice(self._out.copy(), _MODES[self._mode.value], self._reason.value.decode(errors="replace"))
 
     def step_info(self):
         """The last step's figures: a dict of accepted, rejected, deadline_missed, total_ms, anomaly_flagged."""
-        a, r, m, f = ctypes.c_int(), ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
-        ms = ctypes.c_double()
-        self._check(self._lib.twin_step_info(self._handle(), ctypes.byref(a), ctypes.byref(r), ctypes.byref(m),
-                                             ctypes.byref(ms), ctypes.byref(f)))
-        return {"accepted": a.value, "rejected": r.value, "deadline_missed": bool(m.value), "total_ms": ms.value,
-                "anomaly_flagged": bool(f.value)}
+        i, base, size = self._info, ctypes.addressof(self._info), ctypes.sizeof(ctypes.c_int)
+        self._check(self._lib.twin_step_info(self._handle(), base, base + size, base + 2 * size,
+                                             ctypes.addressof(self._info_ms), base + 3 * size))
+        return {"accepted": i[0], "rejected": i[1], "deadline_missed": bool(i[2]), "total_ms": self._info_ms.value,
+                "anomaly_flagged": bool(i[3])}
 
     def _estimates(self, fn, n):
-        mean, spread = np.zeros(n), np.zeros(n)
-        self._check(fn(self._handle(), n, mean.ctypes.data_as(self._pd), spread.ctypes.data_as(self._pd)))
+        mean, spread = np.empty(n), np.empty(n)
+        self._check(fn(self._handle(), n, mean.ctypes.data, spread.ctypes.data))
         return mean, spread
 
     def sensor_estimates(self):

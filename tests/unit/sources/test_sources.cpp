@@ -3,8 +3,14 @@
 // cycle, and a stream that holds a reading for its cycle, skips and counts malformed lines, and ends.
 #include <gtest/gtest.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <future>
+#include <thread>
 
 #include "sources/observation_source.hpp"
 #include "twin/config.hpp"
@@ -93,4 +99,39 @@ TEST(Sources, AStreamHoldsALaterReadingAndEndsWithItsInput) {
   EXPECT_FALSE(source->ended(!second.empty()));
   EXPECT_TRUE(source->readings(2, 10.0, 5.0, {}).empty());
   EXPECT_TRUE(source->ended(false));
+}
+
+// A facility that sends every sensor each period gets its advice at once: the period ends when
+// all configured sensors have reported in it, not after source.silence_s or the next period's
+// readings. The FIFO stays open (a live feed), so waiting for either would take 30 s.
+TEST(Sources, AStreamPeriodEndsWhenEverySensorHasReported) {
+  twin::Config c = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");  // 6 sensors
+  c.source.type = "stream";
+  c.source.silence_s = 30.0;
+  const fs::path fifo = fs::temp_directory_path() / ("twin_sources_" + std::to_string(::getpid()) + "_live.fifo");
+  fs::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  c.source.stream_input = fifo.string();
+  c.source.advice_output = write("advice_live.jsonl", "").string();
+  std::string lines;
+  for (std::size_t s = 0; s < c.sensors.size(); ++s) lines += "{\"t\": 5, \"sensor\": \"" + c.sensors[s].name + "\", \"value\": 300}\n";
+  // The writer opens the FIFO (it blocks until the source opens it), writes one period and
+  // keeps it open until the test ends.
+  std::promise<void> done;
+  std::thread writer([&, finished = done.get_future()]() mutable {
+    std::ofstream out(fifo);
+    out << lines << std::flush;
+    finished.wait();
+  });
+  const auto source = ObservationSource::create({c, MPI_COMM_SELF});
+  const auto start = std::chrono::steady_clock::now();
+  const auto first = source->readings(0, 0.0, 5.0, {});
+  const double waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  done.set_value();
+  writer.join();
+  ASSERT_EQ(c.sensors.size(), 6u);
+  EXPECT_EQ(first.size(), c.sensors.size());
+  EXPECT_TRUE(source->down().empty()) << source->down();
+  EXPECT_LT(waited_s, 15.0);  // not the 30 s silence limit
+  fs::remove(fifo);
 }
