@@ -17,9 +17,12 @@
  * unspecified state: destroy it (or restore a snapshot).
  *
  * Collective (every rank of the handle's communicator calls it, in the same order): twin_create*,
- * twin_step, twin_save_snapshot, twin_restore, twin_destroy. The others are local. Only rank 0's
- * readings, controls and step outputs count; the other ranks may pass n = 0 and get the same
- * controls back.
+ * twin_ingest*, twin_apply_controls, twin_step, twin_save_snapshot, twin_restore, twin_destroy.
+ * The queries (counts, names, estimates, step info, cycle, time, messages) are local. Only rank
+ * 0's readings and controls count (they are broadcast): the other ranks call twin_ingest with
+ * n = 0. Every rank gets the same advice back. Make the same collective call, with valid
+ * arguments, on every rank: an argument error is found on the rank that made it, and a rank that
+ * returns early leaves the others waiting in the collective.
  *
  * Threads: a handle is driven by one thread at a time (no call on a handle may overlap another on
  * the same handle). Different handles may be used from different threads only if MPI was
@@ -115,13 +118,15 @@ double twin_time(const twin_runtime* twin);
 
 /** Queues n readings for the next step: facility time [s], sensor index (configuration order),
  *  value. Bad values (non-finite, out of range, stale) are not errors: QC rejects them with a
- *  reason. An index out of range is TWIN_ERROR_ARGUMENT and nothing is queued. Local. */
+ *  reason. An index out of range is TWIN_ERROR_ARGUMENT and nothing is queued (the call still
+ *  takes part in the broadcast). Collective: rank 0's readings go to every rank; the others pass
+ *  n = 0. */
 twin_status twin_ingest(twin_runtime* twin, size_t n, const double* time_s, const int* sensor, const double* value);
 /** As twin_ingest, by sensor name; an unknown name is counted by QC (unknown_sensor), not an error. */
 twin_status twin_ingest_named(twin_runtime* twin, size_t n, const double* time_s, const char* const* sensor,
                               const double* value);
 /** The facility applies these controls (configuration order) instead of the last advice, e.g. an
- *  operator's override. n must be twin_control_count. Local. */
+ *  operator's override. n must be twin_control_count. Collective: rank 0's values count. */
 twin_status twin_apply_controls(twin_runtime* twin, size_t n, const double* controls);
 /** Runs one cycle within deadline_ms and writes the advice: n_controls values (at least
  *  twin_control_count) into controls, the mode into *mode and why into reason (NUL-terminated,

@@ -266,10 +266,12 @@ twin_status twin_ingest(twin_runtime* t, size_t n, const double* time_s, const i
     std::vector<twin::Observation> readings;
     readings.reserve(n);
     for (size_t i = 0; i < n; ++i) {
-      if (sensor[i] < 0 || sensor[i] >= S)
+      if (sensor[i] < 0 || sensor[i] >= S) {
+        t->runtime->ingest({});  // still take part in the broadcast the other ranks are in
         return argument(message, "twin_ingest: reading " + std::to_string(i) + " names sensor index " +
                                      std::to_string(sensor[i]) + ", outside 0.." + std::to_string(S - 1) +
                                      " (nothing was queued)");
+      }
       readings.push_back({time_s[i], t->config.sensors[static_cast<std::size_t>(sensor[i])].name, value[i]});
     }
     t->runtime->ingest(readings);
