@@ -77,6 +77,13 @@ class Binding(unittest.TestCase):
             self.assertGreater(info["accepted"], 0)
             self.assertEqual(info["accepted"] + info["rejected"], 6)  # every reading accounted for
             self.assertFalse(info["deadline_missed"])
+            buf = np.zeros(len(twin.controls))
+            advice = twin.step(5000.0, out=buf)
+            self.assertIs(advice.controls, buf)  # written in place
+            self.assertIsInstance(advice.reason, str)
+            with self.assertRaises(ValueError):
+                twin.step(5000.0, out=np.zeros(3))
+            self.assertEqual(twin.cycle, 6)  # the refused step did not run
 
     def test_snapshot_restored_continues_identically(self):
         state = os.path.join(SCRATCH, "python_state")

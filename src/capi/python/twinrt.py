@@ -14,8 +14,6 @@ and message. docs/embedding.md is the contract: call order, collectiveness, thre
 import ctypes
 import ctypes.util
 import os
-from collections import namedtuple
-
 import numpy as np
 
 __all__ = ["Twin", "TwinError", "Advice", "library", "version"]
@@ -24,8 +22,23 @@ _STATUS = ["TWIN_OK", "TWIN_ERROR_ARGUMENT", "TWIN_ERROR_CONFIG", "TWIN_ERROR_DA
            "TWIN_ERROR_RUNTIME", "TWIN_ERROR_MEMORY"]
 _MODES = ["nominal", "fallback", "advisor_off", "safe_hold"]
 
-Advice = namedtuple("Advice", "controls mode reason")
-Advice.__doc__ = "One cycle's advice: controls (numpy array, config order), mode (a name), reason."
+class Advice:
+    """One cycle's advice: controls (numpy array, config order), mode (a name), reason (decoded
+    when first read: a control loop that does not look at it does not pay for it)."""
+
+    __slots__ = ("controls", "mode", "_reason")
+
+    def __init__(self, controls, mode, reason):
+        self.controls, self.mode, self._reason = controls, mode, reason
+
+    @property
+    def reason(self):
+        if isinstance(self._reason, bytes):
+            self._reason = self._reason.decode(errors="replace")
+        return self._reason
+
+    def __repr__(self):
+        return "Advice(controls=%r, mode=%r, reason=%r)" % (self.controls, self.mode, self.reason)
 
 
 class TwinError(RuntimeError):
@@ -144,9 +157,7 @@ class Twin:
         self.control_period = lib.twin_control_period(h)
         self.deadline_ms = lib.twin_deadline_ms(h)
         self._index = {name: i for i, name in enumerate(self.sensors)}
-        # step's outputs, allocated once (their addresses are taken once too)
-        self._out = np.zeros(len(self.controls))
-        self._out_ptr = self._out.ctypes.data
+        # step's mode and reason, allocated once (their addresses taken once too)
         self._mode = ctypes.c_int()
         self._mode_ref = ctypes.addressof(self._mode)
         self._reason = ctypes.create_string_buffer(512)
@@ -191,12 +202,18 @@ class Twin:
         c = _doubles(controls, len(self.controls), "controls")
         self._check(self._lib.twin_apply_controls(self._handle(), len(c), c.ctypes.data))
 
-    def step(self, deadline_ms=None):
-        """Runs one cycle (collective) and returns its Advice."""
+    def step(self, deadline_ms=None, out=None):
+        """Runs one cycle (collective) and returns its Advice. `out`: a float64 numpy array of
+        len(controls) the controls are written into (no allocation per cycle); by default a new
+        array each step."""
         d = self.deadline_ms if deadline_ms is None else float(deadline_ms)
-        self._check(self._lib.twin_step(self._handle(), d, self._out_ptr, len(self._out), self._mode_ref, self._reason,
+        if out is None:
+            out = np.empty(len(self.controls))
+        elif out.dtype != np.float64 or out.shape != (len(self.controls),) or not out.flags.c_contiguous:
+            raise ValueError("step: out must be a contiguous float64 array of %d" % len(self.controls))
+        self._check(self._lib.twin_step(self._handle(), d, out.ctypes.data, len(out), self._mode_ref, self._reason,
                                         len(self._reason)))
-        return Advice(self._out.copy(), _MODES[self._mode.value], self._reason.value.decode(errors="replace"))
+        return Advice(out, _MODES[self._mode.value], self._reason.value)
 
     def step_info(self):
         """The last step's figures: a dict of accepted, rejected, deadline_missed, total_ms, anomaly_flagged."""
