@@ -153,6 +153,25 @@ twin_mode mode_of(twin::Mode m) {
   return TWIN_MODE_SAFE_HOLD;
 }
 
+/// Estimates (mean, spread) after the last step into the caller's arrays: `count` of them.
+template <class Get>
+twin_status estimates(const twin_runtime* t, size_t n, double* mean, double* spread, const char* call, const char* what,
+                      std::size_t count, Get get) {
+  return guarded(t, [&](std::string& message) {
+    if (!t) return argument(message, std::string(call) + ": the handle is NULL");
+    if (n < count || (count > 0 && !mean))
+      return argument(message, std::string(call) + ": room for " + std::to_string(n) + " " + what + ", the twin has " +
+                                   std::to_string(count));
+    const auto values = get(*t->runtime);
+    if (values.size() < count) return argument(message, std::string(call) + ": no step has run yet");
+    for (std::size_t k = 0; k < count; ++k) {
+      mean[k] = values[k].first;
+      if (spread) spread[k] = values[k].second;
+    }
+    return TWIN_OK;
+  });
+}
+
 /// A snapshot call: save or restore, in state_dir.
 twin_status with_state_dir(twin_runtime* t, const char* state_dir, const char* call,
                            void (twin::Runtime::*f)(const std::string&)) {
@@ -340,36 +359,20 @@ twin_status twin_step_info(const twin_runtime* t, int* accepted, int* rejected, 
 }
 
 twin_status twin_sensor_estimates(const twin_runtime* t, size_t n, double* mean, double* spread) {
-  return guarded(t, [&](std::string& message) {
-    if (!t) return argument(message, "twin_sensor_estimates: the handle is NULL");
-    const auto& est = t->runtime->sensor_estimates();
-    const std::size_t S = t->config.sensors.size();
-    if (n < S || !mean)
-      return argument(message, "twin_sensor_estimates: room for " + std::to_string(n) + " sensors, the twin has " +
-                                   std::to_string(S));
-    if (est.size() < S) return argument(message, "twin_sensor_estimates: no step has run yet");
-    for (std::size_t s = 0; s < S; ++s) {
-      mean[s] = est[s].analysis;
-      if (spread) spread[s] = est[s].spread;
-    }
-    return TWIN_OK;
+  return estimates(t, n, mean, spread, "twin_sensor_estimates", "sensors",
+                   t ? t->config.sensors.size() : 0, [](const twin::Runtime& r) {
+    std::vector<std::pair<double, double>> out;
+    for (const auto& e : r.sensor_estimates()) out.emplace_back(e.analysis, e.spread);
+    return out;
   });
 }
 
 twin_status twin_parameter_estimates(const twin_runtime* t, size_t n, double* mean, double* spread) {
-  return guarded(t, [&](std::string& message) {
-    if (!t) return argument(message, "twin_parameter_estimates: the handle is NULL");
-    const auto& est = t->runtime->parameter_estimates();
-    const std::size_t P = t->config.ensemble.parameters.size();
-    if (n < P || (P > 0 && !mean))
-      return argument(message, "twin_parameter_estimates: room for " + std::to_string(n) + " parameters, the twin has " +
-                                   std::to_string(P));
-    if (est.size() < P) return argument(message, "twin_parameter_estimates: no step has run yet");
-    for (std::size_t p = 0; p < P; ++p) {
-      mean[p] = est[p].mean;
-      if (spread) spread[p] = est[p].std;
-    }
-    return TWIN_OK;
+  return estimates(t, n, mean, spread, "twin_parameter_estimates", "parameters",
+                   t ? t->config.ensemble.parameters.size() : 0, [](const twin::Runtime& r) {
+    std::vector<std::pair<double, double>> out;
+    for (const auto& e : r.parameter_estimates()) out.emplace_back(e.mean, e.std);
+    return out;
   });
 }
 

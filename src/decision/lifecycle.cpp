@@ -4,12 +4,11 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "decision/advisor_models.hpp"
 #include "decision/data_capture.hpp"
+#include "decision/lifecycle_figures.hpp"
 #include "io/model_registry.hpp"
-#include "io/state_archive.hpp"
 #include "train/retrain_job.hpp"
 #include "twin/error.hpp"
 
@@ -17,32 +16,8 @@ namespace twin::detail {
 
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-std::string fixed(double v, int digits = 3) { return fmt::format("{:.{}g}", v, digits); }
-double rms(double sq, long n) { return n > 0 ? std::sqrt(sq / n) : std::nan(""); }
-
-}  // namespace
-
-/// The t-statistic of the blocks' mean (one sample, paired differences): mean / (sd / sqrt(n));
-/// 0 with fewer than 3 blocks, +inf for identical positive blocks.
-double paired_t(const std::vector<double>& blocks) {
-  const std::size_t n = blocks.size();
-  if (n < 3) return 0.0;
-  double mean = 0.0;
-  for (double b : blocks) mean += b;
-  mean /= static_cast<double>(n);
-  double var = 0.0;
-  for (double b : blocks) var += (b - mean) * (b - mean);
-  var /= static_cast<double>(n - 1);
-  if (var <= 0.0) return mean > 0.0 ? std::numeric_limits<double>::infinity() : 0.0;
-  return mean / std::sqrt(var / static_cast<double>(n));
-}
-
-namespace {
-
-}  // namespace
-
+using lifecycle_figures::fixed;
+using lifecycle_figures::rms;
 Lifecycle::Lifecycle(const Config& config, AdvisorModels& models, const std::string& data_dir)
     : m_config(config), m_lc(*config.lifecycle), m_models(models), m_capture(std::make_unique<DataCapture>(config, data_dir)) {}
 
@@ -224,81 +199,6 @@ void Lifecycle::finish_retraining(const LifecycleCycle& in, std::vector<Lifecycl
   m_job_ready = false;
 }
 
-void Lifecycle::judge_shadow(const LifecycleCycle& in, std::vector<LifecycleEvent>& events) {
-  if (!m_shadow) return;
-  const std::string label = advisor::label(m_shadow->package());
-  // Judged at a few looks only (every shadow_cycles scored cycles, up to shadow_max_cycles): a
-  // test repeated every cycle would promote on noise sooner or later.
-  const bool last = in.cycle - m_shadow_since >= m_lc.shadow_max_cycles;
-  const bool look = m_shadow_scored > 0 && m_shadow_scored != m_last_look &&
-                    (m_shadow_scored % m_lc.shadow_cycles == 0 || last);
-  if (look && m_ref_n >= m_lc.reference_cycles) {
-    m_last_look = m_shadow_scored;
-    const double rs = rms(m_shadow_sq, m_shadow_scored), ra = rms(m_active_sq, m_shadow_scored);
-    const double pass = m_shadow_gated > 0 ? static_cast<double>(m_shadow_passed) / m_shadow_gated : 0.0;
-    const double reference = rms(m_ref_sq, m_ref_n);
-    const double t = paired_t(m_blocks);
-    // Better by the margin (the size of the gain) and beyond the noise (the paired test).
-    const bool better = rs <= (1.0 - m_lc.promotion_margin) * ra && t >= m_lc.promotion_z;
-    // Only a degraded active version is replaced: a promotion is a risk taken for a reason.
-    const bool degraded = ra >= m_lc.degraded_factor * reference;
-    spdlog::info("cycle {}: lifecycle: {} in shadow: realised error {} against the active model's {} over {} cycles "
-                 "(paired t {} over {} blocks; the active's reference level {}), gates passed {} %: {}",
-                 in.cycle, label, fixed(rs), fixed(ra), m_shadow_scored, fixed(t), m_blocks.size(), fixed(reference),
-                 fixed(100.0 * pass), better && degraded && pass >= m_lc.min_gate_pass ? "promote" : "not yet");
-    if (better && degraded && pass >= m_lc.min_gate_pass) {
-      const std::string why = "realised error " + fixed(rs) + " against the active model's " + fixed(ra) + " over " +
-                              std::to_string(m_shadow_scored) + " cycles (paired t " + fixed(t) + " over " +
-                              std::to_string(m_blocks.size()) + " blocks; its reference level " + fixed(reference) +
-                              "), gates passed " + fixed(100.0 * pass) + " %";
-      try {
-        install(std::move(m_shadow), why, "retired", true);
-        events.push_back(event(in, "promoted", label, why));
-      } catch (const std::exception& e) {
-        events.push_back(event(in, "refused", label, std::string("promotion: ") + e.what()));
-      }
-      m_shadow.reset();
-      return;
-    }
-  }
-  if (last) {
-    const std::string why = "not promoted within " + std::to_string(m_lc.shadow_max_cycles) + " cycles: realised error " +
-                            fixed(rms(m_shadow_sq, m_shadow_scored)) + " against the active model's " +
-                            fixed(rms(m_active_sq, m_shadow_scored)) + " over " + std::to_string(m_shadow_scored) +
-                            " cycles (paired t " + fixed(paired_t(m_blocks)) + " over " + std::to_string(m_blocks.size()) +
-                            " blocks; its reference level " + fixed(rms(m_ref_sq, m_ref_n)) + "), gates passed " +
-                            std::to_string(m_shadow_passed) + " of " + std::to_string(m_shadow_gated);
-    try {
-      io::ModelRegistry(io::registry_directory(m_config)).mark(m_shadow->package().name, m_shadow->package().version, "rejected", why);
-    } catch (const std::exception& e) {
-      spdlog::error("lifecycle: the rejection of {} could not be recorded in the registry: {}", label, e.what());
-    }
-    events.push_back(event(in, "rejected", label, why));
-    m_shadow.reset();
-  }
-}
-
-void Lifecycle::judge_watch(const LifecycleCycle& in, std::vector<LifecycleEvent>& events) {
-  if (!m_replaced || m_watch_scored < m_lc.watch_min_cycles) return;
-  const double rp = rms(m_watch_sq, m_watch_scored), rr = rms(m_replaced_sq, m_watch_scored);
-  const std::string promoted = m_models.surrogate() ? advisor::label(m_models.surrogate()->package()) : std::string();
-  const std::string figures = "realised error " + fixed(rp) + " against " + fixed(rr) + " of " +
-                              advisor::label(m_replaced->package()) + " over " + std::to_string(m_watch_scored) + " cycles";
-  if (rp > m_lc.rollback_factor * rr) {
-    const std::string why = figures + " (more than " + fixed(m_lc.rollback_factor) + "x): back to " + advisor::label(m_replaced->package());
-    try {
-      install(std::move(m_replaced), why, "rolled_back", false);
-      events.push_back(event(in, "rolled_back", promoted, why));
-    } catch (const std::exception& e) {
-      events.push_back(event(in, "refused", promoted, std::string("rollback: ") + e.what()));
-    }
-    m_replaced.reset();
-  } else if (m_watch_scored >= m_lc.watch_cycles) {
-    events.push_back(event(in, "watch_passed", promoted, figures));
-    m_replaced.reset();
-  }
-}
-
 void Lifecycle::install(std::unique_ptr<advisor::Model> model, const std::string& reason, const std::string& replaced_state,
                         bool watch) {
   io::ModelRegistry registry(io::registry_directory(m_config));
@@ -364,113 +264,6 @@ void Lifecycle::apply(const OperatorCommand& c, const LifecycleCycle& in, std::v
   } catch (const std::exception& e) {
     events.push_back(event(in, "refused", name, who + ": " + e.what()));
   }
-}
-
-nlohmann::json Lifecycle::summary() const {
-  nlohmann::json events = nlohmann::json::array();
-  for (const LifecycleEvent& e : m_events)
-    events.push_back({{"cycle", e.cycle}, {"event", e.event}, {"model", e.model}, {"reason", e.reason}});
-  const auto finite_or_null = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-  const auto count = [&](const char* what) {
-    return std::count_if(m_events.begin(), m_events.end(), [&](const LifecycleEvent& e) { return e.event == what; });
-  };
-  return {{"events", events},
-          {"retrainings", m_retrainings},
-          {"promotions", count("promoted")},
-          {"rollbacks", count("rolled_back")},
-          {"rejections", count("rejected")},
-          {"retrain_slack_s", m_retrain_ms / 1000.0},
-          {"captured_rows", m_capture->rows_captured()},
-          {"data_windows", m_capture->windows()},
-          {"paused", m_paused},
-          {"active_reference_error", finite_or_null(rms(m_ref_sq, m_ref_n))},
-          {"shadow", m_shadow ? nlohmann::json(advisor::label(m_shadow->package())) : nlohmann::json(nullptr)},
-          {"active", m_models.surrogate() ? nlohmann::json(advisor::label(m_models.surrogate()->package())) : nlohmann::json(nullptr)}};
-}
-
-void Lifecycle::save(io::StateArchive& a) const {
-  nlohmann::json j = summary();
-  j["paused_reason"] = m_pause_reason;
-  j["shadow_version"] = m_shadow ? m_shadow->package().version : 0;
-  j["shadow"] = {m_shadow_since, m_shadow_scored, m_shadow_gated, m_shadow_passed, m_shadow_sq, m_active_sq};
-  j["replaced_version"] = m_replaced ? m_replaced->package().version : 0;
-  j["watch"] = {m_watch_since, m_watch_scored, m_watch_sq, m_replaced_sq};
-  j["reference"] = {m_ref_sq, static_cast<double>(m_ref_n)};
-  j["blocks"] = m_blocks;
-  j["block"] = {m_block_sum, static_cast<double>(m_block_n), static_cast<double>(m_last_look)};
-  if (m_job) j["job"] = {{"cycle", m_job->request().cycle}, {"reason", m_job->request().reason}, {"theta", m_job->request().theta}};
-  a.put("decider.lifecycle", j.dump());
-  m_capture->save(a);
-}
-
-void Lifecycle::restore(const io::StateArchive& a) {
-  m_capture->restore(a);
-  const auto& text = a.strings("decider.lifecycle");
-  const nlohmann::json j = text.size() == 1 ? nlohmann::json::parse(text[0], nullptr, false) : nlohmann::json();
-  try {
-    m_paused = j.at("paused").get<bool>();
-    m_pause_reason = j.at("paused_reason").get<std::string>();
-    m_retrainings = j.at("retrainings").get<long>();
-    m_retrain_ms = 1000.0 * j.at("retrain_slack_s").get<double>();
-    m_events.clear();
-    for (const auto& e : j.at("events"))
-      m_events.push_back({e.at("cycle").get<int>(), e.at("event").get<std::string>(), e.at("model").get<std::string>(),
-                          e.at("reason").get<std::string>()});
-    const auto& sh = j.at("shadow");
-    m_shadow_since = sh.at(0).get<int>();
-    m_shadow_scored = sh.at(1).get<int>();
-    m_shadow_gated = sh.at(2).get<int>();
-    m_shadow_passed = sh.at(3).get<int>();
-    m_shadow_sq = sh.at(4).get<double>();
-    m_active_sq = sh.at(5).get<double>();
-    const auto& w = j.at("watch");
-    m_watch_since = w.at(0).get<int>();
-    m_watch_scored = w.at(1).get<int>();
-    m_watch_sq = w.at(2).get<double>();
-    m_replaced_sq = w.at(3).get<double>();
-    const auto& reference = j.at("reference");
-    m_ref_sq = reference.at(0).get<double>();
-    m_ref_n = static_cast<long>(reference.at(1).get<double>());
-    m_blocks = j.at("blocks").get<std::vector<double>>();
-    const auto& block = j.at("block");
-    m_block_sum = block.at(0).get<double>();
-    m_block_n = static_cast<int>(block.at(1).get<double>());
-    m_last_look = static_cast<int>(block.at(2).get<double>());
-    // The versions in shadow and under watch come back from the registry; a retraining in hand
-    // starts again from its request (its data are drawn from the request, so it ends the same).
-    const auto reload = [&](const char* key, std::unique_ptr<advisor::Model>& into) {
-      const int v = j.at(key).get<int>();
-      into.reset();
-      if (v <= 0) return;
-      try {
-        into = m_models.load_version(v);
-      } catch (const std::exception& e) {
-        spdlog::warn("resume: lifecycle: {} v{} could not be loaded again ({}); its {} ends", m_config.advisor->surrogate, v,
-                     e.what(), key);
-      }
-    };
-    if (m_models.surrogate()) {
-      reload("shadow_version", m_shadow);
-      reload("replaced_version", m_replaced);
-    }
-    m_job.reset();
-    m_job_ready = false;
-    if (j.contains("job") && m_models.surrogate()) {
-      RetrainRequest request;
-      request.cycle = j["job"].at("cycle").get<int>();
-      request.reason = j["job"].at("reason").get<std::string>();
-      request.theta = j["job"].at("theta").get<std::vector<double>>();
-      request.captured = m_capture->rows();
-      request.windows = m_capture->windows();
-      m_job = std::make_unique<RetrainJob>(m_config, m_models.surrogate()->package(), std::move(request));
-      m_field_given = false;  // the resumed twin's state, gathered at its first step
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw DataError(a.origin() + ": the model lifecycle's state is malformed: " + e.what());
-  }
-  m_active_ledger.clear();
-  m_shadow_ledger.clear();
-  m_replaced_ledger.clear();
 }
 
 }  // namespace twin::detail
