@@ -1,8 +1,16 @@
 #!/usr/bin/env bash
-# Installs every Debian 12 package that twinrt's build, tests and benchmarks need.
-# Idempotent: packages already present are skipped; safe to run on every build.
-# Usage: cmake/install_deps.sh        (as root, or with sudo available)
+# Installs the Debian 12 packages twinrt needs: to build and run it, and with --tests also the
+# tools its tests drive (the fuzzers' clang, the bindings' compilers, ParaView, promtool,
+# chromium). Idempotent: packages already present are skipped; safe to run on every build.
+# Usage: cmake/install_deps.sh [--tests]     (as root, or with sudo available)
 set -euo pipefail
+
+tests=0
+case "${1:-}" in
+  --tests) tests=1 ;;
+  "") ;;
+  *) echo "usage: cmake/install_deps.sh [--tests]" >&2; exit 2 ;;
+esac
 
 packages=(
   # toolchain
@@ -15,11 +23,19 @@ packages=(
   libopenblas0-serial
   # hashes for model packages and audit records
   libssl-dev
+  # twin report's charts: dygraphs, vendored into each report.html
+  libjs-dygraphs
+)
+test_packages=(
   # the fuzzers (tests/fuzz): clang's libFuzzer and sanitizer runtimes
   clang libclang-rt-14-dev
   # the C API's bindings and their tests: Fortran (iso_c_binding) and Python (ctypes, numpy)
   gfortran python3-numpy
+  # outputs read by other tools: series.xmf in ParaView (pvbatch, h5py), metrics.prom and the
+  # Grafana dashboard's PromQL by promtool, report.html in a headless chromium (PIL: screenshot)
+  paraview python3-paraview python3-h5py prometheus chromium python3-pil
 )
+[ $tests -eq 1 ] && packages+=("${test_packages[@]}")
 
 missing=()
 for p in "${packages[@]}"; do

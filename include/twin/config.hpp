@@ -264,6 +264,9 @@ struct OutputConfig {
   int field_every = 10;               ///< write fields to series.h5 every this many cycles (0: never)
   int flush_every = 5;                ///< flush series.h5 and rewrite metrics.prom every this many cycles
   bool progress = true;               ///< a progress line when stdout is a terminal
+  /// Power drawn per busy CPU core [W], for summary.json's energy where the machine has no
+  /// readable RAPL counters: the energy is then an estimate and says so.
+  double watts_per_core = 10.0;
   /// The facility's secret for a keyed audit log (HMAC-SHA-256); the environment variable
   /// TWIN_AUDIT_KEY_FILE overrides it. Empty: an unkeyed SHA-256 chain.
   std::optional<std::string> audit_key_file;

@@ -20,6 +20,7 @@
 #include "driver/operator_commands.hpp"
 #include "io/model_registry.hpp"
 #include "io/series.hpp"
+#include "report/report.hpp"
 #include "train/train.hpp"
 #include "driver/twin_run.hpp"
 #include "twin/error.hpp"
@@ -179,6 +180,14 @@ int run_cli(int argc, char** argv) {
           },
           "real-time|N"));
 
+  bool run_report = false;
+  run->add_flag("--report", run_report, "Write report.html into the run directory at the end (as twin report does)");
+
+  std::string report_dir;
+  auto* report = app.add_subcommand(
+      "report", "Write RUN_DIR/report.html: the run's sensors, parameters, controls, faults, latency and KPIs as charts");
+  report->add_option("run_dir", report_dir, "A run directory (also one left by a killed run)")->required();
+
   twin::detail::TrainOptions train_options;
   auto* train = app.add_subcommand("train", "Generate data with the solver and train the advisor's models (MPI data-parallel)");
   train->add_option("config", config_path, "YAML configuration file")->required();
@@ -290,6 +299,19 @@ int run_cli(int argc, char** argv) {
       return exit_bad_input;
     }
   }
+  if (*report) {
+    if (rank != 0) return exit_ok;
+    try {
+      std::cout << "report written: " << twin::detail::write_report(report_dir) << "\n";
+      return exit_ok;
+    } catch (const twin::ConfigError& e) {
+      std::cerr << "twin: " << report_dir << ": its effective.yaml is not a valid configuration: " << e.what() << std::endl;
+      return exit_bad_input;
+    } catch (const std::exception& e) {
+      std::cerr << "twin: " << e.what() << std::endl;
+      return exit_bad_input;
+    }
+  }
   if (*audit_verify) return rank == 0 ? verify_audit_file(audit_path, audit_key_file, audit_summary, audit_anchored_in) : exit_ok;
   if (*models_import) {
     if (rank != 0) return exit_ok;
@@ -352,6 +374,15 @@ int run_cli(int argc, char** argv) {
     } else {
       // Stopped by SIGTERM/SIGINT after a clean finish: 128 + the signal, as a shell reports it.
       const twin::detail::RunResult result = twin::detail::run_twin(config, run_options, MPI_COMM_WORLD);
+      if (run_report && rank == 0) {
+        const std::string dir = run_options.resume ? *run_options.resume : twin::detail::run_directory(config, run_options);
+        try {
+          spdlog::info("report written: {}", twin::detail::write_report(dir));
+        } catch (const std::exception& e) {  // the run's own outputs are complete: say what is missing
+          spdlog::error("report not written: {}", e.what());
+          return exit_runtime_failure;
+        }
+      }
       if (result.stop_signal != 0) return 128 + result.stop_signal;
     }
     return exit_ok;

@@ -26,6 +26,7 @@ void describe(V& v, OutputConfig& c) {
   v.optional("field_every", c.field_every, Rule::non_negative());
   v.optional("flush_every", c.flush_every, Rule::at_least(1));
   v.optional("progress", c.progress);
+  v.optional("watts_per_core", c.watts_per_core, Rule::positive());
   v.optional("audit_key_file", c.audit_key_file);
 }
 

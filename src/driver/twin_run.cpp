@@ -173,7 +173,7 @@ void record_anchor(const fs::path& run_dir, const std::string& twin_name, long r
 
 const std::vector<std::string>& run_outputs() {
   static const std::vector<std::string> names{"effective.yaml", "series.h5",    "series.xmf", "audit.jsonl",
-                                              "summary.json",   "metrics.prom", "state"};
+                                              "summary.json",   "metrics.prom", "report.html", "state"};
   return names;
 }
 

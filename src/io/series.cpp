@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -151,19 +152,26 @@ struct SeriesWriter::Impl {
     // The sidecar is rewritten whole and renamed into place: readers never see half of it.
     std::ostringstream x;
     const bool three = field_shape.size() == 3;
-    std::string dims, origin, spacing;
-    for (std::size_t i = 0; i < field_shape.size(); ++i) dims += (i ? " " : "") + std::to_string(field_shape[i]);
+    // A CoRectMesh's Dimensions count points: one more than the cells per axis. The fields are
+    // cell values (Center="Cell"), so their DataItems keep the cell counts.
+    std::string dims, points, origin, spacing;
+    for (std::size_t i = 0; i < field_shape.size(); ++i) {
+      dims += (i ? " " : "") + std::to_string(field_shape[i]);
+      points += (i ? " " : "") + std::to_string(field_shape[i] + 1);
+    }
     for (std::size_t i = 0; i < field_shape.size(); ++i) {
       const std::size_t axis = field_shape.size() - 1 - i;  // file order is (z,) y, x
       origin += std::string(i ? " " : "") + "0";
-      spacing += (i ? " " : "") + std::to_string(extent[axis] / static_cast<double>(field_shape[i]));
+      char step[32];  // every digit: ParaView puts the far edge at cells x spacing
+      std::snprintf(step, sizeof step, "%.17g", extent[axis] / static_cast<double>(field_shape[i]));
+      spacing += (i ? " " : "") + std::string(step);
     }
     const std::string file_name = std::filesystem::path(path).filename().string();
     x << "<?xml version=\"1.0\" ?>\n<Xdmf Version=\"3.0\">\n<Domain>\n"
       << "<Grid Name=\"twin\" GridType=\"Collection\" CollectionType=\"Temporal\">\n";
     for (int k = 0; k < fields_written; ++k) {
       x << "<Grid Name=\"t" << k << "\" GridType=\"Uniform\">\n<Time Value=\"" << field_times[k] << "\"/>\n"
-        << "<Topology TopologyType=\"" << (three ? "3DCoRectMesh" : "2DCoRectMesh") << "\" Dimensions=\"" << dims
+        << "<Topology TopologyType=\"" << (three ? "3DCoRectMesh" : "2DCoRectMesh") << "\" Dimensions=\"" << points
         << "\"/>\n<Geometry GeometryType=\"" << (three ? "ORIGIN_DXDYDZ" : "ORIGIN_DXDY") << "\">\n"
         << "<DataItem Format=\"XML\" Dimensions=\"" << field_shape.size() << "\">" << origin << "</DataItem>\n"
         << "<DataItem Format=\"XML\" Dimensions=\"" << field_shape.size() << "\">" << spacing << "</DataItem>\n</Geometry>\n";

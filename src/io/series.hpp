@@ -69,4 +69,20 @@ struct RecordedReadings {
 };
 RecordedReadings read_recorded_readings(const std::string& path);
 
+/// Every per-cycle table of a series.h5, for `twin report`: row-major [cycle][column], as many
+/// rows as every table holds (a killed run's tables may differ by the cycle being written).
+struct SeriesTables {
+  long cycles = 0;
+  std::vector<double> time_s;
+  std::vector<std::string> sensors, parameters, controls, timing_names;
+  std::vector<double> observed, qc, forecast, analysis, spread;  // [cycle][sensor]; qc: QcReason codes
+  std::vector<double> parameter_mean, parameter_std;            // [cycle][parameter]
+  std::vector<double> control_value;                            // [cycle][control]
+  std::vector<double> timings_ms;                               // [cycle][timing name]
+  std::vector<double> mode;                                     // [cycle]: Mode codes
+};
+/// @throws DataError naming the file and the dataset when a table is missing or not the shape
+/// its names say.
+SeriesTables read_series_tables(const std::string& path);
+
 }  // namespace twin::io

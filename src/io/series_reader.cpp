@@ -1,7 +1,9 @@
 // Reading series.h5 (`twin inspect`, replays of a recorded run): the file is untrusted input, so
 // every shape is checked before anything is read.
+#include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <sstream>
 
 #include "io/hdf5.hpp"
@@ -98,8 +100,9 @@ long recorded_cycles_unchecked(const std::string& path) {
   return static_cast<long>(n);
 }
 
-// The shape of a dataset of a file to be read, checked before any read: `what` names it.
-std::vector<hsize_t> shape_of(hid_t file, const char* name, const std::string& path) {
+// The shape of a dataset of a file to be read, checked before any read: floating-point numbers
+// (or integers too), all stored in the file.
+std::vector<hsize_t> shape_of(hid_t file, const char* name, const std::string& path, bool integers = false) {
   const hid_t d = H5Dopen2(file, name, H5P_DEFAULT);
   if (d < 0) throw DataError(path + ": has no dataset " + name);
   Hdf5Id set(d);
@@ -111,8 +114,9 @@ std::vector<hsize_t> shape_of(hid_t file, const char* name, const std::string& p
   if (rank > 0 && H5Sget_simple_extent_dims(space.get(), dims.data(), nullptr) < 0)
     throw DataError(path + ": " + name + " has no readable shape");
   Hdf5Id type(H5Dget_type(set.get()));
-  if (type.get() < 0 || H5Tget_class(type.get()) != H5T_FLOAT || H5Tget_size(type.get()) > 16)
-    throw DataError(path + ": " + name + " does not hold floating-point numbers");
+  const H5T_class_t cls = type.get() < 0 ? H5T_NO_CLASS : H5Tget_class(type.get());
+  if ((cls != H5T_FLOAT && !(integers && cls == H5T_INTEGER)) || H5Tget_size(type.get()) > 16)
+    throw DataError(path + ": " + name + (integers ? " does not hold numbers" : " does not hold floating-point numbers"));
   if (!stored_whole(set.get())) throw DataError(path + ": " + name + " declares more values than the file holds");
   return dims;
 }
@@ -151,7 +155,57 @@ RecordedReadings read_recorded_readings_unchecked(const std::string& path) {
   return r;
 }
 
+// A per-cycle table: [rows x columns] of numbers (integers read as doubles), all its rows.
+std::vector<double> read_table(hid_t file, const char* name, std::size_t columns, long& rows, const std::string& path) {
+  const std::vector<hsize_t> dims = shape_of(file, name, path, /*integers=*/true);
+  if (dims.empty() || dims.size() > 2) throw DataError(path + ": " + name + " is " + shape_text(dims) + ", not a table of cycles");
+  const hsize_t cols = dims.size() == 2 ? dims[1] : 1;
+  if (cols != columns)
+    throw DataError(path + ": " + name + " has " + std::to_string(cols) + " columns, its names say " + std::to_string(columns));
+  if (dims[0] > (hsize_t{1} << 24) || dims[0] * cols > (hsize_t{1} << 28))
+    throw DataError(path + ": " + name + " has more rows than a report reads (" + std::to_string(dims[0]) + ")");
+  std::vector<double> out(static_cast<std::size_t>(dims[0] * cols));
+  Hdf5Id set(TWIN_HDF5_CHECK(H5Dopen2(file, name, H5P_DEFAULT)));
+  if (!out.empty()) TWIN_HDF5_CHECK(H5Dread(set.get(), H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()));
+  rows = std::min(rows, static_cast<long>(dims[0]));
+  return out;
+}
+
+SeriesTables read_series_tables_unchecked(const std::string& path) {
+  Hdf5Id file = open_series(path);
+  SeriesTables t;
+  t.sensors = read_names(file.get(), "/sensors/names");
+  t.parameters = read_names(file.get(), "/parameters/names");
+  t.controls = read_names(file.get(), "/controls/names");
+  t.timing_names = read_names(file.get(), "/cycle/timing_names");
+  long rows = std::numeric_limits<long>::max();
+  const hid_t f = file.get();
+  const std::size_t ns = t.sensors.size(), np = t.parameters.size(), nc = t.controls.size();
+  t.time_s = read_table(f, "/cycle/time_s", 1, rows, path);
+  t.observed = read_table(f, "/sensors/observed", ns, rows, path);
+  t.qc = read_table(f, "/sensors/qc", ns, rows, path);
+  t.forecast = read_table(f, "/sensors/forecast", ns, rows, path);
+  t.analysis = read_table(f, "/sensors/analysis", ns, rows, path);
+  t.spread = read_table(f, "/sensors/spread", ns, rows, path);
+  t.parameter_mean = read_table(f, "/parameters/mean", np, rows, path);
+  t.parameter_std = read_table(f, "/parameters/std", np, rows, path);
+  t.control_value = read_table(f, "/controls/value", nc, rows, path);
+  t.timings_ms = read_table(f, "/cycle/timings_ms", t.timing_names.size(), rows, path);
+  t.mode = read_table(f, "/cycle/mode", 1, rows, path);
+  t.cycles = rows;
+  // The rows every table has: a killed run may have written one table's row and not the next.
+  const auto cut = [&](std::vector<double>& v, std::size_t columns) { v.resize(static_cast<std::size_t>(rows) * columns); };
+  cut(t.time_s, 1), cut(t.observed, ns), cut(t.qc, ns), cut(t.forecast, ns), cut(t.analysis, ns), cut(t.spread, ns);
+  cut(t.parameter_mean, np), cut(t.parameter_std, np), cut(t.control_value, nc), cut(t.timings_ms, t.timing_names.size());
+  cut(t.mode, 1);
+  return t;
+}
+
 }  // namespace
+
+SeriesTables read_series_tables(const std::string& path) {
+  return reading(path, [&] { return read_series_tables_unchecked(path); });
+}
 
 std::string describe_series(const std::string& path) {
   return reading(path, [&] { return describe_series_unchecked(path); });

@@ -30,7 +30,7 @@
 namespace twin::io {
 
 /// The format of snapshots this build writes and reads.
-inline constexpr int snapshot_format = 3;  // 2: QC counts of 12 reasons; 3: parts in the checksummed HDF5 1.8 format
+inline constexpr int snapshot_format = 4;  // 2: QC counts of 12 reasons; 3: parts in the checksummed HDF5 1.8 format; 4: CPU and energy per cycle
 
 struct SnapshotInfo {
   std::filesystem::path dir;

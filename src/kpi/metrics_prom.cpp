@@ -1,45 +1,120 @@
-// metrics.prom: the run's summary as Prometheus gauges and counters (node_exporter's textfile
-// collector format), rewritten between cycles and at the end of a run.
+// metrics.prom: the run's summary in the Prometheus text format, for node_exporter's textfile
+// collector (docs/operations.md, Metrics): base units (seconds, joules), counters named _total,
+// latencies as histograms. Rewritten between cycles and at the end of a run.
+#include <cmath>
 #include <sstream>
 
 #include "kpi/run_kpis.hpp"
 
 namespace twin::detail {
 
+namespace {
+
+// Label values are the twin's, sensor and fault names: quote what the format needs quoted.
+std::string label_value(const std::string& v) {
+  std::string out;
+  for (char c : v) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
+class Writer {
+ public:
+  explicit Writer(const std::string& twin) : m_twin("twin=\"" + label_value(twin) + "\"") {}
+
+  void family(const char* name, const char* type, const char* help) {
+    m_out << "# HELP twin_" << name << " " << help << "\n# TYPE twin_" << name << " " << type << "\n";
+  }
+  // One sample; `labels` are more pairs after the twin's name, already quoted as name="value".
+  void sample(const std::string& name, double v, const std::string& labels = "") {
+    m_out << "twin_" << name << "{" << m_twin << (labels.empty() ? "" : "," + labels) << "} ";
+    if (std::isnan(v)) m_out << "NaN";
+    else if (std::isinf(v)) m_out << (v > 0 ? "+Inf" : "-Inf");
+    else m_out << v;
+    m_out << "\n";
+  }
+  void single(const char* name, const char* type, const char* help, double v) {
+    family(name, type, help);
+    sample(name, v);
+  }
+  void histogram(const char* name, const char* help, const nlohmann::json& h) {
+    if (!h.is_object() || h.value("count", 0L) == 0) return;
+    family(name, "histogram", help);
+    const auto& le = h["le_s"];
+    const auto& counts = h["cumulative_counts"];
+    for (std::size_t b = 0; b < le.size(); ++b) {
+      std::ostringstream bound;
+      bound << le[b].get<double>();
+      sample(std::string(name) + "_bucket", counts[b].get<double>(), "le=\"" + bound.str() + "\"");
+    }
+    sample(std::string(name) + "_bucket", h["count"].get<double>(), "le=\"+Inf\"");
+    sample(std::string(name) + "_sum", h["sum_s"].get<double>());
+    sample(std::string(name) + "_count", h["count"].get<double>());
+  }
+  std::string str() const { return m_out.str(); }
+
+ private:
+  std::string m_twin;
+  std::ostringstream m_out;
+};
+
+std::string pair(const char* name, const std::string& value) { return std::string(name) + "=\"" + label_value(value) + "\""; }
+
+}  // namespace
+
 std::string prometheus(const Config& config, const nlohmann::json& s) {
-  std::ostringstream out;
-  const std::string labels = "{twin=\"" + config.twin.name + "\"}";
-  auto gauge = [&](const char* name, const char* help, double v) {
-    out << "# HELP twin_" << name << " " << help << "\n# TYPE twin_" << name << " gauge\ntwin_" << name << labels << " "
-        << v << "\n";
-  };
-  gauge("cycles", "control periods completed", s.value("cycles", 0));
-  gauge("facility_time_seconds", "facility time simulated", s.value("facility_time_s", 0.0));
-  gauge("realtime_factor", "facility time over wall time of the twin cycles", s.value("realtime_factor", 0.0));
-  gauge("deadline_misses", "cycles over their deadline", s.value("deadline_misses", 0));
-  gauge("cycle_p99_milliseconds", "99th percentile of cycle wall time", s["cycle_ms"].value("p99", 0.0));
+  Writer w(config.twin.name);
+  w.single("cycles_total", "counter", "Control periods completed.", s.value("cycles", 0));
+  w.single("facility_time_seconds", "gauge", "Facility time simulated.", s.value("facility_time_s", 0.0));
+  w.single("realtime_factor_ratio", "gauge", "Facility time over the wall time of the twin cycles.",
+           s.value("realtime_factor", 0.0));
+  w.single("deadline_misses_total", "counter", "Cycles over their deadline or left without readings.",
+           s.value("deadline_misses", 0));
+  if (s.contains("histograms")) {
+    w.histogram("cycle_duration_seconds", "Wall time of each twin cycle.", s["histograms"]["cycle_seconds"]);
+    w.histogram("reading_to_advice_seconds", "From a cycle's readings in hand to its advice emitted.",
+                s["histograms"]["reading_to_advice_seconds"]);
+  }
   if (s.contains("rmse_analysis"))
-    gauge("rmse_analysis", "time-mean analysis RMSE against the truth", s["rmse_analysis"].get<double>());
+    w.single("rmse_analysis", "gauge", "Time-mean analysis RMSE against the truth, in the field's unit.",
+             s["rmse_analysis"].get<double>());
+  if (s.contains("resources")) {
+    const auto& r = s["resources"];
+    w.single("cpu_seconds_total", "counter", "CPU core-seconds of all ranks (user and system), set-up included.",
+             r.value("cpu_core_s", 0.0));
+    w.family("energy_joules_total", "counter",
+             "Energy of the run; source=rapl is measured, source=estimate is outputs.watts_per_core times CPU time.");
+    w.sample("energy_joules_total", r.value("energy_j", 0.0), pair("source", r.value("energy_source", "estimate")));
+  }
+  if (s.contains("insight") && s["insight"]["faults"].is_array() && !s["insight"]["faults"].empty()) {
+    w.family("fault_time_to_insight_seconds", "gauge",
+             "Facility time from a scheduled fault's onset to the advice that named it (NaN: not named).");
+    for (const auto& f : s["insight"]["faults"])
+      w.sample("fault_time_to_insight_seconds", f["time_to_insight_s"].is_number() ? f["time_to_insight_s"].get<double>() : NAN,
+               pair("fault", f.value("type", "")) + "," + pair("target", f.value("target", "")) + "," +
+                   pair("onset_seconds", std::to_string(static_cast<long>(f.value("onset_s", 0.0)))));
+  }
   if (s.contains("drift")) {
-    out << "# HELP twin_drift_detections_total drifts detected by the drift monitors\n"
-           "# TYPE twin_drift_detections_total counter\n";
+    w.family("drift_detections_total", "counter", "Drifts detected by the drift monitors.");
     for (const char* signal : {"surrogate_error", "ood", "innovation", "anomaly_rate"})
-      out << "twin_drift_detections_total{twin=\"" << config.twin.name << "\",signal=\"" << signal << "\"} "
-          << s["drift"]["detections_by_signal"].value(signal, 0) << "\n";
+      w.sample("drift_detections_total", s["drift"]["detections_by_signal"].value(signal, 0), pair("signal", signal));
   }
   if (s.contains("lifecycle")) {
-    out << "# HELP twin_lifecycle_events_total model lifecycle transitions (docs/lifecycle.md)\n"
-           "# TYPE twin_lifecycle_events_total counter\n";
+    w.family("lifecycle_events_total", "counter", "Model lifecycle transitions (docs/lifecycle.md).");
     for (const char* what : {"retrain_started", "shadow", "promoted", "rejected", "rolled_back", "watch_passed", "retrain_failed"})
-      out << "twin_lifecycle_events_total{twin=\"" << config.twin.name << "\",event=\"" << what << "\"} "
-          << s["lifecycle"]["events_by_kind"].value(what, 0) << "\n";
+      w.sample("lifecycle_events_total", s["lifecycle"]["events_by_kind"].value(what, 0), pair("event", what));
   }
-  out << "# HELP twin_qc_rejected_total readings rejected by QC\n# TYPE twin_qc_rejected_total counter\n";
+  w.family("qc_rejected_total", "counter", "Readings rejected by QC.");
   for (const auto& [sensor, reasons] : s["qc"]["rejected"].items())
     for (const auto& [reason, n] : reasons.items())
-      out << "twin_qc_rejected_total{twin=\"" << config.twin.name << "\",sensor=\"" << sensor << "\",reason=\"" << reason
-          << "\"} " << n.get<long>() << "\n";
-  return out.str();
+      w.sample("qc_rejected_total", n.get<double>(), pair("sensor", sensor) + "," + pair("reason", reason));
+  return w.str();
 }
 
 }  // namespace twin::detail

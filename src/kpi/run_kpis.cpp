@@ -41,7 +41,12 @@ nlohmann::json percentiles(const std::vector<double>& v) {
 }  // namespace
 
 RunKpis::RunKpis(const Config& config, MPI_Comm comm)
-    : m_config(config), m_sensors(config.sensors.size()), m_score(config), m_baseline_score(config) {
+    : m_config(config),
+      m_meter(comm, config.outputs.watts_per_core),
+      m_sensors(config.sensors.size()),
+      m_score(config),
+      m_baseline_score(config) {
+  m_setup_cpu_s = m_meter.setup_cpu_core_s();
   TWIN_MPI_CHECK(MPI_Comm_rank(comm, &m_rank));
   TWIN_MPI_CHECK(MPI_Comm_size(comm, &m_size));
   m_fault_onset.assign(m_sensors, -1);
@@ -80,7 +85,10 @@ void RunKpis::record(int c, const CycleOutcome& out, const std::vector<double>& 
     mean = runtime.mean_field();
     free = runtime.free_run_field();
   }
+  const ResourceMeter::Sample cost = m_meter.sample();  // collective
   if (m_rank != 0) return;
+  m_cpu_cycle_s.push_back(cost.cpu_core_s);
+  m_energy_cycle_j.push_back(cost.energy_j);
   score_anomaly(c, out, truth != nullptr);
   m_cycle_ms.push_back(out.timings.total_ms);
   m_stage_sum[0] += out.timings.qc_ms;
@@ -177,7 +185,10 @@ nlohmann::json RunKpis::partial() const {
                             {"facility_time_s", m_completed * period},
                             {"realtime_factor", m_completed * period / std::max(1e-9, m_twin_wall_s)},
                             {"deadline_misses", m_misses + m_silent_misses},
-                            {"cycle_ms", {{"p99", percentile(m_cycle_ms, 0.99)}}}};
+                            {"cycle_ms", {{"p99", percentile(m_cycle_ms, 0.99)}}},
+                            {"resources", resources_summary()},
+                            {"histograms", {{"cycle_seconds", histogram(m_cycle_ms)},
+                                            {"reading_to_advice_seconds", histogram(m_reading_to_advice_ms)}}}};
   partial["qc"]["rejected"] = nlohmann::json::object();
   if (m_config.drift) partial["drift"] = drift_summary();
   if (m_config.lifecycle) partial["lifecycle"] = lifecycle_summary();
@@ -291,6 +302,78 @@ nlohmann::json RunKpis::lifecycle_summary() const {
                               {"last_60_cycles", mean_error(n - 60, n)}}}};
 }
 
+nlohmann::json RunKpis::histogram(const std::vector<double>& values_ms) {
+  // Seconds, Prometheus's base unit; from 1 ms to 10 s, which holds any deadline worth having.
+  static const std::vector<double> le = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
+  std::vector<long> counts(le.size(), 0);
+  double sum = 0.0;
+  for (double ms : values_ms) {
+    sum += ms / 1000.0;
+    for (std::size_t b = 0; b < le.size(); ++b)
+      if (ms / 1000.0 <= le[b]) ++counts[b];
+  }
+  return {{"le_s", le}, {"cumulative_counts", counts}, {"count", values_ms.size()}, {"sum_s", sum}};
+}
+
+nlohmann::json RunKpis::resources_summary() const {
+  double cycles_cpu = 0.0, energy = 0.0;
+  for (double s : m_cpu_cycle_s) cycles_cpu += s;
+  for (double j : m_energy_cycle_j) energy += j;
+  const double n = std::max<std::size_t>(1, m_cpu_cycle_s.size());
+  // Set-up (reading the config, models, building the ensemble) is part of what a run costs;
+  // its energy is measured only from the first cycle on, so it is estimated alike.
+  const double setup_j = m_config.outputs.watts_per_core * m_setup_cpu_s;
+  return {{"cpu_core_s", m_setup_cpu_s + cycles_cpu},
+          {"cpu_core_s_setup", m_setup_cpu_s},
+          {"cpu_core_s_per_cycle", cycles_cpu / n},
+          {"energy_j", energy + setup_j},
+          {"energy_j_per_cycle", energy / n},
+          {"energy_source", m_meter.energy_source()},
+          {"energy_note", m_meter.energy_note() + "; set-up estimated from outputs.watts_per_core"},
+          {"watts_per_core", m_config.outputs.watts_per_core}};
+}
+
+// Time- and energy-to-insight: for each scheduled fault, facility time from its onset to the end
+// of the cycle whose advice first named it (the anomaly model's right class, or for a sensor
+// fault QC's rejection of that sensor), and the energy the twin spent over those cycles.
+nlohmann::json RunKpis::insight_summary() const {
+  const double period = m_config.twin.control_period_s;
+  nlohmann::json faults = nlohmann::json::array();
+  double sum_s = 0.0, max_s = 0.0, sum_j = 0.0;
+  int named = 0, missed = 0;
+  for (std::size_t i = 0; i < m_scheduled.size(); ++i) {
+    const PlantEventConfig& pe = m_config.source.plant.events[i];
+    const Scheduled& e = m_scheduled[i];
+    if (is_drift_event(pe.type)) continue;  // slow by design: the drift monitors' business
+    if (e.cycles.first >= m_completed) continue;  // after the run's end
+    long at = e.first_right, by_qc = -1;
+    if (is_sensor_event(pe.type))
+      for (std::size_t s = 0; s < m_sensors; ++s)
+        if (m_config.sensors[s].name == pe.target && m_fault_detected[s] >= e.cycles.first) by_qc = m_fault_detected[s];
+    const char* by = at >= 0 ? "anomaly" : "none";
+    if (by_qc >= 0 && (at < 0 || by_qc < at)) at = by_qc, by = "qc";
+    nlohmann::json f = {{"type", to_string(pe.type)}, {"target", pe.target}, {"onset_s", pe.start_s}, {"named_by", by}};
+    if (at < 0 || at >= static_cast<long>(m_energy_cycle_j.size())) {
+      f["time_to_insight_s"] = nullptr;
+      ++missed;
+    } else {
+      const double s = std::max(0.0, (at + 1) * period - pe.start_s);
+      double j = 0.0;
+      for (long c = std::max(0L, e.cycles.first); c <= at; ++c) j += m_energy_cycle_j[c];
+      f["time_to_insight_s"] = s;
+      f["cycles_to_insight"] = at - e.cycles.first;
+      f["energy_to_insight_j"] = j;
+      sum_s += s, sum_j += j, max_s = std::max(max_s, s), ++named;
+    }
+    faults.push_back(f);
+  }
+  nlohmann::json j = {{"faults", faults}, {"named", named}, {"not_named", missed}};
+  j["time_to_insight_s"] = named ? nlohmann::json({{"mean", sum_s / named}, {"max", max_s}}) : nlohmann::json(nullptr);
+  j["energy_to_insight_j"] = named ? nlohmann::json({{"mean", sum_j / named}}) : nlohmann::json(nullptr);
+  j["reading_to_advice_ms"] = percentiles(m_reading_to_advice_ms);
+  return j;
+}
+
 nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource& source, const RunTimes& times) const {
   const Config& config = m_config;
   const double period = config.twin.control_period_s;
@@ -345,6 +428,10 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
   j["advisor"] = {{"configured", config.advisor.has_value()}, {"modes", m_modes}, {"gates", m_gates},
                   {"advise_ms", percentiles(m_advise_ms)}};
   j["anomaly"] = anomaly_summary();
+  j["insight"] = insight_summary();
+  j["resources"] = resources_summary();
+  j["histograms"] = {{"cycle_seconds", histogram(m_cycle_ms)},
+                     {"reading_to_advice_seconds", histogram(m_reading_to_advice_ms)}};
   if (config.drift) j["drift"] = drift_summary();
   if (config.lifecycle) j["lifecycle"] = lifecycle_summary();
   if (truth) {

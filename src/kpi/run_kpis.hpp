@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "kpi/control_score.hpp"
+#include "kpi/resources.hpp"
 #include "sources/observation_source.hpp"
 #include "sources/plant.hpp"
 #include "twin/config.hpp"
@@ -62,6 +63,9 @@ class RunKpis {
   void save(io::StateArchive& archive) const;
   void restore(const io::StateArchive& archive);
 
+  /// Cumulative counts of `values` [ms] at the buckets of metrics.prom's histograms [s].
+  static nlohmann::json histogram(const std::vector<double>& values_ms);
+
  private:
   struct Scheduled {  // a plant event against the anomaly diagnosis
     EventCycles cycles;
@@ -78,9 +82,15 @@ class RunKpis {
   /// summary.json `lifecycle`: every transition, counts, and the slack the retraining used.
   nlohmann::json lifecycle_summary() const;
   nlohmann::json fault_record(std::size_t sensor) const;
+  /// summary.json `resources` (CPU, energy) and `insight` (each fault's onset to its flag).
+  nlohmann::json resources_summary() const;
+  nlohmann::json insight_summary() const;
 
   Config m_config;
   int m_rank = 0, m_size = 1;
+  ResourceMeter m_meter;
+  std::vector<double> m_cpu_cycle_s, m_energy_cycle_j;  // all ranks, per cycle
+  double m_setup_cpu_s = 0.0;                           // every process of the run, resumed ones included
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;

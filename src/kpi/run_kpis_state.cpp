@@ -48,6 +48,9 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.lifecycle_ms", m_lifecycle_ms);
   a.put("kpi.surrogate_error", m_surrogate_error);
   a.put("kpi.cycle_ms", m_cycle_ms);
+  a.put("kpi.cpu_cycle_s", m_cpu_cycle_s);
+  a.put("kpi.energy_cycle_j", m_energy_cycle_j);
+  a.put("kpi.setup_cpu_s", m_setup_cpu_s);
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
   a.put("kpi.source_wait_ms", m_source_wait_ms);
@@ -102,6 +105,9 @@ void RunKpis::restore(const io::StateArchive& a) {
     m_surrogate_error = a.doubles("kpi.surrogate_error");
   }
   m_cycle_ms = a.doubles("kpi.cycle_ms");
+  m_cpu_cycle_s = a.doubles("kpi.cpu_cycle_s");
+  m_energy_cycle_j = a.doubles("kpi.energy_cycle_j");
+  m_setup_cpu_s = a.get_double("kpi.setup_cpu_s") + m_meter.setup_cpu_core_s();  // the runs before and this one
   m_rmse_analysis = a.doubles("kpi.rmse_analysis");
   m_rmse_free = a.doubles("kpi.rmse_free");
   m_source_wait_ms = a.doubles("kpi.source_wait_ms");

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "ground/mpi.hpp"
+#include "ground/progress.hpp"
 #include "solvers/solver.hpp"
 #include "train/train.hpp"
 #include "advisor/gates.hpp"
@@ -149,12 +150,14 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
   const int warmup = config.advisor ? config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
   advisor::Dataset data{static_cast<int>(layout.inputs.size()), static_cast<int>(layout.outputs.size()), {}, {}, {}};
   std::vector<double> y(layout.outputs.size());
+  const int scenarios = config.training.anomaly_scenarios;
+  Progress bar("anomaly data (fault scenarios)", (scenarios + ranks - 1 - rank) / ranks, progress);
+  long done = 0;
   for (int g = rank; g < config.training.anomaly_scenarios; g += ranks) {
     const FaultScenario sc = fault_scenario(config, g);
     PlantEmulator plant(sc.config, MPI_COMM_SELF);
     Runtime twin(sc.config, MPI_COMM_SELF);
     AnomalyFeatures features(sc.config);
-    long kept = 0;
     for (int c = 0; c < static_cast<int>(sc.controls.size()); ++c) {
       const std::vector<double>& u = sc.controls[c];
       const std::vector<Observation> readings = plant.advance(c * T, T, u, c);
@@ -173,12 +176,10 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
       std::fill(y.begin(), y.end(), 0.0);
       y[static_cast<std::size_t>(label)] = 1.0;
       data.add(x, y, g);  // validation holds out whole scenarios
-      ++kept;
     }
-    if (progress)
-      spdlog::info("anomaly data: fault scenario {} of {} done ({} events, {} rows)", g + 1,
-                   config.training.anomaly_scenarios, sc.config.source.plant.events.size(), kept);
+    bar.update(++done, std::to_string(data.rows()) + " rows on rank 0");
   }
+  bar.finish(std::to_string(data.rows()) + " rows on rank 0");
   return data;
 }
 

@@ -9,6 +9,7 @@
 
 #include "ground/mpi.hpp"
 #include "solvers/solver.hpp"
+#include "ground/progress.hpp"
 #include "train/train.hpp"
 #include "solvers/ensemble.hpp"
 
@@ -64,12 +65,14 @@ struct SurrogateDataGenerator::Impl {
   int warmup = 0, segment = 0, half = 0, k = 0;  // k: the step of the half in hand (0: not started)
   std::size_t next_lead = 0;
   int sequences_done = 0;
+  Progress bar;  // rank 0's sequences
 
   Impl(const Config& c, const SurrogateLayout& l, int r, int n, bool p, std::vector<double> s)
       : config(c), local(local_config(c)), layout(l), decomposition(local.grid, MPI_COMM_SELF),
         sensors(local, decomposition.local()), rank(r), ranks(n), start(std::move(s)), g(r), progress(p),
         data{static_cast<int>(l.inputs.size()), static_cast<int>(l.outputs.size()), {}, {}, {}},
-        x(l.inputs.size()), y(l.outputs.size()) {}
+        x(l.inputs.size()), y(l.outputs.size()),
+        bar("surrogate data", (c.training.control_sequences + n - 1 - r) / n, p) {}
 
   static Config local_config(Config c) {
     c.grid.ranks.clear();  // each rank runs whole-grid solvers of its own
@@ -199,9 +202,8 @@ bool SurrogateDataGenerator::advance() {
   }
   if (s.solver && s.warmup >= tc.warmup_cycles && s.segment >= tc.segments) {
     ++s.sequences_done;
-    if (s.progress)
-      spdlog::info("training data: control sequence {} of {} done, {} samples on rank 0", s.g + 1, tc.control_sequences,
-                   s.data.rows());
+    s.bar.update(s.sequences_done, std::to_string(s.data.rows()) + " rows on rank 0");
+    if (s.g + s.ranks >= tc.control_sequences) s.bar.finish(std::to_string(s.data.rows()) + " rows on rank 0");
     s.solver.reset();
     s.g += s.ranks;
   }

@@ -5,13 +5,16 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <iterator>
+#include <memory>
 #include <random>
 
 #include "ground/check.hpp"
 #include "ground/mpi.hpp"
+#include "ground/progress.hpp"
 #include "ground/sha256.hpp"
 #include "io/model_registry.hpp"
 #include "advisor/gates.hpp"
@@ -177,9 +180,14 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
   const auto seconds_since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
+  // The epochs' bar: the trainer reports every 20th epoch and the last.
   const auto progress = [&](const std::string& name, int epochs) {
-    return [&, name, epochs](int epoch, double train, double valid) {
-      if (log) spdlog::info("training {}: epoch {}/{}, loss {:.4g} (validation {:.4g})", name, epoch, epochs, train, valid);
+    auto bar = std::make_shared<Progress>("training " + name + " (epochs)", epochs, log);
+    return [bar, epochs](int epoch, double train, double valid) {
+      char note[96];
+      std::snprintf(note, sizeof note, "loss %.4g, validation %.4g", train, valid);
+      bar->update(epoch, note);
+      if (epoch == epochs) bar->finish(note);
     };
   };
 

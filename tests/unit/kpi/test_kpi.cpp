@@ -41,14 +41,41 @@ TEST(ControlScore, TracksTargetsLimitsAndEnergy) {
   EXPECT_DOUBLE_EQ(j["energy_j"].get<double>(), (2e3 + 3.0 + 1e3) * 10.0);
 }
 
-TEST(Metrics, PrometheusTextHasEveryGaugeAndRejectionCounter) {
+TEST(Metrics, HistogramCountsEachLatencyInEveryBucketAtOrAboveIt) {
+  // 0.5 ms, 3 ms, 30 ms and 20 s: the last is above every bucket and only in the count.
+  const auto h = twin::detail::RunKpis::histogram({0.5, 3.0, 30.0, 20000.0});
+  const auto le = h["le_s"].get<std::vector<double>>();
+  const auto counts = h["cumulative_counts"].get<std::vector<long>>();
+  ASSERT_EQ(le.size(), counts.size());
+  for (std::size_t b = 0; b < le.size(); ++b) {
+    const long expected = (le[b] >= 0.0005) + (le[b] >= 0.003) + (le[b] >= 0.03);
+    EXPECT_EQ(counts[b], expected) << "bucket le=" << le[b];
+  }
+  EXPECT_EQ(h["count"].get<long>(), 4);
+  EXPECT_DOUBLE_EQ(h["sum_s"].get<double>(), 0.0005 + 0.003 + 0.03 + 20.0);
+}
+
+TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   nlohmann::json s = {{"cycles", 3}, {"facility_time_s", 30.0}, {"realtime_factor", 12.5}, {"deadline_misses", 1},
-                      {"cycle_ms", {{"p99", 4.5}}}, {"rmse_analysis", 0.25}};
+                      {"rmse_analysis", 0.25}};
+  s["histograms"]["cycle_seconds"] = twin::detail::RunKpis::histogram({4.0, 4.5, 600.0});
+  s["resources"] = {{"cpu_core_s", 7.5}, {"energy_j", 75.0}, {"energy_source", "estimate"}};
   s["qc"]["rejected"]["T07"]["stuck"] = 4;
+  s["qc"]["rejected"]["odd \"name\""]["stuck"] = 1;
   const std::string text = twin::detail::prometheus(nine_cells(), s);
-  EXPECT_NE(text.find("twin_cycles{twin=\"k\"} 3\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("twin_deadline_misses{twin=\"k\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE twin_cycles_total counter\ntwin_cycles_total{twin=\"k\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_deadline_misses_total{twin=\"k\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_rmse_analysis{twin=\"k\"} 0.25\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("# TYPE twin_cycle_duration_seconds histogram\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_cycle_duration_seconds_bucket{twin=\"k\",le=\"0.005\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_cycle_duration_seconds_bucket{twin=\"k\",le=\"0.5\"} 2\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_cycle_duration_seconds_bucket{twin=\"k\",le=\"1\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_cycle_duration_seconds_bucket{twin=\"k\",le=\"+Inf\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_cycle_duration_seconds_count{twin=\"k\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_energy_joules_total{twin=\"k\",source=\"estimate\"} 75\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_qc_rejected_total{twin=\"k\",sensor=\"T07\",reason=\"stuck\"} 4\n"), std::string::npos) << text;
-  EXPECT_NE(text.find("# TYPE twin_realtime_factor gauge"), std::string::npos) << text;
+  EXPECT_NE(text.find("sensor=\"odd \\\"name\\\"\""), std::string::npos) << text;  // quotes escaped
+  // No unit but the base ones: nothing in milliseconds any more (promtool's lint).
+  EXPECT_EQ(text.find("millisecond"), std::string::npos) << text;
+  EXPECT_EQ(text.find("# TYPE twin_reading_to_advice_seconds"), std::string::npos) << "empty histograms are left out";
 }
