@@ -2,7 +2,13 @@
 #include <CLI/CLI.hpp>
 #include <Kokkos_Core.hpp>
 
+#include <sched.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -193,6 +199,10 @@ int run_cli(int argc, char** argv) {
   train->add_option("config", config_path, "YAML configuration file")->required();
   train->add_option("--model", train_options.only, "Train only this model (advisor.surrogate or advisor.anomaly)");
   train->add_option("--registry", train_options.registry, "Model registry directory (default: advisor.registry, else models/<name>)");
+  int train_ranks = 0;  // read (and removed) before MPI starts: train_on_every_core
+  train->add_option("--ranks", train_ranks,
+                    "Processes to train on when started without mpirun (default: every core; training re-launches "
+                    "itself under mpirun)");
 
   twin::cli::ModelsRequest models_request;
   std::string& registry_dir = models_request.registry;
@@ -397,9 +407,56 @@ int run_cli(int argc, char** argv) {
   }
 }
 
+// `twin train` started without mpirun on a machine with several cores: run it again under
+// mpirun on every core (training is data-parallel over ranks), so that nobody has to know
+// mpirun to train in minutes. `--ranks 1` (or TWIN_TRAIN_RANKS=1) keeps one process. Returns
+// only when it did not re-launch.
+void train_on_every_core(int argc, char** argv) {
+  bool train = false, command_seen = false;
+  int ranks = 0;
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (!command_seen && !a.empty() && a[0] != '-') command_seen = true, train = a == "train";
+    if (a == "--ranks" && i + 1 < argc) {
+      ranks = std::atoi(argv[++i]);
+      continue;
+    }
+    if (a.rfind("--ranks=", 0) == 0) {
+      ranks = std::atoi(a.c_str() + 8);
+      continue;
+    }
+    args.push_back(a);
+  }
+  if (!train) return;
+  // Under a launcher already (mpirun, srun): its ranks are the user's choice.
+  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "TWIN_TRAIN_RELAUNCHED"})
+    if (std::getenv(v)) return;
+  if (ranks == 0 && std::getenv("TWIN_TRAIN_RANKS")) ranks = std::atoi(std::getenv("TWIN_TRAIN_RANKS"));
+  if (ranks == 0) {
+    cpu_set_t cores;
+    ranks = sched_getaffinity(0, sizeof cores, &cores) == 0 ? CPU_COUNT(&cores) : 1;
+  }
+  if (ranks <= 1) return;
+  std::vector<std::string> cmd = {"mpirun", "--quiet", "-n", std::to_string(ranks)};
+  if (geteuid() == 0) cmd.insert(cmd.end(), {"--allow-run-as-root", "--oversubscribe"});
+  char self[4096];
+  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  cmd.push_back(n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string(argv[0]));
+  cmd.insert(cmd.end(), args.begin(), args.end());
+  std::vector<char*> c_args;
+  for (auto& s : cmd) c_args.push_back(s.data());
+  c_args.push_back(nullptr);
+  setenv("TWIN_TRAIN_RELAUNCHED", "1", 1);
+  std::cerr << "twin train: on " << ranks << " ranks (mpirun -n " << ranks << "; --ranks 1 keeps one process)" << std::endl;
+  execvp("mpirun", c_args.data());
+  std::cerr << "twin train: mpirun not found (" << std::strerror(errno) << "): training on one process" << std::endl;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  train_on_every_core(argc, argv);  // before MPI starts: it may hand the process to mpirun
   twin::MpiEnvironment mpi(&argc, &argv);
   twin::log::init_default();
   int code = exit_runtime_failure;
