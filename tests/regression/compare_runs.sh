@@ -13,7 +13,7 @@ import json, sys
 a, b = sys.argv[1], sys.argv[2]
 timing = {"setup_s", "wall_s", "twin_wall_s", "source_wall_s", "realtime_factor", "realtime_factor_with_source",
           "cycle_ms", "stage_mean_ms", "advise_ms", "deadline_misses", "deadline_misses_by", "source_wait_ms", "reading_to_advice_ms",
-          "snapshots", "stopped_by", "audit"}
+          "snapshots", "stopped_by", "audit", "resources", "histograms", "energy_to_insight_j"}
 def walk(x, y, path, out):
     if isinstance(x, dict) and isinstance(y, dict):
         for k in sorted(set(x) | set(y)):
