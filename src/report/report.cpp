@@ -63,6 +63,38 @@ struct AuditColumns {
   long skipped = 0;
 };
 
+// One decision record into the columns; a field of the wrong type throws (the caller skips it).
+void take_record(AuditColumns& a, const nlohmann::json& r, long c, long cycles, const std::vector<double>& time_s) {
+  constexpr std::size_t most_events = 1000;  // a log full of events must not fill the page
+  const auto at = static_cast<std::size_t>(c);
+  if (r.value("mode", "nominal") != "nominal" && r.contains("reason") && r["reason"].is_string()) a.reason[at] = r["reason"];
+  if (r.contains("anomaly") && r["anomaly"].is_object()) {
+    a.anomaly = true;
+    a.flagged[at] = r["anomaly"].value("flagged", false);
+    a.fault_class[at] = r["anomaly"].value("class", "none");
+    a.confidence[at] = r["anomaly"].value("confidence", nlohmann::json(nullptr));
+  }
+  if (r.contains("drift_signals") && r["drift_signals"].is_object())
+    for (const auto& [signal, value] : r["drift_signals"].items()) {
+      if (!a.signals.contains(signal)) {
+        if (a.signals.size() >= 16) continue;  // twinrt writes four; more is not a twin's log
+        a.signals[signal] = nlohmann::json(std::vector<std::nullptr_t>(cycles, nullptr));
+      }
+      if (value.is_number()) a.signals[signal][at] = value;
+    }
+  if (r.contains("drift") && r["drift"].is_array())
+    for (const auto& d : r["drift"])
+      if (d.is_object() && a.drift.size() < most_events)
+        a.drift.push_back({{"cycle", c + 1}, {"t_s", time_s[at]}, {"signal", d.value("signal", "")},
+                           {"statistic", d.value("statistic", nlohmann::json(nullptr))},
+                           {"threshold", d.value("threshold", nlohmann::json(nullptr))}});
+  if (r.contains("lifecycle") && r["lifecycle"].is_array())
+    for (const auto& e : r["lifecycle"])
+      if (e.is_object() && a.lifecycle.size() < most_events)
+        a.lifecycle.push_back({{"cycle", c + 1}, {"t_s", time_s[at]}, {"event", e.value("event", "")},
+                               {"model", e.value("model", "")}, {"reason", e.value("reason", "")}});
+}
+
 AuditColumns read_audit(const fs::path& path, long cycles, const std::vector<double>& time_s) {
   AuditColumns a;
   for (long c = 0; c < cycles; ++c) {
@@ -82,30 +114,11 @@ AuditColumns read_audit(const fs::path& path, long cycles, const std::vector<dou
     }
     const long c = r["cycle"].get<long>() - 1;  // records count cycles from 1
     if (c < 0 || c >= cycles) continue;         // a cycle series.h5 did not keep
-    const auto at = static_cast<std::size_t>(c);
-    if (r.value("mode", "nominal") != "nominal" && r.contains("reason") && r["reason"].is_string()) a.reason[at] = r["reason"];
-    if (r.contains("anomaly") && r["anomaly"].is_object()) {
-      a.anomaly = true;
-      a.flagged[at] = r["anomaly"].value("flagged", false);
-      a.fault_class[at] = r["anomaly"].value("class", "none");
-      a.confidence[at] = r["anomaly"].value("confidence", nlohmann::json(nullptr));
+    try {
+      take_record(a, r, c, cycles, time_s);
+    } catch (const nlohmann::json::exception&) {  // a field of the wrong type: an edited or damaged log
+      ++a.skipped;
     }
-    if (r.contains("drift_signals") && r["drift_signals"].is_object())
-      for (const auto& [signal, value] : r["drift_signals"].items()) {
-        if (!a.signals.contains(signal)) a.signals[signal] = nlohmann::json(std::vector<std::nullptr_t>(cycles, nullptr));
-        if (value.is_number()) a.signals[signal][at] = value;
-      }
-    if (r.contains("drift") && r["drift"].is_array())
-      for (const auto& d : r["drift"])
-        if (d.is_object())
-          a.drift.push_back({{"cycle", c + 1}, {"t_s", time_s[at]}, {"signal", d.value("signal", "")},
-                             {"statistic", d.value("statistic", nlohmann::json(nullptr))},
-                             {"threshold", d.value("threshold", nlohmann::json(nullptr))}});
-    if (r.contains("lifecycle") && r["lifecycle"].is_array())
-      for (const auto& e : r["lifecycle"])
-        if (e.is_object())
-          a.lifecycle.push_back({{"cycle", c + 1}, {"t_s", time_s[at]}, {"event", e.value("event", "")},
-                                 {"model", e.value("model", "")}, {"reason", e.value("reason", "")}});
   }
   return a;
 }
@@ -121,8 +134,17 @@ nlohmann::json report_data(const std::string& run_dir) {
   if (!fs::exists(series)) throw DataError(series.string() + ": missing (the run stopped before its first cycle)");
   const Config config = load_config(effective.string());
   const io::SeriesTables t = io::read_series_tables(series.string());
+  // summary.json is written last: a killed run has none, a damaged one is left out and said so.
   nlohmann::json summary = nlohmann::json::object();
-  if (fs::exists(dir / "summary.json")) summary = read_json_file(dir / "summary.json");
+  std::string summary_problem;
+  if (fs::exists(dir / "summary.json")) {
+    try {
+      summary = read_json_file(dir / "summary.json");
+    } catch (const DataError& e) {
+      summary_problem = e.what();
+      spdlog::warn("twin report: {}: left out", summary_problem);
+    }
+  }
   const long n = t.cycles;
 
   nlohmann::json j = {{"twin", config.twin.name},
@@ -133,6 +155,7 @@ nlohmann::json report_data(const std::string& run_dir) {
                       {"deadline_ms", config.twin.deadline_ms},
                       {"cycles", n},
                       {"finished", !summary.empty()},
+                      {"summary_problem", summary_problem},
                       {"t_s", column(t.time_s, n, 1, 0)}};
   j["sensors"] = nlohmann::json::array();
   for (std::size_t s = 0; s < t.sensors.size(); ++s) {

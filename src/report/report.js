@@ -486,7 +486,9 @@
       ['twinrt', field(D, 'twinrt_version', 'report')]
     ];
     // Extras the runtime may add: a run killed before its summary, audit lines it could not read.
-    if (D.finished === false) facts.push(['Run', 'did not finish (no summary.json)']);
+    if (typeof D.summary_problem === 'string' && D.summary_problem)
+      facts.push(['summary.json', 'unreadable, left out: ' + D.summary_problem]);
+    else if (D.finished === false) facts.push(['Run', 'did not finish (no summary.json)']);
     if (typeof D.audit_lines_skipped === 'number' && D.audit_lines_skipped > 0)
       facts.push(['audit.jsonl', fmt(D.audit_lines_skipped) + ' unreadable line(s) skipped']);
     header.querySelector('h1').appendChild(el('span', { class: 'twin-name' }, name));

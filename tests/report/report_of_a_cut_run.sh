@@ -8,10 +8,18 @@ cut="$scratch/report_cut_run"
 rm -rf "$cut" && mkdir -p "$cut"
 cp "$finished/effective.yaml" "$finished/series.h5" "$cut/"
 head -n 10 "$finished/audit.jsonl" > "$cut/audit.jsonl"
+printf '{"cycle": 9, "mode": 7, "anomaly": {"flagged": "yes"}}\n' >> "$cut/audit.jsonl"  # fields of the wrong type
 printf '{"cycle": 11, "mode": "fallb' >> "$cut/audit.jsonl"   # the write a kill interrupted
 "$twin" report "$cut"
 grep -q '"finished":false' "$cut/report.html" || { echo "the page does not say the run did not finish" >&2; exit 1; }
-grep -q '"audit_lines_skipped":1' "$cut/report.html" || { echo "the torn audit line was not counted" >&2; exit 1; }
+grep -q '"audit_lines_skipped":2' "$cut/report.html" || { echo "the torn and the mistyped audit lines were not counted" >&2; exit 1; }
+"$python" "$check" "$cut/report.html" --min-charts 3
+
+# A damaged summary.json is left out and said so; the page still draws.
+cp "$finished/summary.json" "$cut/summary.json"
+truncate -s 100 "$cut/summary.json"
+"$twin" report "$cut"
+grep -q '"summary_problem":".*summary.json: not a JSON object' "$cut/report.html" || { echo "the damaged summary.json is not reported" >&2; exit 1; }
 "$python" "$check" "$cut/report.html" --min-charts 3
 
 not_a_run="$scratch/report_not_a_run"
