@@ -312,7 +312,8 @@ int run_cli(int argc, char** argv) {
   if (*report) {
     if (rank != 0) return exit_ok;
     try {
-      std::cout << "report written: " << twin::detail::write_report(report_dir) << "\n";
+      const std::string written = twin::detail::write_report(report_dir);
+      std::cout << "report written: " << written << "\n";
       return exit_ok;
     } catch (const twin::ConfigError& e) {
       std::cerr << "twin: " << report_dir << ": its effective.yaml is not a valid configuration: " << e.what() << std::endl;

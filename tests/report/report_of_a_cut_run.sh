@@ -30,4 +30,5 @@ code=$?
 set -e
 [ $code -eq 2 ] || { echo "twin report on an empty directory exited $code, expected 2: $out" >&2; exit 1; }
 echo "$out" | grep -q "effective.yaml: missing" || { echo "unclear refusal: $out" >&2; exit 1; }
+if echo "$out" | grep -q "report written"; then echo "a refused report says it was written: $out" >&2; exit 1; fi
 echo "report of a cut run: ok; an empty directory refused: $out"
