@@ -100,6 +100,17 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
                pair("fault", f.value("type", "")) + "," + pair("target", f.value("target", "")) + "," +
                    pair("onset_seconds", std::to_string(static_cast<long>(f.value("onset_s", 0.0)))));
   }
+  if (s.contains("confidence")) {
+    w.family("coverage_ratio", "gauge",
+             "Share of checks with the truth inside the ensemble's mean +-2 sd (0.95 when calibrated).");
+    for (const char* what : {"parameters", "sensors"})
+      if (s["confidence"][what].is_object())
+        w.sample("coverage_ratio", s["confidence"][what].value("coverage_2sigma", NAN), pair("of", what));
+    w.family("spread_skill_ratio", "gauge", "RMS ensemble spread over RMS error against the truth (1 when calibrated).");
+    for (const char* what : {"parameters", "sensors"})
+      if (s["confidence"][what].is_object() && s["confidence"][what]["spread_skill_ratio"].is_number())
+        w.sample("spread_skill_ratio", s["confidence"][what]["spread_skill_ratio"].get<double>(), pair("of", what));
+  }
   if (s.contains("drift")) {
     w.family("drift_detections_total", "counter", "Drifts detected by the drift monitors.");
     for (const char* signal : {"surrogate_error", "ood", "innovation", "anomaly_rate"})

@@ -11,6 +11,7 @@
 #include "io/state_archive.hpp"
 #include "twin/error.hpp"
 #include "qc/qc.hpp"
+#include "solvers/grid.hpp"
 #include "twin/version.hpp"
 
 namespace twin::detail {
@@ -54,6 +55,7 @@ RunKpis::RunKpis(const Config& config, MPI_Comm comm)
   m_was_faulty.assign(m_sensors, false);
   for (const auto& e : config.source.plant.events)
     m_scheduled.push_back({event_cycles(e, config.twin.control_period_s), anomaly_class(e.type), -1, -1, "", {}});
+  for (const auto& s : config.sensors) m_sensor_cells.push_back(solvers::global_cell_of(config.grid, s.position_m));
 }
 
 void RunKpis::record(int c, const CycleOutcome& out, const std::vector<double>& applied, const Runtime& runtime,
@@ -103,6 +105,7 @@ void RunKpis::record(int c, const CycleOutcome& out, const std::vector<double>& 
   m_rmse_analysis.push_back(rms_difference(mean, field));
   m_rmse_free.push_back(rms_difference(free, field));
   score_qc(c, out, *truth);
+  score_confidence(c, out, *truth, field);
 }
 
 void RunKpis::score_anomaly(int c, const CycleOutcome& out, bool with_schedule) {
@@ -302,6 +305,54 @@ nlohmann::json RunKpis::lifecycle_summary() const {
                               {"last_60_cycles", mean_error(n - 60, n)}}}};
 }
 
+// The filter's confidence against the truth (issue 16's measure): the share of checks where the
+// truth lies within the ensemble mean ±2 standard deviations (0.95 for a calibrated Gaussian
+// ensemble), and the spread-skill ratio, RMS spread over RMS error (1 when calibrated), for the
+// estimated parameters and for the state at the sensors. Left out: the filter's spin-up (the
+// anomaly diagnosis's warm-up cycles) and the cycles a plant fault is in effect or settling in,
+// when the plant departs from the twin's physics on purpose.
+void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth& truth, const std::vector<double>& field) {
+  const int spin_up = m_config.advisor ? m_config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+  if (c < spin_up) return;
+  for (std::size_t i = 0; i < m_scheduled.size(); ++i)
+    if (!is_sensor_event(m_config.source.plant.events[i].type) && !is_drift_event(m_config.source.plant.events[i].type) &&
+        (m_scheduled[i].cycles.contains(c) || m_scheduled[i].cycles.settling(c, plant_fault_settle_cycles)))
+      return;
+  const auto check = [](double* k, double estimate, double sigma, double truth_value) {
+    if (!std::isfinite(estimate) || !std::isfinite(sigma) || !std::isfinite(truth_value)) return;
+    const double e = estimate - truth_value;
+    k[0] += 1.0;
+    k[1] += std::abs(e) <= 2.0 * sigma ? 1.0 : 0.0;
+    k[2] += e * e;
+    k[3] += sigma * sigma;
+  };
+  const solvers::ParameterSet hidden = truth.parameters_at((c + 1) * m_config.twin.control_period_s);
+  for (const auto& p : out.parameters) check(m_confidence[0], p.mean, p.std, hidden[solvers::parameter_index(p.name)]);
+  for (std::size_t s = 0; s < out.sensors.size() && s < m_sensor_cells.size(); ++s)
+    if (m_sensor_cells[s] >= 0 && m_sensor_cells[s] < static_cast<long>(field.size()))
+      check(m_confidence[1], out.sensors[s].analysis, out.sensors[s].spread, field[static_cast<std::size_t>(m_sensor_cells[s])]);
+}
+
+nlohmann::json RunKpis::confidence_summary() const {
+  nlohmann::json j = {{"spin_up_cycles", m_config.advisor ? m_config.advisor->anomaly_warmup_cycles
+                                                          : AdvisorConfig{}.anomaly_warmup_cycles},
+                      {"calibrated_coverage", 0.9545}};
+  const char* names[2] = {"parameters", "sensors"};
+  for (int w = 0; w < 2; ++w) {
+    const double* k = m_confidence[w];
+    if (k[0] == 0.0) {
+      j[names[w]] = nullptr;
+      continue;
+    }
+    j[names[w]] = {{"checks", static_cast<long>(k[0])},
+                   {"coverage_2sigma", k[1] / k[0]},
+                   {"spread_skill_ratio", k[2] > 0.0 ? std::sqrt(k[3] / k[2]) : NAN},
+                   {"rms_error", std::sqrt(k[2] / k[0])},
+                   {"rms_spread", std::sqrt(k[3] / k[0])}};
+  }
+  return j;
+}
+
 nlohmann::json RunKpis::histogram(const std::vector<double>& values_ms) {
   // Seconds, Prometheus's base unit; from 1 ms to 10 s, which holds any deadline worth having.
   static const std::vector<double> le = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
@@ -429,6 +480,7 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
                   {"advise_ms", percentiles(m_advise_ms)}};
   j["anomaly"] = anomaly_summary();
   j["insight"] = insight_summary();
+  if (truth) j["confidence"] = confidence_summary();
   j["resources"] = resources_summary();
   j["histograms"] = {{"cycle_seconds", histogram(m_cycle_ms)},
                      {"reading_to_advice_seconds", histogram(m_reading_to_advice_ms)}};

@@ -85,12 +85,19 @@ class RunKpis {
   /// summary.json `resources` (CPU, energy) and `insight` (each fault's onset to its flag).
   nlohmann::json resources_summary() const;
   nlohmann::json insight_summary() const;
+  /// Calibration against the truth: is it inside the ensemble's ±2σ, and spread against error.
+  void score_confidence(int cycle, const CycleOutcome& out, const GroundTruth& truth, const std::vector<double>& field);
+  nlohmann::json confidence_summary() const;
 
   Config m_config;
   int m_rank = 0, m_size = 1;
   ResourceMeter m_meter;
   std::vector<double> m_cpu_cycle_s, m_energy_cycle_j;  // all ranks, per cycle
   double m_setup_cpu_s = 0.0;                           // every process of the run, resumed ones included
+  std::vector<long> m_sensor_cells;                     // the twin-grid cell each sensor reads
+  // [parameters, sensors] x [checked, inside ±2σ, Σ error², Σ variance], after spin-up and
+  // outside plant faults (kpi/run_kpis.cpp, score_confidence)
+  double m_confidence[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;

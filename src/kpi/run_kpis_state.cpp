@@ -1,5 +1,7 @@
 // RunKpis's accumulators in restart snapshots: a resumed run's summary.json equals the
 // uninterrupted run's.
+#include <algorithm>
+
 #include "io/state_archive.hpp"
 #include "kpi/run_kpis.hpp"
 #include "twin/error.hpp"
@@ -51,6 +53,7 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.cpu_cycle_s", m_cpu_cycle_s);
   a.put("kpi.energy_cycle_j", m_energy_cycle_j);
   a.put("kpi.setup_cpu_s", m_setup_cpu_s);
+  a.put("kpi.confidence", std::vector<double>(&m_confidence[0][0], &m_confidence[0][0] + 8));
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
   a.put("kpi.source_wait_ms", m_source_wait_ms);
@@ -108,6 +111,9 @@ void RunKpis::restore(const io::StateArchive& a) {
   m_cpu_cycle_s = a.doubles("kpi.cpu_cycle_s");
   m_energy_cycle_j = a.doubles("kpi.energy_cycle_j");
   m_setup_cpu_s = a.get_double("kpi.setup_cpu_s") + m_meter.setup_cpu_core_s();  // the runs before and this one
+  const auto& confidence = a.doubles("kpi.confidence");
+  if (confidence.size() != 8) throw DataError(a.origin() + ": 'kpi.confidence' is malformed");
+  std::copy(confidence.begin(), confidence.end(), &m_confidence[0][0]);
   m_rmse_analysis = a.doubles("kpi.rmse_analysis");
   m_rmse_free = a.doubles("kpi.rmse_free");
   m_source_wait_ms = a.doubles("kpi.source_wait_ms");
