@@ -2,17 +2,9 @@
 #include <CLI/CLI.hpp>
 #include <Kokkos_Core.hpp>
 
-#include <sched.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <cmath>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 #include <spdlog/spdlog.h>
@@ -20,9 +12,10 @@
 #include "config/load.hpp"
 #include "ground/log.hpp"
 #include "ground/mpi.hpp"
-#include "io/audit.hpp"
 #include "advisor/version.hpp"
+#include "cli/audit_command.hpp"
 #include "cli/models_command.hpp"
+#include "cli/train_launch.hpp"
 #include "driver/operator_commands.hpp"
 #include "io/model_registry.hpp"
 #include "io/series.hpp"
@@ -52,85 +45,6 @@ std::string describe(const twin::Config& c) {
          fmt::format("{:g}", c.twin.control_period_s) + " s";
 }
 
-// --- twin audit verify FILE: exit 0 intact, 1 broken, 2 unreadable. Rank 0 only. ---------------
-// With --key (or TWIN_AUDIT_KEY_FILE) every record must carry the facility's HMAC; the chain's
-// length and head are compared with the run's summary.json (beside the log, or --summary), so a
-// cut, emptied or appended-to log does not verify.
-// The previous run's chain head that a log's first record anchors ("previous_run"), or null.
-nlohmann::json first_record_anchor(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::string line;
-  if (!in || !std::getline(in, line) || line.size() > (1u << 20)) return nullptr;
-  const nlohmann::json r = nlohmann::json::parse(line, nullptr, false);
-  if (!r.is_object() || !r.contains("previous_run") || !r["previous_run"].is_object()) return nullptr;
-  return r["previous_run"];
-}
-
-int verify_audit_file(const std::string& path, const std::string& key_file, std::string summary_file,
-                      const std::string& anchored_in) {
-  try {
-    const std::optional<std::string> key =
-        twin::io::audit_key(key_file.empty() ? std::nullopt : std::optional<std::string>(key_file));
-    const twin::io::AuditCheck check = twin::io::verify_audit(path, key);
-    if (check.ok) {
-      if (summary_file.empty() && fs::exists(fs::path(path).parent_path() / "summary.json"))
-        summary_file = (fs::path(path).parent_path() / "summary.json").string();
-      std::string anchor;
-      if (!summary_file.empty()) {
-        std::ifstream in(summary_file);
-        const nlohmann::json s = nlohmann::json::parse(in, nullptr, false);
-        if (s.is_discarded() || !s.contains("audit") || !s["audit"].is_object())
-          throw twin::DataError(summary_file + ": holds no audit chain head (a summary of twinrt 0.1.0?)");
-        const long records = s["audit"].value("records", -1L);
-        const std::string head = s["audit"].value("head", std::string());
-        if (records != check.records || head != check.head) {
-          std::cout << path << ": broken: " << check.records << " intact records ending in " << check.head.substr(0, 16)
-                    << "..., but " << summary_file << " recorded " << records << " ending in " << head.substr(0, 16)
-                    << "... (records were cut, removed, appended or the log rewritten)\n";
-          return exit_runtime_failure;
-        }
-        anchor = ", chain head matches " + summary_file;
-      } else if (check.records == 0 && anchored_in.empty()) {
-        std::cout << path << ": holds no record and there is no summary.json to compare with: nothing is verified\n";
-        return exit_runtime_failure;
-      }
-      if (!anchored_in.empty()) {
-        // The later run's first record must be intact (its own chain, under the same key) and
-        // name this log's length and head.
-        const twin::io::AuditCheck later = twin::io::verify_audit(anchored_in, key);
-        const nlohmann::json a = first_record_anchor(anchored_in);
-        if (later.records < 1 || a.is_null()) {
-          std::cout << path << ": not anchored: the first record of " << anchored_in
-                    << (later.records < 1 ? " is not intact (" + later.reason + ")" : " anchors no previous run") << "\n";
-          return exit_runtime_failure;
-        }
-        const long records = a.value("records", -1L);
-        const std::string head = a.value("head", std::string());
-        if (records != check.records || head != check.head) {
-          std::cout << path << ": broken: " << check.records << " intact records ending in " << check.head.substr(0, 16)
-                    << "..., but the first record of " << anchored_in << " anchors " << records << " ending in "
-                    << head.substr(0, 16) << "... (this log was cut or rewritten after that run began)\n";
-          return exit_runtime_failure;
-        }
-        anchor += ", anchored in " + anchored_in;
-      }
-      const nlohmann::json previous = first_record_anchor(path);
-      if (!previous.is_null())
-        anchor += "; its first record anchors the previous run " + previous.value("run_dir", std::string("?")) + " (" +
-                  std::to_string(previous.value("records", -1L)) + " records, head " +
-                  previous.value("head", std::string()).substr(0, 16) + "...)";
-      std::cout << path << ": ok, " << check.records << " records, " << (key ? "keyed (HMAC) " : "hash ")
-                << "chain intact" << anchor << "\n";
-      return exit_ok;
-    }
-    std::cout << path << ": broken at line " << check.first_bad << ": " << check.reason << "\n";
-    return exit_runtime_failure;  // the command ran; its answer is "broken"
-  } catch (const std::exception& e) {
-    std::cerr << "twin: " << e.what() << std::endl;
-    return exit_bad_input;
-  }
-}
-// --- end twin audit verify ------------------------------------------------------------------------
 
 int run_cli(int argc, char** argv) {
   const int rank = twin::world_rank();
@@ -323,7 +237,7 @@ int run_cli(int argc, char** argv) {
       return exit_bad_input;
     }
   }
-  if (*audit_verify) return rank == 0 ? verify_audit_file(audit_path, audit_key_file, audit_summary, audit_anchored_in) : exit_ok;
+  if (*audit_verify) return rank == 0 ? twin::cli::verify_audit_file(audit_path, audit_key_file, audit_summary, audit_anchored_in) : exit_ok;
   if (*models_import) {
     if (rank != 0) return exit_ok;
     try {
@@ -408,56 +322,10 @@ int run_cli(int argc, char** argv) {
   }
 }
 
-// `twin train` started without mpirun on a machine with several cores: run it again under
-// mpirun on every core (training is data-parallel over ranks), so that nobody has to know
-// mpirun to train in minutes. `--ranks 1` (or TWIN_TRAIN_RANKS=1) keeps one process. Returns
-// only when it did not re-launch.
-void train_on_every_core(int argc, char** argv) {
-  bool train = false, command_seen = false;
-  int ranks = 0;
-  std::vector<std::string> args;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (!command_seen && !a.empty() && a[0] != '-') command_seen = true, train = a == "train";
-    if (a == "--ranks" && i + 1 < argc) {
-      ranks = std::atoi(argv[++i]);
-      continue;
-    }
-    if (a.rfind("--ranks=", 0) == 0) {
-      ranks = std::atoi(a.c_str() + 8);
-      continue;
-    }
-    args.push_back(a);
-  }
-  if (!train) return;
-  // Under a launcher already (mpirun, srun): its ranks are the user's choice.
-  for (const char* v : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK", "TWIN_TRAIN_RELAUNCHED"})
-    if (std::getenv(v)) return;
-  if (ranks == 0 && std::getenv("TWIN_TRAIN_RANKS")) ranks = std::atoi(std::getenv("TWIN_TRAIN_RANKS"));
-  if (ranks == 0) {
-    cpu_set_t cores;
-    ranks = sched_getaffinity(0, sizeof cores, &cores) == 0 ? CPU_COUNT(&cores) : 1;
-  }
-  if (ranks <= 1) return;
-  std::vector<std::string> cmd = {"mpirun", "--quiet", "-n", std::to_string(ranks)};
-  if (geteuid() == 0) cmd.insert(cmd.end(), {"--allow-run-as-root", "--oversubscribe"});
-  char self[4096];
-  const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-  cmd.push_back(n > 0 ? std::string(self, static_cast<std::size_t>(n)) : std::string(argv[0]));
-  cmd.insert(cmd.end(), args.begin(), args.end());
-  std::vector<char*> c_args;
-  for (auto& s : cmd) c_args.push_back(s.data());
-  c_args.push_back(nullptr);
-  setenv("TWIN_TRAIN_RELAUNCHED", "1", 1);
-  std::cerr << "twin train: on " << ranks << " ranks (mpirun -n " << ranks << "; --ranks 1 keeps one process)" << std::endl;
-  execvp("mpirun", c_args.data());
-  std::cerr << "twin train: mpirun not found (" << std::strerror(errno) << "): training on one process" << std::endl;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  train_on_every_core(argc, argv);  // before MPI starts: it may hand the process to mpirun
+  twin::cli::train_on_every_core(argc, argv);  // before MPI starts: it may hand the process to mpirun
   twin::MpiEnvironment mpi(&argc, &argv);
   twin::log::init_default();
   int code = exit_runtime_failure;

@@ -13,6 +13,7 @@
 #include "ground/atomic_write.hpp"
 #include "ground/utc.hpp"
 #include "io/series.hpp"
+#include "solvers/physics.hpp"
 #include "twin/config.hpp"
 #include "twin/error.hpp"
 #include "twin/observation.hpp"
@@ -39,10 +40,11 @@ nlohmann::json column(const std::vector<double>& table, long rows, std::size_t c
 nlohmann::json truth_of(const Config& config, const std::string& name, const nlohmann::json& summary) {
   if (summary.contains("parameter_error") && summary["parameter_error"].contains(name))
     return summary["parameter_error"][name].value("truth", nlohmann::json(nullptr));
-  if (config.source.type != "plant") return nullptr;
-  if (name == "diffusivity_factor") return config.source.plant.parameters.diffusivity_factor;
-  if (name == "cooling_factor") return config.source.plant.parameters.cooling_factor;
-  return nullptr;
+  const int index = solvers::parameter_index(name);
+  if (config.source.type != "plant" || index < 0) return nullptr;
+  PhysicsConfig hidden = config.physics;
+  hidden.parameters = config.source.plant.parameters;
+  return solvers::configured_parameters(hidden)[static_cast<std::size_t>(index)];
 }
 
 nlohmann::json read_json_file(const fs::path& path) {

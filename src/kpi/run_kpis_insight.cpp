@@ -1,0 +1,130 @@
+// RunKpis's figures of trust and cost (kpi/run_kpis.hpp): the filter's confidence against the
+// truth, time and energy to insight, CPU and energy, and the latency histograms of metrics.prom.
+#include <algorithm>
+#include <cmath>
+
+#include "kpi/run_kpis.hpp"
+#include "solvers/physics.hpp"
+
+namespace twin::detail {
+
+// The filter's confidence against the truth (issue 16's measure): the share of checks where the
+// truth lies within the ensemble mean ±2 standard deviations (0.95 for a calibrated Gaussian
+// ensemble), and the spread-skill ratio, RMS spread over RMS error (1 when calibrated), for the
+// estimated parameters and for the state at the sensors. Left out: the filter's spin-up (the
+// anomaly diagnosis's warm-up cycles) and the cycles a plant fault is in effect or settling in,
+// when the plant departs from the twin's physics on purpose.
+void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth& truth, const std::vector<double>& field) {
+  const int spin_up = m_config.advisor ? m_config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+  if (c < spin_up) return;
+  for (std::size_t i = 0; i < m_scheduled.size(); ++i)
+    if (!is_sensor_event(m_config.source.plant.events[i].type) && !is_drift_event(m_config.source.plant.events[i].type) &&
+        (m_scheduled[i].cycles.contains(c) || m_scheduled[i].cycles.settling(c, plant_fault_settle_cycles)))
+      return;
+  const auto check = [](double* k, double estimate, double sigma, double truth_value) {
+    if (!std::isfinite(estimate) || !std::isfinite(sigma) || !std::isfinite(truth_value)) return;
+    const double e = estimate - truth_value;
+    k[0] += 1.0;
+    k[1] += std::abs(e) <= 2.0 * sigma ? 1.0 : 0.0;
+    k[2] += e * e;
+    k[3] += sigma * sigma;
+  };
+  const solvers::ParameterSet hidden = truth.parameters_at((c + 1) * m_config.twin.control_period_s);
+  for (const auto& p : out.parameters) check(m_confidence[0], p.mean, p.std, hidden[solvers::parameter_index(p.name)]);
+  for (std::size_t s = 0; s < out.sensors.size() && s < m_sensor_cells.size(); ++s)
+    if (m_sensor_cells[s] >= 0 && m_sensor_cells[s] < static_cast<long>(field.size()))
+      check(m_confidence[1], out.sensors[s].analysis, out.sensors[s].spread, field[static_cast<std::size_t>(m_sensor_cells[s])]);
+}
+
+nlohmann::json RunKpis::confidence_summary() const {
+  nlohmann::json j = {{"spin_up_cycles", m_config.advisor ? m_config.advisor->anomaly_warmup_cycles
+                                                          : AdvisorConfig{}.anomaly_warmup_cycles},
+                      {"calibrated_coverage", 0.9545}};
+  const char* names[2] = {"parameters", "sensors"};
+  for (int w = 0; w < 2; ++w) {
+    const double* k = m_confidence[w];
+    if (k[0] == 0.0) {
+      j[names[w]] = nullptr;
+      continue;
+    }
+    j[names[w]] = {{"checks", static_cast<long>(k[0])},
+                   {"coverage_2sigma", k[1] / k[0]},
+                   {"spread_skill_ratio", k[2] > 0.0 ? std::sqrt(k[3] / k[2]) : NAN},
+                   {"rms_error", std::sqrt(k[2] / k[0])},
+                   {"rms_spread", std::sqrt(k[3] / k[0])}};
+  }
+  return j;
+}
+
+nlohmann::json RunKpis::histogram(const std::vector<double>& values_ms) {
+  // Seconds, Prometheus's base unit; from 1 ms to 10 s, which holds any deadline worth having.
+  static const std::vector<double> le = {0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0};
+  std::vector<long> counts(le.size(), 0);
+  double sum = 0.0;
+  for (double ms : values_ms) {
+    sum += ms / 1000.0;
+    for (std::size_t b = 0; b < le.size(); ++b)
+      if (ms / 1000.0 <= le[b]) ++counts[b];
+  }
+  return {{"le_s", le}, {"cumulative_counts", counts}, {"count", values_ms.size()}, {"sum_s", sum}};
+}
+
+nlohmann::json RunKpis::resources_summary() const {
+  double cycles_cpu = 0.0, energy = 0.0;
+  for (double s : m_cpu_cycle_s) cycles_cpu += s;
+  for (double j : m_energy_cycle_j) energy += j;
+  const double n = std::max<std::size_t>(1, m_cpu_cycle_s.size());
+  // Set-up (reading the config, models, building the ensemble) is part of what a run costs;
+  // its energy is measured only from the first cycle on, so it is estimated alike.
+  const double setup_j = m_config.outputs.watts_per_core * m_setup_cpu_s;
+  return {{"cpu_core_s", m_setup_cpu_s + cycles_cpu},
+          {"cpu_core_s_setup", m_setup_cpu_s},
+          {"cpu_core_s_per_cycle", cycles_cpu / n},
+          {"energy_j", energy + setup_j},
+          {"energy_j_per_cycle", energy / n},
+          {"energy_source", m_meter.energy_source()},
+          {"energy_note", m_meter.energy_note() + "; set-up estimated from outputs.watts_per_core"},
+          {"watts_per_core", m_config.outputs.watts_per_core}};
+}
+
+// Time- and energy-to-insight: for each scheduled fault, facility time from its onset to the end
+// of the cycle whose advice first named it (the anomaly model's right class, or for a sensor
+// fault QC's rejection of that sensor), and the energy the twin spent over those cycles.
+nlohmann::json RunKpis::insight_summary() const {
+  const double period = m_config.twin.control_period_s;
+  nlohmann::json faults = nlohmann::json::array();
+  double sum_s = 0.0, max_s = 0.0, sum_j = 0.0;
+  int named = 0, missed = 0;
+  for (std::size_t i = 0; i < m_scheduled.size(); ++i) {
+    const PlantEventConfig& pe = m_config.source.plant.events[i];
+    const Scheduled& e = m_scheduled[i];
+    if (is_drift_event(pe.type)) continue;  // slow by design: the drift monitors' business
+    if (e.cycles.first >= m_completed) continue;  // after the run's end
+    long at = e.first_right, by_qc = -1;
+    if (is_sensor_event(pe.type))
+      for (std::size_t s = 0; s < m_sensors; ++s)
+        if (m_config.sensors[s].name == pe.target && m_fault_detected[s] >= e.cycles.first) by_qc = m_fault_detected[s];
+    const char* by = at >= 0 ? "anomaly" : "none";
+    if (by_qc >= 0 && (at < 0 || by_qc < at)) at = by_qc, by = "qc";
+    nlohmann::json f = {{"type", to_string(pe.type)}, {"target", pe.target}, {"onset_s", pe.start_s}, {"named_by", by}};
+    if (at < 0 || at >= static_cast<long>(m_energy_cycle_j.size())) {
+      f["time_to_insight_s"] = nullptr;
+      ++missed;
+    } else {
+      const double s = std::max(0.0, (at + 1) * period - pe.start_s);
+      double j = 0.0;
+      for (long c = std::max(0L, e.cycles.first); c <= at; ++c) j += m_energy_cycle_j[c];
+      f["time_to_insight_s"] = s;
+      f["cycles_to_insight"] = at - e.cycles.first;
+      f["energy_to_insight_j"] = j;
+      sum_s += s, sum_j += j, max_s = std::max(max_s, s), ++named;
+    }
+    faults.push_back(f);
+  }
+  nlohmann::json j = {{"faults", faults}, {"named", named}, {"not_named", missed}};
+  j["time_to_insight_s"] = named ? nlohmann::json({{"mean", sum_s / named}, {"max", max_s}}) : nlohmann::json(nullptr);
+  j["energy_to_insight_j"] = named ? nlohmann::json({{"mean", sum_j / named}}) : nlohmann::json(nullptr);
+  return j;
+}
+
+}  // namespace twin::detail
