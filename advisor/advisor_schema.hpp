@@ -139,6 +139,8 @@ void describe(V& v, TrainingConfig& c) {
   v.optional("epochs", c.epochs, Rule::range(1, 1000000));
   v.optional("learning_rate", c.learning_rate, Rule::above_up_to(0.0, 1.0));
   v.optional("validation_fraction", c.validation_fraction, Rule::range(0.05, 0.5));
+  v.optional("test_fraction", c.test_fraction, Rule::range(0.05, 0.5));
+  v.optional("anomaly_false_alarm_rate", c.anomaly_false_alarm_rate, Rule::range(0.0001, 0.2));
   v.optional("lead_cycles", c.lead_cycles, Rule::range(1, 10000).size(1, 16));
   v.optional("control_sequences", c.control_sequences, Rule::range(1, 100000));
   v.optional("members_per_solver", c.members_per_solver, Rule::range(1, 1024));
@@ -150,6 +152,8 @@ void describe(V& v, TrainingConfig& c) {
   v.optional("anomaly_hidden", c.anomaly_hidden, Rule::range(1, 4096).size(1, 8));
   v.optional("anomaly_epochs", c.anomaly_epochs, Rule::range(1, 1000000));
   v.optional("anomaly_ensemble", c.anomaly_ensemble, Rule::range(1, 64));
+  v.check(c.validation_fraction + c.test_fraction <= 0.6, "test_fraction",
+          "with validation_fraction holds out more than 60 % of the data: too little is left to train on");
   bool increasing = !c.lead_cycles.empty();
   for (std::size_t i = 1; i < c.lead_cycles.size(); ++i) increasing = increasing && c.lead_cycles[i] > c.lead_cycles[i - 1];
   v.check(increasing, "lead_cycles", "must be increasing");

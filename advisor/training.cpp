@@ -188,7 +188,9 @@ EnsembleTrainer::EnsembleTrainer(const Dataset& shard, const TrainSpec& spec, MP
     bool validation = false;
     if (grouped) {
       const auto it = held_out.find(shard.group[i]);
-      validation = it != held_out.end() ? it->second : (held_out[shard.group[i]] = unit(split_rng) < spec.validation_fraction);
+      validation = it != held_out.end() ? it->second
+                   : (held_out[shard.group[i]] = spec.validation_group ? spec.validation_group(shard.group[i])
+                                                                       : unit(split_rng) < spec.validation_fraction);
     } else {
       validation = unit(split_rng) < spec.validation_fraction;
     }
@@ -197,7 +199,7 @@ EnsembleTrainer::EnsembleTrainer(const Dataset& shard, const TrainSpec& spec, MP
   // Few groups may all land in training: then every k-th group (k = 1 / fraction) is held out.
   long held = valid.rows();
   TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &held, 1, MPI_LONG, MPI_SUM, comm));
-  if (grouped && held == 0 && spec.validation_fraction > 0) {
+  if (grouped && held == 0 && spec.validation_fraction > 0 && !spec.validation_group) {
     const long every = std::max(2L, std::lround(1.0 / spec.validation_fraction));
     train = Dataset{n_in, n_out, {}, {}, {}};
     for (long i = 0; i < rows; ++i) {

@@ -46,6 +46,10 @@ struct TrainSpec {
   Loss loss = Loss::regression;
   int independent_outputs = 0;      ///< classification: binary outputs before the softmax group
   double validation_fraction = 0.2;
+  /// Grouped data: whether a group is validation (e.g. a split drawn by the caller, so that the
+  /// same groups are held out whatever the rank count). Empty: a seeded draw per rank, each
+  /// group with probability validation_fraction.
+  std::function<bool(long)> validation_group;
   int histogram_bins = 16;
 };
 

@@ -333,7 +333,9 @@ struct AdvisorConfig {
   std::optional<std::string> anomaly = "anomaly"; ///< name of the anomaly model; empty (~): no diagnosis
   int candidates = 8;                 ///< starting points of the proposal optimisation
   int iterations = 25;                ///< projected-gradient iterations per proposal
-  double anomaly_threshold = 0.8;     ///< flag when a fault class's probability reaches this
+  /// Flag when a fault class's probability reaches this. Empty: the threshold `twin train` chose
+  /// on its validation scenarios (stored with the model), or 0.8 for a model without one.
+  std::optional<double> anomaly_threshold;
   int anomaly_warmup_cycles = 20;     ///< diagnosis starts after this many cycles (the filter's spin-up)
   int threads = 1;                    ///< LibTorch intra-op threads (set once at start)
   int reprobe_cycles = 20;            ///< advisor_off because of a model problem: reload every this many cycles
@@ -354,7 +356,10 @@ struct TrainingConfig {
   std::vector<int> hidden = {64, 64}; ///< hidden layer widths
   int epochs = 400;
   double learning_rate = 3.0e-3;
-  double validation_fraction = 0.2;   ///< held out for the metrics stored with the model
+  double validation_fraction = 0.2;   ///< control sequences / fault scenarios held out for validation
+  double test_fraction = 0.2;         ///< held out for the test metrics stored with the model
+  double anomaly_false_alarm_rate = 0.005; ///< budget the anomaly threshold is chosen to on the
+                                           ///< validation scenarios: flags per fault-free cycle
   std::vector<int> lead_cycles = {3, 6, 12}; ///< surrogate horizon: cycles ahead it predicts
   int control_sequences = 8;          ///< independent control sequences, spread over the ranks
   int members_per_solver = 4;         ///< members (parameter draws) per control sequence

@@ -1,7 +1,10 @@
 #include "cli/models_command.hpp"
 
+#include <iomanip>
 #include <iostream>
+#include <sstream>
 
+#include "decision/features.hpp"
 #include "io/model_registry.hpp"
 #include "twin/error.hpp"
 
@@ -10,6 +13,53 @@ namespace {
 
 constexpr int exit_ok = 0;
 constexpr int exit_bad_input = 2;
+
+// The held-out figures twin train stored with a model (docs/advisor.md, "Held-out evaluation").
+void held_out_figures(const advisor::ModelPackage& p) {
+  const auto has = [&](const std::string& k) { return p.metrics.count(k) > 0; };
+  const auto get = [&](const std::string& k) { return has(k) ? p.metrics.at(k) : 0.0; };
+  std::cout << std::fixed;
+  if (has("test_relative_error"))
+    std::cout << "\n      test (" << static_cast<long>(get("test_rows")) << " rows of held-out control sequences): relative error "
+              << std::setprecision(4) << get("test_relative_error") << ", within +-2 sd " << std::setprecision(2)
+              << get("test_coverage_2sigma");
+  if (has("anomaly_threshold"))
+    std::cout << "\n      threshold " << std::setprecision(3) << get("anomaly_threshold") << ", chosen on validation scenarios: "
+              << std::setprecision(4) << get("validation_false_alarm_rate") << " false alarms per quiet cycle (budget "
+              << get("anomaly_false_alarm_budget") << ", " << static_cast<long>(get("validation_quiet_cycles")) << " cycles)";
+  if (has("test_quiet_cycles")) {
+    const auto& classes = detail::anomaly_classes();
+    std::cout << "\n      test scenarios: " << std::setprecision(4) << get("test_false_alarm_rate") << " false alarms per quiet cycle ("
+              << static_cast<long>(get("test_quiet_cycles")) << " cycles)";
+    std::cout << "\n        class                 events  named  in time  mean delay  precision  recall";
+    for (const std::string& c : classes) {
+      std::cout << "\n        " << std::left << std::setw(20) << c << std::right;
+      if (has("test_events:" + c))
+        std::cout << std::setw(8) << static_cast<long>(get("test_events:" + c)) << std::setw(7)
+                  << static_cast<long>(get("test_named:" + c)) << std::setw(9) << static_cast<long>(get("test_named_in_time:" + c))
+                  << std::setw(12) << std::setprecision(1)
+                  << (has("test_delay_mean:" + c) ? get("test_delay_mean:" + c) : 0.0);
+      else
+        std::cout << std::setw(36) << "";
+      const auto share = [&](const std::string& k, int width) {  // "-": no cycle to take it over
+        std::ostringstream s;
+        if (has(k)) s << std::fixed << std::setprecision(2) << get(k); else s << "-";
+        std::cout << std::setw(width) << s.str();
+      };
+      share("test_precision:" + c, 11);
+      share("test_recall:" + c, 8);
+    }
+    std::cout << "\n        confusion (cycles; rows: truth, columns: called)";
+    std::cout << "\n        " << std::setw(20) << "";
+    for (const std::string& c : classes) std::cout << std::setw(10) << c.substr(0, 9);
+    for (const std::string& t : classes) {
+      std::cout << "\n        " << std::left << std::setw(20) << t << std::right;
+      for (const std::string& c : classes) std::cout << std::setw(10) << static_cast<long>(get("test_confusion:" + t + ">" + c));
+    }
+  }
+  std::cout.unsetf(std::ios::floatfield);
+  std::cout << std::setprecision(6);
+}
 
 void list(const io::ModelRegistry& registry) {
   const auto entries = registry.list();
@@ -22,7 +72,9 @@ void list(const io::ModelRegistry& registry) {
                 << " outputs, ensemble of " << p.ensemble << ", parent v" << p.lineage.parent_version << ", created "
                 << p.lineage.created_utc;
       for (const auto& [k, v] : p.metrics)
-        if (k.rfind("validation", 0) == 0) std::cout << ", " << k << " " << v;
+        if (k.rfind("validation", 0) == 0 && k != "validation_quiet_cycles" && k != "validation_false_alarm_rate")
+          std::cout << ", " << k << " " << v;
+      held_out_figures(p);
     } catch (const std::exception& ex) {
       std::cout << "  unreadable: " << ex.what();
     }

@@ -121,4 +121,10 @@ void AdvisorModels::load_anomaly(int cycle) {
   }
 }
 
+double anomaly_threshold(const AdvisorConfig& advisor, const advisor::ModelPackage& model) {
+  if (advisor.anomaly_threshold) return *advisor.anomaly_threshold;
+  const auto it = model.metrics.find("anomaly_threshold");
+  return it != model.metrics.end() && it->second > 0.0 && it->second <= 1.0 ? it->second : default_anomaly_threshold;
+}
+
 }  // namespace twin::detail

@@ -66,4 +66,10 @@ class AdvisorModels {
   int m_surrogate_loaded_at = 0, m_anomaly_loaded_at = 0;
 };
 
+/// Threshold of a model without one of its own (imported, or trained before twinrt chose them).
+inline constexpr double default_anomaly_threshold = 0.8;
+/// The anomaly threshold in force: advisor.anomaly_threshold if set, else the one `twin train`
+/// chose on its validation scenarios (the model's metric "anomaly_threshold"), else the default.
+double anomaly_threshold(const AdvisorConfig& advisor, const advisor::ModelPackage& model);
+
 }  // namespace twin::detail

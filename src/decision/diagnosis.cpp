@@ -42,15 +42,8 @@ AnomalyReport Decider::diagnose(const DecisionInputs& in, const std::vector<Sens
     r.reason = std::string("inference error: ") + e.what();
     return r;
   }
-  const int K = anomaly->members(), C = anomaly->outputs();
-  std::vector<double> prob(C, 0.0);
-  for (int k = 0; k < K; ++k) {  // the ensemble mean of each member's softmax
-    const double* y = members.data() + static_cast<std::size_t>(k) * C;
-    double top = -HUGE_VAL, sum = 0.0;
-    for (int c = 0; c < C; ++c) top = std::max(top, y[c]);
-    for (int c = 0; c < C; ++c) sum += std::exp(y[c] - top);
-    for (int c = 0; c < C; ++c) prob[c] += std::exp(y[c] - top) / sum / K;
-  }
+  const int C = anomaly->outputs();
+  const std::vector<double> prob = class_probabilities(members, anomaly->members(), 1, C);
   for (double v : prob)
     if (!std::isfinite(v)) {
       r.reason = "inference error: non-finite class probabilities";
@@ -62,7 +55,7 @@ AnomalyReport Decider::diagnose(const DecisionInputs& in, const std::vector<Sens
   r.consulted = true;
   r.fault_class = anomaly_classes()[best];
   r.confidence = prob[best];
-  r.flagged = best != 0 && prob[best] >= ac.anomaly_threshold;
+  r.flagged = best != 0 && prob[best] >= anomaly_threshold(ac, anomaly->package());
   if (best == 0) return r;
   // Attribution: the sensors whose readings depart most from the forecast over the window.
   const std::vector<double>& share = m_models->anomaly_features().evidence();

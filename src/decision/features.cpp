@@ -230,4 +230,18 @@ void AnomalyFeatures::restore(const io::StateArchive& a) {
   m_evidence = a.doubles("anomaly.evidence");
 }
 
+std::vector<double> class_probabilities(const std::vector<double>& members, int K, int rows, int C) {
+  std::vector<double> prob(static_cast<std::size_t>(rows) * C, 0.0);
+  for (int k = 0; k < K; ++k)
+    for (int r = 0; r < rows; ++r) {
+      const double* y = members.data() + (static_cast<std::size_t>(k) * rows + r) * C;
+      double* p = prob.data() + static_cast<std::size_t>(r) * C;
+      double top = -HUGE_VAL, sum = 0.0;
+      for (int c = 0; c < C; ++c) top = std::max(top, y[c]);
+      for (int c = 0; c < C; ++c) sum += std::exp(y[c] - top);
+      for (int c = 0; c < C; ++c) p[c] += std::exp(y[c] - top) / sum / K;
+    }
+  return prob;
+}
+
 }  // namespace twin::detail

@@ -58,6 +58,10 @@ inline const std::vector<std::string>& anomaly_classes() {
 }
 /// The class a plant event belongs to (the sensor_* kinds are all sensor_fault).
 std::string anomaly_class(EventKind kind);
+/// Class probabilities from an anomaly model's outputs (members x rows x classes logits, as
+/// advisor::Model::predict returns them): the ensemble mean of each member's softmax, rows x
+/// classes.
+std::vector<double> class_probabilities(const std::vector<double>& members, int members_count, int rows, int classes);
 
 inline constexpr int anomaly_window = 3;  ///< cycles of innovations per sensor
 inline constexpr int anomaly_recent = 5;     ///< cycles whose mean innovation is compared with the usual

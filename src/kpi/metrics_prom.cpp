@@ -106,10 +106,17 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
     for (const char* what : {"parameters", "sensors"})
       if (s["confidence"][what].is_object())
         w.sample("coverage_ratio", s["confidence"][what].value("coverage_2sigma", NAN), pair("of", what));
+    if (s["confidence"]["innovations"].is_object())
+      w.sample("coverage_ratio", s["confidence"]["innovations"].value("coverage_2sigma", NAN), pair("of", "innovations"));
     w.family("spread_skill_ratio", "gauge", "RMS ensemble spread over RMS error against the truth (1 when calibrated).");
     for (const char* what : {"parameters", "sensors"})
       if (s["confidence"][what].is_object() && s["confidence"][what]["spread_skill_ratio"].is_number())
         w.sample("spread_skill_ratio", s["confidence"][what]["spread_skill_ratio"].get<double>(), pair("of", what));
+    if (s["confidence"]["innovations"].is_object()) {
+      w.family("innovation_mean_squared_ratio", "gauge",
+               "Mean squared innovation over the filter's predicted variance, assimilated readings after spin-up (1 when calibrated).");
+      w.sample("innovation_mean_squared_ratio", s["confidence"]["innovations"].value("mean_squared_normalised", NAN));
+    }
   }
   if (s.contains("drift")) {
     w.family("drift_detections_total", "counter", "Drifts detected by the drift monitors.");

@@ -99,6 +99,7 @@ void RunKpis::record(int c, const CycleOutcome& out, const std::vector<double>& 
   m_stage_sum[3] += out.timings.emit_ms;
   m_stage_sum[4] += out.timings.record_ms;
   if (out.deadline_missed) ++m_misses;
+  score_innovations(c, out);
   if (!truth) return;
   m_score.add(field, applied);
   if (truth->has_baseline()) m_baseline_score.add(truth->baseline_field(), truth->baseline_controls());
@@ -360,7 +361,7 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
                   {"advise_ms", percentiles(m_advise_ms)}};
   j["anomaly"] = anomaly_summary();
   j["insight"] = insight_summary();
-  if (truth) j["confidence"] = confidence_summary();
+  j["confidence"] = confidence_summary(truth != nullptr);
   j["resources"] = resources_summary();
   j["histograms"] = {{"cycle_seconds", histogram(m_cycle_ms)},
                      {"reading_to_advice_seconds", histogram(m_reading_to_advice_ms)}};

@@ -87,7 +87,8 @@ class RunKpis {
   nlohmann::json insight_summary() const;
   /// Calibration against the truth: is it inside the ensemble's ±2σ, and spread against error.
   void score_confidence(int cycle, const CycleOutcome& out, const GroundTruth& truth, const std::vector<double>& field);
-  nlohmann::json confidence_summary() const;
+  nlohmann::json confidence_summary(bool with_truth) const;
+  void score_innovations(int cycle, const CycleOutcome& out);
 
   Config m_config;
   int m_rank = 0, m_size = 1;
@@ -98,6 +99,10 @@ class RunKpis {
   // [parameters, sensors] x [checked, inside ±2σ, Σ error², Σ variance], after spin-up and
   // outside plant faults (kpi/run_kpis.cpp, score_confidence)
   double m_confidence[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+  // The same without a truth, in observation space, after spin-up (kpi/run_kpis_insight.cpp,
+  // score_innovations): assimilated readings, sum of squared normalised innovations, readings
+  // within +-2 of the forecast's predicted spread.
+  double m_innovation[3] = {0, 0, 0};
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;

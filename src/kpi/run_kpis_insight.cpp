@@ -36,10 +36,37 @@ void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth
       check(m_confidence[1], out.sensors[s].analysis, out.sensors[s].spread, field[static_cast<std::size_t>(m_sensor_cells[s])]);
 }
 
-nlohmann::json RunKpis::confidence_summary() const {
+// Without a truth (replay, stream) the filter's confidence shows in observation space: each
+// assimilated reading's innovation over the spread the filter predicted for it,
+// z = (reading - forecast mean) / sqrt(forecast spread^2 + noise^2). A calibrated filter has
+// mean z^2 of 1 and 95 % of |z| within 2; larger means it is overconfident. After spin-up; QC's
+// rejections are not assimilated and not counted.
+void RunKpis::score_innovations(int c, const CycleOutcome& out) {
+  const int spin_up = m_config.advisor ? m_config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+  if (c < spin_up || !out.assimilated) return;
+  for (std::size_t s = 0; s < out.sensors.size() && s < m_config.sensors.size(); ++s) {
+    const SensorEstimate& e = out.sensors[s];
+    if (e.qc != QcReason::accepted) continue;
+    const double noise = m_config.sensors[s].noise_std;
+    const double sd = std::sqrt(e.forecast_spread * e.forecast_spread + noise * noise);
+    const double z = (e.observed - e.forecast) / sd;
+    if (!std::isfinite(z)) continue;
+    m_innovation[0] += 1.0;
+    m_innovation[1] += z * z;
+    m_innovation[2] += std::abs(z) <= 2.0 ? 1.0 : 0.0;
+  }
+}
+
+nlohmann::json RunKpis::confidence_summary(bool with_truth) const {
   nlohmann::json j = {{"spin_up_cycles", m_config.advisor ? m_config.advisor->anomaly_warmup_cycles
                                                           : AdvisorConfig{}.anomaly_warmup_cycles},
                       {"calibrated_coverage", 0.9545}};
+  const double n = m_innovation[0];
+  j["innovations"] = n == 0.0 ? nlohmann::json(nullptr)
+                              : nlohmann::json{{"readings", static_cast<long>(n)},
+                                               {"mean_squared_normalised", m_innovation[1] / n},
+                                               {"coverage_2sigma", m_innovation[2] / n}};
+  if (!with_truth) return j;
   const char* names[2] = {"parameters", "sensors"};
   for (int w = 0; w < 2; ++w) {
     const double* k = m_confidence[w];

@@ -54,6 +54,7 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.energy_cycle_j", m_energy_cycle_j);
   a.put("kpi.setup_cpu_s", m_setup_cpu_s);
   a.put("kpi.confidence", std::vector<double>(&m_confidence[0][0], &m_confidence[0][0] + 8));
+  a.put("kpi.innovation", std::vector<double>(m_innovation, m_innovation + 3));
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
   a.put("kpi.source_wait_ms", m_source_wait_ms);
@@ -114,6 +115,10 @@ void RunKpis::restore(const io::StateArchive& a) {
   const auto& confidence = a.doubles("kpi.confidence");
   if (confidence.size() != 8) throw DataError(a.origin() + ": 'kpi.confidence' is malformed");
   std::copy(confidence.begin(), confidence.end(), &m_confidence[0][0]);
+  if (a.has("kpi.innovation")) {  // snapshots from before the count start it afresh
+    const auto& innovation = a.doubles("kpi.innovation", 3);
+    std::copy(innovation.begin(), innovation.end(), m_innovation);
+  }
   m_rmse_analysis = a.doubles("kpi.rmse_analysis");
   m_rmse_free = a.doubles("kpi.rmse_free");
   m_source_wait_ms = a.doubles("kpi.source_wait_ms");

@@ -523,6 +523,8 @@
     ['confidence.parameters.spread_skill_ratio', 'Parameters: spread / error (1 if calibrated)', ''],
     ['confidence.sensors.coverage_2sigma', 'State at the sensors: truth inside ±2σ', ''],
     ['confidence.sensors.spread_skill_ratio', 'State at the sensors: spread / error', ''],
+    ['confidence.innovations.mean_squared_normalised', 'Readings: squared innovation / predicted variance, mean (1 if calibrated)', ''],
+    ['confidence.innovations.coverage_2sigma', 'Readings inside ±2 predicted sd (0.95 if calibrated)', ''],
     ['insight.time_to_insight_s.mean', 'Time to insight: a fault\'s onset to the advice naming it, mean', 's'],
     ['insight.time_to_insight_s.max', 'Time to insight, worst fault', 's'],
     ['insight.not_named', 'Faults the run did not name', ''],

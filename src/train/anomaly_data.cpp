@@ -2,6 +2,7 @@
 // labelled by the event in effect, spread over the ranks by scenario.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <random>
@@ -144,7 +145,25 @@ int anomaly_label(const std::vector<PlantEventConfig>& events, long cycle, doubl
   return static_cast<int>(std::find(names.begin(), names.end(), anomaly_class(current->type)) - names.begin());
 }
 
-advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks, bool progress) {
+std::vector<Held> split_groups(unsigned seed, unsigned salt, int count, double validation_fraction, double test_fraction) {
+  std::vector<Held> held(static_cast<std::size_t>(std::max(0, count)), Held::training);
+  if (count < 3) return held;
+  std::vector<std::pair<std::uint64_t, int>> order;
+  for (int g = 0; g < count; ++g) {
+    std::seed_seq seq{seed, salt, static_cast<unsigned>(g)};
+    std::mt19937_64 rng(seq);
+    order.emplace_back(rng(), g);
+  }
+  std::sort(order.begin(), order.end());
+  const int tests = std::max(1, static_cast<int>(std::lround(count * test_fraction)));
+  const int validations = std::max(1, static_cast<int>(std::lround(count * validation_fraction)));
+  for (int i = 0; i < count; ++i)
+    held[order[i].second] = i < tests ? Held::test : i < tests + validations ? Held::validation : Held::training;
+  return held;
+}
+
+advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks, bool progress,
+                                       std::vector<ScenarioCycle>* cycles) {
   const AnomalyLayout layout = anomaly_layout(config);
   const double T = config.twin.control_period_s;
   const int warmup = config.advisor ? config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
@@ -172,6 +191,7 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
                     std::to_string(c) + " (" + out.solver_status + ")");
       if (c + 1 <= warmup) continue;  // diagnosis is not armed yet
       const int label = anomaly_label(sc.config.source.plant.events, c, T);
+      if (cycles) cycles->push_back({g, c, label, x});
       if (label < 0) continue;
       std::fill(y.begin(), y.end(), 0.0);
       y[static_cast<std::size_t>(label)] = 1.0;

@@ -1,11 +1,14 @@
 #include "ground/utc.hpp"
 #include "train/train.hpp"
+#include "train/held_out.hpp"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <ctime>
 #include <fstream>
 #include <iterator>
@@ -75,6 +78,24 @@ void register_model(advisor::ModelPackage& p, const Config& config, const std::s
 }
 
 
+// The rows of `all` whose group passes `keep` (groups kept).
+template <class Keep>
+advisor::Dataset rows_of(const advisor::Dataset& all, Keep keep) {
+  advisor::Dataset out{all.inputs, all.outputs, {}, {}, {}};
+  const long rows = all.rows();
+  for (long i = 0; i < rows && static_cast<long>(all.group.size()) == rows; ++i)
+    if (keep(all.group[i]))
+      out.add(std::vector<double>(all.x.begin() + i * all.inputs, all.x.begin() + (i + 1) * all.inputs),
+              std::vector<double>(all.y.begin() + i * all.outputs, all.y.begin() + (i + 1) * all.outputs), all.group[i]);
+  return out;
+}
+
+// The validation groups of a split, for the trainer (none: its own draw, for fewer than 3 groups).
+std::function<bool(long)> validation_groups(const std::vector<Held>& held) {
+  if (std::none_of(held.begin(), held.end(), [](Held h) { return h == Held::validation; })) return {};
+  return [held](long g) { return g >= 0 && g < static_cast<long>(held.size()) && held[g] == Held::validation; };
+}
+
 advisor::TrainSpec spec_for(const TrainingConfig& t, const std::string& name, const std::string& role,
                             const std::vector<std::string>& inputs, const std::vector<std::string>& outputs, int ensemble,
                             const std::vector<int>& hidden, int epochs, unsigned seed) {
@@ -90,6 +111,27 @@ advisor::TrainSpec spec_for(const TrainingConfig& t, const std::string& name, co
   spec.seed = seed;
   spec.validation_fraction = t.validation_fraction;
   return spec;
+}
+
+void log_anomaly_figures(Metrics& m, const std::vector<Held>& held) {
+  spdlog::info("twin train: anomaly threshold {:.3f}, chosen on {} validation scenarios ({} quiet cycles) to a false-alarm "
+               "budget of {:.2g} per quiet cycle (reached: {:.4f})",
+               m["anomaly_threshold"], std::count(held.begin(), held.end(), Held::validation),
+               static_cast<long>(m["validation_quiet_cycles"]), m["anomaly_false_alarm_budget"],
+               m["validation_false_alarm_rate"]);
+  if (!m.count("test_quiet_cycles")) return;
+  spdlog::info("twin train: on {} test scenarios: false alarms {:.4f} of {} quiet cycles",
+               std::count(held.begin(), held.end(), Held::test), m["test_false_alarm_rate"],
+               static_cast<long>(m["test_quiet_cycles"]));
+  for (const std::string& c : anomaly_classes()) {
+    if (c == "none" || !m.count("test_events:" + c)) continue;
+    spdlog::info("twin train:   {:<20} {} of {} events named ({} in time), mean delay {:.1f} cycles; precision {:.2f}, "
+                 "recall {:.2f}",
+                 c, static_cast<long>(m["test_named:" + c]), static_cast<long>(m["test_events:" + c]),
+                 static_cast<long>(m["test_named_in_time:" + c]), m.count("test_delay_mean:" + c) ? m["test_delay_mean:" + c] : -1.0,
+                 m.count("test_precision:" + c) ? m["test_precision:" + c] : 0.0,
+                 m.count("test_recall:" + c) ? m["test_recall:" + c] : 0.0);
+  }
 }
 
 }  // namespace
@@ -201,12 +243,25 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     const advisor::Dataset shard = generate_surrogate_data(config, layout, rank, size, log);
     const double data_s = seconds_since(start);
     const std::string digest = data_digest(shard, comm);
+    const std::vector<Held> held = split_groups(config.training.seed, 0x5eu, config.training.control_sequences,
+                                                config.training.validation_fraction, config.training.test_fraction);
+    const auto is_test = [&](long g) { return g >= 0 && g < static_cast<long>(held.size()) && held[g] == Held::test; };
 
-    const advisor::TrainSpec spec = spec_for(config.training, advisor.surrogate, "surrogate", layout.inputs, layout.outputs,
-                                             config.training.ensemble, config.training.hidden, config.training.epochs,
-                                             config.training.seed);
+    advisor::TrainSpec spec = spec_for(config.training, advisor.surrogate, "surrogate", layout.inputs, layout.outputs,
+                                       config.training.ensemble, config.training.hidden, config.training.epochs,
+                                       config.training.seed);
+    spec.validation_group = validation_groups(held);
     const auto train_start = std::chrono::steady_clock::now();
-    advisor::ModelPackage p = advisor::train_mlp_ensemble(shard, spec, comm, progress(spec.name, spec.epochs));
+    advisor::ModelPackage p = advisor::train_mlp_ensemble(rows_of(shard, [&](long g) { return !is_test(g); }), spec, comm,
+                                                          progress(spec.name, spec.epochs));
+    const advisor::Dataset test = gather_rows(rows_of(shard, is_test), comm);
+    if (rank == 0 && test.rows() > 0) {
+      test_surrogate(advisor::Model(p), test, p.metrics);
+      if (log)
+        spdlog::info("twin train: {} on {} held-out control sequences: relative error {:.4f}, +-2 sd coverage {:.2f}",
+                     p.name, std::count(held.begin(), held.end(), Held::test), p.metrics["test_relative_error"],
+                     p.metrics["test_coverage_2sigma"]);
+    }
     std::string leads;
     for (int l : layout.lead_cycles) leads += (leads.empty() ? "" : ",") + std::to_string(l);
     p.attributes["lead_cycles"] = leads;
@@ -219,17 +274,40 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     if (log)
       spdlog::info("twin train: anomaly data from {} fault scenarios of {} cycles (the twin following an emulated plant) on {} ranks",
                    config.training.anomaly_scenarios, config.training.anomaly_cycles, size);
-    const advisor::Dataset shard = generate_anomaly_data(config, rank, size, log);
+    std::vector<ScenarioCycle> cycles;
+    const advisor::Dataset shard = generate_anomaly_data(config, rank, size, log, &cycles);
     const double data_s = seconds_since(start);
     const std::string digest = data_digest(shard, comm);
+    const std::vector<Held> held = split_groups(config.training.seed, 0xa1u, config.training.anomaly_scenarios,
+                                                config.training.validation_fraction, config.training.test_fraction);
+    const auto in = [&](Held h) {
+      return [&held, h](long g) { return g >= 0 && g < static_cast<long>(held.size()) && held[g] == h; };
+    };
 
     advisor::TrainSpec spec = spec_for(config.training, *advisor.anomaly, "anomaly", layout.inputs, layout.outputs,
                                        config.training.anomaly_ensemble, config.training.anomaly_hidden,
                                        config.training.anomaly_epochs, config.training.seed + 1);
     spec.loss = advisor::Loss::classification;
     spec.batch = 128;
+    spec.validation_group = validation_groups(held);
     const auto train_start = std::chrono::steady_clock::now();
-    advisor::ModelPackage p = advisor::train_mlp_ensemble(shard, spec, comm, progress(spec.name, spec.epochs));
+    advisor::ModelPackage p = advisor::train_mlp_ensemble(rows_of(shard, [&](long g) { return !in(Held::test)(g); }), spec,
+                                                          comm, progress(spec.name, spec.epochs));
+    // The threshold from the validation scenarios, the figures from the test scenarios.
+    const auto cycles_in = [&](Held h) {
+      std::vector<ScenarioCycle> out;
+      for (const ScenarioCycle& c : cycles)
+        if (in(h)(c.scenario)) out.push_back(c);
+      return gather_cycles(out, static_cast<int>(layout.inputs.size()), comm);
+    };
+    const std::vector<ScenarioCycle> validation = cycles_in(Held::validation), test = cycles_in(Held::test);
+    if (rank == 0 && !validation.empty()) {
+      const advisor::Model model(p);
+      const double threshold =
+          choose_anomaly_threshold(config, model, validation, config.training.anomaly_false_alarm_rate, p.metrics);
+      if (!test.empty()) test_anomaly_model(config, model, threshold, test, p.metrics);
+      if (log) log_anomaly_figures(p.metrics, held);
+    }
     register_model(p, config, registry, digest, size, data_s, seconds_since(train_start), comm);
   }
   return registry;

@@ -64,10 +64,30 @@ FaultScenario fault_scenario(const Config& config, int index);
 /// Returns the class index in anomaly_classes(), or -1 to leave the cycle out.
 int anomaly_label(const std::vector<PlantEventConfig>& events, long cycle, double period);
 
+/// The set a control sequence or fault scenario belongs to.
+enum class Held : char { training, validation, test };
+
+/// Splits `count` groups (control sequences, fault scenarios) by seed: they are ordered by a
+/// draw from (seed, salt, index); the first round(count * test_fraction) are the test set, the
+/// next round(count * validation_fraction) the validation set, the rest training. Each held-out
+/// set gets at least one group when count >= 3; with fewer groups all are training (and there
+/// are no test figures). Independent of the rank count.
+std::vector<Held> split_groups(unsigned seed, unsigned salt, int count, double validation_fraction, double test_fraction);
+
+/// One cycle of a fault scenario after the diagnosis warm-up: the anomaly model's features and
+/// the training label (anomaly_label; -1: left out of training).
+struct ScenarioCycle {
+  int scenario = 0, cycle = 0, label = -1;
+  std::vector<double> x;
+};
+
 /// This rank's shard of anomaly training data: scenarios rank, rank + ranks, ... of
 /// training.anomaly_scenarios, each a twin (without advisor) following an emulated plant with
-/// scheduled faults, from the twin's own cycle outcomes. No communication.
-advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks, bool progress = false);
+/// scheduled faults, from the twin's own cycle outcomes; rows are grouped by scenario. With
+/// `cycles`, every cycle after the warm-up is also kept there (for the held-out evaluation).
+/// No communication.
+advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks, bool progress = false,
+                                       std::vector<ScenarioCycle>* cycles = nullptr);
 
 /// What `twin models import` needs: a TorchScript module file (saved with torch.jit.save)
 /// whose forward takes the twin's raw inputs [batch, inputs] (float32) and returns

@@ -35,6 +35,10 @@ expect_at_least(confidence parameters checks 452)
 expect_at_least(confidence sensors checks 3616)
 expect_at_most(confidence parameters coverage_2sigma 1)
 expect_at_most(confidence sensors coverage_2sigma 1)
+# In observation space (what replay and stream runs have): every assimilated reading after the
+# spin-up, 340 cycles of 16 sensors less QC's rejections.
+expect_at_least(confidence innovations readings 5000)
+expect_at_most(confidence innovations coverage_2sigma 1)
 string(JSON all GET "${json}" qc all_faults_rejected_within_3_cycles)
 if(NOT all STREQUAL "ON")
   list(APPEND failures "a scheduled sensor fault was not rejected within 3 cycles")

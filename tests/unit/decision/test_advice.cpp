@@ -8,6 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 
+#include "decision/advisor_models.hpp"
 #include "decision/features.hpp"
 #include "io/audit.hpp"
 #include "io/model_registry.hpp"
@@ -171,6 +172,19 @@ void remove_model(const std::string& registry, const std::string& model) {
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
+TEST(Anomaly, TheThresholdIsTheConfigsElseTheModelsElseTheDefault) {
+  twin::AdvisorConfig a;
+  twin::advisor::ModelPackage p;
+  EXPECT_EQ(twin::detail::anomaly_threshold(a, p), twin::detail::default_anomaly_threshold);  // imported, or older
+  p.metrics["anomaly_threshold"] = 0.9;  // chosen by twin train on its validation scenarios
+  EXPECT_EQ(twin::detail::anomaly_threshold(a, p), 0.9);
+  a.anomaly_threshold = 0.7;  // the operator's word wins
+  EXPECT_EQ(twin::detail::anomaly_threshold(a, p), 0.7);
+  a.anomaly_threshold.reset();
+  p.metrics["anomaly_threshold"] = 1.5;  // not a probability: not used
+  EXPECT_EQ(twin::detail::anomaly_threshold(a, p), twin::detail::default_anomaly_threshold);
+}
+
 TEST(Anomaly, TrainedModelDiagnosesAfterItsWarmUpAndIsAudited) {
   const twin::Config c = advised_config(trained_registry());
   const std::string dir = (scratch() / "run_anomaly").string();
@@ -180,6 +194,9 @@ TEST(Anomaly, TrainedModelDiagnosesAfterItsWarmUpAndIsAudited) {
     EXPECT_NE(out[i].anomaly.reason.find("spin-up"), std::string::npos) << out[i].anomaly.reason;
   }
   const auto& classes = twin::detail::anomaly_classes();
+  const twin::io::ModelRegistry registry(trained_registry());
+  const double threshold =
+      twin::detail::anomaly_threshold(*c.advisor, twin::io::read_model(registry.path("anomaly", *registry.active("anomaly"))));
   for (int i = 3; i < 6; ++i) {
     const twin::AnomalyReport& a = out[i].anomaly;
     EXPECT_TRUE(a.consulted) << a.reason;
@@ -187,7 +204,7 @@ TEST(Anomaly, TrainedModelDiagnosesAfterItsWarmUpAndIsAudited) {
     EXPECT_NE(std::find(classes.begin(), classes.end(), a.fault_class), classes.end()) << a.fault_class;
     EXPECT_GE(a.confidence, 1.0 / static_cast<double>(classes.size()));  // the most probable of five
     EXPECT_LE(a.confidence, 1.0);
-    EXPECT_EQ(a.flagged, a.fault_class != "none" && a.confidence >= c.advisor->anomaly_threshold);
+    EXPECT_EQ(a.flagged, a.fault_class != "none" && a.confidence >= threshold);
     EXPECT_EQ(a.sensors.size(), a.attribution.size());
     EXPECT_TRUE(out[i].advisor.consulted);  // the surrogate advises beside it
   }

@@ -1,0 +1,211 @@
+// The held-out evaluation of twin train: threshold on validation scenarios, test figures.
+#include "train/held_out.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "decision/features.hpp"
+#include "ground/check.hpp"
+#include "ground/mpi.hpp"
+#include "sources/plant.hpp"
+#include "twin/error.hpp"
+
+namespace twin::detail {
+
+namespace {
+
+// Every rank's doubles, concatenated in rank order on rank 0.
+std::vector<double> gather_doubles(const std::vector<double>& mine, MPI_Comm comm) {
+  int rank = 0, size = 1;
+  TWIN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  TWIN_MPI_CHECK(MPI_Comm_size(comm, &size));
+  int count = static_cast<int>(mine.size());
+  std::vector<int> counts(static_cast<std::size_t>(size)), offsets(static_cast<std::size_t>(size), 0);
+  TWIN_MPI_CHECK(MPI_Gather(&count, 1, MPI_INT, counts.data(), 1, MPI_INT, 0, comm));
+  for (int r = 1; r < size; ++r) offsets[r] = offsets[r - 1] + counts[r - 1];
+  std::vector<double> all(rank == 0 ? static_cast<std::size_t>(offsets.back() + counts.back()) : 0);
+  TWIN_MPI_CHECK(MPI_Gatherv(mine.data(), count, MPI_DOUBLE, all.data(), counts.data(), offsets.data(), MPI_DOUBLE, 0, comm));
+  return all;
+}
+
+// Per cycle: the class probabilities (cycles x classes).
+std::vector<double> probabilities(const advisor::Model& model, const std::vector<ScenarioCycle>& cycles) {
+  const int n = model.inputs(), rows = static_cast<int>(cycles.size());
+  std::vector<double> x;
+  x.reserve(static_cast<std::size_t>(rows) * n);
+  for (const ScenarioCycle& c : cycles) x.insert(x.end(), c.x.begin(), c.x.end());
+  std::vector<double> members;
+  if (rows > 0) model.predict(x.data(), rows, members);
+  return class_probabilities(members, model.members(), rows, model.outputs());
+}
+
+// The class called at `threshold` (0: none) and the score a threshold is compared with.
+struct Call {
+  int called = 0;
+  double score = 0.0;
+};
+Call call(const double* p, int classes, double threshold) {
+  int best = 0;
+  for (int c = 1; c < classes; ++c)
+    if (p[c] > p[best]) best = c;
+  const double score = best == 0 ? 0.0 : p[best];
+  return {score >= threshold ? best : 0, score};
+}
+
+// The scenario's scheduled events, and whether a cycle is quiet (none in effect or settling).
+struct Schedule {
+  std::vector<PlantEventConfig> events;
+  std::vector<EventCycles> cycles;
+  bool quiet(long c) const {
+    for (const EventCycles& e : cycles)
+      if (e.contains(c) || e.settling(c, plant_fault_settle_cycles)) return false;
+    return true;
+  }
+};
+Schedule schedule(const Config& config, int scenario) {
+  Schedule s;
+  s.events = fault_scenario(config, scenario).config.source.plant.events;
+  for (const auto& e : s.events) s.cycles.push_back(event_cycles(e, config.twin.control_period_s));
+  return s;
+}
+
+}  // namespace
+
+std::vector<ScenarioCycle> gather_cycles(const std::vector<ScenarioCycle>& mine, int features, MPI_Comm comm) {
+  const std::size_t width = 3 + static_cast<std::size_t>(features);
+  std::vector<double> packed;
+  packed.reserve(mine.size() * width);
+  for (const ScenarioCycle& c : mine) {
+    TWIN_REQUIRE(static_cast<int>(c.x.size()) == features, Error, "gather_cycles: a cycle with " + std::to_string(c.x.size()) + " features");
+    packed.insert(packed.end(), {double(c.scenario), double(c.cycle), double(c.label)});
+    packed.insert(packed.end(), c.x.begin(), c.x.end());
+  }
+  const std::vector<double> all = gather_doubles(packed, comm);
+  std::vector<ScenarioCycle> out;
+  for (std::size_t i = 0; i + width <= all.size(); i += width)
+    out.push_back({static_cast<int>(all[i]), static_cast<int>(all[i + 1]), static_cast<int>(all[i + 2]),
+                   std::vector<double>(all.begin() + static_cast<long>(i + 3), all.begin() + static_cast<long>(i + width))});
+  std::sort(out.begin(), out.end(), [](const ScenarioCycle& a, const ScenarioCycle& b) {
+    return a.scenario != b.scenario ? a.scenario < b.scenario : a.cycle < b.cycle;
+  });
+  return out;
+}
+
+advisor::Dataset gather_rows(const advisor::Dataset& mine, MPI_Comm comm) {
+  return advisor::Dataset{mine.inputs, mine.outputs, gather_doubles(mine.x, comm), gather_doubles(mine.y, comm), {}};
+}
+
+double choose_anomaly_threshold(const Config& config, const advisor::Model& model,
+                                const std::vector<ScenarioCycle>& validation, double budget, Metrics& out) {
+  const int C = model.outputs();
+  const std::vector<double> prob = probabilities(model, validation);
+  std::map<int, Schedule> schedules;
+  std::vector<double> scores;  // of the quiet cycles
+  for (std::size_t i = 0; i < validation.size(); ++i) {
+    const ScenarioCycle& c = validation[i];
+    if (!schedules.count(c.scenario)) schedules[c.scenario] = schedule(config, c.scenario);
+    if (schedules[c.scenario].quiet(c.cycle)) scores.push_back(call(&prob[i * C], C, 1.0).score);
+  }
+  std::sort(scores.begin(), scores.end(), std::greater<>());
+  const std::size_t allowed = static_cast<std::size_t>(std::floor(budget * static_cast<double>(scores.size())));
+  // Flags need score >= threshold: just above the (allowed + 1)-th highest score flags `allowed`.
+  double threshold = allowed < scores.size() ? std::nextafter(scores[allowed], 2.0) : 0.0;
+  threshold = std::min(0.999, std::max(0.5, threshold));
+  long flagged = 0;
+  for (double s : scores) flagged += s >= threshold;
+  out["anomaly_threshold"] = threshold;
+  out["anomaly_false_alarm_budget"] = budget;
+  out["validation_quiet_cycles"] = static_cast<double>(scores.size());
+  out["validation_false_alarm_rate"] = scores.empty() ? 0.0 : static_cast<double>(flagged) / static_cast<double>(scores.size());
+  return threshold;
+}
+
+void test_anomaly_model(const Config& config, const advisor::Model& model, double threshold,
+                        const std::vector<ScenarioCycle>& test, Metrics& out) {
+  const int C = model.outputs();
+  const auto& names = anomaly_classes();
+  TWIN_REQUIRE(C == static_cast<int>(names.size()), Error, "test_anomaly_model: the model has " + std::to_string(C) + " classes");
+  const std::vector<double> prob = probabilities(model, test);
+  std::vector<std::vector<long>> confusion(C, std::vector<long>(C, 0));
+  long quiet = 0, quiet_flagged = 0;
+  struct Named {
+    long events = 0, named = 0, in_time = 0, delay_sum = 0, delay_max = 0;
+  };
+  std::map<std::string, Named> by_class;
+  for (std::size_t first = 0; first < test.size();) {  // scenario by scenario (sorted by scenario and cycle)
+    std::size_t last = first;
+    while (last < test.size() && test[last].scenario == test[first].scenario) ++last;
+    const Schedule s = schedule(config, test[first].scenario);
+    std::vector<long> first_right(s.events.size(), -1);
+    for (std::size_t i = first; i < last; ++i) {
+      const ScenarioCycle& c = test[i];
+      const Call k = call(&prob[i * C], C, threshold);
+      if (c.label >= 0) ++confusion[c.label][k.called];
+      if (s.quiet(c.cycle)) {
+        ++quiet;
+        quiet_flagged += k.called != 0;
+      }
+      for (std::size_t e = 0; e < s.events.size(); ++e)
+        if (first_right[e] < 0 && s.cycles[e].contains(c.cycle) && k.called != 0 &&
+            names[k.called] == anomaly_class(s.events[e].type))
+          first_right[e] = c.cycle;
+    }
+    const long seen_from = test[first].cycle;  // events before the diagnosis started are not counted
+    for (std::size_t e = 0; e < s.events.size(); ++e) {
+      if (s.cycles[e].first < seen_from) continue;
+      Named& n = by_class[anomaly_class(s.events[e].type)];
+      ++n.events;
+      if (first_right[e] < 0) continue;
+      const long delay = first_right[e] - s.cycles[e].first;
+      ++n.named;
+      n.in_time += delay <= (is_sensor_event(s.events[e].type) ? 3 : 5);
+      n.delay_sum += delay;
+      n.delay_max = std::max(n.delay_max, delay);
+    }
+    first = last;
+  }
+  out["test_quiet_cycles"] = static_cast<double>(quiet);
+  out["test_false_alarm_rate"] = quiet ? static_cast<double>(quiet_flagged) / static_cast<double>(quiet) : 0.0;
+  for (int t = 0; t < C; ++t) {
+    long row = 0, column = 0;
+    for (int k = 0; k < C; ++k) {
+      row += confusion[t][k];
+      column += confusion[k][t];
+      out["test_confusion:" + names[t] + ">" + names[k]] = static_cast<double>(confusion[t][k]);
+    }
+    if (row > 0) out["test_recall:" + names[t]] = static_cast<double>(confusion[t][t]) / static_cast<double>(row);
+    if (column > 0) out["test_precision:" + names[t]] = static_cast<double>(confusion[t][t]) / static_cast<double>(column);
+  }
+  for (const auto& [name, n] : by_class) {
+    out["test_events:" + name] = static_cast<double>(n.events);
+    out["test_named:" + name] = static_cast<double>(n.named);
+    out["test_named_in_time:" + name] = static_cast<double>(n.in_time);
+    if (n.named > 0) {
+      out["test_delay_mean:" + name] = static_cast<double>(n.delay_sum) / static_cast<double>(n.named);
+      out["test_delay_max:" + name] = static_cast<double>(n.delay_max);
+    }
+  }
+}
+
+void test_surrogate(const advisor::Model& model, const advisor::Dataset& test, Metrics& out) {
+  const long rows = test.rows();
+  out["test_rows"] = static_cast<double>(rows);
+  if (rows == 0) return;
+  std::vector<double> mean, sd;
+  model.predict_moments(test.x.data(), static_cast<int>(rows), mean, sd);
+  double err2 = 0.0, norm2 = 0.0;
+  long covered = 0;
+  for (std::size_t i = 0; i < test.y.size(); ++i) {
+    const double e = mean[i] - test.y[i];
+    err2 += e * e;
+    norm2 += test.y[i] * test.y[i];
+    covered += std::abs(e) <= 2.0 * sd[i];
+  }
+  const double n = static_cast<double>(test.y.size());
+  out["test_rmse"] = std::sqrt(err2 / n);
+  out["test_relative_error"] = norm2 > 0 ? std::sqrt(err2 / norm2) : 0.0;
+  out["test_coverage_2sigma"] = static_cast<double>(covered) / n;
+}
+
+}  // namespace twin::detail

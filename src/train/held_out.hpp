@@ -1,0 +1,44 @@
+#pragma once
+// The held-out evaluation of `twin train` (docs/advisor.md, "Held-out evaluation"): the anomaly
+// threshold chosen on the validation scenarios to a false-alarm budget, and the test figures of
+// both models on control sequences and fault scenarios they were neither trained nor tuned on.
+
+#include <mpi.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "advisor/model.hpp"
+#include "train/train.hpp"
+
+namespace twin::detail {
+
+using Metrics = std::map<std::string, double>;
+
+/// Every rank's cycles, on rank 0 (the others get none). Collective over `comm`.
+std::vector<ScenarioCycle> gather_cycles(const std::vector<ScenarioCycle>& mine, int features, MPI_Comm comm);
+/// Every rank's rows, on rank 0 (the others get none). Collective over `comm`.
+advisor::Dataset gather_rows(const advisor::Dataset& mine, MPI_Comm comm);
+
+/// The smallest threshold at which at most `budget` of the validation scenarios' quiet cycles
+/// (no event in effect, none settling) are flagged, within [0.5, 0.999]. Records
+/// "anomaly_threshold", "validation_quiet_cycles" and "validation_false_alarm_rate".
+double choose_anomaly_threshold(const Config& config, const advisor::Model& model,
+                                const std::vector<ScenarioCycle>& validation, double budget, Metrics& out);
+
+/// The test scenarios with the model flagging at `threshold`: "test_false_alarm_rate" over quiet
+/// cycles; per class c, over the labelled cycles, "test_precision:c", "test_recall:c" and the
+/// confusion counts "test_confusion:TRUE>CALLED" (CALLED none when not flagged); per fault
+/// class over the scheduled events, "test_events:c", "test_named:c" (named with its class
+/// while in effect), "test_named_in_time:c" (within 3 cycles for sensor faults, 5 for plant
+/// faults), "test_delay_mean:c" and "test_delay_max:c" in cycles from onset.
+void test_anomaly_model(const Config& config, const advisor::Model& model, double threshold,
+                        const std::vector<ScenarioCycle>& test, Metrics& out);
+
+/// The surrogate on the test control sequences: "test_rmse", "test_relative_error" (as the
+/// validation ones), "test_coverage_2sigma" (share of realised outcomes within the ensemble
+/// mean +- 2 sd) and "test_rows".
+void test_surrogate(const advisor::Model& model, const advisor::Dataset& test, Metrics& out);
+
+}  // namespace twin::detail

@@ -1,0 +1,179 @@
+// twin train's held-out evaluation (src/train/held_out.cpp): the split of scenarios by seed, the
+// anomaly threshold chosen on validation scenarios to a false-alarm budget, and the test figures,
+// with a real LibTorch model whose class probabilities are set by its inputs.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "advisor/training.hpp"
+#include "decision/features.hpp"
+#include "sources/plant.hpp"
+#include "train/held_out.hpp"
+#include "train/train.hpp"
+
+namespace {
+
+using twin::detail::Held;
+using twin::detail::ScenarioCycle;
+
+twin::Config small_plate() {
+  twin::Config c = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
+  c.training.anomaly_cycles = 120;
+  return c;
+}
+
+// One linear layer, one member, logits = the inputs: softmax(x) are the class probabilities.
+twin::advisor::Model logits_model() {
+  const int C = static_cast<int>(twin::detail::anomaly_classes().size());
+  twin::advisor::Dataset d{C, C, {}, {}, {}};
+  for (int i = 0; i < 8; ++i) {
+    std::vector<double> x(C, 0.0), y(C, 0.0);
+    x[i % C] = 1.0 + i;
+    y[i % C] = 1.0;
+    d.add(x, y);
+  }
+  twin::advisor::TrainSpec s;
+  s.name = "anomaly";
+  s.role = "anomaly";
+  s.inputs = s.outputs = twin::detail::anomaly_classes();
+  s.ensemble = 1;
+  s.hidden = {};
+  s.epochs = 1;
+  s.loss = twin::advisor::Loss::classification;
+  twin::advisor::ModelPackage p = twin::advisor::train_mlp_ensemble(d, s, MPI_COMM_SELF);
+  p.input_mean.assign(C, 0.0);
+  p.input_scale.assign(C, 1.0);
+  for (auto& t : p.weights)
+    for (std::size_t i = 0; i < t.values.size(); ++i)
+      t.values[i] = t.name == "layer0.weight" && i / C == i % C ? 1.0f : 0.0f;
+  p.weights_sha256 = twin::advisor::weights_digest(p);
+  p.package_sha256 = twin::advisor::package_digest(p);
+  return twin::advisor::Model(p);
+}
+
+// Logits giving class k the probability q, `none` the rest (the other classes ~0).
+std::vector<double> calling(int k, double q) {
+  std::vector<double> x(twin::detail::anomaly_classes().size(), -40.0);
+  x[0] = 0.0;
+  if (k > 0) x[k] = std::log(q / (1.0 - q));
+  return x;
+}
+
+int class_of(const twin::PlantEventConfig& e) {
+  const auto& names = twin::detail::anomaly_classes();
+  return static_cast<int>(std::find(names.begin(), names.end(), twin::detail::anomaly_class(e.type)) - names.begin());
+}
+
+bool quiet(const std::vector<twin::PlantEventConfig>& events, long c, double T) {
+  for (const auto& e : events) {
+    const auto ec = twin::detail::event_cycles(e, T);
+    if (ec.contains(c) || ec.settling(c, twin::detail::plant_fault_settle_cycles)) return false;
+  }
+  return true;
+}
+
+TEST(HeldOut, ScenariosAreSplitBySeedIntoSetsOfTheStatedSizes) {
+  const auto a = twin::detail::split_groups(11, 0xa1, 64, 0.2, 0.2);
+  EXPECT_EQ(a, twin::detail::split_groups(11, 0xa1, 64, 0.2, 0.2));
+  EXPECT_NE(a, twin::detail::split_groups(12, 0xa1, 64, 0.2, 0.2));
+  EXPECT_EQ(std::count(a.begin(), a.end(), Held::test), 13);
+  EXPECT_EQ(std::count(a.begin(), a.end(), Held::validation), 13);
+  EXPECT_EQ(std::count(a.begin(), a.end(), Held::training), 38);
+  const auto few = twin::detail::split_groups(11, 0xa1, 3, 0.05, 0.05);  // each held-out set gets one
+  EXPECT_EQ(std::count(few.begin(), few.end(), Held::test), 1);
+  EXPECT_EQ(std::count(few.begin(), few.end(), Held::validation), 1);
+  const auto two = twin::detail::split_groups(11, 0xa1, 2, 0.2, 0.2);  // too few to hold any out
+  EXPECT_EQ(std::count(two.begin(), two.end(), Held::training), 2);
+}
+
+TEST(HeldOut, TheThresholdIsTheSmallestThatKeepsQuietCyclesWithinTheBudget) {
+  const twin::Config c = small_plate();
+  const double T = c.twin.control_period_s;
+  const twin::advisor::Model model = logits_model();
+  // Quiet cycles called heat_source with probabilities spread over [0.5, 0.98].
+  std::vector<ScenarioCycle> validation;
+  std::vector<double> scores;
+  for (int g = 0; g < 4; ++g) {
+    const auto events = twin::detail::fault_scenario(c, g).config.source.plant.events;
+    for (int k = 21; k < c.training.anomaly_cycles; ++k) {
+      const bool q = quiet(events, k, T);
+      const double p = 0.5 + 0.48 * std::fmod(0.618 * (k + 37 * g), 1.0);
+      validation.push_back({g, k, 0, calling(q ? 2 : 1, q ? p : 0.99)});
+      if (q) scores.push_back(p);
+    }
+  }
+  ASSERT_GT(scores.size(), 100u);
+  twin::detail::Metrics m;
+  const double budget = 0.05;
+  const double t = twin::detail::choose_anomaly_threshold(c, model, validation, budget, m);
+  // The model computes in float32: its probabilities match these to about 1e-7.
+  const std::size_t allowed = static_cast<std::size_t>(std::floor(budget * scores.size()));
+  std::sort(scores.begin(), scores.end(), std::greater<>());
+  ASSERT_GT(scores[allowed - 1] - scores[allowed], 1e-4);  // distinct enough to tell apart
+  EXPECT_NEAR(t, scores[allowed], 1e-5);  // just above the first quiet cycle it must not flag
+  EXPECT_GT(scores[allowed - 1], t);      // and no higher: the ones it may flag are flagged
+  EXPECT_EQ(m.at("anomaly_threshold"), t);
+  EXPECT_NEAR(m.at("validation_false_alarm_rate"), static_cast<double>(allowed) / scores.size(), 1e-12);
+  EXPECT_EQ(m.at("validation_quiet_cycles"), static_cast<double>(scores.size()));
+  EXPECT_LE(m.at("validation_false_alarm_rate"), budget);
+}
+
+TEST(HeldOut, TestFiguresCountEventsDelaysAndConfusion) {
+  const twin::Config c = small_plate();
+  const double T = c.twin.control_period_s;
+  const twin::advisor::Model model = logits_model();
+  std::vector<ScenarioCycle> test;
+  long events = 0, sensor_events = 0, labelled_none = 0, false_flag_cycle = -1;
+  for (int g = 5; g < 8; ++g) {
+    const auto events_g = twin::detail::fault_scenario(c, g).config.source.plant.events;
+    for (int k = 21; k < c.training.anomaly_cycles; ++k) {
+      // Each event named with its class from its second cycle on (spikes last one cycle: at once).
+      int called = 0;
+      for (const auto& e : events_g) {
+        const auto ec = twin::detail::event_cycles(e, T);
+        const long from = ec.first + (ec.last == ec.first ? 0 : 2);
+        if (ec.contains(k) && k >= from) called = class_of(e);
+      }
+      const int label = twin::detail::anomaly_label(events_g, k, T);
+      labelled_none += label == 0;
+      // One false flag in a quiet cycle of the first scenario.
+      if (g == 5 && called == 0 && quiet(events_g, k, T) && false_flag_cycle < 0) {
+        false_flag_cycle = k;
+        called = 3;
+      }
+      test.push_back({g, k, label, calling(called, called ? 0.9 : 0.5)});
+    }
+    for (const auto& e : events_g) {
+      ++events;
+      sensor_events += twin::is_sensor_event(e.type);
+    }
+  }
+  twin::detail::Metrics m;
+  twin::detail::test_anomaly_model(c, model, 0.8, test, m);
+  long counted = 0, named = 0;
+  double delay_sum = 0.0;
+  for (const std::string& k : twin::detail::anomaly_classes()) {
+    if (!m.count("test_events:" + k)) continue;
+    counted += static_cast<long>(m.at("test_events:" + k));
+    named += static_cast<long>(m.at("test_named:" + k));
+    EXPECT_EQ(m.at("test_named_in_time:" + k), m.at("test_named:" + k)) << k;
+    delay_sum += m.at("test_delay_mean:" + k) * m.at("test_named:" + k);
+  }
+  EXPECT_EQ(counted, events);
+  EXPECT_EQ(named, events);
+  // Delays: 2 cycles for every event but spikes (0).
+  long spikes = 0;
+  for (int g = 5; g < 8; ++g)
+    for (const auto& e : twin::detail::fault_scenario(c, g).config.source.plant.events) spikes += e.type == twin::EventKind::sensor_spike;
+  EXPECT_DOUBLE_EQ(delay_sum, 2.0 * static_cast<double>(events - spikes));
+  ASSERT_GE(false_flag_cycle, 0);
+  EXPECT_NEAR(m.at("test_false_alarm_rate") * m.at("test_quiet_cycles"), 1.0, 1e-9);
+  // The false flag is a cooling_degradation call of a cycle labelled none.
+  EXPECT_EQ(m.at("test_confusion:none>cooling_degradation"), 1.0);
+  EXPECT_EQ(m.at("test_confusion:none>none"), static_cast<double>(labelled_none - 1));
+  EXPECT_LT(m.at("test_precision:cooling_degradation"), 1.0);
+  EXPECT_GT(sensor_events, 0);
+}
+
+}  // namespace
