@@ -173,6 +173,10 @@ struct EstimatedParameterConfig {
   double min = 0.05;                  ///< estimates are clipped to [min, max]
   double max = 20.0;
   double min_spread = 0.005;          ///< ensemble std never falls below this (keeps the filter learning)
+  /// Facility time over which the plant's effective value may wander by prior_std (a random
+  /// walk of the members each cycle, centred: the spread says the value can move). 0: a
+  /// constant parameter (the spread then collapses to min_spread).
+  double wander_s = 3600.0;
 };
 
 /// `ensemble:` — the members the twin advances and how they start.

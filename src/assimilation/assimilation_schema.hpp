@@ -18,6 +18,7 @@ void describe(V& v, EstimatedParameterConfig& c) {
   v.optional("min", c.min, Rule::non_negative());
   v.optional("max", c.max, Rule::positive());
   v.optional("min_spread", c.min_spread, Rule::non_negative());
+  v.optional("wander_s", c.wander_s, Rule::non_negative());
   v.check(c.name == "diffusivity_factor" || c.name == "cooling_factor", "name",
           "unknown parameter '" + c.name + "'; estimable parameters: diffusivity_factor, cooling_factor");
   v.check(c.min < c.max && c.prior_mean >= c.min && c.prior_mean <= c.max, "prior_mean", "must lie within [min, max]");

@@ -1,5 +1,6 @@
 #include "assimilation/enkf.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <stdexcept>
@@ -60,7 +61,8 @@ EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayo
       m_ensemble(config.ensemble),
       m_members(config.ensemble.members),
       m_sensors(static_cast<int>(sensor_position.size())),
-      m_sensor_position(std::move(sensor_position)) {
+      m_sensor_position(std::move(sensor_position)),
+      m_period_s(config.twin.control_period_s) {
   const solvers::LocalGrid& g = m_grid;
   m_rho.resize(static_cast<std::size_t>(g.interior_size()) * m_sensors);
   std::size_t n = 0;
@@ -79,9 +81,31 @@ EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayo
       }
 }
 
-void EnsembleFilter::inflate_parameters(std::vector<double>& theta) const {
-  // Inflation, then a floor on the spread so the filter keeps learning.
+void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle) const {
+  // A random walk of each parameter over the period: prior_std * sqrt(period / wander_s) per
+  // member, the draws centred so that the mean stays where the data put it. The draws depend on
+  // (seed, cycle, member) only: every rank adds the same.
   const int N = m_members, P = static_cast<int>(m_ensemble.parameters.size());
+  std::vector<double> step(static_cast<std::size_t>(P), 0.0);
+  for (int p = 0; p < P; ++p) {
+    const auto& spec = m_ensemble.parameters[p];
+    if (spec.wander_s > 0.0) step[p] = spec.prior_std * std::sqrt(m_period_s / spec.wander_s);
+  }
+  if (N > 1 && std::any_of(step.begin(), step.end(), [](double s) { return s > 0.0; })) {
+    std::vector<double> walk(static_cast<std::size_t>(N) * P), mean(static_cast<std::size_t>(P), 0.0);
+    for (int m = 0; m < N; ++m) {
+      std::seed_seq seq{m_ensemble.seed, 0x3a1u, static_cast<unsigned>(cycle), static_cast<unsigned>(m)};
+      std::mt19937_64 rng(seq);
+      std::normal_distribution<double> normal(0.0, 1.0);
+      for (int p = 0; p < P; ++p) {
+        walk[m * P + p] = step[p] * normal(rng);
+        mean[p] += walk[m * P + p] / N;
+      }
+    }
+    for (int m = 0; m < N; ++m)
+      for (int p = 0; p < P; ++p) theta[m * P + p] += walk[m * P + p] - mean[p];
+  }
+  // Inflation, then a floor on the spread so the filter keeps learning.
   for (int p = 0; p < P && N > 1; ++p) {
     double mean = 0.0, var = 0.0;
     for (int m = 0; m < N; ++m) mean += theta[m * P + p];
@@ -118,7 +142,7 @@ void EnsembleFilter::analyse(const solvers::Field& x, std::vector<double>& hx, s
       for (int m = 0; m < N; ++m) hx[m * S + s] = hbar + lambda * (hx[m * S + s] - hbar);
     }
   }
-  inflate_parameters(theta);
+  inflate_parameters(theta, cycle);
 
   // Observation-space anomalies Y' [member][reading].
   std::vector<double> hbar(n, 0.0), yp(static_cast<std::size_t>(N) * n);

@@ -38,7 +38,7 @@ class EnsembleFilter final : public Assimilator {
  private:
   const solvers::EnsembleLayout* m_layout;
   solvers::LocalGrid m_grid;
-  void inflate_parameters(std::vector<double>& theta) const;
+  void inflate_parameters(std::vector<double>& theta, long cycle) const;
 
   AssimilationConfig m_config;
   EnsembleConfig m_ensemble;
@@ -46,6 +46,7 @@ class EnsembleFilter final : public Assimilator {
   int m_sensors;
   std::vector<std::array<double, 3>> m_sensor_position;
   std::vector<double> m_rho;  // [interior cell][sensor] localization weights
+  double m_period_s;          // the control period: the parameters' random walk is per period
 };
 
 }  // namespace twin::detail

@@ -118,7 +118,10 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
     const double sigma = std::sqrt(forecast_std[s] * forecast_std[s] + noise * noise);
     const double bound = m_config.innovation_sigma * sigma + m_config.innovation_floor;
     if (std::abs(verdicts[s].value - forecast_mean[s]) <= bound) continue;
-    // Buddy check: a neighbour departing the same way means the plant changed, not the sensor.
+    // Buddy check: a neighbour departing the same way means the plant changed, not the sensor;
+    // as far as the neighbour makes it plausible: the suspect may depart by no more than
+    // innovation_sigma times the neighbour's departure (both in their own spreads). A drifting
+    // sensor 16 K off would otherwise be taken beside a neighbour 0.5 K off the same way.
     bool buddy = false;
     for (std::size_t t = 0; t < n && m_config.buddy_sigma > 0.0 && !buddy; ++t) {
       if (t == s || !candidate[t]) continue;
@@ -127,7 +130,8 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
         const double e = m_sensors[s].position_m[d] - m_sensors[t].position_m[d];
         d2 += e * e;
       }
-      buddy = std::sqrt(d2) <= m_config.buddy_radius_m && z[t] * z[s] > 0.0 && std::abs(z[t]) >= m_config.buddy_sigma;
+      buddy = std::sqrt(d2) <= m_config.buddy_radius_m && z[t] * z[s] > 0.0 && std::abs(z[t]) >= m_config.buddy_sigma &&
+              std::abs(z[s]) <= m_config.innovation_sigma * std::abs(z[t]);
     }
     reject[s] = !buddy;
   }

@@ -80,6 +80,15 @@ TEST(Qc, InnovationRejectsALoneSpikeButKeepsAChangeItsBuddySees) {
   EXPECT_EQ(v[0].reason, QcReason::accepted);
   EXPECT_EQ(v[1].reason, QcReason::accepted);
   EXPECT_EQ(v[2].reason, QcReason::innovation);
+
+  // A departure the buddy cannot make plausible: A 25 off (35 sd), B 2.5 off (3.5 sd); beyond
+  // innovation_sigma (4) times B's, A is rejected, B kept (issue 16: a drifting sensor 16 K off
+  // was taken beside a neighbour 0.5 K off the same way).
+  q = {{30, "A", 45.0}, {30, "B", 22.5}, {30, "C", 20.0}};
+  v = qc.screen(q, 30.0);
+  qc.innovation(v, mean, spread);
+  EXPECT_EQ(v[0].reason, QcReason::innovation);
+  EXPECT_EQ(v[1].reason, QcReason::accepted);
 }
 
 // Issue 14: readings stamped too far ahead are rejected and counted, not queued forever; older
