@@ -3,11 +3,19 @@
 //   accuracy: the ensemble mean on held-out cases the solver generated with other draws than the
 //             training data (relative error, rmse, max error, 2-sigma coverage of its spread);
 //   speed:    a one-member solver advancing the longest lead from a warm state, against one
-//             predict_moments call for one row (and per row in a batch of 64).
+//             predict_moments call for one row (and per row in a batch of 64);
+//   baselines: linear response models fitted by least squares on the data twin train generates
+//             (issue 16, part 5): for fixed parameters the PDE is linear in state and controls,
+//             so the sensors' changes are nearly linear in the surrogate's inputs; "linear" takes
+//             the inputs as they are, "bilinear" adds each parameter times each state and control
+//             input (the first-order dependence of that linear map on the parameters). Their error
+//             on the same held-out cases, and their time per case.
 //
 //   build/bin/bench_surrogate [--config configs/plate.yaml] [--registry DIR] [--summary FILE]
+//                             [--baseline-sequences N (default training.control_sequences)]
 // Exits 77 (with the `twin train` command to run) when the registry has no active surrogate.
 #include <cmath>
+#include <cstdlib>
 
 #include "advisor/model.hpp"
 #include "advisor/version.hpp"
@@ -21,7 +29,130 @@ namespace {
 using namespace twin;
 using bench::Clock;
 
-nlohmann::json run(const bench::SurrogateSetup& s) {
+// A linear response model: y = W f(x), f the features (1, the inputs, and with `bilinear` each
+// parameter times each state and control input), W by ridge-regularised least squares on
+// standardised features (normal equations, Cholesky).
+class LinearResponse {
+ public:
+  LinearResponse(const detail::SurrogateLayout& layout, bool bilinear) : m_layout(layout), m_bilinear(bilinear) {}
+
+  void features(const double* x, std::vector<double>& f) const {
+    const int lin = m_layout.theta0(), P = m_layout.parameters;
+    f.assign(1, 1.0);
+    f.insert(f.end(), x, x + lin + P);
+    if (m_bilinear)
+      for (int k = 0; k < P; ++k)
+        for (int j = 0; j < lin; ++j) f.push_back(x[lin + k] * x[j]);
+  }
+
+  void fit(const advisor::Dataset& d) {
+    std::vector<double> f;
+    features(d.x.data(), f);
+    const int F = static_cast<int>(f.size()), O = d.outputs;
+    const long rows = d.rows();
+    m_mean.assign(F, 0.0);
+    m_scale.assign(F, 0.0);
+    std::vector<std::vector<double>> all(static_cast<std::size_t>(rows));
+    for (long r = 0; r < rows; ++r) {
+      features(d.x.data() + r * d.inputs, all[r]);
+      for (int i = 0; i < F; ++i) m_mean[i] += all[r][i] / static_cast<double>(rows);
+    }
+    for (long r = 0; r < rows; ++r)
+      for (int i = 0; i < F; ++i) m_scale[i] += (all[r][i] - m_mean[i]) * (all[r][i] - m_mean[i]) / static_cast<double>(rows);
+    for (int i = 0; i < F; ++i) m_scale[i] = m_scale[i] > 1e-24 ? std::sqrt(m_scale[i]) : 0.0;  // 0: the constant
+    const auto z = [&](const std::vector<double>& g, int i) { return m_scale[i] > 0.0 ? (g[i] - m_mean[i]) / m_scale[i] : 1.0; };
+    std::vector<double> a(static_cast<std::size_t>(F) * F, 0.0), b(static_cast<std::size_t>(F) * O, 0.0);
+    for (long r = 0; r < rows; ++r)
+      for (int i = 0; i < F; ++i) {
+        const double zi = z(all[r], i);
+        for (int j = 0; j <= i; ++j) a[i * F + j] += zi * z(all[r], j);
+        for (int o = 0; o < O; ++o) b[i * O + o] += zi * d.y[r * O + o];
+      }
+    for (int i = 0; i < F; ++i) {
+      for (int j = 0; j < i; ++j) a[j * F + i] = a[i * F + j];
+      a[i * F + i] += 1e-8 * static_cast<double>(rows);  // ridge: keeps collinear features solvable
+    }
+    for (int j = 0; j < F; ++j) {  // Cholesky, in place (lower)
+      double s = a[j * F + j];
+      for (int k = 0; k < j; ++k) s -= a[j * F + k] * a[j * F + k];
+      if (!(s > 0.0)) throw Error("linear response baseline: the normal equations are not positive definite");
+      a[j * F + j] = std::sqrt(s);
+      for (int i = j + 1; i < F; ++i) {
+        double v = a[i * F + j];
+        for (int k = 0; k < j; ++k) v -= a[i * F + k] * a[j * F + k];
+        a[i * F + j] = v / a[j * F + j];
+      }
+    }
+    m_w.assign(static_cast<std::size_t>(F) * O, 0.0);
+    for (int o = 0; o < O; ++o) {
+      std::vector<double> v(F);
+      for (int i = 0; i < F; ++i) {
+        double s = b[i * O + o];
+        for (int k = 0; k < i; ++k) s -= a[i * F + k] * v[k];
+        v[i] = s / a[i * F + i];
+      }
+      for (int i = F - 1; i >= 0; --i) {
+        double s = v[i];
+        for (int k = i + 1; k < F; ++k) s -= a[k * F + i] * v[k];
+        v[i] = s / a[i * F + i];
+      }
+      for (int i = 0; i < F; ++i) m_w[i * O + o] = v[i];
+    }
+    m_outputs = O;
+  }
+
+  void predict(const double* x, std::vector<double>& f, double* y) const {
+    features(x, f);
+    for (int o = 0; o < m_outputs; ++o) y[o] = 0.0;
+    for (std::size_t i = 0; i < f.size(); ++i) {
+      const double zi = m_scale[i] > 0.0 ? (f[i] - m_mean[i]) / m_scale[i] : 1.0;
+      for (int o = 0; o < m_outputs; ++o) y[o] += zi * m_w[i * m_outputs + o];
+    }
+  }
+  int features_count() const { return static_cast<int>(m_mean.size()); }
+
+ private:
+  detail::SurrogateLayout m_layout;
+  bool m_bilinear;
+  std::vector<double> m_mean, m_scale, m_w;
+  int m_outputs = 0;
+};
+
+// Fits both baselines on `training` and measures them on the held-out `data`.
+nlohmann::json baselines(const detail::SurrogateLayout& layout, const advisor::Dataset& training, const advisor::Dataset& data) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const bool bilinear : {false, true}) {
+    LinearResponse lr(layout, bilinear);
+    lr.fit(training);
+    const int o = data.outputs;
+    std::vector<double> f, y(static_cast<std::size_t>(o));
+    double err2 = 0.0, ref2 = 0.0;
+    for (long r = 0; r < data.rows(); ++r) {
+      lr.predict(data.x.data() + r * data.inputs, f, y.data());
+      for (int k = 0; k < o; ++k) {
+        const double e = y[k] - data.y[r * o + k];
+        err2 += e * e, ref2 += data.y[r * o + k] * data.y[r * o + k];
+      }
+    }
+    std::vector<double> us;
+    for (int c = -100; c < 2000; ++c) {
+      const auto t0 = Clock::now();
+      lr.predict(data.x.data() + (static_cast<long>(c + 100) % data.rows()) * data.inputs, f, y.data());
+      if (c >= 0) us.push_back(bench::us_since(t0));
+    }
+    out.push_back({{"model", bilinear ? "bilinear" : "linear"},
+                   {"features", lr.features_count()},
+                   {"training_rows", training.rows()},
+                   {"relative_error", std::sqrt(err2 / ref2)},
+                   {"us_per_case", bench::quantile(us, 0.5)}});
+    std::fprintf(stderr, "bench_surrogate: %s response (%d features, %ld training rows): relative error %.4f, %.2f us per case\n",
+                 bilinear ? "bilinear" : "linear", lr.features_count(), training.rows(), std::sqrt(err2 / ref2),
+                 bench::quantile(us, 0.5));
+  }
+  return out;
+}
+
+nlohmann::json run(const bench::SurrogateSetup& s, int baseline_sequences) {
   const int calls = 2000;
   const Config& config = s.config;
   const detail::SurrogateLayout layout = detail::surrogate_layout(config);
@@ -96,6 +227,15 @@ nlohmann::json run(const bench::SurrogateSetup& s) {
     if (c >= 0) batch_us.push_back(bench::us_since(t0) / 64);
   }
 
+  // The linear baselines, fitted on the training generator's data (training.seed).
+  t0 = Clock::now();
+  Config tc = config;
+  tc.training.control_sequences = baseline_sequences > 0 ? baseline_sequences : config.training.control_sequences;
+  const advisor::Dataset training = detail::generate_surrogate_data(tc, layout, 0, 1, false);
+  std::fprintf(stderr, "bench_surrogate: %ld training rows for the linear baselines in %.1f s\n", training.rows(),
+               bench::us_since(t0) / 1e6);
+  const nlohmann::json linear = baselines(layout, training, data);
+
   const double solver_med = bench::quantile(solver_ms, 0.5), one_med = bench::quantile(one_us, 0.5);
   const auto& metrics = model.package().metrics;
   std::fprintf(stderr, "bench_surrogate: %s relative error %.4f on %ld held-out cases; solver %.2f ms (%d steps) vs surrogate %.1f us: %.0fx\n",
@@ -130,6 +270,7 @@ nlohmann::json run(const bench::SurrogateSetup& s) {
           {"surrogate_batch_us_per_case", bench::quantile(batch_us, 0.5)},
           {"batch", 64},
           {"speedup", solver_med * 1e3 / one_med},
+          {"linear_baselines", linear},
           {"context", bench::context(to_yaml(config))}};
 }
 
@@ -139,5 +280,6 @@ int main(int argc, char** argv) {
   bench::SurrogateSetup setup;
   if (const int code = bench::find_surrogate(argc, argv, "bench_surrogate", setup)) return code;
   const std::string summary = bench::take_option(argc, argv, "summary", "");
-  return bench::run_main(argc, argv, "bench_surrogate", summary, [&] { return run(setup); });
+  const int sequences = std::atoi(bench::take_option(argc, argv, "baseline-sequences", "0").c_str());
+  return bench::run_main(argc, argv, "bench_surrogate", summary, [&] { return run(setup, sequences); });
 }

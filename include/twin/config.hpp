@@ -174,9 +174,10 @@ struct EstimatedParameterConfig {
   double max = 20.0;
   double min_spread = 0.005;          ///< ensemble std never falls below this (keeps the filter learning)
   /// Facility time over which the plant's effective value may wander by prior_std (a random
-  /// walk of the members each cycle, centred: the spread says the value can move). 0: a
-  /// constant parameter (the spread then collapses to min_spread).
-  double wander_s = 3600.0;
+  /// walk of the members each cycle, centred: the spread says the value can move). 0 (the
+  /// default): a constant parameter, whose spread collapses to min_spread. docs/twin-cycle.md
+  /// says why it is not on by default yet.
+  double wander_s = 0.0;
 };
 
 /// `ensemble:` — the members the twin advances and how they start.
