@@ -20,6 +20,7 @@
 #include "advisor/model.hpp"
 #include "advisor/version.hpp"
 #include "advisor_bench.hpp"
+#include "assimilation/enkf.hpp"
 #include "ground/log.hpp"
 #include "solvers/solver.hpp"
 #include "twin/error.hpp"
@@ -72,30 +73,12 @@ class LinearResponse {
       for (int j = 0; j < i; ++j) a[j * F + i] = a[i * F + j];
       a[i * F + i] += 1e-8 * static_cast<double>(rows);  // ridge: keeps collinear features solvable
     }
-    for (int j = 0; j < F; ++j) {  // Cholesky, in place (lower)
-      double s = a[j * F + j];
-      for (int k = 0; k < j; ++k) s -= a[j * F + k] * a[j * F + k];
-      if (!(s > 0.0)) throw Error("linear response baseline: the normal equations are not positive definite");
-      a[j * F + j] = std::sqrt(s);
-      for (int i = j + 1; i < F; ++i) {
-        double v = a[i * F + j];
-        for (int k = 0; k < j; ++k) v -= a[i * F + k] * a[j * F + k];
-        a[i * F + j] = v / a[j * F + j];
-      }
-    }
+    if (!detail::cholesky(a, F)) throw Error("linear response baseline: the normal equations are not positive definite");
     m_w.assign(static_cast<std::size_t>(F) * O, 0.0);
+    std::vector<double> v(F);
     for (int o = 0; o < O; ++o) {
-      std::vector<double> v(F);
-      for (int i = 0; i < F; ++i) {
-        double s = b[i * O + o];
-        for (int k = 0; k < i; ++k) s -= a[i * F + k] * v[k];
-        v[i] = s / a[i * F + i];
-      }
-      for (int i = F - 1; i >= 0; --i) {
-        double s = v[i];
-        for (int k = i + 1; k < F; ++k) s -= a[k * F + i] * v[k];
-        v[i] = s / a[i * F + i];
-      }
+      for (int i = 0; i < F; ++i) v[i] = b[i * O + o];
+      detail::cholesky_solve(a, F, v.data());
       for (int i = 0; i < F; ++i) m_w[i * O + o] = v[i];
     }
     m_outputs = O;

@@ -19,9 +19,6 @@ double gaspari_cohn(double d, double c) {
   return 4.0 - 5.0 * r + 5.0 / 3.0 * r2 + 5.0 / 8.0 * r3 - 0.5 * r4 + r5 / 12.0 - 2.0 / (3.0 * r);
 }
 
-namespace {
-
-// In-place Cholesky factor (lower) of an n x n SPD matrix; false when not positive definite.
 bool cholesky(std::vector<double>& a, int n) {
   for (int j = 0; j < n; ++j) {
     double d = a[j * n + j];
@@ -50,8 +47,6 @@ void cholesky_solve(const std::vector<double>& l, int n, double* b) {
     b[i] = v / l[i * n + i];
   }
 }
-
-}  // namespace
 
 EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayout& layout,
                                const solvers::LocalGrid& grid, std::vector<std::array<double, 3>> sensor_position)

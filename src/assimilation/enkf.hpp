@@ -20,6 +20,12 @@ namespace twin::detail {
 /// Gaspari-Cohn fifth-order correlation at distance d for half-width c (0 beyond 2c).
 double gaspari_cohn(double d, double c);
 
+/// In-place Cholesky factor (lower) of an n x n symmetric positive definite matrix (row-major);
+/// false when it is not positive definite.
+bool cholesky(std::vector<double>& a, int n);
+/// Solves L L^T x = b in place, L from cholesky().
+void cholesky_solve(const std::vector<double>& l, int n, double* b);
+
 /// assimilation.type enkf.
 class EnsembleFilter final : public Assimilator {
  public:
