@@ -77,6 +77,7 @@ void ExplicitSolver::set_parameters(const std::vector<ParameterSet>& parameters)
   const LocalGrid& g = grid();
   const PhysicsConfig& p = m_config;
   const bool uniform = m_physics.uniform();
+  const bool folded = m_physics.uniform_operator();  // k and v fold into weights, sources or not
   double rate_bound = 0.0;
   for (int m = 0; m < m_members; ++m) {
     const double fk = parameters[m][static_cast<int>(Parameter::diffusivity_factor)];
@@ -87,8 +88,8 @@ void ExplicitSolver::set_parameters(const std::vector<ParameterSet>& parameters)
     detail::AdrCoefficients& a = m_coef_host(m);
     a = detail::AdrCoefficients{};
     for (int d = 0; d < g.dims; ++d) {
-      const double v = uniform ? m_physics.uniform_velocity()[d] : 0.0;
-      a.k_over_dx2[d] = uniform ? k / (g.dx[d] * g.dx[d]) : 0.0;
+      const double v = folded ? m_physics.uniform_velocity()[d] : 0.0;
+      a.k_over_dx2[d] = folded ? k / (g.dx[d] * g.dx[d]) : 0.0;
       a.v_pos[d] = std::max(v, 0.0) / g.dx[d];
       a.v_neg[d] = std::min(v, 0.0) / g.dx[d];
       a.stride[d] = g.stride(d);
@@ -149,6 +150,28 @@ void ExplicitSolver::apply_walls(const Field& u, int first) {
     const long step = side == 0 ? -g.stride(axis) : g.stride(axis);
     const int layer = side == 0 ? g.ghost[axis] : g.ghost[axis] + g.cells[axis] - 1;
     const double dx2 = g.dx[axis] * g.dx[axis];
+    if constexpr (host_backend) {
+      // One work item per member: its wall's affine map is computed once (uniform k) and the
+      // face is walked without dividing per cell.
+      Kokkos::parallel_for(
+          "twin::wall_ghosts", Kokkos::RangePolicy<>(0, members), KOKKOS_LAMBDA(const long m) {
+            const long member = first + m;
+            const detail::WallCondition base = walls(member, f);
+            const detail::WallAffine fixed = detail::wall_affine(base);
+            for (long q = 0; q < nf; ++q) {
+              const long inner = g.face_index(axis, layer, q);
+              detail::WallAffine af = fixed;
+              if (variable) {  // the wall cell's own diffusivity, held in its wall face slot
+                detail::WallCondition w = base;
+                w.k = coef(member).k_factor * k_face(axis, side == 0 ? inner : inner + step) * dx2;
+                w.k_over_dx = w.k / w.dx;
+                af = detail::wall_affine(w);
+              }
+              u(m, inner + step) = af.alpha * u(m, inner) + af.beta;
+            }
+          });
+      continue;
+    }
     Kokkos::parallel_for(
         "twin::wall_ghosts", Kokkos::RangePolicy<>(0, nf * members), KOKKOS_LAMBDA(const long n) {
           const long m = n / nf, member = first + m;
@@ -172,11 +195,16 @@ void ExplicitSolver::fill_ghosts(const Field& u, int first) {
 namespace {
 
 // out = a * u0 + b * (in + dt * L(in)). Blend = false is the a = 0 stage, which skips reading
-// u0: a third less memory traffic. Variable = false folds uniform coefficients into per-member
-// scalar weights; Variable = true reads PhysicsFields' arrays. On host backends one work item is
-// a grid row, so the inner loop is contiguous and vectorises; on devices one work item is one
-// cell.
-template <int Dims, bool Blend, bool Variable>
+// u0: a third less memory traffic. How the operator's coefficients are read:
+//   folded: uniform k and v and no source array, folded into per-member scalar weights;
+//   folded_source: the same weights plus the source array q (controls, fixed sources), the common
+//     case of a uniform medium with heaters: 2 streams per cell instead of the 6 of `arrays`;
+//   arrays: PhysicsFields' k_face, velocity and q (diffusivity regions, a vortex).
+// On host backends one work item is a grid row, so the inner loop is contiguous and vectorises;
+// on devices one work item is one cell.
+enum class Coefficients { folded, folded_source, arrays };
+
+template <int Dims, bool Blend, Coefficients Mode>
 struct StageKernel {
   Field u0, in, out;
   LocalGrid g;
@@ -185,6 +213,16 @@ struct StageKernel {
   Kokkos::View<double*> q;
   double a, b, dt, share;
   int first;  // the member that row 0 of the fields holds: coefficients are indexed from it
+
+  KOKKOS_INLINE_FUNCTION double value(const double* u, long n, const detail::AdrCoefficients& c,
+                                      const detail::StageWeights& w) const {
+    if constexpr (Mode == Coefficients::arrays)
+      return detail::variable_stage_value<Dims>(u, n, c, k_face, velocity, q, b, dt, 1.0 - share);
+    else if constexpr (Mode == Coefficients::folded_source)
+      return detail::stage_value<Dims>(u, n, w) + b * dt * q(n);
+    else
+      return detail::stage_value<Dims>(u, n, w);
+  }
 
   struct Row {};
   KOKKOS_INLINE_FUNCTION void operator()(Row, const int r) const {
@@ -196,19 +234,11 @@ struct StageKernel {
     double* KOKKOS_RESTRICT y = &out(m, 0);
     const int nx = g.cells[0];
     const detail::AdrCoefficients c = coef(first + m);
-    if constexpr (Variable) {
-      for (int i = 0; i < nx; ++i) {
-        const long n = base + i;
-        const double next = detail::variable_stage_value<Dims>(u, n, c, k_face, velocity, q, b, dt, 1.0 - share);
-        y[n] = Blend ? a * x0[n] + next : next;
-      }
-    } else {
-      const detail::StageWeights w = detail::stage_weights(c, Dims, b, dt, share);
-      for (int i = 0; i < nx; ++i) {
-        const long n = base + i;
-        const double next = detail::stage_value<Dims>(u, n, w);
-        y[n] = Blend ? a * x0[n] + next : next;
-      }
+    const detail::StageWeights w = detail::stage_weights(c, Dims, b, dt, share);
+    for (int i = 0; i < nx; ++i) {
+      const long n = base + i;
+      const double next = value(u, n, c, w);
+      y[n] = Blend ? a * x0[n] + next : next;
     }
   }
 
@@ -222,18 +252,14 @@ struct StageKernel {
     const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
     const long at = g.index(i, j, k);
     const detail::AdrCoefficients& cf = coef(first + m);
-    double next;
-    if constexpr (Variable)
-      next = detail::variable_stage_value<Dims>(&in(m, 0), at, cf, k_face, velocity, q, b, dt, 1.0 - share);
-    else
-      next = detail::stage_value<Dims>(&in(m, 0), at, detail::stage_weights(cf, Dims, b, dt, share));
+    const double next = value(&in(m, 0), at, cf, detail::stage_weights(cf, Dims, b, dt, share));
     out(m, at) = Blend ? a * u0(m, at) + next : next;
   }
 };
 
-template <int Dims, bool Blend, bool Variable>
-void launch_stage_dims(const StageKernel<Dims, Blend, Variable>& kernel, int members) {
-  using K = StageKernel<Dims, Blend, Variable>;
+template <int Dims, bool Blend, Coefficients Mode>
+void launch_stage_dims(const StageKernel<Dims, Blend, Mode>& kernel, int members) {
+  using K = StageKernel<Dims, Blend, Mode>;
   const LocalGrid& g = kernel.g;
   const char* label = Dims == 2 ? "twin::adr_stage_2d" : "twin::adr_stage_3d";
   if constexpr (host_backend)
@@ -242,19 +268,31 @@ void launch_stage_dims(const StageKernel<Dims, Blend, Variable>& kernel, int mem
     Kokkos::parallel_for(label, Kokkos::RangePolicy<typename K::Cell>(0, members * g.interior_size()), kernel);
 }
 
-template <bool Blend, bool Variable>
+template <bool Blend, Coefficients Mode>
 void launch_stage(const Field& u0, const Field& in, const Field& out, const LocalGrid& g,
                   const Kokkos::View<detail::AdrCoefficients*>& coef, const PhysicsFields& physics, double a, double b,
                   double dt, double share, int first) {
   const int members = static_cast<int>(in.extent(0));
   if (g.dims == 2)
-    launch_stage_dims(StageKernel<2, Blend, Variable>{u0, in, out, g, coef, physics.k_face(), physics.velocity(),
-                                                      physics.source(), a, b, dt, share, first},
+    launch_stage_dims(StageKernel<2, Blend, Mode>{u0, in, out, g, coef, physics.k_face(), physics.velocity(),
+                                                  physics.source(), a, b, dt, share, first},
                       members);
   else
-    launch_stage_dims(StageKernel<3, Blend, Variable>{u0, in, out, g, coef, physics.k_face(), physics.velocity(),
-                                                      physics.source(), a, b, dt, share, first},
+    launch_stage_dims(StageKernel<3, Blend, Mode>{u0, in, out, g, coef, physics.k_face(), physics.velocity(),
+                                                  physics.source(), a, b, dt, share, first},
                       members);
+}
+
+template <bool Blend>
+void launch_stage(Coefficients mode, const Field& u0, const Field& in, const Field& out, const LocalGrid& g,
+                  const Kokkos::View<detail::AdrCoefficients*>& coef, const PhysicsFields& physics, double a, double b,
+                  double dt, double share, int first) {
+  if (mode == Coefficients::arrays)
+    launch_stage<Blend, Coefficients::arrays>(u0, in, out, g, coef, physics, a, b, dt, share, first);
+  else if (mode == Coefficients::folded_source)
+    launch_stage<Blend, Coefficients::folded_source>(u0, in, out, g, coef, physics, a, b, dt, share, first);
+  else
+    launch_stage<Blend, Coefficients::folded>(u0, in, out, g, coef, physics, a, b, dt, share, first);
 }
 
 }  // namespace
@@ -262,14 +300,11 @@ void launch_stage(const Field& u0, const Field& in, const Field& out, const Loca
 void ExplicitSolver::stage(const Field& u0, const Field& in, const Field& out, double a, double b, double dt,
                            double share, int first) {
   fill_ghosts(in, first);
-  const bool variable = !m_physics.uniform();
-  if (a == 0.0) {
-    if (variable) launch_stage<false, true>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
-    else launch_stage<false, false>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
-  } else {
-    if (variable) launch_stage<true, true>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
-    else launch_stage<true, false>(u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
-  }
+  const Coefficients mode = m_physics.uniform()            ? Coefficients::folded
+                           : m_physics.uniform_operator() ? Coefficients::folded_source
+                                                          : Coefficients::arrays;
+  if (a == 0.0) launch_stage<false>(mode, u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
+  else launch_stage<true>(mode, u0, in, out, grid(), m_coef, m_physics, a, b, dt, share, first);
 }
 
 void ExplicitSolver::explicit_part(const Field& in, const Field& out, double dt, double implicit_share) {
@@ -358,23 +393,50 @@ FieldStats ExplicitSolver::stats(const Field& u) const {
   const LocalGrid g = grid();
   const long n_int = g.interior_size();
   Tally local{};
-  Kokkos::parallel_reduce(
-      "twin::field_stats", Kokkos::RangePolicy<>(0, n_int * m_members),
-      KOKKOS_LAMBDA(const long n, Tally& acc) {
-        const long m = n / n_int, c = n % n_int;
-        const int i = static_cast<int>(c % g.cells[0]);
-        const int j = static_cast<int>((c / g.cells[0]) % g.cells[1]);
-        const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
-        const double v = u(m, g.index(i, j, k));
-        if (!detail::is_finite(v)) {
-          acc.non_finite += 1.0;
-          return;
-        }
-        if (v < acc.min) acc.min = v;
-        if (v > acc.max) acc.max = v;
-        acc.sum += v;
-      },
-      TallyReducer(local));
+  if constexpr (host_backend) {
+    // A grid row per work item: the inner loop is contiguous and free of index arithmetic.
+    const int rows = g.cells[1] * g.cells[2];
+    Kokkos::parallel_reduce(
+        "twin::field_stats", Kokkos::RangePolicy<>(0, static_cast<long>(rows) * m_members),
+        KOKKOS_LAMBDA(const long r, Tally& acc) {
+          const long m = r / rows, row = r % rows;
+          const double* v = &u(m, g.index(0, static_cast<int>(row % g.cells[1]), static_cast<int>(row / g.cells[1])));
+          double lo = acc.min, hi = acc.max, sum = 0.0, bad = 0.0;
+          for (int i = 0; i < g.cells[0]; ++i) {
+            const double x = v[i];
+            if (!detail::is_finite(x)) {
+              bad += 1.0;
+              continue;
+            }
+            lo = x < lo ? x : lo;
+            hi = x > hi ? x : hi;
+            sum += x;
+          }
+          acc.min = lo;
+          acc.max = hi;
+          acc.sum += sum;
+          acc.non_finite += bad;
+        },
+        TallyReducer(local));
+  } else {
+    Kokkos::parallel_reduce(
+        "twin::field_stats", Kokkos::RangePolicy<>(0, n_int * m_members),
+        KOKKOS_LAMBDA(const long n, Tally& acc) {
+          const long m = n / n_int, c = n % n_int;
+          const int i = static_cast<int>(c % g.cells[0]);
+          const int j = static_cast<int>((c / g.cells[0]) % g.cells[1]);
+          const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
+          const double v = u(m, g.index(i, j, k));
+          if (!detail::is_finite(v)) {
+            acc.non_finite += 1.0;
+            return;
+          }
+          if (v < acc.min) acc.min = v;
+          if (v > acc.max) acc.max = v;
+          acc.sum += v;
+        },
+        TallyReducer(local));
+  }
 
   // Two reductions: {min, -max} with MPI_MIN, {sum, non-finite, cells} with MPI_SUM.
   const MPI_Comm comm = m_decomposition->comm();

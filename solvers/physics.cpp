@@ -66,7 +66,8 @@ PhysicsFields::PhysicsFields(const SolverConfig& config, const LocalGrid& g)
   const PhysicsConfig& p = config.physics;
   m_uniform_v.assign(3, 0.0);
   for (int d = 0; d < g.dims && !p.velocity_m_s.empty(); ++d) m_uniform_v[d] = p.velocity_m_s[d];
-  m_uniform = p.diffusivity_regions.empty() && !p.vortex && p.sources.empty() && config.controls.empty();
+  m_uniform_operator = p.diffusivity_regions.empty() && !p.vortex;
+  m_uniform = m_uniform_operator && p.sources.empty() && config.controls.empty();
 
   m_max_source = std::abs(p.source);
   for (const auto& s : p.sources) m_max_source += std::abs(s.rate);

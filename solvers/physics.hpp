@@ -43,6 +43,9 @@ class PhysicsFields {
   /// True when k and v are uniform and no sources or controls are configured: the solver then
   /// uses folded scalar weights instead of reading coefficient arrays (memory-bound fast path).
   bool uniform() const { return m_uniform; }
+  /// True when k and v are uniform (no diffusivity regions, no vortex), sources or not: the
+  /// operator folds into scalar weights and only the source array q is read per cell.
+  bool uniform_operator() const { return m_uniform_operator; }
   double base_k() const { return m_base_k; }
   const std::vector<double>& uniform_velocity() const { return m_uniform_v; }
 
@@ -67,6 +70,7 @@ class PhysicsFields {
 
  private:
   bool m_uniform = true;
+  bool m_uniform_operator = true;
   double m_base_k = 0.0;
   double m_uniform_source = 0.0;
   std::vector<double> m_uniform_v;

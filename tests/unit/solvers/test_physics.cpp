@@ -110,6 +110,46 @@ physics:
   for (std::size_t n = 0; n < a.size(); ++n) ASSERT_NEAR(a[n], b[n], 1e-11 * std::abs(a[n])) << "cell " << n;
 }
 
+// Sources in a uniform medium (the common heated plate) take the folded-weights kernel with the
+// source array added; it must give what the full array kernel gives, in 2D and 3D, for a blended
+// stage and an unblended one (SSPRK3 has both), with advection, reaction and a scheduled source.
+TEST(Physics, SourcesInAUniformMediumReproduceTheArrayKernel) {
+  for (const bool three_d : {false, true}) {
+    const std::string grid = three_d ? "grid: {cells: [14, 10, 8], extent_m: [1.0, 0.7, 0.5]}\n"
+                                     : "grid: {cells: [30, 22], extent_m: [1.0, 0.7]}\n";
+    const std::string at = three_d ? "[0.4, 0.3, 0.25]" : "[0.4, 0.3]", size = three_d ? "[0.1, 0.1, 0.1]" : "[0.1, 0.1]";
+    const std::string common = grid + R"(time: {integrator: ssprk3}
+physics:
+  velocity_m_s: )" + (three_d ? std::string("[0.02, -0.01, 0.01]") : std::string("[0.02, -0.01]")) + R"(
+  reaction_per_s: 0.01
+  reaction_reference: 290
+  source: 0.3
+  diffusivity_m2_s: 1.0e-3
+  boundaries:
+    default: {type: robin, transfer_m_s: 0.004, value: 280}
+    x_low: {type: dirichlet, value: 330}
+)";
+    const std::string burner =
+        "  sources: [{name: burner, shape: gaussian, center_m: " + at + ", size_m: " + size + ", rate: 2.0, start_s: 10}]\n";
+    Case folded(common + burner);
+    Case arrays(common + burner + "  diffusivity_regions: [{center_m: " + at + ", size_m: " + size +
+                ", diffusivity_m2_s: 1.0e-3}]\n");
+    Case unheated(common);  // no source array at all: the plain folded kernel
+    for (Case* r : {&folded, &arrays, &unheated}) {
+      twin::test::set_interior(r->u, r->grid(), twin::test::bump);
+      for (int period = 0; period < 4; ++period)  // the source switches on during the second
+        ASSERT_EQ(r->solver->advance(r->u, 8.0 * period, 8.0).status, SolveStatus::ok);
+    }
+    const auto a = folded.values(), b = arrays.values(), c = unheated.values();
+    double burner_effect = 0.0;
+    for (std::size_t n = 0; n < a.size(); ++n) {
+      ASSERT_NEAR(a[n], b[n], 1e-11 * std::abs(a[n])) << (three_d ? "3D" : "2D") << " cell " << n;
+      burner_effect = std::max(burner_effect, a[n] - c[n]);
+    }
+    EXPECT_GT(burner_effect, 1.0) << "the burner's source array must reach the field";
+  }
+}
+
 TEST(Physics, HeaterSteadyStateScalesWithItsControl) {
   // A heater covering the plate, linear cooling, insulated edges: du/dt = p g - r (u - u_ref).
   Case run(R"(
