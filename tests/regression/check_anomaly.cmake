@@ -7,6 +7,8 @@
 # held-out threshold does not reach it for every fault yet. Sensor faults are QC's to reject
 # (regression_plate_np2_targets checks that); their naming is reported.
 # FAULT_FREE: the same plant without its events raises a flag in fewer than 1 % of the cycles.
+# PLANT_FAULTS=report: plant faults not named are reported, not asserted (the twins of
+# docs/twins.md whose held-out figures do not carry it yet).
 set(failures "")
 set(missed_targets "")
 if(DEFINED SUMMARY)
@@ -27,7 +29,9 @@ if(DEFINED SUMMARY)
     if(expected STREQUAL "sensor_fault" OR expected STREQUAL "none" OR expected STREQUAL "")
       continue()
     endif()
-    if(to_flag LESS 0)
+    if(to_flag LESS 0 AND PLANT_FAULTS STREQUAL "report")
+      list(APPEND missed_targets "${type} ${target} at cycle ${onset} not named ${expected} while in effect")
+    elseif(to_flag LESS 0)
       list(APPEND failures "${type} ${target} at cycle ${onset} not named ${expected} while in effect")
     elseif(to_flag GREATER 5)
       list(APPEND missed_targets "${type} ${target} named after ${to_flag} cycles (target: 5)")
