@@ -11,8 +11,13 @@
 //             input (the first-order dependence of that linear map on the parameters). Their error
 //             on the same held-out cases, and their time per case.
 //
+//   solver baselines: the twin's own solver on coarser grids and with large implicit steps, on
+//             cases drawn as twin train draws them (advisor/solver_baselines.hpp); the summary
+//             names the fastest baseline whose error is at most the surrogate's, and the
+//             surrogate's speedup against it (null when no baseline is that accurate).
 //   build/bin/bench_surrogate [--config configs/plate.yaml] [--registry DIR] [--summary FILE]
 //                             [--baseline-sequences N (default training.control_sequences)]
+//                             [--solver-cases N (default 8)]
 // Exits 77 (with the `twin train` command to run) when the registry has no active surrogate.
 #include <cmath>
 #include <cstdlib>
@@ -20,6 +25,7 @@
 #include "advisor/model.hpp"
 #include "advisor/version.hpp"
 #include "advisor_bench.hpp"
+#include "solver_baselines.hpp"
 #include "assimilation/enkf.hpp"
 #include "ground/log.hpp"
 #include "solvers/solver.hpp"
@@ -135,7 +141,7 @@ nlohmann::json baselines(const detail::SurrogateLayout& layout, const advisor::D
   return out;
 }
 
-nlohmann::json run(const bench::SurrogateSetup& s, int baseline_sequences) {
+nlohmann::json run(const bench::SurrogateSetup& s, int baseline_sequences, int solver_cases) {
   const int calls = 2000;
   const Config& config = s.config;
   const detail::SurrogateLayout layout = detail::surrogate_layout(config);
@@ -219,6 +225,21 @@ nlohmann::json run(const bench::SurrogateSetup& s, int baseline_sequences) {
                bench::us_since(t0) / 1e6);
   const nlohmann::json linear = baselines(layout, training, data);
 
+  // The twin's solver made cheaper: coarser grids, large implicit steps (solver_baselines.hpp).
+  t0 = Clock::now();
+  const nlohmann::json cheap_solvers = bench::solver_baselines(config, layout.lead_cycles, solver_cases, config.training.seed + 2000);
+  std::fprintf(stderr, "bench_surrogate: solver baselines on %d cases in %.1f s\n", solver_cases, bench::us_since(t0) / 1e6);
+
+  // The best baseline at the surrogate's accuracy: the fastest whose error is no larger.
+  const double surrogate_error = std::sqrt(err2 / ref2);
+  nlohmann::json best;
+  const auto consider = [&](const std::string& name, double error, double us) {
+    if (error <= surrogate_error && (best.is_null() || us < best["us_per_case"].get<double>()))
+      best = {{"baseline", name}, {"relative_error", error}, {"us_per_case", us}};
+  };
+  for (const auto& b : linear) consider(b["model"].get<std::string>() + " response", b["relative_error"], b["us_per_case"]);
+  for (const auto& b : cheap_solvers["baselines"]) consider(b["baseline"], b["relative_error"], 1e3 * b["ms"].get<double>());
+
   const double solver_med = bench::quantile(solver_ms, 0.5), one_med = bench::quantile(one_us, 0.5);
   const auto& metrics = model.package().metrics;
   std::fprintf(stderr, "bench_surrogate: %s relative error %.4f on %ld held-out cases; solver %.2f ms (%d steps) vs surrogate %.1f us: %.0fx\n",
@@ -254,6 +275,10 @@ nlohmann::json run(const bench::SurrogateSetup& s, int baseline_sequences) {
           {"batch", 64},
           {"speedup", solver_med * 1e3 / one_med},
           {"linear_baselines", linear},
+          {"solver_baselines", cheap_solvers},
+          {"best_baseline_at_surrogate_error", best},
+          {"speedup_vs_best_baseline",
+           best.is_null() ? nlohmann::json() : nlohmann::json(best["us_per_case"].get<double>() / one_med)},
           {"context", bench::context(to_yaml(config))}};
 }
 
@@ -264,5 +289,6 @@ int main(int argc, char** argv) {
   if (const int code = bench::find_surrogate(argc, argv, "bench_surrogate", setup)) return code;
   const std::string summary = bench::take_option(argc, argv, "summary", "");
   const int sequences = std::atoi(bench::take_option(argc, argv, "baseline-sequences", "0").c_str());
-  return bench::run_main(argc, argv, "bench_surrogate", summary, [&] { return run(setup, sequences); });
+  const int solver_cases = std::max(1, std::atoi(bench::take_option(argc, argv, "solver-cases", "8").c_str()));
+  return bench::run_main(argc, argv, "bench_surrogate", summary, [&] { return run(setup, sequences, solver_cases); });
 }
