@@ -3,15 +3,21 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <type_traits>
 
 #include "ground/check.hpp"
+#include "solvers/detail/backend.hpp"
 #include "twin/error.hpp"
 
 namespace twin::solvers {
 
 namespace {
-constexpr bool host_backend = std::is_same_v<Kokkos::DefaultExecutionSpace::memory_space, Kokkos::HostSpace>;
+// The ghost map of wall `w` with variable physics: the wall cell's own diffusivity k, which the
+// wall face slot of k_face holds.
+KOKKOS_INLINE_FUNCTION detail::WallAffine wall_with_cell_k(detail::WallCondition w, double k) {
+  w.k = k;
+  w.k_over_dx = k / w.dx;
+  return detail::wall_affine(w);
+}
 }  // namespace
 
 const char* to_string(SolveStatus status) {
@@ -64,7 +70,7 @@ ExplicitSolver::ExplicitSolver(const SolverConfig& config, const Decomposition& 
   // Blocks exchange halos in turn, so every rank of the decomposition must use the same block
   // size, whatever the size of its own part of the grid: the smallest.
   m_member_block = members;
-  if constexpr (host_backend) {
+  if constexpr (detail::host_backend) {
     const long per_member = 3L * g.padded_size() * static_cast<long>(sizeof(double));
     m_member_block = static_cast<int>(std::clamp(host_block_bytes / per_member, 1L, static_cast<long>(members)));
   }
@@ -150,23 +156,19 @@ void ExplicitSolver::apply_walls(const Field& u, int first) {
     const long step = side == 0 ? -g.stride(axis) : g.stride(axis);
     const int layer = side == 0 ? g.ghost[axis] : g.ghost[axis] + g.cells[axis] - 1;
     const double dx2 = g.dx[axis] * g.dx[axis];
-    if constexpr (host_backend) {
+    if constexpr (detail::host_backend) {
       // One work item per member: its wall's affine map is computed once (uniform k) and the
       // face is walked without dividing per cell.
       Kokkos::parallel_for(
           "twin::wall_ghosts", Kokkos::RangePolicy<>(0, members), KOKKOS_LAMBDA(const long m) {
             const long member = first + m;
-            const detail::WallCondition base = walls(member, f);
-            const detail::WallAffine fixed = detail::wall_affine(base);
+            const detail::WallCondition w = walls(member, f);
+            const detail::WallAffine fixed = detail::wall_affine(w);
             for (long q = 0; q < nf; ++q) {
               const long inner = g.face_index(axis, layer, q);
-              detail::WallAffine af = fixed;
-              if (variable) {  // the wall cell's own diffusivity, held in its wall face slot
-                detail::WallCondition w = base;
-                w.k = coef(member).k_factor * k_face(axis, side == 0 ? inner : inner + step) * dx2;
-                w.k_over_dx = w.k / w.dx;
-                af = detail::wall_affine(w);
-              }
+              const detail::WallAffine af =
+                  variable ? wall_with_cell_k(w, coef(member).k_factor * k_face(axis, side == 0 ? inner : inner + step) * dx2)
+                           : fixed;
               u(m, inner + step) = af.alpha * u(m, inner) + af.beta;
             }
           });
@@ -176,12 +178,11 @@ void ExplicitSolver::apply_walls(const Field& u, int first) {
         "twin::wall_ghosts", Kokkos::RangePolicy<>(0, nf * members), KOKKOS_LAMBDA(const long n) {
           const long m = n / nf, member = first + m;
           const long inner = g.face_index(axis, layer, n % nf);
-          detail::WallCondition w = walls(member, f);
-          if (variable) {  // the wall cell's own diffusivity, held in its wall face slot
-            w.k = coef(member).k_factor * k_face(axis, side == 0 ? inner : inner + step) * dx2;
-            w.k_over_dx = w.k / w.dx;
-          }
-          u(m, inner + step) = detail::ghost_value(u(m, inner), w);
+          const detail::WallCondition w = walls(member, f);
+          const detail::WallAffine af =
+              variable ? wall_with_cell_k(w, coef(member).k_factor * k_face(axis, side == 0 ? inner : inner + step) * dx2)
+                       : detail::wall_affine(w);
+          u(m, inner + step) = af.alpha * u(m, inner) + af.beta;
         });
   }
 }
@@ -262,7 +263,7 @@ void launch_stage_dims(const StageKernel<Dims, Blend, Mode>& kernel, int members
   using K = StageKernel<Dims, Blend, Mode>;
   const LocalGrid& g = kernel.g;
   const char* label = Dims == 2 ? "twin::adr_stage_2d" : "twin::adr_stage_3d";
-  if constexpr (host_backend)
+  if constexpr (detail::host_backend)
     Kokkos::parallel_for(label, Kokkos::RangePolicy<typename K::Row>(0, members * g.cells[1] * g.cells[2]), kernel);
   else
     Kokkos::parallel_for(label, Kokkos::RangePolicy<typename K::Cell>(0, members * g.interior_size()), kernel);
@@ -348,115 +349,6 @@ StepReport ExplicitSolver::advance(Field& u, double t0_s, double duration_s) {
   Kokkos::fence();
   report.status = health(u);
   return report;
-}
-
-namespace {
-
-// min, max, sum of finite values and count of non-finite ones, in one pass.
-struct Tally {
-  double min, max, sum, non_finite;
-};
-
-struct TallyReducer {
-  using reducer = TallyReducer;
-  using value_type = Tally;
-  using result_view_type = Kokkos::View<Tally, Kokkos::HostSpace, Kokkos::MemoryUnmanaged>;
-  result_view_type result;
-
-  explicit TallyReducer(Tally& t) : result(&t) {}
-  KOKKOS_INLINE_FUNCTION void join(Tally& dst, const Tally& src) const {
-    if (src.min < dst.min) dst.min = src.min;
-    if (src.max > dst.max) dst.max = src.max;
-    dst.sum += src.sum;
-    dst.non_finite += src.non_finite;
-  }
-  KOKKOS_INLINE_FUNCTION void join(volatile Tally& dst, const volatile Tally& src) const {
-    if (src.min < dst.min) dst.min = src.min;
-    if (src.max > dst.max) dst.max = src.max;
-    dst.sum += src.sum;
-    dst.non_finite += src.non_finite;
-  }
-  KOKKOS_INLINE_FUNCTION void init(Tally& t) const {
-    t.min = Kokkos::reduction_identity<double>::min();
-    t.max = Kokkos::reduction_identity<double>::max();
-    t.sum = 0.0;
-    t.non_finite = 0.0;
-  }
-  KOKKOS_INLINE_FUNCTION Tally& reference() const { return *result.data(); }
-  KOKKOS_INLINE_FUNCTION result_view_type view() const { return result; }
-  KOKKOS_INLINE_FUNCTION bool references_scalar() const { return true; }
-};
-
-}  // namespace
-
-FieldStats ExplicitSolver::stats(const Field& u) const {
-  const LocalGrid g = grid();
-  const long n_int = g.interior_size();
-  Tally local{};
-  if constexpr (host_backend) {
-    // A grid row per work item: the inner loop is contiguous and free of index arithmetic.
-    const int rows = g.cells[1] * g.cells[2];
-    Kokkos::parallel_reduce(
-        "twin::field_stats", Kokkos::RangePolicy<>(0, static_cast<long>(rows) * m_members),
-        KOKKOS_LAMBDA(const long r, Tally& acc) {
-          const long m = r / rows, row = r % rows;
-          const double* v = &u(m, g.index(0, static_cast<int>(row % g.cells[1]), static_cast<int>(row / g.cells[1])));
-          double lo = acc.min, hi = acc.max, sum = 0.0, bad = 0.0;
-          for (int i = 0; i < g.cells[0]; ++i) {
-            const double x = v[i];
-            if (!detail::is_finite(x)) {
-              bad += 1.0;
-              continue;
-            }
-            lo = x < lo ? x : lo;
-            hi = x > hi ? x : hi;
-            sum += x;
-          }
-          acc.min = lo;
-          acc.max = hi;
-          acc.sum += sum;
-          acc.non_finite += bad;
-        },
-        TallyReducer(local));
-  } else {
-    Kokkos::parallel_reduce(
-        "twin::field_stats", Kokkos::RangePolicy<>(0, n_int * m_members),
-        KOKKOS_LAMBDA(const long n, Tally& acc) {
-          const long m = n / n_int, c = n % n_int;
-          const int i = static_cast<int>(c % g.cells[0]);
-          const int j = static_cast<int>((c / g.cells[0]) % g.cells[1]);
-          const int k = static_cast<int>(c / (1L * g.cells[0] * g.cells[1]));
-          const double v = u(m, g.index(i, j, k));
-          if (!detail::is_finite(v)) {
-            acc.non_finite += 1.0;
-            return;
-          }
-          if (v < acc.min) acc.min = v;
-          if (v > acc.max) acc.max = v;
-          acc.sum += v;
-        },
-        TallyReducer(local));
-  }
-
-  // Two reductions: {min, -max} with MPI_MIN, {sum, non-finite, cells} with MPI_SUM.
-  const MPI_Comm comm = m_decomposition->comm();
-  double extremes[2] = {local.min, -local.max}, global_extremes[2] = {0, 0};
-  double totals[3] = {local.sum, local.non_finite, static_cast<double>(n_int * m_members)}, global_totals[3] = {0, 0, 0};
-  TWIN_MPI_CHECK(MPI_Allreduce(extremes, global_extremes, 2, MPI_DOUBLE, MPI_MIN, comm));
-  TWIN_MPI_CHECK(MPI_Allreduce(totals, global_totals, 3, MPI_DOUBLE, MPI_SUM, comm));
-  FieldStats s;
-  s.min = global_extremes[0];
-  s.max = -global_extremes[1];
-  s.non_finite = static_cast<long>(global_totals[1]);
-  s.mean = global_totals[0] / std::max(1.0, global_totals[2] - global_totals[1]);
-  return s;
-}
-
-SolveStatus ExplicitSolver::health(const Field& u) const {
-  const FieldStats s = stats(u);
-  if (s.non_finite > 0) return SolveStatus::non_finite;
-  if (std::max(std::abs(s.min), std::abs(s.max)) > m_blow_up_bound) return SolveStatus::blow_up;
-  return SolveStatus::ok;
 }
 
 TWIN_REGISTER_TYPE(Solver, "ssprk2", [](const SolverConfig& c, const Decomposition& d, int members) {

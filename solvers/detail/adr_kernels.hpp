@@ -112,9 +112,4 @@ KOKKOS_INLINE_FUNCTION WallAffine wall_affine(const WallCondition& w) {
   return {(w.k_over_dx - 0.5 * w.transfer) / denom, w.transfer * w.value / denom};
 }
 
-KOKKOS_INLINE_FUNCTION double ghost_value(double inner, const WallCondition& w) {
-  const WallAffine a = wall_affine(w);
-  return a.alpha * inner + a.beta;
-}
-
 }  // namespace twin::solvers::detail
