@@ -34,7 +34,7 @@ std::string write_data_window(const std::string& dir, const DataWindow& w) {
   fs::create_directories(dir);
   atomic_replace(target, [&](const fs::path& tmp_path) {
     const std::string tmp = tmp_path.string();
-    Hdf5Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    Hdf5Id file(package::create_checksummed_file(tmp));
     if (file.get() < 0) throw Error(tmp + ": cannot create the data window");
     const nlohmann::json meta = {{"inputs", w.inputs},   {"outputs", w.outputs},
                                  {"twin", w.twin},       {"config_sha256", w.config_sha256},

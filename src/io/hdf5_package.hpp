@@ -49,6 +49,17 @@ inline void write_text(hid_t parent, const char* name, const std::string& text) 
   TWIN_HDF5_CHECK(H5Dwrite(set.get(), type.get(), H5S_ALL, H5S_ALL, H5P_DEFAULT, buffer.data()));
 }
 
+/// A new package file in HDF5's 1.8 format: a version 2 superblock and object headers and link
+/// indexes that carry checksums, so that libhdf5 refuses a damaged part rather than walking it.
+/// (The default 1.6 format's unchecksummed symbol tables let a damaged model file make libhdf5
+/// 1.10 read through a null pointer: tests/fuzz found one. StateArchive::encode made the same
+/// change for snapshots.) Files are written whole and closed, so the 1.8 bounds lose nothing.
+inline Hdf5Id create_checksummed_file(const std::string& path) {
+  Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));
+  TWIN_HDF5_CHECK(H5Pset_libver_bounds(fapl.get(), H5F_LIBVER_V18, H5F_LIBVER_V18));
+  return Hdf5Id(H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl.get()));
+}
+
 // Reading: every failure says which file and which part.
 class PackageReader {
  public:
@@ -63,6 +74,14 @@ class PackageReader {
       in.read(reinterpret_cast<char*>(head), sizeof head);
       const std::string problem = superblock_problem(head, static_cast<std::size_t>(in.gcount()));
       if (!problem.empty()) throw DataError(path + ": not a twinrt " + m_kind + " (" + problem + ")");
+      // Only the checksummed format (create_checksummed_file): libhdf5 walks an unchecksummed
+      // one's damaged parts unchecked. Packages of twinrt builds before 2026-12 are in it; h5repack
+      // rewrites them in the checksummed one with the same content (and so the same digests).
+      if (in.gcount() > 8 && head[8] < 2)
+        throw DataError(path + ": a " + m_kind + " in HDF5's unchecksummed format (superblock version " +
+                        std::to_string(head[8]) + "; written by an earlier twinrt build, or damaged), which twinrt " +
+                        "does not read: a damaged one could crash libhdf5. If it is intact, convert it with " +
+                        "`h5repack --latest " + path + " NEW.h5`");
     }
     // Strong close: a corrupt file must not leave objects open behind the exception.
     Hdf5Id fapl(TWIN_HDF5_CHECK(H5Pcreate(H5P_FILE_ACCESS)));

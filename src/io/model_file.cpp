@@ -24,7 +24,7 @@ void write_model(const std::string& path, const ModelPackage& p) {
   if (target.has_parent_path()) fs::create_directories(target.parent_path());
   atomic_replace(target, [&](const fs::path& tmp_path) {
     const std::string tmp = tmp_path.string();
-    Hdf5Id file(H5Fcreate(tmp.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+    Hdf5Id file(package::create_checksummed_file(tmp));
     if (file.get() < 0) throw DataError(tmp + ": cannot create model file");
     nlohmann::json meta;
     meta["format"] = "twinrt-model-1";

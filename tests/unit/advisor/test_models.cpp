@@ -2,6 +2,7 @@
 // checks, deterministic training, and proposals through a surrogate.
 #include <gtest/gtest.h>
 
+#include <hdf5.h>
 #include <sys/stat.h>
 
 #include <cmath>
@@ -226,6 +227,43 @@ TEST(ModelFile, FlippedBytesAndTruncationAreCaught) {
   }
   EXPECT_GT(caught, 0);
   SUCCEED() << caught << " flips refused, " << identical << " harmless";
+}
+
+// Model files are written in HDF5's checksummed (1.8) format, and a file in the unchecksummed
+// default format, whose damaged symbol tables libhdf5 walks unchecked, is refused before libhdf5
+// parses more than its first bytes, with a message that says how to convert an intact one.
+TEST(ModelFile, OnlyTheChecksummedHdf5FormatIsRead) {
+  const std::string path = scratch("format.h5").string();
+  twin::io::write_model(path, trained());
+  const auto superblock_version = [](const std::string& file) {
+    std::ifstream in(file, std::ios::binary);
+    char head[9] = {0};
+    in.read(head, sizeof head);
+    return static_cast<int>(static_cast<unsigned char>(head[8]));
+  };
+  EXPECT_EQ(superblock_version(path), 2);
+  EXPECT_NO_THROW(twin::io::read_model(path));
+
+  const std::string old = scratch("unchecksummed.h5").string();
+  {
+    const hid_t f = H5Fcreate(old.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);  // the 1.6 default
+    ASSERT_GE(f, 0);
+    const hid_t space = H5Screate(H5S_SCALAR);
+    const hid_t set = H5Dcreate2(f, "metadata", H5T_NATIVE_INT, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
+    H5Dclose(set);
+    H5Sclose(space);
+    H5Fclose(f);
+  }
+  ASSERT_EQ(superblock_version(old), 0);
+  try {
+    twin::io::read_model(old);
+    FAIL() << "a model file in the unchecksummed format was read";
+  } catch (const twin::DataError& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find(old), std::string::npos) << what;
+    EXPECT_NE(what.find("unchecksummed"), std::string::npos) << what;
+    EXPECT_NE(what.find("h5repack --latest"), std::string::npos) << what;
+  }
 }
 
 TEST(ModelFile, IncompatibleLibraryVersionAndShapesAreRefused) {
