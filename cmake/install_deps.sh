@@ -23,6 +23,8 @@ packages=(
   libopenblas0-serial
   # hashes for model packages and audit records
   libssl-dev
+  # Boost.Math (header-only): the chi-square quantile of the filter's consistency test
+  libboost-dev
   # twin report's charts: dygraphs, vendored into each report.html
   libjs-dygraphs
 )

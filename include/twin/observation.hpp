@@ -140,6 +140,12 @@ struct CycleOutcome {
   std::string solver_status = "ok";
   int accepted = 0;                ///< readings assimilated
   int rejected = 0;                ///< readings rejected by QC (missing ones not counted)
+  /// The assimilated readings' innovation consistency d^T G^-1 d (chi-square with `accepted`
+  /// degrees of freedom for a calibrated ensemble); NaN when nothing was assimilated.
+  double innovation_statistic = std::numeric_limits<double>::quiet_NaN();
+  /// The share of the filter's parameter update applied this cycle: below 1 when the readings
+  /// failed the consistency test at assimilation.parameter_gate (docs/assimilation.md).
+  double parameter_update_weight = 1.0;
   std::vector<DriftDetection> drift; ///< drifts detected this cycle (rank 0; empty without `drift:`)
   std::vector<LifecycleEvent> lifecycle; ///< lifecycle steps this cycle (rank 0; empty without `lifecycle:`)
   double surrogate_error = std::numeric_limits<double>::quiet_NaN(); ///< the active surrogate's realised error

@@ -5,6 +5,7 @@
 // new file that derives from Assimilator and registers itself.
 
 #include <array>
+#include <cmath>
 #include <memory>
 #include <vector>
 
@@ -21,6 +22,9 @@ struct ObservationSet {
   std::vector<int> sensor;        ///< indices into config.sensors of the readings used
   std::vector<double> value;      ///< y
   std::vector<double> error_std;  ///< sqrt(R) per reading
+  /// The largest share of the parameter update this cycle may apply: the parameter gate's
+  /// memory of the recent cycles' tests (kept by the runtime, assimilation.parameter_gate_hold_cycles).
+  double parameter_weight_cap = 1.0;
 };
 
 /// What an assimilator is built from; every reference outlives it.
@@ -29,6 +33,19 @@ struct AssimilatorContext {
   const solvers::EnsembleLayout& layout;
   const solvers::LocalGrid& grid;
   const std::vector<std::array<double, 3>>& sensor_positions;  ///< per configured sensor [m]
+};
+
+/// What one analysis found, for the cycle's outcome and the run's KPIs.
+struct AnalysisReport {
+  /// The readings' innovation consistency: d^T G^-1 d with d = y - mean(H x) and G the
+  /// innovation covariance the filter assumed; chi-square with `readings` degrees of freedom
+  /// when the ensemble is calibrated. NaN when not computed.
+  double innovation_statistic = std::nan("");
+  int readings = 0;
+  /// The weight this cycle's consistency test gives (1 unless it failed).
+  double test_weight = 1.0;
+  /// The share of the parameter update applied: the test's weight, at most the cap.
+  double parameter_weight = 1.0;
 };
 
 class Assimilator {
@@ -44,8 +61,8 @@ class Assimilator {
   /// ([member][sensor], all members; an implementation may adjust it, e.g. when it inflates the
   /// prior). `hx` and `theta` are identical on every rank; `cycle` selects random draws.
   /// Collective over the ensemble layout.
-  virtual void analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
-                       const ObservationSet& obs, long cycle) const = 0;
+  virtual AnalysisReport analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
+                                 const ObservationSet& obs, long cycle) const = 0;
 };
 
 }  // namespace twin::detail

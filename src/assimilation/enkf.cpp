@@ -1,5 +1,7 @@
 #include "assimilation/enkf.hpp"
 
+#include <boost/math/distributions/chi_squared.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
@@ -46,6 +48,16 @@ void cholesky_solve(const std::vector<double>& l, int n, double* b) {
     for (int k = i + 1; k < n; ++k) v -= l[k * n + i] * b[k];
     b[i] = v / l[i * n + i];
   }
+}
+
+double chi_square_upper_quantile(int dof, double alpha) {
+  return boost::math::quantile(boost::math::complement(boost::math::chi_squared_distribution<double>(dof), alpha));
+}
+
+double parameter_update_weight(double statistic, double threshold) {
+  if (!(statistic > threshold)) return 1.0;  // within the test (or NaN: nothing to judge by)
+  const double r = threshold / statistic;
+  return r * r;
 }
 
 EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayout& layout,
@@ -114,11 +126,12 @@ void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle) 
   }
 }
 
-void EnsembleFilter::analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
-                             const ObservationSet& obs, long cycle) const {
+AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
+                                       const ObservationSet& obs, long cycle) const {
   const int N = m_members, S = m_sensors, n = static_cast<int>(obs.sensor.size());
   const int P = static_cast<int>(m_ensemble.parameters.size());
-  if (n == 0 || N < 2) return;
+  AnalysisReport report;
+  if (n == 0 || N < 2) return report;
 
   // Prior inflation: x_m = xbar + lambda (x_m - xbar), the same for H x (H is linear). The
   // mean does not change, so it serves the update below as well.
@@ -162,6 +175,25 @@ void EnsembleFilter::analyse(const solvers::Field& x, std::vector<double>& hx, s
     }
   for (int a = 0; a < n; ++a) gmat[a * n + a] += obs.error_std[a] * obs.error_std[a];
   if (!cholesky(gmat, n)) throw Error("ensemble filter: innovation covariance is not positive definite");
+
+  // The readings' consistency with the ensemble: D = d^T G^-1 d, d = y - mean(H x), which is
+  // chi-square with n degrees of freedom while the plant behaves as the twin's physics and its
+  // spread say. A cycle far beyond that (a failed heater, an unmodelled heat source) is not
+  // evidence about the twin's parameters: the parameters would soak up the fault and stay wrong
+  // long after it ends. Such a cycle moves them by (threshold / D)^2 of the update; the state is
+  // updated in full (QC has already dealt with readings that are wrong on their own).
+  {
+    std::vector<double> d(n), g_inv_d(n);
+    for (int r = 0; r < n; ++r) d[r] = g_inv_d[r] = obs.value[r] - hbar[r];
+    cholesky_solve(gmat, n, g_inv_d.data());
+    double statistic = 0.0;
+    for (int r = 0; r < n; ++r) statistic += d[r] * g_inv_d[r];
+    report.innovation_statistic = statistic;
+    report.readings = n;
+    if (m_config.parameter_gate > 0.0)
+      report.test_weight = parameter_update_weight(statistic, chi_square_upper_quantile(n, m_config.parameter_gate));
+    report.parameter_weight = std::min(report.test_weight, obs.parameter_weight_cap);
+  }
 
   // z_m = G^-1 (y + eps_m - H x_m), eps centred over members. The draws depend on (seed, cycle,
   // member) only, so every rank computes the same z for every member.
@@ -229,9 +261,10 @@ void EnsembleFilter::analyse(const solvers::Field& x, std::vector<double>& hx, s
     for (int m = 0; m < N; ++m) {
       double d = 0.0;
       for (int r = 0; r < n; ++r) d += cty[r] * z[m * n + r];
-      theta[m * P + p] = std::min(spec.max, std::max(spec.min, theta[m * P + p] + d));
+      theta[m * P + p] = std::min(spec.max, std::max(spec.min, theta[m * P + p] + report.parameter_weight * d));
     }
   }
+  return report;
 }
 
 Assimilator::Registry& Assimilator::registry() {

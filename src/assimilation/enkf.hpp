@@ -26,6 +26,16 @@ bool cholesky(std::vector<double>& a, int n);
 /// Solves L L^T x = b in place, L from cholesky().
 void cholesky_solve(const std::vector<double>& l, int n, double* b);
 
+/// The chi-square quantile with `dof` degrees of freedom exceeded with probability `alpha`
+/// (Boost.Math).
+double chi_square_upper_quantile(int dof, double alpha);
+
+/// The share of a parameter update to apply for an innovation statistic against its threshold:
+/// 1 up to the threshold, then (threshold / statistic)^2 (a redescending weight: a plant that
+/// departs far from the twin's physics barely moves the parameters, one just past the test
+/// nearly fully).
+double parameter_update_weight(double statistic, double threshold);
+
 /// assimilation.type enkf.
 class EnsembleFilter final : public Assimilator {
  public:
@@ -38,8 +48,10 @@ class EnsembleFilter final : public Assimilator {
   /// local members' states and every member's parameters in `theta` from the observations.
   /// `hx` is [member][sensor] for all members, `theta` [member][estimated parameter]; both are
   /// identical on every rank. `cycle` selects the perturbation draws. Collective over the layout.
-  void analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta, const ObservationSet& obs,
-               long cycle) const override;
+  /// The parameters move by the full update only while the readings pass the innovation
+  /// consistency test at `assimilation.parameter_gate` (parameter_update_weight).
+  AnalysisReport analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
+                         const ObservationSet& obs, long cycle) const override;
 
  private:
   const solvers::EnsembleLayout* m_layout;

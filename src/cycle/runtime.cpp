@@ -239,7 +239,13 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
                    ms_since(start) + last_assimilate_ms < static_cast<double>(deadline.count());
   TWIN_MPI_CHECK(MPI_Bcast(&assimilate, 1, MPI_INT, 0, comm));
   if (assimilate) {
-    filter->analyse(x, hx, theta, obs, cycle);
+    for (double w : gate_memory) obs.parameter_weight_cap = std::min(obs.parameter_weight_cap, w);
+    const detail::AnalysisReport analysis = filter->analyse(x, hx, theta, obs, cycle);
+    out.innovation_statistic = analysis.innovation_statistic;
+    out.parameter_update_weight = analysis.parameter_weight;
+    gate_memory.push_back(analysis.test_weight);
+    const auto hold = static_cast<std::size_t>(config.assimilation.parameter_gate_hold_cycles);
+    if (gate_memory.size() >= hold) gate_memory.erase(gate_memory.begin(), gate_memory.end() - (hold - 1));
     hx = observation->apply(x);
     last_assimilate_ms = ms_since(stage);
   }

@@ -103,6 +103,8 @@ class RunKpis {
   // score_innovations): assimilated readings, sum of squared normalised innovations, readings
   // within +-2 of the forecast's predicted spread.
   double m_innovation[3] = {0, 0, 0};
+  // the filter's parameter gate: assimilated cycles, those down-weighted, the sum of weights
+  double m_gate[3] = {0, 0, 0};
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;

@@ -42,6 +42,11 @@ void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth
 // mean z^2 of 1 and 95 % of |z| within 2; larger means it is overconfident. After spin-up; QC's
 // rejections are not assimilated and not counted.
 void RunKpis::score_innovations(int c, const CycleOutcome& out) {
+  if (out.assimilated) {  // the parameter gate, from the first cycle
+    m_gate[0] += 1.0;
+    m_gate[1] += out.parameter_update_weight < 1.0 ? 1.0 : 0.0;
+    m_gate[2] += out.parameter_update_weight;
+  }
   const int spin_up = m_config.advisor ? m_config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
   if (c < spin_up || !out.assimilated) return;
   for (std::size_t s = 0; s < out.sensors.size() && s < m_config.sensors.size(); ++s) {
@@ -66,6 +71,12 @@ nlohmann::json RunKpis::confidence_summary(bool with_truth) const {
                               : nlohmann::json{{"readings", static_cast<long>(n)},
                                                {"mean_squared_normalised", m_innovation[1] / n},
                                                {"coverage_2sigma", m_innovation[2] / n}};
+  // How often the readings failed the filter's consistency test and the parameters moved by
+  // less than the full update (assimilation.parameter_gate).
+  j["parameter_gate"] = {{"alpha", m_config.assimilation.parameter_gate},
+                         {"assimilated_cycles", static_cast<long>(m_gate[0])},
+                         {"down_weighted_cycles", static_cast<long>(m_gate[1])},
+                         {"mean_weight", m_gate[0] > 0.0 ? m_gate[2] / m_gate[0] : 1.0}};
   if (!with_truth) return j;
   const char* names[2] = {"parameters", "sensors"};
   for (int w = 0; w < 2; ++w) {

@@ -55,6 +55,7 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.setup_cpu_s", m_setup_cpu_s);
   a.put("kpi.confidence", std::vector<double>(&m_confidence[0][0], &m_confidence[0][0] + 8));
   a.put("kpi.innovation", std::vector<double>(m_innovation, m_innovation + 3));
+  a.put("kpi.parameter_gate", std::vector<double>(m_gate, m_gate + 3));
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
   a.put("kpi.source_wait_ms", m_source_wait_ms);
@@ -115,6 +116,10 @@ void RunKpis::restore(const io::StateArchive& a) {
   const auto& confidence = a.doubles("kpi.confidence");
   if (confidence.size() != 8) throw DataError(a.origin() + ": 'kpi.confidence' is malformed");
   std::copy(confidence.begin(), confidence.end(), &m_confidence[0][0]);
+  if (a.has("kpi.parameter_gate")) {  // snapshots from before the gate start its count afresh
+    const auto& gate = a.doubles("kpi.parameter_gate", 3);
+    std::copy(gate.begin(), gate.end(), m_gate);
+  }
   if (a.has("kpi.innovation")) {  // snapshots from before the count start it afresh
     const auto& innovation = a.doubles("kpi.innovation", 3);
     std::copy(innovation.begin(), innovation.end(), m_innovation);

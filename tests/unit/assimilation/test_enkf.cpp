@@ -1,5 +1,8 @@
-// The ensemble Kalman filter's pieces (src/assimilation): the localisation function.
+// The ensemble Kalman filter's pieces (src/assimilation): the localisation function and the
+// parameter gate's threshold and weight.
 #include <gtest/gtest.h>
+
+#include <cmath>
 
 #include "assimilation/enkf.hpp"
 
@@ -15,4 +18,20 @@ TEST(Enkf, GaspariCohnIsACompactCorrelation) {
     EXPECT_GE(v, 0.0);
     last = v;
   }
+}
+
+TEST(Enkf, TheParameterGatesThresholdIsTheChiSquareQuantile) {
+  // Tabulated chi-square upper 0.1 % points.
+  EXPECT_NEAR(twin::detail::chi_square_upper_quantile(1, 0.001), 10.828, 1e-3);
+  EXPECT_NEAR(twin::detail::chi_square_upper_quantile(16, 0.001), 39.252, 1e-3);
+  EXPECT_NEAR(twin::detail::chi_square_upper_quantile(30, 0.05), 43.773, 1e-3);
+}
+
+TEST(Enkf, TheParameterUpdateWeightFallsAsTheReadingsDepartFurther) {
+  using twin::detail::parameter_update_weight;
+  EXPECT_DOUBLE_EQ(parameter_update_weight(5.0, 40.0), 1.0);
+  EXPECT_DOUBLE_EQ(parameter_update_weight(40.0, 40.0), 1.0);
+  EXPECT_DOUBLE_EQ(parameter_update_weight(80.0, 40.0), 0.25);  // twice the threshold: a quarter
+  EXPECT_DOUBLE_EQ(parameter_update_weight(400.0, 40.0), 0.01);  // ten times: a hundredth
+  EXPECT_DOUBLE_EQ(parameter_update_weight(std::nan(""), 40.0), 1.0);
 }
