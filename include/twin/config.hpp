@@ -201,7 +201,7 @@ struct AssimilationConfig {
   /// Probability that a cycle whose readings agree with the ensemble still exceeds the
   /// innovation consistency test; a cycle beyond it (the plant departs from the twin's physics,
   /// e.g. a failed heater) moves the parameters by (threshold / statistic)^2 of the update. 0: off.
-  double parameter_gate = 0.0;
+  double parameter_gate = 0.001;
   /// After a cycle fails that test, the parameters move by at most its weight for this many
   /// cycles (the twin's state catches up with a plant recovering from a fault meanwhile).
   int parameter_gate_hold_cycles = 8;

@@ -146,6 +146,9 @@ struct CycleOutcome {
   /// The share of the filter's parameter update applied this cycle: below 1 when the readings
   /// failed the consistency test at assimilation.parameter_gate (docs/assimilation.md).
   double parameter_update_weight = 1.0;
+  /// Per estimated parameter, the move of its mean that weight withheld (0 when it was 1): the
+  /// pull of the readings on the parameters, which the anomaly diagnosis reads.
+  std::vector<double> parameter_withheld;
   std::vector<DriftDetection> drift; ///< drifts detected this cycle (rank 0; empty without `drift:`)
   std::vector<LifecycleEvent> lifecycle; ///< lifecycle steps this cycle (rank 0; empty without `lifecycle:`)
   double surrogate_error = std::numeric_limits<double>::quiet_NaN(); ///< the active surrogate's realised error

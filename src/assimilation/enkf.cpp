@@ -250,6 +250,7 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
   Kokkos::deep_copy(x, h);
 
   // Parameters: global (no localization), every rank updates every member identically.
+  report.parameter_withheld.assign(static_cast<std::size_t>(P), 0.0);
   for (int p = 0; p < P; ++p) {
     double tbar = 0.0;
     for (int m = 0; m < N; ++m) tbar += theta[m * P + p];
@@ -261,6 +262,7 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     for (int m = 0; m < N; ++m) {
       double d = 0.0;
       for (int r = 0; r < n; ++r) d += cty[r] * z[m * n + r];
+      report.parameter_withheld[p] += (1.0 - report.parameter_weight) * d / N;
       theta[m * P + p] = std::min(spec.max, std::max(spec.min, theta[m * P + p] + report.parameter_weight * d));
     }
   }

@@ -243,6 +243,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     const detail::AnalysisReport analysis = filter->analyse(x, hx, theta, obs, cycle);
     out.innovation_statistic = analysis.innovation_statistic;
     out.parameter_update_weight = analysis.parameter_weight;
+    out.parameter_withheld = analysis.parameter_withheld;
     gate_memory.push_back(analysis.test_weight);
     const auto hold = static_cast<std::size_t>(config.assimilation.parameter_gate_hold_cycles);
     if (gate_memory.size() >= hold) gate_memory.erase(gate_memory.begin(), gate_memory.end() - (hold - 1));
@@ -278,6 +279,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   hx_good = std::move(hx);  // H of the state the next cycle starts from
   summarise_parameters();
   for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean);
+  advice_in.parameter_withheld = out.parameter_withheld;
   advice_in.cycle = cycle;
   advice_in.t_s = t;
   advice_in.source_down = std::move(source_down);

@@ -103,7 +103,7 @@ AnomalyFeatures::AnomalyFeatures(const Config& c) : m_layout(anomaly_layout(c)),
 }
 
 std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
-                                          const std::vector<double>& controls) {
+                                          const std::vector<double>& controls, const std::vector<double>& withheld) {
   const int S = m_sensors;
   std::vector<double> z(static_cast<std::size_t>(S), 0.0);
   int rejected = 0, missing = 0;
@@ -134,7 +134,14 @@ std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sen
   }
   const double usual = n_baseline ? baseline / n_baseline : 0.0;
   const auto shifted = [&](std::size_t k) { return k < m_means.size() ? m_means[k] - usual : 0.0; };
-  m_theta.push_front(theta);
+  // The parameters' path as the readings pull them: theta plus every move the gate withheld.
+  if (m_withheld.size() < theta.size()) m_withheld.resize(theta.size(), 0.0);
+  std::vector<double> pulled = theta;
+  for (std::size_t p = 0; p < theta.size(); ++p) {
+    if (p < withheld.size() && std::isfinite(withheld[p])) m_withheld[p] += withheld[p];
+    pulled[p] += m_withheld[p];
+  }
+  m_theta.push_front(pulled);
   if (m_theta.size() > static_cast<std::size_t>(anomaly_window + 1)) m_theta.pop_back();
 
   std::vector<double> sum(static_cast<std::size_t>(S), 0.0), iso(static_cast<std::size_t>(S), 0.0);
@@ -220,6 +227,7 @@ void AnomalyFeatures::save(io::StateArchive& a) const {
   put_rows(a, "anomaly.theta", m_theta);
   a.put("anomaly.means", std::vector<double>(m_means.begin(), m_means.end()));
   a.put("anomaly.evidence", m_evidence);
+  a.put("anomaly.withheld", m_withheld);
 }
 
 void AnomalyFeatures::restore(const io::StateArchive& a) {
@@ -228,6 +236,8 @@ void AnomalyFeatures::restore(const io::StateArchive& a) {
   const auto& means = a.doubles("anomaly.means");
   m_means.assign(means.begin(), means.end());
   m_evidence = a.doubles("anomaly.evidence");
+  m_withheld.clear();  // snapshots from before the parameter gate: nothing withheld
+  if (a.has("anomaly.withheld")) m_withheld = a.doubles("anomaly.withheld");
 }
 
 std::vector<double> class_probabilities(const std::vector<double>& members, int K, int rows, int C) {

@@ -82,9 +82,12 @@ class AnomalyFeatures {
   explicit AnomalyFeatures(const Config& config);
   const AnomalyLayout& layout() const { return m_layout; }
   /// Adds one cycle (sensors as the runtime reports them, estimated parameter means, controls in
-  /// force during the cycle) and returns its input row.
+  /// force during the cycle, the parameter moves the filter's gate withheld: empty or zeros
+  /// without the gate) and returns its input row. The parameters' change it reads is that of
+  /// theta plus everything withheld so far: the readings' pull on the parameters, whether or
+  /// not the gate let them move.
   std::vector<double> push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
-                           const std::vector<double>& controls);
+                           const std::vector<double>& controls, const std::vector<double>& withheld = {});
   /// Each sensor's share of the squared innovations over the window (the last push): where an
   /// anomaly shows. Sums to 1 unless every innovation is zero.
   const std::vector<double>& evidence() const { return m_evidence; }
@@ -99,7 +102,8 @@ class AnomalyFeatures {
   std::vector<std::array<int, 2>> m_nearest;  // the two nearest other sensors of each sensor
   std::vector<int> m_control_sensor;          // sensor each control drives, or -1
   std::deque<std::vector<double>> m_z;        // newest first
-  std::deque<std::vector<double>> m_theta;    // newest first, anomaly_window + 1 deep
+  std::deque<std::vector<double>> m_theta;    // newest first, anomaly_window + 1 deep (theta + m_withheld)
+  std::vector<double> m_withheld;             // the gate's withheld parameter moves, summed since the start
   std::deque<double> m_means;                 // mean innovation per cycle, newest first
   std::vector<double> m_evidence;
 };

@@ -127,6 +127,7 @@ TEST(Runtime, TheParametersRandomWalkKeepsTheirSpreadFromCollapsing) {
   const auto spread_after = [](double wander_s) {
     twin::Config config = twin::load_config(small_plate);
     for (auto& p : config.ensemble.parameters) p.wander_s = wander_s;
+    config.assimilation.parameter_gate = 0.0;  // the walk alone (the gate holds spin-up's updates)
     twin::detail::PlantEmulator plant(config, MPI_COMM_SELF);
     twin::Runtime runtime(config, MPI_COMM_SELF);
     std::vector<double> controls{0.6, 0.6};

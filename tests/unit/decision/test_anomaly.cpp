@@ -73,6 +73,24 @@ TEST(AnomalyFeatures, AWarmerPlantIsNotIsolatedAndTheWindowRemembers) {
   EXPECT_NEAR(input(f, x, "dtheta:diffusivity_factor"), 0.0, 1e-12);
 }
 
+// With the filter's parameter gate holding the parameters during a fault, the features read the
+// pull of the readings: the estimates plus the moves the gate withheld, summed over the window.
+TEST(AnomalyFeatures, TheParametersChangeIncludesWhatTheGateWithheld) {
+  const twin::Config c = small_plate();
+  AnomalyFeatures f(c);
+  std::vector<double> x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6});
+  x = f.push(calm(c), {1.0, 1.01}, {0.6, 0.6}, {0.0, 0.09});  // moved 0.01, 0.09 withheld
+  EXPECT_NEAR(input(f, x, "dtheta:cooling_factor"), 0.1 / 0.2, 1e-9);
+  x = f.push(calm(c), {1.0, 1.01}, {0.6, 0.6}, {0.02, 0.0});  // nothing withheld of the cooling since
+  EXPECT_NEAR(input(f, x, "dtheta:cooling_factor"), 0.1 / 0.2, 1e-9);
+  EXPECT_NEAR(input(f, x, "dtheta:diffusivity_factor"), 0.02 / 0.2, 1e-9);
+  // Without withheld moves (no gate, or nothing assimilated) the estimates' own change.
+  AnomalyFeatures plain(c);
+  plain.push(calm(c), {1.0, 1.0}, {0.6, 0.6});
+  x = plain.push(calm(c), {1.0, 0.9}, {0.6, 0.6}, {});
+  EXPECT_NEAR(input(plain, x, "dtheta:cooling_factor"), -0.1 / 0.2, 1e-9);
+}
+
 TEST(AnomalyFeatures, ALastingOffsetBecomesTheUsualLevel) {
   const twin::Config c = small_plate();
   AnomalyFeatures f(c);
