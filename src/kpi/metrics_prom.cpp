@@ -117,6 +117,13 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
                "Mean squared innovation over the filter's predicted variance, assimilated readings after spin-up (1 when calibrated).");
       w.sample("innovation_mean_squared_ratio", s["confidence"]["innovations"].value("mean_squared_normalised", NAN));
     }
+    if (s["confidence"]["parameter_gate"].is_object()) {
+      const auto& g = s["confidence"]["parameter_gate"];
+      w.single("parameter_gate_down_weighted_cycles_total", "counter",
+               "Assimilated cycles whose readings failed the filter's consistency test, so that the parameters moved by "
+               "less than their full update (the plant departing from the twin's physics).",
+               g.value("down_weighted_cycles", 0L));
+    }
   }
   if (s.contains("drift")) {
     w.family("drift_detections_total", "counter", "Drifts detected by the drift monitors.");
