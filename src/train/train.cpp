@@ -119,6 +119,11 @@ void log_anomaly_figures(Metrics& m, const std::vector<Held>& held) {
                m["anomaly_threshold"], std::count(held.begin(), held.end(), Held::validation),
                static_cast<long>(m["validation_quiet_cycles"]), m["anomaly_false_alarm_budget"],
                m["validation_false_alarm_rate"]);
+  if (m["validation_false_alarm_bound"] > m["anomaly_false_alarm_budget"])
+    spdlog::warn("twin train: {} validation quiet cycles cannot bound the false-alarm rate within {:.2g} (at best {:.4f}); "
+                 "more anomaly scenarios (training.anomaly_scenarios) or a larger training.validation_fraction would",
+                 static_cast<long>(m["validation_quiet_cycles"]), m["anomaly_false_alarm_budget"],
+                 m["validation_false_alarm_bound"]);
   if (!m.count("test_quiet_cycles")) return;
   spdlog::info("twin train: on {} test scenarios: false alarms {:.4f} of {} quiet cycles",
                std::count(held.begin(), held.end(), Held::test), m["test_false_alarm_rate"],

@@ -87,7 +87,9 @@ TEST(HeldOut, ScenariosAreSplitBySeedIntoSetsOfTheStatedSizes) {
   EXPECT_EQ(std::count(two.begin(), two.end(), Held::training), 2);
 }
 
-TEST(HeldOut, TheThresholdIsTheSmallestThatKeepsQuietCyclesWithinTheBudget) {
+// The split-conformal rule: just above the k-th highest quiet score, k = floor(budget (n + 1)),
+// so that a new quiet cycle is flagged with probability at most k / (n + 1) <= budget.
+TEST(HeldOut, TheThresholdBoundsTheFalseAlarmRateOnNewQuietCyclesByTheBudget) {
   const twin::Config c = small_plate();
   const double T = c.twin.control_period_s;
   const twin::advisor::Model model = logits_model();
@@ -98,7 +100,7 @@ TEST(HeldOut, TheThresholdIsTheSmallestThatKeepsQuietCyclesWithinTheBudget) {
     const auto events = twin::detail::fault_scenario(c, g).config.source.plant.events;
     for (int k = 21; k < c.training.anomaly_cycles; ++k) {
       const bool q = quiet(events, k, T);
-      const double p = 0.5 + 0.48 * std::fmod(0.618 * (k + 37 * g), 1.0);
+      const double p = 0.5 + 0.48 * std::fmod(0.618 * k + 0.377 * g, 1.0);  // distinct across scenarios
       validation.push_back({g, k, 0, calling(q ? 2 : 1, q ? p : 0.99)});
       if (q) scores.push_back(p);
     }
@@ -108,7 +110,8 @@ TEST(HeldOut, TheThresholdIsTheSmallestThatKeepsQuietCyclesWithinTheBudget) {
   const double budget = 0.05;
   const double t = twin::detail::choose_anomaly_threshold(c, model, validation, budget, m);
   // The model computes in float32: its probabilities match these to about 1e-7.
-  const std::size_t allowed = static_cast<std::size_t>(std::floor(budget * scores.size()));
+  const std::size_t k = static_cast<std::size_t>(std::floor(budget * (scores.size() + 1.0)));
+  const std::size_t allowed = k - 1;  // flagged on validation
   std::sort(scores.begin(), scores.end(), std::greater<>());
   ASSERT_GT(scores[allowed - 1] - scores[allowed], 1e-4);  // distinct enough to tell apart
   EXPECT_NEAR(t, scores[allowed], 1e-5);  // just above the first quiet cycle it must not flag
@@ -117,6 +120,15 @@ TEST(HeldOut, TheThresholdIsTheSmallestThatKeepsQuietCyclesWithinTheBudget) {
   EXPECT_NEAR(m.at("validation_false_alarm_rate"), static_cast<double>(allowed) / scores.size(), 1e-12);
   EXPECT_EQ(m.at("validation_quiet_cycles"), static_cast<double>(scores.size()));
   EXPECT_LE(m.at("validation_false_alarm_rate"), budget);
+  EXPECT_NEAR(m.at("validation_false_alarm_bound"), static_cast<double>(k) / (scores.size() + 1.0), 1e-12);
+  EXPECT_LE(m.at("validation_false_alarm_bound"), budget);
+  // Too few quiet cycles to certify a budget of 0.001: above the highest, and the bound says so.
+  twin::detail::Metrics few;
+  const double t_few = twin::detail::choose_anomaly_threshold(c, model, validation, 0.001, few);
+  EXPECT_NEAR(t_few, scores[0], 1e-5);
+  EXPECT_EQ(few.at("validation_false_alarm_rate"), 0.0);
+  EXPECT_NEAR(few.at("validation_false_alarm_bound"), 1.0 / (scores.size() + 1.0), 1e-12);
+  EXPECT_GT(few.at("validation_false_alarm_bound"), 0.001);
 }
 
 TEST(HeldOut, TestFiguresCountEventsDelaysAndConfusion) {
