@@ -21,9 +21,11 @@ std::vector<ScenarioCycle> gather_cycles(const std::vector<ScenarioCycle>& mine,
 /// Every rank's rows, on rank 0 (the others get none). Collective over `comm`.
 advisor::Dataset gather_rows(const advisor::Dataset& mine, MPI_Comm comm);
 
-/// The smallest threshold at which at most `budget` of the validation scenarios' quiet cycles
-/// (no event in effect, none settling) are flagged, within [0.5, 0.999]. Records
-/// "anomaly_threshold", "validation_quiet_cycles" and "validation_false_alarm_rate".
+/// The split-conformal threshold over the validation scenarios' quiet cycles (no event in effect,
+/// none settling): just above the k-th highest of their n scores, k = floor(budget (n + 1)), so
+/// that a new quiet cycle is flagged with probability at most budget; within [0.5, 0.999].
+/// Records "anomaly_threshold", "validation_quiet_cycles", "validation_false_alarm_rate" and
+/// "validation_false_alarm_bound" (k / (n + 1); 1 / (n + 1) when n is too small for the budget).
 double choose_anomaly_threshold(const Config& config, const advisor::Model& model,
                                 const std::vector<ScenarioCycle>& validation, double budget, Metrics& out);
 
