@@ -4,6 +4,7 @@
 // through its registry; types: enkf (enkf.cpp). A new filter (ETKF, adaptive inflation) is one
 // new file that derives from Assimilator and registers itself.
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <memory>
@@ -49,6 +50,24 @@ struct AnalysisReport {
   /// Per estimated parameter, the move of its ensemble mean the gate withheld: (1 - weight) times
   /// the full update's (empty when nothing was assimilated).
   std::vector<double> parameter_withheld;
+};
+
+/// The parameter gate's hold (assimilation.parameter_gate_hold_cycles): the test weights of the
+/// last hold - 1 analyses, oldest first; the runtime keeps it and saves it in snapshots.
+struct ParameterGateHold {
+  std::vector<double> weights;
+  /// The cap on the next analysis's parameter weight: the smallest recent test weight.
+  double cap() const {
+    double c = 1.0;
+    for (double w : weights) c = std::min(c, w);
+    return c;
+  }
+  /// Remembers an analysis's test weight, keeping the last hold - 1.
+  void record(double test_weight, int hold) {
+    weights.push_back(test_weight);
+    const auto keep = static_cast<std::size_t>(std::max(hold, 1) - 1);
+    if (weights.size() > keep) weights.erase(weights.begin(), weights.end() - static_cast<std::ptrdiff_t>(keep));
+  }
 };
 
 class Assimilator {

@@ -239,14 +239,12 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
                    ms_since(start) + last_assimilate_ms < static_cast<double>(deadline.count());
   TWIN_MPI_CHECK(MPI_Bcast(&assimilate, 1, MPI_INT, 0, comm));
   if (assimilate) {
-    for (double w : gate_memory) obs.parameter_weight_cap = std::min(obs.parameter_weight_cap, w);
+    obs.parameter_weight_cap = gate_hold.cap();
     const detail::AnalysisReport analysis = filter->analyse(x, hx, theta, obs, cycle);
     out.innovation_statistic = analysis.innovation_statistic;
     out.parameter_update_weight = analysis.parameter_weight;
     out.parameter_withheld = analysis.parameter_withheld;
-    gate_memory.push_back(analysis.test_weight);
-    const auto hold = static_cast<std::size_t>(config.assimilation.parameter_gate_hold_cycles);
-    if (gate_memory.size() >= hold) gate_memory.erase(gate_memory.begin(), gate_memory.end() - (hold - 1));
+    gate_hold.record(analysis.test_weight, config.assimilation.parameter_gate_hold_cycles);
     hx = observation->apply(x);
     last_assimilate_ms = ms_since(stage);
   }

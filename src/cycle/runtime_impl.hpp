@@ -53,7 +53,7 @@ struct Runtime::Impl {
   double t = 0.0;
   int cycle = 0;
   double last_assimilate_ms = 0.0;
-  std::vector<double> gate_memory;           // the parameter gate's test weights of the last hold cycles, oldest first
+  detail::ParameterGateHold gate_hold;       // the parameter gate's recent test weights
   bool recording = false;                    // a run directory was given (same on every rank)
   std::filesystem::path run_dir;
   bool outputs_open = false;                 // series.h5 and audit.jsonl created or continued

@@ -18,7 +18,7 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.last_assimilate_ms", last_assimilate_ms);
   a.put("runtime.theta", theta);
   a.put("runtime.hx_good", hx_good);
-  a.put("runtime.gate_memory", gate_memory);
+  a.put("runtime.gate_memory", gate_hold.weights);
   io::save_observations(a, "runtime.queue", queue);
   a.put("runtime.readings_dropped", readings_dropped);
   std::vector<double> observed, forecast, forecast_spread, analysis, spread;
@@ -62,9 +62,9 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
   last_assimilate_ms = a.get_double("runtime.last_assimilate_ms");
   theta = a.doubles("runtime.theta", static_cast<std::size_t>(N) * P);
   hx_good = a.doubles("runtime.hx_good", static_cast<std::size_t>(N) * S);
-  gate_memory.clear();  // snapshots from before the gate's memory: it starts open
-  if (a.has("runtime.gate_memory")) gate_memory = a.doubles("runtime.gate_memory");
-  for (double w : gate_memory)
+  gate_hold.weights.clear();  // snapshots from before the gate's memory: it starts open
+  if (a.has("runtime.gate_memory")) gate_hold.weights = a.doubles("runtime.gate_memory");
+  for (double w : gate_hold.weights)
     if (!(w >= 0.0 && w <= 1.0)) throw DataError(a.origin() + ": runtime.gate_memory holds a weight outside [0, 1]");
   queue = io::restore_observations(a, "runtime.queue");
   readings_dropped = a.has("runtime.readings_dropped") ? static_cast<long>(a.get_int("runtime.readings_dropped")) : 0;

@@ -35,3 +35,16 @@ TEST(Enkf, TheParameterUpdateWeightFallsAsTheReadingsDepartFurther) {
   EXPECT_DOUBLE_EQ(parameter_update_weight(400.0, 40.0), 0.01);  // ten times: a hundredth
   EXPECT_DOUBLE_EQ(parameter_update_weight(std::nan(""), 40.0), 1.0);
 }
+
+TEST(Enkf, TheGatesHoldCapsTheWeightByTheWorstOfTheLastHoldCycles) {
+  twin::detail::ParameterGateHold hold;
+  EXPECT_DOUBLE_EQ(hold.cap(), 1.0);
+  hold.record(0.1, 3);  // a failed test
+  EXPECT_DOUBLE_EQ(hold.cap(), 0.1);
+  hold.record(1.0, 3);
+  EXPECT_DOUBLE_EQ(hold.cap(), 0.1);  // the next analysis is the third within the hold
+  hold.record(1.0, 3);
+  EXPECT_DOUBLE_EQ(hold.cap(), 1.0);  // the failed one has left the window
+  hold.record(0.2, 1);                // a hold of 1: no memory
+  EXPECT_DOUBLE_EQ(hold.cap(), 1.0);
+}
