@@ -25,6 +25,8 @@
 namespace twin {
 
 using detail::DecisionInputs;
+using detail::Clock;
+using detail::ms_since;
 
 const char* to_string(Mode mode) {
   switch (mode) {
@@ -35,13 +37,6 @@ const char* to_string(Mode mode) {
   }
   return "?";
 }
-
-namespace {
-
-using Clock = std::chrono::steady_clock;
-double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
-
-}  // namespace
 
 Runtime::Impl::Impl(const Config& c, MPI_Comm world, const RuntimeOptions& options)
     : config(c),
@@ -153,37 +148,23 @@ std::pair<std::vector<double>, std::vector<double>> Runtime::Impl::gathered_mome
   return out;
 }
 
-std::vector<double> Runtime::Impl::physics_check(const std::vector<double>& u) {
-  const std::vector<int>& leads = config.training.lead_cycles;
-  const solvers::EnsembleMoments mo = solvers::ensemble_moments(layout, x, false);
-  std::vector<double> local(leads.size() * static_cast<std::size_t>(S), 0.0), all(local.size(), 0.0);
-  if (layout.group() == 0) {
-    if (!check_solver) {
-      check_solver = solvers::make_solver(solvers::SolverConfig::from(config), decomposition, 1);
-      check_x = check_solver->make_field("twin::physics_check");
-    }
-    solvers::ParameterSet p = solvers::configured_parameters(config.physics);
-    for (int q = 0; q < P; ++q) p[estimated[q]] = parameter_estimates[q].mean;
-    check_solver->set_parameters({p});
-    check_solver->set_controls(u);
-    auto h = Kokkos::create_mirror_view(check_x);
-    for (std::size_t c = 0; c < mo.mean.size(); ++c) h(0, c) = mo.mean[c];
-    Kokkos::deep_copy(check_x, h);
-    const auto& cells = observation->local_cells();
-    double t0 = t;
-    int done = 0;
-    for (std::size_t l = 0; l < leads.size(); ++l) {
-      const solvers::StepReport r = check_solver->advance(check_x, t0, (leads[l] - done) * config.twin.control_period_s);
-      t0 += (leads[l] - done) * config.twin.control_period_s;
-      done = leads[l];
-      Kokkos::deep_copy(h, check_x);
-      for (int s = 0; s < S; ++s)
-        if (cells(s) >= 0)
-          local[l * S + s] = r.status == solvers::SolveStatus::ok ? h(0, cells(s)) : std::nan("");
+void Runtime::Impl::record(const CycleOutcome& out) {
+  const bool fields = recording && config.outputs.field_every > 0 && cycle % config.outputs.field_every == 0;
+  std::pair<std::vector<double>, std::vector<double>> moments_now;
+  if (fields) moments_now = gathered_moments(true);
+  const bool flush = cycle % config.outputs.flush_every == 0;
+  // The room left is looked at when the file is about to grow on disk (a flush, a field row).
+  if (series && (flush || fields) && series->room() < series->reserve())
+    stop_recording("it has " + std::to_string(series->room()) + " bytes left to grow (full disk or file-size limit)");
+  if (series) {
+    try {
+      series->append(out);
+      if (fields) series->append_fields(t, moments_now.first, moments_now.second);
+      if (flush) series->flush();
+    } catch (const std::exception& e) {
+      stop_recording(std::string("it could not be written (") + e.what() + ")");
     }
   }
-  TWIN_MPI_CHECK(MPI_Allreduce(local.data(), all.data(), static_cast<int>(local.size()), MPI_DOUBLE, MPI_SUM, comm));
-  return all;
 }
 
 CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
@@ -305,22 +286,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   // record (the row holds the cycle's time up to here; recording cannot time itself)
   stage = Clock::now();
   out.timings.total_ms = ms_since(start);
-  const bool fields = recording && config.outputs.field_every > 0 && cycle % config.outputs.field_every == 0;
-  std::pair<std::vector<double>, std::vector<double>> moments_now;
-  if (fields) moments_now = gathered_moments(true);
-  const bool flush = cycle % config.outputs.flush_every == 0;
-  // The room left is looked at when the file is about to grow on disk (a flush, a field row).
-  if (series && (flush || fields) && series->room() < series->reserve())
-    stop_recording("it has " + std::to_string(series->room()) + " bytes left to grow (full disk or file-size limit)");
-  if (series) {
-    try {
-      series->append(out);
-      if (fields) series->append_fields(t, moments_now.first, moments_now.second);
-      if (flush) series->flush();
-    } catch (const std::exception& e) {
-      stop_recording(std::string("it could not be written (") + e.what() + ")");
-    }
-  }
+  record(out);
   out.timings.record_ms = ms_since(stage);
   // The model lifecycle's retraining works in the cycle's slack, on the rank that decides; the
   // others go on to the next cycle and wait for it there.
@@ -332,52 +298,6 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   out.timings.total_ms = ms_since(start);
   out.deadline_missed = out.timings.total_ms > static_cast<double>(deadline.count());
   return out;
-}
-
-void Runtime::Impl::advise(const DecisionInputs& in, CycleOutcome& out) {
-  if (rank == 0) out.anomaly = decider->diagnose(in, estimates);
-  detail::broadcast(out.anomaly, comm);
-  detail::Proposal proposal;
-  if (rank == 0) proposal = decider->propose(in);
-  int check = proposal.check ? 1 : 0;
-  TWIN_MPI_CHECK(MPI_Bcast(&check, 1, MPI_INT, 0, comm));
-  std::optional<std::vector<double>> checked;  // the real solver's sensors for the proposal
-  if (check) {
-    std::vector<double> controls = proposal.report.proposal;
-    controls.resize(decider->controls().size());
-    TWIN_MPI_CHECK(MPI_Bcast(controls.data(), static_cast<int>(controls.size()), MPI_DOUBLE, 0, comm));
-    const auto start = Clock::now();
-    checked = physics_check(controls);
-    decider->record_check_cost(ms_since(start));
-  }
-  detail::Decision decision;
-  if (rank == 0) {
-    decision = decider->decide(in, proposal, checked);
-    out.drift = decider->watch_drift(in, proposal, decision, out.anomaly, estimates);
-    out.lifecycle = decider->run_lifecycle(in, proposal, decision, out.drift);
-    out.surrogate_error = decider->realised_error();
-    if (audit) {
-      try {
-        audit->append(decider->audit_record(in, proposal, decision, out.anomaly));
-      } catch (const std::exception& e) {
-        spdlog::error("audit record of cycle {} not written: {}", in.cycle, e.what());
-      }
-    }
-  }
-  detail::broadcast(decision, decider->controls().size(), comm);
-  decider->adopt(decision);
-  out.advice = std::move(decision.advice);
-  out.advisor = std::move(decision.report);
-}
-
-void Runtime::Impl::apply_controls(const std::vector<double>& values) {
-  std::string problem = rank == 0 ? decider->controls_problem(values) : std::string();
-  broadcast(problem, comm);
-  if (!problem.empty()) throw DataError(problem);
-  std::vector<double> u = values;
-  u.resize(decider->controls().size());  // only rank 0's values count, whatever the others passed
-  TWIN_MPI_CHECK(MPI_Bcast(u.data(), static_cast<int>(u.size()), MPI_DOUBLE, 0, comm));
-  decider->override_controls(u);
 }
 
 void Runtime::Impl::ingest(const std::vector<Observation>& observations) {

@@ -1,8 +1,9 @@
 #pragma once
 // The inside of twin::Runtime: its state, and the stages of the cycle. src/cycle/runtime.cpp runs
-// the cycle; src/cycle/runtime_state.cpp saves and restores it (restart snapshots). Inside
-// src/cycle only.
+// the cycle; runtime_advise.cpp is its advise stage (diagnose, propose, physics check, decide);
+// runtime_state.cpp saves and restores it (restart snapshots). Inside src/cycle only.
 
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -25,6 +26,13 @@
 #include "twin/runtime.hpp"
 
 namespace twin {
+
+namespace detail {
+using Clock = std::chrono::steady_clock;
+inline double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+}  // namespace detail
 
 struct Runtime::Impl {
   Config config;
@@ -98,6 +106,10 @@ struct Runtime::Impl {
   std::vector<double> physics_check(const std::vector<double>& u);
 
   CycleOutcome step(std::chrono::milliseconds deadline);
+
+  // The cycle's row (and, every field_every cycles, the fields) into series.h5; a recording
+  // that fails stops, the cycle does not. Collective when fields are due.
+  void record(const CycleOutcome& out);
 
   // diagnose -> propose -> check -> decide (DESIGN.md, "advise" and "gate"): rank 0 decides
   // with the MPI-free Decider; the physics check is the one collective solver run in between;
