@@ -197,6 +197,9 @@ struct AssimilationConfig {
   double localization_m = 0.1;        ///< Gaspari-Cohn half-width c; zero correlation beyond 2c
   double inflation = 1.02;            ///< multiplicative prior inflation of state anomalies
   double parameter_inflation = 1.0;   ///< the same for parameter anomalies
+  /// Relaxation to prior spread of the state: each cell's analysis spread is moved this share
+  /// of the way back to its forecast spread (0: off, 1: the update leaves the spread as it was).
+  double relaxation = 0.0;
   double representation_std = 0.0;    ///< added to each sensor's noise in R [u]
   /// Probability that a cycle whose readings agree with the ensemble still exceeds the
   /// innovation consistency test; a cycle beyond it (the plant departs from the twin's physics,

@@ -43,6 +43,7 @@ void describe(V& v, AssimilationConfig& c) {
   v.optional("localization_m", c.localization_m, Rule::positive());
   v.optional("inflation", c.inflation, Rule::range(1.0, 2.0));
   v.optional("parameter_inflation", c.parameter_inflation, Rule::range(1.0, 2.0));
+  v.optional("relaxation", c.relaxation, Rule::range(0.0, 1.0));
   v.optional("representation_std", c.representation_std, Rule::non_negative());
   v.optional("parameter_gate", c.parameter_gate, Rule::range(0.0, 0.5));
   v.optional("parameter_gate_hold_cycles", c.parameter_gate_hold_cycles, Rule::range(1, 1000));

@@ -135,7 +135,9 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
 
   // Prior inflation: x_m = xbar + lambda (x_m - xbar), the same for H x (H is linear). The
   // mean does not change, so it serves the update below as well.
-  const auto xbar = solvers::ensemble_moments(*m_layout, x, false).mean;
+  const double alpha = m_config.relaxation;
+  const solvers::EnsembleMoments prior = solvers::ensemble_moments(*m_layout, x, alpha > 0.0);
+  const std::vector<double>& xbar = prior.mean;
   auto h = Kokkos::create_mirror_view(x);
   Kokkos::deep_copy(h, x);
   const int first = m_layout->first_member(), local = static_cast<int>(x.extent(0));
@@ -248,6 +250,21 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     }
   }
   Kokkos::deep_copy(x, h);
+  // Relaxation to prior spread (Whitaker & Hamill 2012): each cell's analysis anomalies scaled
+  // so that its spread is alpha of the way back from the analysis spread to the (inflated)
+  // forecast spread. The update shrinks the spread where the sensors are, by as much as if the
+  // twin's physics were exact; the relaxation keeps part of it for the errors the physics does
+  // not represent (a coarser grid, the plant's unmodelled details).
+  if (alpha > 0.0) {
+    const solvers::EnsembleMoments post = solvers::ensemble_moments(*m_layout, x, true);
+    for (std::size_t c = 0; c < post.mean.size(); ++c) {
+      const double sa = post.spread[c], sb = lambda * prior.spread[c];
+      if (!(sa > 0.0) || !(sb > sa)) continue;
+      const double factor = 1.0 + alpha * (sb - sa) / sa;
+      for (int lm = 0; lm < local; ++lm) h(lm, c) = post.mean[c] + factor * (h(lm, c) - post.mean[c]);
+    }
+    Kokkos::deep_copy(x, h);
+  }
 
   // Parameters: global (no localization), every rank updates every member identically.
   report.parameter_withheld.assign(static_cast<std::size_t>(P), 0.0);

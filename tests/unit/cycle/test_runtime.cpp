@@ -223,3 +223,36 @@ TEST(Runtime, TheParameterGateLeavesAConsistentPlantsEstimatesAlone) {
                 gated.after[p].mean);
   }
 }
+
+// Issue 16: relaxation to prior spread (assimilation.relaxation, Whitaker & Hamill 2012). In the
+// first cycle the three runs below share the forecast; with relaxation alpha every sensor's
+// analysis spread lies alpha of the way from the plain analysis spread back to the (inflated)
+// forecast spread, and with alpha 1 the update leaves the spread where the forecast put it. The
+// means are those of the plain update.
+TEST(Runtime, RelaxationMovesTheAnalysisSpreadBackTowardTheForecastSpread) {
+  const auto first_cycle = [](double alpha) {
+    twin::Config config = twin::load_config(small_plate);
+    config.assimilation.relaxation = alpha;
+    twin::detail::PlantEmulator plant(config, MPI_COMM_SELF);
+    twin::Runtime runtime(config, MPI_COMM_SELF);
+    runtime.ingest(plant.advance(0.0, 10.0, {0.6, 0.6}, 0));
+    return runtime.step(std::chrono::milliseconds(5000));
+  };
+  const twin::CycleOutcome plain = first_cycle(0.0), half = first_cycle(0.5), full = first_cycle(1.0);
+  const double inflation = twin::load_config(small_plate).assimilation.inflation;
+  ASSERT_TRUE(plain.assimilated);
+  int shrunk = 0;
+  for (std::size_t s = 0; s < plain.sensors.size(); ++s) {
+    const twin::SensorEstimate &a = plain.sensors[s], &h = half.sensors[s], &f = full.sensors[s];
+    const double prior = inflation * a.forecast_spread;
+    ASSERT_DOUBLE_EQ(h.forecast_spread, a.forecast_spread);
+    if (!(prior > a.spread)) continue;  // the update did not shrink this one: nothing to relax
+    ++shrunk;
+    const double tolerance = 1e-6 * prior;
+    EXPECT_NEAR(h.spread, a.spread + 0.5 * (prior - a.spread), tolerance) << a.sensor;
+    EXPECT_NEAR(f.spread, prior, tolerance) << a.sensor;
+    EXPECT_NEAR(h.analysis, a.analysis, tolerance) << a.sensor;
+    EXPECT_NEAR(f.analysis, a.analysis, tolerance) << a.sensor;
+  }
+  EXPECT_GE(shrunk, static_cast<int>(plain.sensors.size()) / 2) << "the readings should have narrowed the ensemble";
+}
