@@ -218,7 +218,10 @@ struct QcConfig {
   double stuck_tolerance = 1.0e-9;    ///< "unchanged" means |change| <= this [u]
   double innovation_sigma = 5.0;      ///< reject when |y - forecast| > this * sqrt(spread^2 + noise^2)
   double innovation_floor = 0.0;      ///< added to that bound [u]
-  double buddy_radius_m = 0.1;        ///< buddy check: a reading failing the innovation test is kept
+  /// Buddy check: a reading failing the innovation test is kept when a sensor within this
+  /// radius [m] departs the same way (below). Not given: 1.25 times the largest distance from a
+  /// sensor to its nearest other sensor, so that every sensor has a buddy whatever the asset's size.
+  std::optional<double> buddy_radius_m;
   double buddy_sigma = 2.0;           ///< when a sensor within the radius departs the same way by
                                       ///< more than buddy_sigma of its own spread: a physical change,
                                       ///< not a sensor fault. 0 disables the buddy check.

@@ -35,7 +35,27 @@ QualityControl::QualityControl(const Config& config)
       m_last_t(config.sensors.size(), -std::numeric_limits<double>::infinity()),
       m_last_value(config.sensors.size(), std::numeric_limits<double>::quiet_NaN()),
       m_unchanged(config.sensors.size(), 0),
-      m_counts(config.sensors.size() + 1, std::vector<long>(qc_reason_count, 0)) {}
+      m_counts(config.sensors.size() + 1, std::vector<long>(qc_reason_count, 0)) {
+  m_buddy_radius_m = m_config.buddy_radius_m ? *m_config.buddy_radius_m : default_buddy_radius(config.sensors);
+}
+
+double default_buddy_radius(const std::vector<SensorConfig>& sensors) {
+  double widest = 0.0;  // the largest distance from a sensor to its nearest other sensor
+  for (std::size_t s = 0; s < sensors.size(); ++s) {
+    double nearest = std::numeric_limits<double>::infinity();
+    for (std::size_t t = 0; t < sensors.size(); ++t) {
+      if (t == s) continue;
+      double d2 = 0.0;
+      for (std::size_t d = 0; d < sensors[s].position_m.size() && d < sensors[t].position_m.size(); ++d) {
+        const double e = sensors[s].position_m[d] - sensors[t].position_m[d];
+        d2 += e * e;
+      }
+      nearest = std::min(nearest, std::sqrt(d2));
+    }
+    if (std::isfinite(nearest)) widest = std::max(widest, nearest);
+  }
+  return 1.25 * widest;
+}
 
 std::vector<QualityControl::Verdict> QualityControl::screen(std::vector<Observation>& queue, double t_end) {
   const std::size_t n = m_sensors.size();
@@ -130,7 +150,7 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
         const double e = m_sensors[s].position_m[d] - m_sensors[t].position_m[d];
         d2 += e * e;
       }
-      buddy = std::sqrt(d2) <= m_config.buddy_radius_m && z[t] * z[s] > 0.0 && std::abs(z[t]) >= m_config.buddy_sigma &&
+      buddy = std::sqrt(d2) <= m_buddy_radius_m && z[t] * z[s] > 0.0 && std::abs(z[t]) >= m_config.buddy_sigma &&
               std::abs(z[s]) <= m_config.innovation_sigma * std::abs(z[t]);
     }
     reject[s] = !buddy;

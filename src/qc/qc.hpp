@@ -16,6 +16,10 @@ namespace twin::detail {
 
 inline constexpr int qc_reason_count = 12;
 
+/// qc.buddy_radius_m when not given: 1.25 times the largest distance from a sensor to its nearest
+/// other sensor [m] (0 with fewer than two sensors).
+double default_buddy_radius(const std::vector<SensorConfig>& sensors);
+
 class QualityControl {
  public:
   explicit QualityControl(const Config& config);
@@ -50,6 +54,7 @@ class QualityControl {
 
   QcConfig m_config;
   std::vector<SensorConfig> m_sensors;
+  double m_buddy_radius_m = 0.0;  // qc.buddy_radius_m, or the one derived from the sensors' layout
   std::vector<double> m_last_t, m_last_value;
   std::vector<int> m_unchanged;  // consecutive readings equal to the one before
   std::vector<std::vector<long>> m_counts;
