@@ -65,4 +65,48 @@ long global_cell_of(const GridConfig& grid, const std::vector<double>& position_
   return index;
 }
 
+InterpolationStencil interpolation_stencil(int dims, const Kokkos::Array<int, 3>& global,
+                                           const Kokkos::Array<double, 3>& dx, const std::vector<double>& position_m) {
+  int lo[3] = {0, 0, 0};
+  double w[3] = {0, 0, 0};
+  for (int d = 0; d < dims; ++d) {
+    const double at = (d < static_cast<int>(position_m.size()) ? position_m[d] : 0.0) / dx[d] - 0.5;
+    const double clamped = std::min(std::max(at, 0.0), global[d] - 1.0);
+    lo[d] = std::max(0, std::min(static_cast<int>(std::floor(clamped)), global[d] - 2));
+    w[d] = clamped - lo[d];
+  }
+  InterpolationStencil s;
+  for (int corner = 0; corner < (1 << dims); ++corner) {
+    double weight = 1.0;
+    for (int d = 0; d < dims; ++d) {
+      const int bit = (corner >> d) & 1;
+      weight *= bit ? w[d] : 1.0 - w[d];
+      s.cell[s.count][d] = lo[d] + bit;
+    }
+    s.weight[s.count++] = weight;
+  }
+  return s;
+}
+
+std::vector<std::pair<long, double>> global_interpolation(const GridConfig& grid, const std::vector<double>& position_m) {
+  const int dims = static_cast<int>(grid.cells.size());
+  Kokkos::Array<int, 3> global{{1, 1, 1}};
+  Kokkos::Array<double, 3> dx{{1, 1, 1}};
+  for (int d = 0; d < dims; ++d) {
+    global[d] = grid.cells[d];
+    dx[d] = grid.extent_m[d] / grid.cells[d];
+  }
+  const InterpolationStencil s = interpolation_stencil(dims, global, dx, position_m);
+  std::vector<std::pair<long, double>> out;
+  for (int k = 0; k < s.count; ++k) {
+    long index = 0, stride = 1;
+    for (int d = 0; d < dims; ++d) {
+      index += stride * s.cell[k][d];
+      stride *= global[d];
+    }
+    out.push_back({index, s.weight[k]});
+  }
+  return out;
+}
+
 }  // namespace twin::solvers

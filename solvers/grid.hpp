@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "ground/mpi.hpp"
@@ -87,5 +88,19 @@ inline int cell_containing(double position_m, double dx_m, int cells) {
 
 /// Flat index (x fastest, no ghosts) in the whole grid of the cell containing position_m.
 long global_cell_of(const GridConfig& grid, const std::vector<double>& position_m);
+
+/// A point sensor's reading as the field's multilinear interpolation between the cell centres
+/// around it (a position nearer a wall than the first centre takes that centre's value along
+/// that axis): up to 8 global cells (0-based, per axis) and their weights, which sum to 1.
+struct InterpolationStencil {
+  int count = 0;
+  std::array<std::array<int, 3>, 8> cell{};
+  std::array<double, 8> weight{};
+};
+/// The stencil on a grid of `global` cells of size `dx` per axis, in `dims` dimensions.
+InterpolationStencil interpolation_stencil(int dims, const Kokkos::Array<int, 3>& global,
+                                           const Kokkos::Array<double, 3>& dx, const std::vector<double>& position_m);
+/// The same stencil with flat indices (x fastest, no ghosts) into the whole grid.
+std::vector<std::pair<long, double>> global_interpolation(const GridConfig& grid, const std::vector<double>& position_m);
 
 }  // namespace twin::solvers

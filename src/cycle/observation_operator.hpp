@@ -1,8 +1,9 @@
 #pragma once
 // H, the observation operator of the twin cycle: the ensemble's values at the sensors. A sensor
-// reads the cell that contains it ("point (cell)" in DESIGN.md; an interpolating operator is a
-// later type). The cells are found once; `apply` picks them on the device, so only members x
-// sensors values cross to the host.
+// reads the field's multilinear interpolation between the cell centres around it, as a point
+// sensor in the plant does ("point (interpolated)" in DESIGN.md). The stencils are found once;
+// each rank weighs the stencil cells it owns on the device, and one reduction adds the shares,
+// so only members x sensors values cross to the host.
 
 #include <mpi.h>
 
@@ -18,6 +19,8 @@ namespace twin::detail {
 
 class ObservationOperator {
  public:
+  static constexpr int corners = 8;  ///< stencil cells per sensor (4 in 2D, the rest weigh 0)
+
   /// `layout` must outlive the operator. Collective: nothing.
   ObservationOperator(const Config& config, const solvers::EnsembleLayout& layout, const solvers::LocalGrid& grid,
                       MPI_Comm comm);
@@ -26,18 +29,22 @@ class ObservationOperator {
   /// Collective over comm (one MPI_Allreduce).
   std::vector<double> apply(const solvers::Field& x) const;
 
+  /// This rank's share of each sensor's value in row `member` of a host copy of a field: the
+  /// stencil cells it owns, weighted. Summed over the ranks of the decomposition, H's readings.
+  std::vector<double> local_share(const solvers::Field::HostMirror& h, int member) const;
+
   /// Each sensor's position [m] (zeros beyond the grid's dimensions), config.sensors order.
   const std::vector<std::array<double, 3>>& positions() const { return m_positions; }
-  /// Each sensor's cell in this rank's block (padded flat index), or -1 where another rank owns it.
-  const Kokkos::View<long*>::HostMirror& local_cells() const { return m_cells_host; }
 
  private:
   const solvers::EnsembleLayout& m_layout;
   MPI_Comm m_comm;
   int m_sensors, m_members;
   std::vector<std::array<double, 3>> m_positions;
-  Kokkos::View<long*> m_cells;
-  Kokkos::View<long*>::HostMirror m_cells_host;
+  Kokkos::View<long**> m_cells;     // [sensor][corner]: padded flat index in this rank's block, or -1
+  Kokkos::View<double**> m_weights; // [sensor][corner]
+  Kokkos::View<long**>::HostMirror m_cells_host;
+  Kokkos::View<double**>::HostMirror m_weights_host;
 };
 
 }  // namespace twin::detail

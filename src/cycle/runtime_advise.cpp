@@ -36,7 +36,6 @@ std::vector<double> Runtime::Impl::physics_check(const std::vector<double>& u) {
     auto h = Kokkos::create_mirror_view(check_x);
     for (std::size_t c = 0; c < mo.mean.size(); ++c) h(0, c) = mo.mean[c];
     Kokkos::deep_copy(check_x, h);
-    const auto& cells = observation->local_cells();
     double t0 = t;
     int done = 0;
     for (std::size_t l = 0; l < leads.size(); ++l) {
@@ -44,9 +43,8 @@ std::vector<double> Runtime::Impl::physics_check(const std::vector<double>& u) {
       t0 += (leads[l] - done) * config.twin.control_period_s;
       done = leads[l];
       Kokkos::deep_copy(h, check_x);
-      for (int s = 0; s < S; ++s)
-        if (cells(s) >= 0)
-          local[l * S + s] = r.status == solvers::SolveStatus::ok ? h(0, cells(s)) : std::nan("");
+      const std::vector<double> share = observation->local_share(h, 0);  // summed over the ranks below
+      for (int s = 0; s < S; ++s) local[l * S + s] = r.status == solvers::SolveStatus::ok ? share[s] : std::nan("");
     }
   }
   TWIN_MPI_CHECK(MPI_Allreduce(local.data(), all.data(), static_cast<int>(local.size()), MPI_DOUBLE, MPI_SUM, comm));

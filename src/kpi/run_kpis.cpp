@@ -55,7 +55,7 @@ RunKpis::RunKpis(const Config& config, MPI_Comm comm)
   m_was_faulty.assign(m_sensors, false);
   for (const auto& e : config.source.plant.events)
     m_scheduled.push_back({event_cycles(e, config.twin.control_period_s), anomaly_class(e.type), -1, -1, "", {}});
-  for (const auto& s : config.sensors) m_sensor_cells.push_back(solvers::global_cell_of(config.grid, s.position_m));
+  for (const auto& s : config.sensors) m_sensor_stencils.push_back(solvers::global_interpolation(config.grid, s.position_m));
 }
 
 void RunKpis::record(int c, const CycleOutcome& out, const std::vector<double>& applied, const Runtime& runtime,

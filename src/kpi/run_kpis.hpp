@@ -95,7 +95,7 @@ class RunKpis {
   ResourceMeter m_meter;
   std::vector<double> m_cpu_cycle_s, m_energy_cycle_j;  // all ranks, per cycle
   double m_setup_cpu_s = 0.0;                           // every process of the run, resumed ones included
-  std::vector<long> m_sensor_cells;                     // the twin-grid cell each sensor reads
+  std::vector<std::vector<std::pair<long, double>>> m_sensor_stencils;  // the twin-grid cells each sensor reads, weighted
   // [parameters, sensors] x [checked, inside ±2σ, Σ error², Σ variance], after spin-up and
   // outside plant faults (kpi/run_kpis.cpp, score_confidence)
   double m_confidence[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};

@@ -31,9 +31,13 @@ void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth
   };
   const solvers::ParameterSet hidden = truth.parameters_at((c + 1) * m_config.twin.control_period_s);
   for (const auto& p : out.parameters) check(m_confidence[0], p.mean, p.std, hidden[solvers::parameter_index(p.name)]);
-  for (std::size_t s = 0; s < out.sensors.size() && s < m_sensor_cells.size(); ++s)
-    if (m_sensor_cells[s] >= 0 && m_sensor_cells[s] < static_cast<long>(field.size()))
-      check(m_confidence[1], out.sensors[s].analysis, out.sensors[s].spread, field[static_cast<std::size_t>(m_sensor_cells[s])]);
+  // The truth at a sensor as H reads the twin: the same interpolation of the truth on the twin's grid.
+  for (std::size_t s = 0; s < out.sensors.size() && s < m_sensor_stencils.size(); ++s) {
+    double value = 0.0;
+    for (const auto& [cell, weight] : m_sensor_stencils[s])
+      value += cell >= 0 && cell < static_cast<long>(field.size()) ? weight * field[static_cast<std::size_t>(cell)] : std::nan("");
+    check(m_confidence[1], out.sensors[s].analysis, out.sensors[s].spread, value);
+  }
 }
 
 // Without a truth (replay, stream) the filter's confidence shows in observation space: each

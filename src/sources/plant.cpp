@@ -124,25 +124,15 @@ std::vector<Observation> PlantEmulator::advance(double t0, double period, const 
   for (std::size_t s = 0; s < m_config.sensors.size(); ++s) {
     const SensorConfig& sensor = m_config.sensors[s];
     // Multilinear interpolation between the truth's cell centres.
-    int lo[3] = {0, 0, 0};
-    double w[3] = {0, 0, 0};
-    for (int d = 0; d < g.dims; ++d) {
-      const double x = sensor.position_m[d] / g.dx[d] - 0.5;
-      const double clamped = std::min(std::max(x, 0.0), g.global[d] - 1.0);
-      lo[d] = std::min(static_cast<int>(std::floor(clamped)), g.global[d] - 2);
-      w[d] = clamped - lo[d];
-    }
+    const solvers::InterpolationStencil st = solvers::interpolation_stencil(g.dims, g.global, g.dx, sensor.position_m);
     double value = 0.0;
-    for (int corner = 0; corner < (1 << g.dims); ++corner) {
-      double weight = 1.0;
+    for (int k = 0; k < st.count; ++k) {
       long index = 0, stride = 1;
       for (int d = 0; d < g.dims; ++d) {
-        const int bit = (corner >> d) & 1;
-        weight *= bit ? w[d] : 1.0 - w[d];
-        index += (lo[d] + bit) * stride;
+        index += st.cell[k][d] * stride;
         stride *= g.global[d];
       }
-      value += weight * truth[static_cast<std::size_t>(index)];
+      value += st.weight[k] * truth[static_cast<std::size_t>(index)];
     }
     std::seed_seq seq{m_config.source.plant.seed, 0x5e7u, static_cast<unsigned>(cycle), static_cast<unsigned>(s)};
     std::mt19937_64 rng(seq);

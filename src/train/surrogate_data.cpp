@@ -16,27 +16,29 @@
 namespace twin::detail {
 namespace {
 
-// Sensor values of every member: [member][sensor], from a host copy of the field.
+// Sensor values of every member: [member][sensor], from a host copy of the field (the whole
+// grid on this rank), read as the twin's H reads them.
 class SensorPicker {
  public:
   SensorPicker(const Config& config, const solvers::LocalGrid& g) {
     for (const auto& s : config.sensors) {
-      int q[3] = {0, 0, 0};
-      for (int d = 0; d < g.dims; ++d)
-        q[d] = solvers::cell_containing(s.position_m[d], g.dx[d], g.global[d]);
-      m_cells.push_back(g.index(q[0], q[1], q[2]));
+      const solvers::InterpolationStencil st = solvers::interpolation_stencil(g.dims, g.global, g.dx, s.position_m);
+      std::vector<std::pair<long, double>> cells;
+      for (int k = 0; k < st.count; ++k) cells.push_back({g.index(st.cell[k][0], st.cell[k][1], st.cell[k][2]), st.weight[k]});
+      m_stencils.push_back(cells);
     }
   }
   std::vector<std::vector<double>> operator()(const solvers::Field& u) const {
     auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), u);
-    std::vector<std::vector<double>> out(h.extent(0), std::vector<double>(m_cells.size()));
+    std::vector<std::vector<double>> out(h.extent(0), std::vector<double>(m_stencils.size(), 0.0));
     for (std::size_t m = 0; m < h.extent(0); ++m)
-      for (std::size_t s = 0; s < m_cells.size(); ++s) out[m][s] = h(m, m_cells[s]);
+      for (std::size_t s = 0; s < m_stencils.size(); ++s)
+        for (const auto& [cell, weight] : m_stencils[s]) out[m][s] += weight * h(m, cell);
     return out;
   }
 
  private:
-  std::vector<long> m_cells;
+  std::vector<std::vector<std::pair<long, double>>> m_stencils;
 };
 
 }  // namespace

@@ -10,6 +10,9 @@
 
 #include "twin/error.hpp"
 
+#include "cycle/observation_operator.hpp"
+#include "solvers/ensemble.hpp"
+#include "solvers/grid.hpp"
 #include "sources/plant.hpp"
 #include "twin/config.hpp"
 #include "twin/runtime.hpp"
@@ -158,4 +161,47 @@ TEST(RuntimeRanks, ASnapshotOfAnotherConfigIsRefusedOnEveryRankWithTheReason) {
   }
   const std::string none = shared_scratch("none");
   EXPECT_THROW(b.restore(none), twin::DataError);
+}
+
+// H reads a point sensor as the multilinear interpolation between the cell centres around it:
+// exact for a linear field, whichever ranks own the corners of its stencil (sensors on cell
+// edges, on the middle where two ranks meet, near a wall). Issue 16: H used to read the cell
+// containing the sensor; on a bar with a sensor at a cell's edge in a steep gradient that was
+// 0.1-0.4 K from the plant's reading, and the filter bent the cooling factor from 1.0 to 0.12 to
+// fit it, with the plant and the twin otherwise identical.
+TEST(RuntimeRanks, TheObservationOperatorInterpolatesALinearFieldExactlyAcrossRanks) {
+  twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
+  config.grid.ranks.clear();
+  config.ensemble.members = 3;
+  const double lx = config.grid.extent_m[0], ly = config.grid.extent_m[1];
+  const double dx = lx / config.grid.cells[0], dy = ly / config.grid.cells[1];
+  const std::vector<std::array<double, 2>> at{{0.5 * lx, 0.5 * ly}, {0.3 * lx, 0.5 * ly + 0.25 * dy},
+                                              {4 * dx, 7 * dy}, {0.77 * lx, 0.21 * ly}, {0.6 * dx, ly - 0.7 * dy}};
+  config.sensors.resize(at.size(), config.sensors.front());
+  for (std::size_t s = 0; s < at.size(); ++s) {
+    config.sensors[s].name = "P" + std::to_string(s);
+    config.sensors[s].position_m = {at[s][0], at[s][1]};
+  }
+  const auto linear = [](double x, double y, int member) { return 300.0 + 20.0 * x - 7.0 * y + member; };
+  twin::solvers::EnsembleLayout layout(MPI_COMM_WORLD, config.ensemble.members, 1, config.grid);
+  twin::solvers::Decomposition decomposition(config.grid, layout.domain_comm());
+  const twin::solvers::LocalGrid& g = decomposition.local();
+  twin::solvers::Field x("x", layout.local_members(), g.padded_size());
+  auto h = Kokkos::create_mirror_view(x);
+  for (int lm = 0; lm < layout.local_members(); ++lm)
+    for (int j = 0; j < g.cells[1]; ++j)
+      for (int i = 0; i < g.cells[0]; ++i)
+        h(lm, g.index(i, j, 0)) = linear((g.offset[0] + i + 0.5) * g.dx[0], (g.offset[1] + j + 0.5) * g.dx[1],
+                                         layout.first_member() + lm);
+  Kokkos::deep_copy(x, h);
+  const twin::detail::ObservationOperator observe(config, layout, g, MPI_COMM_WORLD);
+  const std::vector<double> hx = observe.apply(x);
+  const int S = static_cast<int>(at.size());
+  ASSERT_EQ(hx.size(), static_cast<std::size_t>(config.ensemble.members * S));
+  for (int m = 0; m < config.ensemble.members; ++m)
+    for (int s = 0; s < S; ++s) {
+      // Nearer a wall than the first centre, the reading is the first centre's along that axis.
+      const double ex = std::max(at[s][0], 0.5 * dx), ey = std::min(at[s][1], ly - 0.5 * dy);
+      EXPECT_NEAR(hx[m * S + s], linear(ex, ey, m), 1e-9) << "member " << m << " sensor " << s;
+    }
 }
