@@ -1,9 +1,13 @@
 // The held-out evaluation of twin train: threshold on validation scenarios, test figures.
 #include "train/held_out.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <string>
+#include <utility>
 
 #include "decision/features.hpp"
 #include "ground/check.hpp"
@@ -62,6 +66,15 @@ struct Schedule {
       if (e.contains(c) || e.settling(c, plant_fault_settle_cycles)) return false;
     return true;
   }
+  /// What came last before cycle c: "N cycles after <event> ended", or "no event before".
+  std::string since(long c) const {
+    long best = -1;
+    std::size_t which = 0;
+    for (std::size_t i = 0; i < cycles.size(); ++i)
+      if (cycles[i].last >= 0 && cycles[i].last < c && cycles[i].last > best) best = cycles[i].last, which = i;
+    if (best < 0) return "no event before it";
+    return std::to_string(c - best) + " cycles after its " + to_string(events[which].type) + " ended";
+  }
 };
 Schedule schedule(const Config& config, int scenario) {
   Schedule s;
@@ -102,12 +115,14 @@ double choose_anomaly_threshold(const Config& config, const advisor::Model& mode
   const std::vector<double> prob = probabilities(model, validation);
   std::map<int, Schedule> schedules;
   std::vector<double> scores;  // of the quiet cycles
+  std::vector<std::pair<double, std::size_t>> ranked;  // (score, validation row) of the quiet cycles
   for (std::size_t i = 0; i < validation.size(); ++i) {
     const ScenarioCycle& c = validation[i];
     if (!schedules.count(c.scenario)) schedules[c.scenario] = schedule(config, c.scenario);
-    if (schedules[c.scenario].quiet(c.cycle)) scores.push_back(call(&prob[i * C], C, 1.0).score);
+    if (schedules[c.scenario].quiet(c.cycle)) ranked.push_back({call(&prob[i * C], C, 1.0).score, i});
   }
-  std::sort(scores.begin(), scores.end(), std::greater<>());
+  std::sort(ranked.begin(), ranked.end(), std::greater<>());
+  for (const auto& r : ranked) scores.push_back(r.first);
   // The split-conformal rule: a new quiet cycle exchangeable with the n validation ones scores
   // at or above the k-th highest of them with probability at most k / (n + 1). The threshold is
   // just above the k-th highest with k = floor(budget (n + 1)), so that the expected false-alarm
@@ -120,6 +135,12 @@ double choose_anomaly_threshold(const Config& config, const advisor::Model& mode
   const std::size_t at = k == 0 ? 0 : k - 1;
   double threshold = at < scores.size() ? std::nextafter(scores[at], 2.0) : 0.0;
   threshold = std::min(0.999, std::max(0.5, threshold));
+  if (at < ranked.size()) {  // which quiet cycle set it: a settling rule too short for this twin shows here
+    const ScenarioCycle& c = validation[ranked[at].second];
+    const int called = call(&prob[ranked[at].second * C], C, 0.0).called;
+    spdlog::info("anomaly threshold set by validation scenario {} cycle {} ({}), called {} at {:.3f}", c.scenario,
+                 c.cycle, schedules[c.scenario].since(c.cycle), anomaly_classes()[called], ranked[at].first);
+  }
   out["validation_false_alarm_bound"] = std::max<double>(1.0, static_cast<double>(k)) / (n + 1.0);
   long flagged = 0;
   for (double s : scores) flagged += s >= threshold;
