@@ -96,6 +96,12 @@ std::vector<std::pair<long, double>> global_interpolation(const GridConfig& grid
     global[d] = grid.cells[d];
     dx[d] = grid.extent_m[d] / grid.cells[d];
   }
+  return global_interpolation(dims, global, dx, position_m);
+}
+
+std::vector<std::pair<long, double>> global_interpolation(int dims, const Kokkos::Array<int, 3>& global,
+                                                          const Kokkos::Array<double, 3>& dx,
+                                                          const std::vector<double>& position_m) {
   const InterpolationStencil s = interpolation_stencil(dims, global, dx, position_m);
   std::vector<std::pair<long, double>> out;
   for (int k = 0; k < s.count; ++k) {

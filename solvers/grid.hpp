@@ -100,7 +100,11 @@ struct InterpolationStencil {
 /// The stencil on a grid of `global` cells of size `dx` per axis, in `dims` dimensions.
 InterpolationStencil interpolation_stencil(int dims, const Kokkos::Array<int, 3>& global,
                                            const Kokkos::Array<double, 3>& dx, const std::vector<double>& position_m);
-/// The same stencil with flat indices (x fastest, no ghosts) into the whole grid.
+/// The same stencil as (flat index into the whole grid, x fastest and no ghosts; weight) pairs.
+std::vector<std::pair<long, double>> global_interpolation(int dims, const Kokkos::Array<int, 3>& global,
+                                                          const Kokkos::Array<double, 3>& dx,
+                                                          const std::vector<double>& position_m);
+/// The same on the configured grid.
 std::vector<std::pair<long, double>> global_interpolation(const GridConfig& grid, const std::vector<double>& position_m);
 
 }  // namespace twin::solvers

@@ -28,6 +28,16 @@ const char* to_string(QcReason reason) {
 }
 
 namespace detail {
+namespace {
+
+double distance(const SensorConfig& a, const SensorConfig& b) {
+  double d2 = 0.0;
+  for (std::size_t d = 0; d < a.position_m.size() && d < b.position_m.size(); ++d)
+    d2 += (a.position_m[d] - b.position_m[d]) * (a.position_m[d] - b.position_m[d]);
+  return std::sqrt(d2);
+}
+
+}  // namespace
 
 QualityControl::QualityControl(const Config& config)
     : m_config(config.qc),
@@ -35,23 +45,20 @@ QualityControl::QualityControl(const Config& config)
       m_last_t(config.sensors.size(), -std::numeric_limits<double>::infinity()),
       m_last_value(config.sensors.size(), std::numeric_limits<double>::quiet_NaN()),
       m_unchanged(config.sensors.size(), 0),
-      m_counts(config.sensors.size() + 1, std::vector<long>(qc_reason_count, 0)) {
-  m_buddy_radius_m = m_config.buddy_radius_m ? *m_config.buddy_radius_m : default_buddy_radius(config.sensors);
+      m_counts(config.sensors.size() + 1, std::vector<long>(qc_reason_count, 0)),
+      m_buddies(config.sensors.size()) {
+  const double radius = m_config.buddy_radius_m ? *m_config.buddy_radius_m : default_buddy_radius(config.sensors);
+  for (std::size_t s = 0; s < m_sensors.size(); ++s)
+    for (std::size_t t = 0; t < m_sensors.size(); ++t)
+      if (t != s && distance(m_sensors[s], m_sensors[t]) <= radius) m_buddies[s].push_back(t);
 }
 
 double default_buddy_radius(const std::vector<SensorConfig>& sensors) {
   double widest = 0.0;  // the largest distance from a sensor to its nearest other sensor
   for (std::size_t s = 0; s < sensors.size(); ++s) {
     double nearest = std::numeric_limits<double>::infinity();
-    for (std::size_t t = 0; t < sensors.size(); ++t) {
-      if (t == s) continue;
-      double d2 = 0.0;
-      for (std::size_t d = 0; d < sensors[s].position_m.size() && d < sensors[t].position_m.size(); ++d) {
-        const double e = sensors[s].position_m[d] - sensors[t].position_m[d];
-        d2 += e * e;
-      }
-      nearest = std::min(nearest, std::sqrt(d2));
-    }
+    for (std::size_t t = 0; t < sensors.size(); ++t)
+      if (t != s) nearest = std::min(nearest, distance(sensors[s], sensors[t]));
     if (std::isfinite(nearest)) widest = std::max(widest, nearest);
   }
   return 1.25 * widest;
@@ -143,14 +150,9 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
     // innovation_sigma times the neighbour's departure (both in their own spreads). A drifting
     // sensor 16 K off would otherwise be taken beside a neighbour 0.5 K off the same way.
     bool buddy = false;
-    for (std::size_t t = 0; t < n && m_config.buddy_sigma > 0.0 && !buddy; ++t) {
-      if (t == s || !candidate[t]) continue;
-      double d2 = 0.0;
-      for (std::size_t d = 0; d < m_sensors[s].position_m.size(); ++d) {
-        const double e = m_sensors[s].position_m[d] - m_sensors[t].position_m[d];
-        d2 += e * e;
-      }
-      buddy = std::sqrt(d2) <= m_buddy_radius_m && z[t] * z[s] > 0.0 && std::abs(z[t]) >= m_config.buddy_sigma &&
+    for (std::size_t i = 0; i < m_buddies[s].size() && m_config.buddy_sigma > 0.0 && !buddy; ++i) {
+      const std::size_t t = m_buddies[s][i];
+      buddy = candidate[t] && z[t] * z[s] > 0.0 && std::abs(z[t]) >= m_config.buddy_sigma &&
               std::abs(z[s]) <= m_config.innovation_sigma * std::abs(z[t]);
     }
     reject[s] = !buddy;

@@ -54,10 +54,10 @@ class QualityControl {
 
   QcConfig m_config;
   std::vector<SensorConfig> m_sensors;
-  double m_buddy_radius_m = 0.0;  // qc.buddy_radius_m, or the one derived from the sensors' layout
   std::vector<double> m_last_t, m_last_value;
   std::vector<int> m_unchanged;  // consecutive readings equal to the one before
   std::vector<std::vector<long>> m_counts;
+  std::vector<std::vector<std::size_t>> m_buddies;  // per sensor: the others within qc.buddy_radius_m (or the derived one)
 };
 
 }  // namespace twin::detail

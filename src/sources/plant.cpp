@@ -124,16 +124,9 @@ std::vector<Observation> PlantEmulator::advance(double t0, double period, const 
   for (std::size_t s = 0; s < m_config.sensors.size(); ++s) {
     const SensorConfig& sensor = m_config.sensors[s];
     // Multilinear interpolation between the truth's cell centres.
-    const solvers::InterpolationStencil st = solvers::interpolation_stencil(g.dims, g.global, g.dx, sensor.position_m);
     double value = 0.0;
-    for (int k = 0; k < st.count; ++k) {
-      long index = 0, stride = 1;
-      for (int d = 0; d < g.dims; ++d) {
-        index += st.cell[k][d] * stride;
-        stride *= g.global[d];
-      }
-      value += st.weight[k] * truth[static_cast<std::size_t>(index)];
-    }
+    for (const auto& [cell, weight] : solvers::global_interpolation(g.dims, g.global, g.dx, sensor.position_m))
+      value += weight * truth[static_cast<std::size_t>(cell)];
     std::seed_seq seq{m_config.source.plant.seed, 0x5e7u, static_cast<unsigned>(cycle), static_cast<unsigned>(s)};
     std::mt19937_64 rng(seq);
     value += sensor.noise_std * std::normal_distribution<double>(0.0, 1.0)(rng);

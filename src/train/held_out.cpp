@@ -114,7 +114,6 @@ double choose_anomaly_threshold(const Config& config, const advisor::Model& mode
   const int C = model.outputs();
   const std::vector<double> prob = probabilities(model, validation);
   std::map<int, Schedule> schedules;
-  std::vector<double> scores;  // of the quiet cycles
   std::vector<std::pair<double, std::size_t>> ranked;  // (score, validation row) of the quiet cycles
   for (std::size_t i = 0; i < validation.size(); ++i) {
     const ScenarioCycle& c = validation[i];
@@ -122,7 +121,6 @@ double choose_anomaly_threshold(const Config& config, const advisor::Model& mode
     if (schedules[c.scenario].quiet(c.cycle)) ranked.push_back({call(&prob[i * C], C, 1.0).score, i});
   }
   std::sort(ranked.begin(), ranked.end(), std::greater<>());
-  for (const auto& r : ranked) scores.push_back(r.first);
   // The split-conformal rule: a new quiet cycle exchangeable with the n validation ones scores
   // at or above the k-th highest of them with probability at most k / (n + 1). The threshold is
   // just above the k-th highest with k = floor(budget (n + 1)), so that the expected false-alarm
@@ -130,10 +128,10 @@ double choose_anomaly_threshold(const Config& config, const advisor::Model& mode
   // (Allowing floor(budget n) flags on validation, as before, expects (floor(budget n) + 1) /
   // (n + 1) on new data: 0.67 % for a 0.5 % budget on 298 cycles; the plate's test scenarios
   // showed 1.3 %.) Too few quiet cycles to certify the budget (k = 0): above the highest.
-  const double n = static_cast<double>(scores.size());
+  const double n = static_cast<double>(ranked.size());
   const std::size_t k = static_cast<std::size_t>(std::floor(budget * (n + 1.0)));
   const std::size_t at = k == 0 ? 0 : k - 1;
-  double threshold = at < scores.size() ? std::nextafter(scores[at], 2.0) : 0.0;
+  double threshold = at < ranked.size() ? std::nextafter(ranked[at].first, 2.0) : 0.0;
   threshold = std::min(0.999, std::max(0.5, threshold));
   if (at < ranked.size()) {  // which quiet cycle set it: a settling rule too short for this twin shows here
     const ScenarioCycle& c = validation[ranked[at].second];
@@ -143,11 +141,11 @@ double choose_anomaly_threshold(const Config& config, const advisor::Model& mode
   }
   out["validation_false_alarm_bound"] = std::max<double>(1.0, static_cast<double>(k)) / (n + 1.0);
   long flagged = 0;
-  for (double s : scores) flagged += s >= threshold;
+  for (const auto& r : ranked) flagged += r.first >= threshold;
   out["anomaly_threshold"] = threshold;
   out["anomaly_false_alarm_budget"] = budget;
-  out["validation_quiet_cycles"] = static_cast<double>(scores.size());
-  out["validation_false_alarm_rate"] = scores.empty() ? 0.0 : static_cast<double>(flagged) / static_cast<double>(scores.size());
+  out["validation_quiet_cycles"] = n;
+  out["validation_false_alarm_rate"] = ranked.empty() ? 0.0 : static_cast<double>(flagged) / n;
   return threshold;
 }
 
