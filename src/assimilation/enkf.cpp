@@ -54,6 +54,12 @@ double chi_square_upper_quantile(int dof, double alpha) {
   return boost::math::quantile(boost::math::complement(boost::math::chi_squared_distribution<double>(dof), alpha));
 }
 
+double chi_square_upper_tail(int dof, double x) {
+  if (dof < 1 || !std::isfinite(x)) return std::nan("");
+  if (x <= 0.0) return 1.0;
+  return boost::math::cdf(boost::math::complement(boost::math::chi_squared_distribution<double>(dof), x));
+}
+
 double parameter_update_weight(double statistic, double threshold) {
   if (!(statistic > threshold)) return 1.0;  // within the test (or NaN: nothing to judge by)
   const double r = threshold / statistic;

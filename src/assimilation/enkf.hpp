@@ -30,6 +30,10 @@ void cholesky_solve(const std::vector<double>& l, int n, double* b);
 /// (Boost.Math).
 double chi_square_upper_quantile(int dof, double alpha);
 
+/// The probability that a chi-square variable with `dof` degrees of freedom is at least `x`
+/// (the upper tail; NaN for dof < 1 or a non-finite x).
+double chi_square_upper_tail(int dof, double x);
+
 /// The share of a parameter update to apply for an innovation statistic against its threshold:
 /// 1 up to the threshold, then (threshold / statistic)^2 (a redescending weight: a plant that
 /// departs far from the twin's physics barely moves the parameters, one just past the test

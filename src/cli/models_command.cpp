@@ -24,7 +24,10 @@ void held_out_figures(const advisor::ModelPackage& p) {
               << std::setprecision(4) << get("test_relative_error") << ", within +-2 sd " << std::setprecision(2)
               << get("test_coverage_2sigma");
   if (has("anomaly_threshold"))
-    std::cout << "\n      threshold " << std::setprecision(3) << get("anomaly_threshold") << ", chosen on validation scenarios: "
+    std::cout << "\n      threshold " << std::setprecision(3) << get("anomaly_threshold") << ", chosen on "
+              << (get("threshold_folds") > 0 ? "the training and validation scenarios, cross-fitted in " +
+                                                     std::to_string(static_cast<int>(get("threshold_folds"))) + " folds: "
+                                               : std::string("validation scenarios: "))
               << std::setprecision(4) << get("validation_false_alarm_rate") << " false alarms per quiet cycle (budget "
               << get("anomaly_false_alarm_budget") << ", " << static_cast<long>(get("validation_quiet_cycles")) << " cycles)";
   if (has("test_quiet_cycles")) {

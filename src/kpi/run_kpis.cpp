@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "advisor/safe_default.hpp"
+#include "assimilation/enkf.hpp"
 #include "decision/features.hpp"
 #include "ground/mpi.hpp"
 #include "io/state_archive.hpp"
@@ -53,8 +54,12 @@ RunKpis::RunKpis(const Config& config, MPI_Comm comm)
   m_fault_onset.assign(m_sensors, -1);
   m_fault_detected.assign(m_sensors, -1);
   m_was_faulty.assign(m_sensors, false);
-  for (const auto& e : config.source.plant.events)
+  std::vector<EventCycles> events;
+  for (const auto& e : config.source.plant.events) {
     m_scheduled.push_back({event_cycles(e, config.twin.control_period_s), anomaly_class(e.type), -1, -1, "", {}});
+    events.push_back(m_scheduled.back().cycles);
+  }
+  m_quiet = QuietCycles(events, std::vector<long>(events.size(), plant_fault_settle_cycles));
   for (const auto& s : config.sensors) m_sensor_stencils.push_back(solvers::global_interpolation(config.grid, s.position_m));
 }
 
@@ -116,11 +121,11 @@ void RunKpis::score_anomaly(int c, const CycleOutcome& out, bool with_schedule) 
     ++m_flagged_classes[out.anomaly.fault_class];
   }
   if (!with_schedule) return;
-  bool quiet = true;  // no event in effect, none ended in the last plant_fault_settle_cycles
+  // No event in effect or settling: none ended in the last plant_fault_settle_cycles, and the
+  // filter consistent with the readings again since the last one (QuietCycles).
+  const bool quiet = m_quiet.next(c, chi_square_upper_tail(out.accepted, out.innovation_statistic));
   for (Scheduled& e : m_scheduled) {
-    const bool on = e.cycles.contains(c);
-    quiet = quiet && !on && !e.cycles.settling(c, plant_fault_settle_cycles);
-    if (!on || !out.anomaly.flagged) continue;
+    if (!e.cycles.contains(c) || !out.anomaly.flagged) continue;
     if (e.first_flag < 0) {
       e.first_flag = c;
       e.first_class = out.anomaly.fault_class;

@@ -124,6 +124,7 @@ class RunKpis {
   std::vector<bool> m_was_faulty;
   nlohmann::json m_faults = nlohmann::json::array();
   std::vector<Scheduled> m_scheduled;
+  QuietCycles m_quiet;  // which cycles count for the false-alarm rate (sources/plant.hpp)
   long m_anomaly_consulted = 0, m_anomaly_flagged = 0, m_quiet_cycles = 0, m_quiet_flagged = 0;
   std::map<std::string, long> m_flagged_classes;
 };

@@ -66,6 +66,7 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.counts", std::vector<long long>{m_misses, m_completed, m_safe_holds, m_last_cycle, m_healthy,
                                              m_healthy_rejected, m_healthy_nominal, m_healthy_nominal_rejected,
                                              m_anomaly_consulted, m_anomaly_flagged, m_quiet_cycles, m_quiet_flagged});
+  a.put("kpi.quiet", m_quiet.state());
   a.put("kpi.last_mode", m_last_mode);
   a.put_ints("kpi.fault_onset", m_fault_onset);
   a.put_ints("kpi.fault_detected", m_fault_detected);
@@ -146,6 +147,9 @@ void RunKpis::restore(const io::StateArchive& a) {
   m_anomaly_flagged = n[9];
   m_quiet_cycles = n[10];
   m_quiet_flagged = n[11];
+  // Snapshots from before the settling test: the run counts as settled (resumed past its spin-up).
+  if (!m_quiet.set_state(a.has("kpi.quiet") ? a.ints("kpi.quiet") : std::vector<long long>{0, 0}))
+    throw DataError(a.origin() + ": 'kpi.quiet' is malformed");
   m_last_mode = a.get_string("kpi.last_mode");
   const auto onset = a.ints_as<int>("kpi.fault_onset"), detected = a.ints_as<int>("kpi.fault_detected"),
              faulty = a.ints_as<int>("kpi.was_faulty");

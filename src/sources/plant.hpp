@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include "solvers/grid.hpp"
@@ -31,6 +32,55 @@ struct EventCycles {
 /// be still settling: left out of the anomaly training labels and of the "quiet" evaluation.
 inline constexpr int plant_fault_settle_cycles = 8;
 EventCycles event_cycles(const PlantEventConfig& event, double period);
+
+/// Which cycles of a run with scheduled events are quiet, for the anomaly diagnosis's labels and
+/// false-alarm figures (twin train's scenarios, a run's KPIs): no event in effect, none ended
+/// within its fixed settling cycles, and the twin settled, from its start and again after each
+/// event: its readings passed the filter's consistency test (the innovation statistic's
+/// chi-square upper tail at least settle_alpha) in the last settle_consistent_cycles cycles. A
+/// twin still spinning up, or still far from the plant after a fault (a tail near 0 long after
+/// the fixed settling), is catching up, not quiet; once settled, a cycle that fails the test is
+/// quiet (a candidate false alarm). Feed every cycle in order; the state is two counters.
+class QuietCycles {
+ public:
+  static constexpr double settle_alpha = 0.001;
+  static constexpr long settle_consistent_cycles = 3;
+
+  QuietCycles() = default;
+  /// `settle[i]`: the fixed settling cycles after events[i] ends.
+  QuietCycles(std::vector<EventCycles> events, std::vector<long> settle)
+      : m_events(std::move(events)), m_settle(std::move(settle)) {}
+
+  /// Cycle `cycle`'s verdict, given its consistency (the tail; NaN when nothing was assimilated,
+  /// which neither counts nor breaks a run of consistent cycles).
+  bool next(long cycle, double consistency) {
+    if (consistency < settle_alpha) m_consistent = 0;
+    else if (consistency >= settle_alpha) ++m_consistent;
+    bool on = false, settling = false;
+    for (std::size_t i = 0; i < m_events.size(); ++i) {
+      on = on || m_events[i].contains(cycle);
+      settling = settling || m_events[i].settling(cycle, i < m_settle.size() ? m_settle[i] : 0);
+    }
+    if (on) m_unsettled = 1;
+    if (on || settling) return false;
+    if (m_unsettled && m_consistent >= settle_consistent_cycles) m_unsettled = 0;
+    return m_unsettled == 0;
+  }
+
+  std::vector<long long> state() const { return {m_consistent, m_unsettled}; }
+  /// False when `s` is not a state() (the caller says where it came from).
+  bool set_state(const std::vector<long long>& s) {
+    if (s.size() != 2 || s[0] < 0 || (s[1] != 0 && s[1] != 1)) return false;
+    m_consistent = s[0];
+    m_unsettled = s[1];
+    return true;
+  }
+
+ private:
+  std::vector<EventCycles> m_events;
+  std::vector<long> m_settle;
+  long long m_consistent = 0, m_unsettled = 1;  // the twin starts unsettled (its spin-up)
+};
 
 class PlantEmulator {
  public:

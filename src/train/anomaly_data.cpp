@@ -7,6 +7,7 @@
 #include <cmath>
 #include <random>
 
+#include "assimilation/enkf.hpp"
 #include "ground/mpi.hpp"
 #include "ground/progress.hpp"
 #include "solvers/solver.hpp"
@@ -162,6 +163,21 @@ std::vector<Held> split_groups(unsigned seed, unsigned salt, int count, double v
   return held;
 }
 
+std::vector<int> fold_groups(unsigned seed, unsigned salt, const std::vector<Held>& held, int folds) {
+  std::vector<int> fold(held.size(), -1);
+  std::vector<std::pair<std::uint64_t, int>> order;
+  for (int g = 0; g < static_cast<int>(held.size()); ++g) {
+    if (held[g] == Held::test) continue;
+    std::seed_seq seq{seed, salt, static_cast<unsigned>(g)};
+    std::mt19937_64 rng(seq);
+    order.emplace_back(rng(), g);
+  }
+  std::sort(order.begin(), order.end());
+  const int n = std::min(std::max(folds, 1), static_cast<int>(order.size()));
+  for (std::size_t i = 0; i < order.size(); ++i) fold[order[i].second] = static_cast<int>(i % static_cast<std::size_t>(n));
+  return fold;
+}
+
 advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks, bool progress,
                                        std::vector<ScenarioCycle>* cycles) {
   const AnomalyLayout layout = anomaly_layout(config);
@@ -177,6 +193,13 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
     PlantEmulator plant(sc.config, MPI_COMM_SELF);
     Runtime twin(sc.config, MPI_COMM_SELF);
     AnomalyFeatures features(sc.config);
+    std::vector<EventCycles> events;
+    std::vector<long> settle;
+    for (const auto& e : sc.config.source.plant.events) {
+      events.push_back(event_cycles(e, T));
+      settle.push_back(is_sensor_event(e.type) ? sensor_recovery_cycles : plant_fault_settle_cycles);
+    }
+    QuietCycles quiet(events, settle);
     for (int c = 0; c < static_cast<int>(sc.controls.size()); ++c) {
       const std::vector<double>& u = sc.controls[c];
       const std::vector<Observation> readings = plant.advance(c * T, T, u, c);
@@ -189,9 +212,11 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
       if (out.solver_status != "ok")
         throw Error("anomaly training data: the twin's solver failed in scenario " + std::to_string(g) + " at cycle " +
                     std::to_string(c) + " (" + out.solver_status + ")");
+      const double consistency = chi_square_upper_tail(out.accepted, out.innovation_statistic);
+      const bool is_quiet = quiet.next(c, consistency);
       if (c + 1 <= warmup) continue;  // diagnosis is not armed yet
       const int label = anomaly_label(sc.config.source.plant.events, c, T);
-      if (cycles) cycles->push_back({g, c, label, x});
+      if (cycles) cycles->push_back({g, c, label, x, consistency, is_quiet});
       if (label < 0) continue;
       std::fill(y.begin(), y.end(), 0.0);
       y[static_cast<std::size_t>(label)] = 1.0;

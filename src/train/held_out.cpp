@@ -57,15 +57,10 @@ Call call(const double* p, int classes, double threshold) {
   return {score >= threshold ? best : 0, score};
 }
 
-// The scenario's scheduled events, and whether a cycle is quiet (none in effect or settling).
+// The scenario's scheduled events (whether a cycle is quiet came with it: ScenarioCycle::quiet).
 struct Schedule {
   std::vector<PlantEventConfig> events;
   std::vector<EventCycles> cycles;
-  bool quiet(long c) const {
-    for (const EventCycles& e : cycles)
-      if (e.contains(c) || e.settling(c, plant_fault_settle_cycles)) return false;
-    return true;
-  }
   /// What came last before cycle c: "N cycles after <event> ended", or "no event before".
   std::string since(long c) const {
     long best = -1;
@@ -86,19 +81,20 @@ Schedule schedule(const Config& config, int scenario) {
 }  // namespace
 
 std::vector<ScenarioCycle> gather_cycles(const std::vector<ScenarioCycle>& mine, int features, MPI_Comm comm) {
-  const std::size_t width = 3 + static_cast<std::size_t>(features);
+  const std::size_t width = 5 + static_cast<std::size_t>(features);
   std::vector<double> packed;
   packed.reserve(mine.size() * width);
   for (const ScenarioCycle& c : mine) {
     TWIN_REQUIRE(static_cast<int>(c.x.size()) == features, Error, "gather_cycles: a cycle with " + std::to_string(c.x.size()) + " features");
-    packed.insert(packed.end(), {double(c.scenario), double(c.cycle), double(c.label)});
+    packed.insert(packed.end(), {double(c.scenario), double(c.cycle), double(c.label), c.consistency, c.quiet ? 1.0 : 0.0});
     packed.insert(packed.end(), c.x.begin(), c.x.end());
   }
   const std::vector<double> all = gather_doubles(packed, comm);
   std::vector<ScenarioCycle> out;
   for (std::size_t i = 0; i + width <= all.size(); i += width)
     out.push_back({static_cast<int>(all[i]), static_cast<int>(all[i + 1]), static_cast<int>(all[i + 2]),
-                   std::vector<double>(all.begin() + static_cast<long>(i + 3), all.begin() + static_cast<long>(i + width))});
+                   std::vector<double>(all.begin() + static_cast<long>(i + 5), all.begin() + static_cast<long>(i + width)),
+                   all[i + 3], all[i + 4] != 0.0});
   std::sort(out.begin(), out.end(), [](const ScenarioCycle& a, const ScenarioCycle& b) {
     return a.scenario != b.scenario ? a.scenario < b.scenario : a.cycle < b.cycle;
   });
@@ -109,44 +105,53 @@ advisor::Dataset gather_rows(const advisor::Dataset& mine, MPI_Comm comm) {
   return advisor::Dataset{mine.inputs, mine.outputs, gather_doubles(mine.x, comm), gather_doubles(mine.y, comm), {}};
 }
 
-double choose_anomaly_threshold(const Config& config, const advisor::Model& model,
-                                const std::vector<ScenarioCycle>& validation, double budget, Metrics& out) {
+std::vector<ScoredCycle> score_cycles(const advisor::Model& model, const std::vector<ScenarioCycle>& cycles) {
   const int C = model.outputs();
-  const std::vector<double> prob = probabilities(model, validation);
-  std::map<int, Schedule> schedules;
-  std::vector<std::pair<double, std::size_t>> ranked;  // (score, validation row) of the quiet cycles
-  for (std::size_t i = 0; i < validation.size(); ++i) {
-    const ScenarioCycle& c = validation[i];
-    if (!schedules.count(c.scenario)) schedules[c.scenario] = schedule(config, c.scenario);
-    if (schedules[c.scenario].quiet(c.cycle)) ranked.push_back({call(&prob[i * C], C, 1.0).score, i});
+  const std::vector<double> prob = probabilities(model, cycles);
+  std::vector<ScoredCycle> out;
+  out.reserve(cycles.size());
+  for (std::size_t i = 0; i < cycles.size(); ++i) {
+    const Call k = call(&prob[i * C], C, 0.0);
+    out.push_back({k.score, k.called, cycles[i]});
   }
-  std::sort(ranked.begin(), ranked.end(), std::greater<>());
-  // The split-conformal rule: a new quiet cycle exchangeable with the n validation ones scores
+  return out;
+}
+
+double choose_anomaly_threshold(const Config& config, std::vector<ScoredCycle> scored, double budget, Metrics& out) {
+  scored.erase(std::remove_if(scored.begin(), scored.end(), [](const ScoredCycle& s) { return !s.cycle.quiet; }),
+               scored.end());
+  std::stable_sort(scored.begin(), scored.end(), [](const ScoredCycle& a, const ScoredCycle& b) { return a.score > b.score; });
+  // The split-conformal rule: a new quiet cycle exchangeable with the n held-out ones scores
   // at or above the k-th highest of them with probability at most k / (n + 1). The threshold is
   // just above the k-th highest with k = floor(budget (n + 1)), so that the expected false-alarm
-  // rate on new quiet cycles is within the budget, and k - 1 validation cycles are flagged.
-  // (Allowing floor(budget n) flags on validation, as before, expects (floor(budget n) + 1) /
-  // (n + 1) on new data: 0.67 % for a 0.5 % budget on 298 cycles; the plate's test scenarios
-  // showed 1.3 %.) Too few quiet cycles to certify the budget (k = 0): above the highest.
-  const double n = static_cast<double>(ranked.size());
+  // rate on new quiet cycles is within the budget, and k - 1 held-out cycles are flagged.
+  // (Allowing floor(budget n) flags, as before, expects (floor(budget n) + 1) / (n + 1) on new
+  // data: 0.67 % for a 0.5 % budget on 298 cycles; the plate's test scenarios showed 1.3 %.) Too
+  // few quiet cycles to certify the budget (k = 0): above the highest.
+  const double n = static_cast<double>(scored.size());
   const std::size_t k = static_cast<std::size_t>(std::floor(budget * (n + 1.0)));
   const std::size_t at = k == 0 ? 0 : k - 1;
-  double threshold = at < ranked.size() ? std::nextafter(ranked[at].first, 2.0) : 0.0;
+  double threshold = at < scored.size() ? std::nextafter(scored[at].score, 2.0) : 0.0;
   threshold = std::min(0.999, std::max(0.5, threshold));
-  if (at < ranked.size()) {  // which quiet cycle set it: a settling rule too short for this twin shows here
-    const ScenarioCycle& c = validation[ranked[at].second];
-    const int called = call(&prob[ranked[at].second * C], C, 0.0).called;
-    spdlog::info("anomaly threshold set by validation scenario {} cycle {} ({}), called {} at {:.3f}", c.scenario,
-                 c.cycle, schedules[c.scenario].since(c.cycle), anomaly_classes()[called], ranked[at].first);
+  if (at < scored.size()) {  // which quiet cycle set it: a settling rule too short for this twin shows here
+    const ScenarioCycle& c = scored[at].cycle;
+    spdlog::info("anomaly threshold set by scenario {} cycle {} ({}; consistency {:.2g}), called {} at {:.3f}", c.scenario,
+                 c.cycle, schedule(config, c.scenario).since(c.cycle), c.consistency, anomaly_classes()[scored[at].called],
+                 scored[at].score);
   }
   out["validation_false_alarm_bound"] = std::max<double>(1.0, static_cast<double>(k)) / (n + 1.0);
   long flagged = 0;
-  for (const auto& r : ranked) flagged += r.first >= threshold;
+  for (const auto& s : scored) flagged += s.score >= threshold;
   out["anomaly_threshold"] = threshold;
   out["anomaly_false_alarm_budget"] = budget;
   out["validation_quiet_cycles"] = n;
-  out["validation_false_alarm_rate"] = ranked.empty() ? 0.0 : static_cast<double>(flagged) / n;
+  out["validation_false_alarm_rate"] = scored.empty() ? 0.0 : static_cast<double>(flagged) / n;
   return threshold;
+}
+
+double choose_anomaly_threshold(const Config& config, const advisor::Model& model,
+                                const std::vector<ScenarioCycle>& validation, double budget, Metrics& out) {
+  return choose_anomaly_threshold(config, score_cycles(model, validation), budget, out);
 }
 
 void test_anomaly_model(const Config& config, const advisor::Model& model, double threshold,
@@ -170,7 +175,7 @@ void test_anomaly_model(const Config& config, const advisor::Model& model, doubl
       const ScenarioCycle& c = test[i];
       const Call k = call(&prob[i * C], C, threshold);
       if (c.label >= 0) ++confusion[c.label][k.called];
-      if (s.quiet(c.cycle)) {
+      if (c.quiet) {
         ++quiet;
         quiet_flagged += k.called != 0;
       }

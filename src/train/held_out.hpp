@@ -21,11 +21,24 @@ std::vector<ScenarioCycle> gather_cycles(const std::vector<ScenarioCycle>& mine,
 /// Every rank's rows, on rank 0 (the others get none). Collective over `comm`.
 advisor::Dataset gather_rows(const advisor::Dataset& mine, MPI_Comm comm);
 
-/// The split-conformal threshold over the validation scenarios' quiet cycles (no event in effect,
-/// none settling): just above the k-th highest of their n scores, k = floor(budget (n + 1)), so
-/// that a new quiet cycle is flagged with probability at most budget; within [0.5, 0.999].
-/// Records "anomaly_threshold", "validation_quiet_cycles", "validation_false_alarm_rate" and
-/// "validation_false_alarm_bound" (k / (n + 1); 1 / (n + 1) when n is too small for the budget).
+/// A cycle's anomaly score (the probability of its most probable class when that is a fault, 0
+/// otherwise) by a model that was not trained on its scenario.
+struct ScoredCycle {
+  double score = 0.0;
+  int called = 0;  ///< that class (index in anomaly_classes())
+  ScenarioCycle cycle;
+};
+
+/// Scores `cycles` with `model` (ScoredCycle::score).
+std::vector<ScoredCycle> score_cycles(const advisor::Model& model, const std::vector<ScenarioCycle>& cycles);
+
+/// The conformal threshold over held-out scored cycles' quiet ones (ScenarioCycle::quiet): just
+/// above the k-th highest of their n scores, k = floor(budget (n + 1)), so that a new quiet cycle
+/// is flagged with probability at most budget; within [0.5, 0.999]. Records "anomaly_threshold",
+/// "validation_quiet_cycles", "validation_false_alarm_rate" and "validation_false_alarm_bound"
+/// (k / (n + 1); 1 / (n + 1) when n is too small for the budget), and logs the cycle that set it.
+double choose_anomaly_threshold(const Config& config, std::vector<ScoredCycle> scored, double budget, Metrics& out);
+/// The same over `validation` scored by `model` (split conformal).
 double choose_anomaly_threshold(const Config& config, const advisor::Model& model,
                                 const std::vector<ScenarioCycle>& validation, double budget, Metrics& out);
 

@@ -114,14 +114,16 @@ advisor::TrainSpec spec_for(const TrainingConfig& t, const std::string& name, co
 }
 
 void log_anomaly_figures(Metrics& m, const std::vector<Held>& held) {
-  spdlog::info("twin train: anomaly threshold {:.3f}, chosen on {} validation scenarios ({} quiet cycles) to a false-alarm "
+  const long held_out = std::count(held.begin(), held.end(), Held::validation) +
+                        (m["threshold_folds"] > 0 ? std::count(held.begin(), held.end(), Held::training) : 0);
+  spdlog::info("twin train: anomaly threshold {:.3f}, chosen on {} held-out scenarios ({} quiet cycles{}) to a false-alarm "
                "budget of {:.2g} per quiet cycle (reached: {:.4f})",
-               m["anomaly_threshold"], std::count(held.begin(), held.end(), Held::validation),
-               static_cast<long>(m["validation_quiet_cycles"]), m["anomaly_false_alarm_budget"],
-               m["validation_false_alarm_rate"]);
+               m["anomaly_threshold"], held_out, static_cast<long>(m["validation_quiet_cycles"]),
+               m["threshold_folds"] > 0 ? ", cross-fitted in " + std::to_string(static_cast<int>(m["threshold_folds"])) + " folds" : "",
+               m["anomaly_false_alarm_budget"], m["validation_false_alarm_rate"]);
   if (m["validation_false_alarm_bound"] > m["anomaly_false_alarm_budget"])
-    spdlog::warn("twin train: {} validation quiet cycles cannot bound the false-alarm rate within {:.2g} (at best {:.4f}); "
-                 "more anomaly scenarios (training.anomaly_scenarios) or a larger training.validation_fraction would",
+    spdlog::warn("twin train: {} held-out quiet cycles cannot bound the false-alarm rate within {:.2g} (at best {:.4f}); "
+                 "more anomaly scenarios (training.anomaly_scenarios) would",
                  static_cast<long>(m["validation_quiet_cycles"]), m["anomaly_false_alarm_budget"],
                  m["validation_false_alarm_bound"]);
   if (!m.count("test_quiet_cycles")) return;
@@ -298,18 +300,41 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     const auto train_start = std::chrono::steady_clock::now();
     advisor::ModelPackage p = advisor::train_mlp_ensemble(rows_of(shard, [&](long g) { return !in(Held::test)(g); }), spec,
                                                           comm, progress(spec.name, spec.epochs));
-    // The threshold from the validation scenarios, the figures from the test scenarios.
-    const auto cycles_in = [&](Held h) {
+    const auto cycles_where = [&](const std::function<bool(long)>& keep) {
       std::vector<ScenarioCycle> out;
       for (const ScenarioCycle& c : cycles)
-        if (in(h)(c.scenario)) out.push_back(c);
+        if (keep(c.scenario)) out.push_back(c);
       return gather_cycles(out, static_cast<int>(layout.inputs.size()), comm);
     };
-    const std::vector<ScenarioCycle> validation = cycles_in(Held::validation), test = cycles_in(Held::test);
-    if (rank == 0 && !validation.empty()) {
+    // The threshold, cross-fitted (cross-conformal, Vovk 2015): the training and validation
+    // scenarios fall into folds, and each fold's quiet cycles are scored by a model trained as
+    // this one on the other folds. About four times the validation set's quiet cycles, so that
+    // the threshold does not rest on the one highest (docs/advisor.md). The figures from the test
+    // scenarios, with the model trained above.
+    const std::vector<int> fold = fold_groups(config.training.seed, 0xa2u, held, anomaly_threshold_folds);
+    const int folds = fold.empty() ? 0 : *std::max_element(fold.begin(), fold.end()) + 1;
+    std::vector<ScoredCycle> scored;
+    for (int f = 0; f < folds && folds >= 2; ++f) {
+      const auto in_fold = [&fold, f](long g) { return g >= 0 && g < static_cast<long>(fold.size()) && fold[g] == f; };
+      advisor::TrainSpec fs = spec;
+      fs.validation_group = in_fold;
+      const advisor::ModelPackage pf =
+          advisor::train_mlp_ensemble(rows_of(shard, [&](long g) { return !in(Held::test)(g); }), fs, comm);
+      const std::vector<ScenarioCycle> held_out = cycles_where(in_fold);
+      if (rank != 0) continue;
+      const std::vector<ScoredCycle> s = score_cycles(advisor::Model(pf), held_out);
+      scored.insert(scored.end(), s.begin(), s.end());
+      if (log) spdlog::info("twin train: anomaly threshold, fold {} of {}: {} cycles scored by a model without them", f + 1, folds, s.size());
+    }
+    const std::vector<ScenarioCycle> test = cycles_where(in(Held::test));
+    if (rank == 0 && folds < 2) {  // too few scenarios to fold: the validation scenarios alone (split conformal)
+      const std::vector<ScenarioCycle> validation = cycles_where(in(Held::validation));
+      scored = score_cycles(advisor::Model(p), validation);
+    }
+    if (rank == 0 && !scored.empty()) {
       const advisor::Model model(p);
-      const double threshold =
-          choose_anomaly_threshold(config, model, validation, config.training.anomaly_false_alarm_rate, p.metrics);
+      const double threshold = choose_anomaly_threshold(config, scored, config.training.anomaly_false_alarm_rate, p.metrics);
+      p.metrics["threshold_folds"] = folds >= 2 ? folds : 0;
       if (!test.empty()) test_anomaly_model(config, model, threshold, test, p.metrics);
       if (log) log_anomaly_figures(p.metrics, held);
     }

@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <limits>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,11 +75,24 @@ enum class Held : char { training, validation, test };
 /// are no test figures). Independent of the rank count.
 std::vector<Held> split_groups(unsigned seed, unsigned salt, int count, double validation_fraction, double test_fraction);
 
+/// Folds over which the anomaly threshold is cross-fitted (docs/advisor.md).
+inline constexpr int anomaly_threshold_folds = 5;
+
+/// The cross-fitting folds of the groups `held` does not hold out for test: ordered by a draw
+/// from (seed, salt, index) and dealt round-robin into min(folds, such groups) folds, so their
+/// sizes differ by at most one; -1 for test groups. Independent of the rank count.
+std::vector<int> fold_groups(unsigned seed, unsigned salt, const std::vector<Held>& held, int folds);
+
 /// One cycle of a fault scenario after the diagnosis warm-up: the anomaly model's features and
 /// the training label (anomaly_label; -1: left out of training).
 struct ScenarioCycle {
   int scenario = 0, cycle = 0, label = -1;
   std::vector<double> x;
+  /// The filter's consistency this cycle: P(chi-square >= its innovation statistic) with the
+  /// assimilated readings' degrees of freedom; NaN when nothing was assimilated.
+  double consistency = std::numeric_limits<double>::quiet_NaN();
+  /// Quiet for the false-alarm figures (QuietCycles: no event in effect or settling).
+  bool quiet = false;
 };
 
 /// This rank's shard of anomaly training data: scenarios rank, rank + ranks, ... of

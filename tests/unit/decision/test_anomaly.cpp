@@ -149,6 +149,39 @@ TEST(EventCycles, EachKindShowsWhenTheEmulatorAppliesIt) {
   EXPECT_TRUE(twin::detail::event_cycles(e, T).contains(100000));
 }
 
+// A cycle is quiet for the false-alarm figures once no event is in effect or within its fixed
+// settling, and the filter's readings have passed its consistency test for 3 cycles in a row
+// since the start and since the last event: a twin spinning up, or still far from the plant
+// after a fault, is not quiet.
+TEST(QuietCycles, AfterAnEventTheTwinMustBeConsistentAgainForThreeCycles) {
+  using twin::detail::QuietCycles;
+  // An event over cycles 10..14, settling fixed for 8 cycles after (15..22).
+  QuietCycles q({twin::detail::EventCycles{10, 14}}, {8});
+  EXPECT_FALSE(q.next(0, 1e-6));  // spinning up
+  EXPECT_FALSE(q.next(1, 0.5));
+  EXPECT_FALSE(q.next(2, 0.5));
+  for (long c = 3; c < 10; ++c) EXPECT_TRUE(q.next(c, c == 5 ? 1e-6 : 0.5)) << c;  // settled: quiet
+  for (long c = 10; c <= 22; ++c) EXPECT_FALSE(q.next(c, 0.5)) << c;               // in effect, then settling
+  // Past the fixed settling the twin is still inconsistent: not quiet until 3 cycles pass the test.
+  EXPECT_FALSE(q.next(23, 1e-9));
+  EXPECT_FALSE(q.next(24, 0.2));
+  EXPECT_FALSE(q.next(25, std::nan("")));  // nothing assimilated: neither counts nor breaks the run
+  EXPECT_FALSE(q.next(26, 0.3));
+  EXPECT_TRUE(q.next(27, 0.01));
+  EXPECT_TRUE(q.next(28, 1e-6));  // settled: a later inconsistent cycle is a candidate false alarm
+  // The state carries over (snapshots); a malformed one is refused.
+  QuietCycles r({twin::detail::EventCycles{10, 14}}, {8});
+  for (long c = 0; c <= 23; ++c) r.next(c, c == 23 ? 1e-9 : 0.5);
+  QuietCycles s({twin::detail::EventCycles{10, 14}}, {8});
+  ASSERT_TRUE(s.set_state(r.state()));
+  EXPECT_FALSE(s.next(24, 0.5));
+  EXPECT_FALSE(s.next(25, 0.5));
+  EXPECT_TRUE(s.next(26, 0.5));
+  EXPECT_FALSE(s.set_state({3}));
+  EXPECT_FALSE(s.set_state({-1, 0}));
+  EXPECT_FALSE(s.set_state({0, 2}));
+}
+
 TEST(AnomalyLabels, SensorFaultsWholePlantFaultsAtFirstRecoveryLeftOut) {
   using twin::EventKind;
   const double T = 10.0;

@@ -1,5 +1,5 @@
 // twin train's held-out evaluation (src/train/held_out.cpp): the split of scenarios by seed, the
-// anomaly threshold chosen on validation scenarios to a false-alarm budget, and the test figures,
+// anomaly threshold chosen on held-out scenarios to a false-alarm budget, its cross-fitting folds, and the test figures,
 // with a real LibTorch model whose class probabilities are set by its inputs.
 #include <gtest/gtest.h>
 
@@ -87,6 +87,32 @@ TEST(HeldOut, ScenariosAreSplitBySeedIntoSetsOfTheStatedSizes) {
   EXPECT_EQ(std::count(two.begin(), two.end(), Held::training), 2);
 }
 
+// The anomaly threshold's cross-fitting folds: every scenario not held out for test in one of
+// them, sizes within one of each other, drawn by seed, the test scenarios in none.
+TEST(HeldOut, TheThresholdsFoldsCoverTheNonTestScenariosEvenly) {
+  const auto held = twin::detail::split_groups(11, 0xa1, 64, 0.2, 0.2);
+  const auto fold = twin::detail::fold_groups(11, 0xa2, held, 5);
+  ASSERT_EQ(fold.size(), held.size());
+  std::vector<int> sizes(5, 0);
+  for (std::size_t g = 0; g < held.size(); ++g) {
+    if (held[g] == Held::test) {
+      EXPECT_EQ(fold[g], -1);
+      continue;
+    }
+    ASSERT_GE(fold[g], 0);
+    ASSERT_LT(fold[g], 5);
+    ++sizes[fold[g]];
+  }
+  EXPECT_EQ(sizes[0] + sizes[1] + sizes[2] + sizes[3] + sizes[4], 51);
+  EXPECT_LE(*std::max_element(sizes.begin(), sizes.end()) - *std::min_element(sizes.begin(), sizes.end()), 1);
+  EXPECT_EQ(fold, twin::detail::fold_groups(11, 0xa2, held, 5));
+  EXPECT_NE(fold, twin::detail::fold_groups(12, 0xa2, held, 5));
+  // Fewer scenarios than folds (5 scenarios, 1 for test): a fold for each of the other 4.
+  auto few = twin::detail::fold_groups(11, 0xa2, twin::detail::split_groups(11, 0xa1, 5, 0.2, 0.2), 5);
+  std::sort(few.begin(), few.end());
+  EXPECT_EQ(few, (std::vector<int>{-1, 0, 1, 2, 3}));
+}
+
 // The split-conformal rule: just above the k-th highest quiet score, k = floor(budget (n + 1)),
 // so that a new quiet cycle is flagged with probability at most k / (n + 1) <= budget.
 TEST(HeldOut, TheThresholdBoundsTheFalseAlarmRateOnNewQuietCyclesByTheBudget) {
@@ -101,7 +127,7 @@ TEST(HeldOut, TheThresholdBoundsTheFalseAlarmRateOnNewQuietCyclesByTheBudget) {
     for (int k = 21; k < c.training.anomaly_cycles; ++k) {
       const bool q = quiet(events, k, T);
       const double p = 0.5 + 0.48 * std::fmod(0.618 * k + 0.377 * g, 1.0);  // distinct across scenarios
-      validation.push_back({g, k, 0, calling(q ? 2 : 1, q ? p : 0.99)});
+      validation.push_back({g, k, 0, calling(q ? 2 : 1, q ? p : 0.99), 0.5, q});
       if (q) scores.push_back(p);
     }
   }
@@ -154,7 +180,7 @@ TEST(HeldOut, TestFiguresCountEventsDelaysAndConfusion) {
         false_flag_cycle = k;
         called = 3;
       }
-      test.push_back({g, k, label, calling(called, called ? 0.9 : 0.5)});
+      test.push_back({g, k, label, calling(called, called ? 0.9 : 0.5), 0.5, quiet(events_g, k, T)});
     }
     for (const auto& e : events_g) {
       ++events;
