@@ -54,12 +54,9 @@ RunKpis::RunKpis(const Config& config, MPI_Comm comm)
   m_fault_onset.assign(m_sensors, -1);
   m_fault_detected.assign(m_sensors, -1);
   m_was_faulty.assign(m_sensors, false);
-  std::vector<EventCycles> events;
-  for (const auto& e : config.source.plant.events) {
+  for (const auto& e : config.source.plant.events)
     m_scheduled.push_back({event_cycles(e, config.twin.control_period_s), anomaly_class(e.type), -1, -1, "", {}});
-    events.push_back(m_scheduled.back().cycles);
-  }
-  m_quiet = QuietCycles(events, std::vector<long>(events.size(), plant_fault_settle_cycles));
+  m_quiet = QuietCycles(config.source.plant.events, config.twin.control_period_s);
   for (const auto& s : config.sensors) m_sensor_stencils.push_back(solvers::global_interpolation(config.grid, s.position_m));
 }
 
@@ -121,8 +118,8 @@ void RunKpis::score_anomaly(int c, const CycleOutcome& out, bool with_schedule) 
     ++m_flagged_classes[out.anomaly.fault_class];
   }
   if (!with_schedule) return;
-  // No event in effect or settling: none ended in the last plant_fault_settle_cycles, and the
-  // filter consistent with the readings again since the last one (QuietCycles).
+  // No event in effect or settling: none ended within its settling cycles, and the filter
+  // consistent with the readings again since the last one (QuietCycles, as twin train's).
   const bool quiet = m_quiet.next(c, chi_square_upper_tail(out.accepted, out.innovation_statistic));
   for (Scheduled& e : m_scheduled) {
     if (!e.cycles.contains(c) || !out.anomaly.flagged) continue;

@@ -31,6 +31,11 @@ struct EventCycles {
 /// Cycles after a plant fault (heater, cooling, heat source) ends in which the twin is taken to
 /// be still settling: left out of the anomaly training labels and of the "quiet" evaluation.
 inline constexpr int plant_fault_settle_cycles = 8;
+/// The same after a sensor fault ends (the reading is back; QC has kept the fault out).
+inline constexpr int sensor_fault_settle_cycles = 3;
+inline long settle_cycles(EventKind kind) {
+  return is_sensor_event(kind) ? sensor_fault_settle_cycles : plant_fault_settle_cycles;
+}
 EventCycles event_cycles(const PlantEventConfig& event, double period);
 
 /// Which cycles of a run with scheduled events are quiet, for the anomaly diagnosis's labels and
@@ -50,6 +55,13 @@ class QuietCycles {
   /// `settle[i]`: the fixed settling cycles after events[i] ends.
   QuietCycles(std::vector<EventCycles> events, std::vector<long> settle)
       : m_events(std::move(events)), m_settle(std::move(settle)) {}
+  /// For a run's scheduled events, each settling for settle_cycles(its kind).
+  QuietCycles(const std::vector<PlantEventConfig>& events, double period) {
+    for (const auto& e : events) {
+      m_events.push_back(event_cycles(e, period));
+      m_settle.push_back(settle_cycles(e.type));
+    }
+  }
 
   /// Cycle `cycle`'s verdict, given its consistency (the tail; NaN when nothing was assimilated,
   /// which neither counts nor breaks a run of consistent cycles).

@@ -20,7 +20,6 @@ namespace twin::detail {
 
 namespace {
 constexpr int plant_fault_label_cycles = 12;  // a plant fault is labelled for this many cycles
-constexpr int sensor_recovery_cycles = 3;     // left out after a sensor fault ends
 }  // namespace
 
 FaultScenario fault_scenario(const Config& config, int index) {
@@ -98,7 +97,7 @@ FaultScenario fault_scenario(const Config& config, int index) {
     e.start_s = (static_cast<double>(t) + 0.5) * T;
     if (e.type != EventKind::sensor_spike) e.end_s = (static_cast<double>(t + duration) + 0.5) * T;
     plant.events.push_back(e);
-    const long quiet = (is_sensor_event(e.type) ? sensor_recovery_cycles : plant_fault_settle_cycles) + 4 + pick(10);
+    const long quiet = settle_cycles(e.type) + 4 + pick(10);
     t += duration + quiet;
   }
 
@@ -134,7 +133,7 @@ int anomaly_label(const std::vector<PlantEventConfig>& events, long cycle, doubl
     if (ec.contains(cycle) && ec.first > current_first) {
       current = &e;
       current_first = ec.first;
-    } else if (ec.settling(cycle, is_sensor_event(e.type) ? sensor_recovery_cycles : plant_fault_settle_cycles)) {
+    } else if (ec.settling(cycle, settle_cycles(e.type))) {
       recovering = true;  // the twin is still settling after it
     }
   }
@@ -193,13 +192,7 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
     PlantEmulator plant(sc.config, MPI_COMM_SELF);
     Runtime twin(sc.config, MPI_COMM_SELF);
     AnomalyFeatures features(sc.config);
-    std::vector<EventCycles> events;
-    std::vector<long> settle;
-    for (const auto& e : sc.config.source.plant.events) {
-      events.push_back(event_cycles(e, T));
-      settle.push_back(is_sensor_event(e.type) ? sensor_recovery_cycles : plant_fault_settle_cycles);
-    }
-    QuietCycles quiet(events, settle);
+    QuietCycles quiet(sc.config.source.plant.events, T);
     for (int c = 0; c < static_cast<int>(sc.controls.size()); ++c) {
       const std::vector<double>& u = sc.controls[c];
       const std::vector<Observation> readings = plant.advance(c * T, T, u, c);

@@ -327,9 +327,9 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
       if (log) spdlog::info("twin train: anomaly threshold, fold {} of {}: {} cycles scored by a model without them", f + 1, folds, s.size());
     }
     const std::vector<ScenarioCycle> test = cycles_where(in(Held::test));
-    if (rank == 0 && folds < 2) {  // too few scenarios to fold: the validation scenarios alone (split conformal)
-      const std::vector<ScenarioCycle> validation = cycles_where(in(Held::validation));
-      scored = score_cycles(advisor::Model(p), validation);
+    if (folds < 2) {  // too few scenarios to fold: the validation scenarios alone (split conformal)
+      const std::vector<ScenarioCycle> validation = cycles_where(in(Held::validation));  // collective
+      if (rank == 0) scored = score_cycles(advisor::Model(p), validation);
     }
     if (rank == 0 && !scored.empty()) {
       const advisor::Model model(p);

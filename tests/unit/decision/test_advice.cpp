@@ -185,6 +185,31 @@ TEST(Anomaly, TheThresholdIsTheConfigsElseTheModelsElseTheDefault) {
   EXPECT_EQ(twin::detail::anomaly_threshold(a, p), twin::detail::default_anomaly_threshold);
 }
 
+// The threshold is cross-fitted: the small twin's two fault scenarios make two folds, each
+// scored by a model trained on the other. With one scenario there is nothing to fold or hold
+// out: no threshold is stored (the default applies) and every rank still finishes training (the
+// gathers of the held-out cycles are collective).
+TEST(Anomaly, TheThresholdIsCrossFittedAndOneScenarioLeavesNothingToFold) {
+  const twin::io::ModelRegistry trained(trained_registry());
+  const twin::advisor::ModelPackage two = twin::io::read_model(trained.path("anomaly", *trained.active("anomaly")));
+  ASSERT_TRUE(two.metrics.count("threshold_folds"));
+  EXPECT_EQ(two.metrics.at("threshold_folds"), 2.0);
+  EXPECT_GT(two.metrics.at("validation_quiet_cycles"), 0.0);
+  EXPECT_GE(two.metrics.at("anomaly_threshold"), 0.5);
+
+  twin::Config c = advised_config((scratch() / "one_scenario").string());
+  c.training.anomaly_scenarios = 1;
+  twin::detail::TrainOptions o;
+  o.registry = *c.advisor->registry;
+  o.only = *c.advisor->anomaly;
+  o.progress = false;
+  twin::detail::train_models(c, MPI_COMM_WORLD, o);
+  const twin::io::ModelRegistry one(*c.advisor->registry);
+  const twin::advisor::ModelPackage p = twin::io::read_model(one.path("anomaly", *one.active("anomaly")));
+  EXPECT_FALSE(p.metrics.count("anomaly_threshold"));
+  EXPECT_EQ(twin::detail::anomaly_threshold(*c.advisor, p), twin::detail::default_anomaly_threshold);
+}
+
 TEST(Anomaly, TrainedModelDiagnosesAfterItsWarmUpAndIsAudited) {
   const twin::Config c = advised_config(trained_registry());
   const std::string dir = (scratch() / "run_anomaly").string();
