@@ -145,35 +145,42 @@ int anomaly_label(const std::vector<PlantEventConfig>& events, long cycle, doubl
   return static_cast<int>(std::find(names.begin(), names.end(), anomaly_class(current->type)) - names.begin());
 }
 
-std::vector<Held> split_groups(unsigned seed, unsigned salt, int count, double validation_fraction, double test_fraction) {
-  std::vector<Held> held(static_cast<std::size_t>(std::max(0, count)), Held::training);
-  if (count < 3) return held;
+namespace {
+// The groups in the order of a draw from (seed, salt, group): the same whatever the rank count.
+std::vector<int> seeded_order(unsigned seed, unsigned salt, const std::vector<int>& groups) {
   std::vector<std::pair<std::uint64_t, int>> order;
-  for (int g = 0; g < count; ++g) {
+  for (int g : groups) {
     std::seed_seq seq{seed, salt, static_cast<unsigned>(g)};
     std::mt19937_64 rng(seq);
     order.emplace_back(rng(), g);
   }
   std::sort(order.begin(), order.end());
+  std::vector<int> out;
+  for (const auto& o : order) out.push_back(o.second);
+  return out;
+}
+}  // namespace
+
+std::vector<Held> split_groups(unsigned seed, unsigned salt, int count, double validation_fraction, double test_fraction) {
+  std::vector<Held> held(static_cast<std::size_t>(std::max(0, count)), Held::training);
+  if (count < 3) return held;
+  std::vector<int> groups(static_cast<std::size_t>(count));
+  for (int g = 0; g < count; ++g) groups[g] = g;
+  const std::vector<int> order = seeded_order(seed, salt, groups);
   const int tests = std::max(1, static_cast<int>(std::lround(count * test_fraction)));
   const int validations = std::max(1, static_cast<int>(std::lround(count * validation_fraction)));
   for (int i = 0; i < count; ++i)
-    held[order[i].second] = i < tests ? Held::test : i < tests + validations ? Held::validation : Held::training;
+    held[order[i]] = i < tests ? Held::test : i < tests + validations ? Held::validation : Held::training;
   return held;
 }
 
 std::vector<int> fold_groups(unsigned seed, unsigned salt, const std::vector<Held>& held, int folds) {
-  std::vector<int> fold(held.size(), -1);
-  std::vector<std::pair<std::uint64_t, int>> order;
-  for (int g = 0; g < static_cast<int>(held.size()); ++g) {
-    if (held[g] == Held::test) continue;
-    std::seed_seq seq{seed, salt, static_cast<unsigned>(g)};
-    std::mt19937_64 rng(seq);
-    order.emplace_back(rng(), g);
-  }
-  std::sort(order.begin(), order.end());
-  const int n = std::min(std::max(folds, 1), static_cast<int>(order.size()));
-  for (std::size_t i = 0; i < order.size(); ++i) fold[order[i].second] = static_cast<int>(i % static_cast<std::size_t>(n));
+  std::vector<int> fold(held.size(), -1), groups;
+  for (int g = 0; g < static_cast<int>(held.size()); ++g)
+    if (held[g] != Held::test) groups.push_back(g);
+  const std::vector<int> order = seeded_order(seed, salt, groups);
+  const std::size_t n = static_cast<std::size_t>(std::min(std::max(folds, 1), static_cast<int>(order.size())));
+  for (std::size_t i = 0; i < order.size(); ++i) fold[order[i]] = static_cast<int>(i % n);
   return fold;
 }
 

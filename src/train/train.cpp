@@ -298,8 +298,8 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     spec.batch = 128;
     spec.validation_group = validation_groups(held);
     const auto train_start = std::chrono::steady_clock::now();
-    advisor::ModelPackage p = advisor::train_mlp_ensemble(rows_of(shard, [&](long g) { return !in(Held::test)(g); }), spec,
-                                                          comm, progress(spec.name, spec.epochs));
+    const advisor::Dataset fit = rows_of(shard, [&](long g) { return !in(Held::test)(g); });  // training and validation
+    advisor::ModelPackage p = advisor::train_mlp_ensemble(fit, spec, comm, progress(spec.name, spec.epochs));
     const auto cycles_where = [&](const std::function<bool(long)>& keep) {
       std::vector<ScenarioCycle> out;
       for (const ScenarioCycle& c : cycles)
@@ -318,8 +318,7 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
       const auto in_fold = [&fold, f](long g) { return g >= 0 && g < static_cast<long>(fold.size()) && fold[g] == f; };
       advisor::TrainSpec fs = spec;
       fs.validation_group = in_fold;
-      const advisor::ModelPackage pf =
-          advisor::train_mlp_ensemble(rows_of(shard, [&](long g) { return !in(Held::test)(g); }), fs, comm);
+      const advisor::ModelPackage pf = advisor::train_mlp_ensemble(fit, fs, comm);
       const std::vector<ScenarioCycle> held_out = cycles_where(in_fold);
       if (rank != 0) continue;
       const std::vector<ScoredCycle> s = score_cycles(advisor::Model(pf), held_out);
