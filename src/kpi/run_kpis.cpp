@@ -344,7 +344,10 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
   if (truth) {
     j["rmse_analysis"] = mean_of(m_rmse_analysis);
     j["rmse_free_run"] = mean_of(m_rmse_free);
-    j["rmse_ratio"] = mean_of(m_rmse_analysis) / std::max(1e-300, mean_of(m_rmse_free));
+    // A free run that matches the truth (a plant emulator identical to the twin) leaves nothing
+    // to compare the analysis with: no ratio rather than a division by ~0.
+    const double free = mean_of(m_rmse_free);
+    j["rmse_ratio"] = free > 1e-9 ? nlohmann::json(mean_of(m_rmse_analysis) / free) : nlohmann::json(nullptr);
     j["rmse_analysis_final"] = m_rmse_analysis.empty() ? 0.0 : m_rmse_analysis.back();
     const solvers::ParameterSet hidden = truth->parameters_at(facility - period);
     for (const auto& p : runtime.parameter_estimates()) {

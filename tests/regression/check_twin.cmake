@@ -36,6 +36,9 @@ _fail_if("nominal GREATER 0.01" "QC rejected ${nominal} of healthy readings (mor
 
 _get(ratio rmse_ratio)
 message(STATUS "analysis RMSE / free run: ${ratio}")
+if(ratio STREQUAL "null")
+  message(FATAL_ERROR "rmse_ratio is null: the free run matched the truth, so this twin's plant is no test of the filter")
+endif()
 _fail_if("NOT ratio LESS 1" "the analysis (RMSE ratio ${ratio}) is no better than the free run")
 if(ratio GREATER 0.3)
   list(APPEND missed "RMSE ratio ${ratio} (target 0.3)")
