@@ -56,15 +56,6 @@ Decomposition::Decomposition(const GridConfig& grid, MPI_Comm comm) {
   }
 }
 
-long global_cell_of(const GridConfig& grid, const std::vector<double>& position_m) {
-  long index = 0, stride = 1;
-  for (std::size_t d = 0; d < grid.cells.size(); ++d) {
-    index += stride * cell_containing(position_m[d], grid.extent_m[d] / grid.cells[d], grid.cells[d]);
-    stride *= grid.cells[d];
-  }
-  return index;
-}
-
 InterpolationStencil interpolation_stencil(int dims, const Kokkos::Array<int, 3>& global,
                                            const Kokkos::Array<double, 3>& dx, const std::vector<double>& position_m) {
   int lo[3] = {0, 0, 0};

@@ -80,15 +80,6 @@ class Decomposition {
   std::array<std::array<int, 2>, 3> m_neighbors{};
 };
 
-/// The cell (0-based, along one axis of `cells` cells of size `dx_m`) that contains position_m;
-/// positions outside the grid map to the nearest edge cell.
-inline int cell_containing(double position_m, double dx_m, int cells) {
-  return std::min(cells - 1, std::max(0, static_cast<int>(std::floor(position_m / dx_m))));
-}
-
-/// Flat index (x fastest, no ghosts) in the whole grid of the cell containing position_m.
-long global_cell_of(const GridConfig& grid, const std::vector<double>& position_m);
-
 /// A point sensor's reading as the field's multilinear interpolation between the cell centres
 /// around it (a position nearer a wall than the first centre takes that centre's value along
 /// that axis): up to 8 global cells (0-based, per axis) and their weights, which sum to 1.

@@ -43,22 +43,23 @@ Config variant_config(const Config& config, const Variant& v) {
   return c;
 }
 
-// One member's solver on one rank, with the cells of the sensors.
+// One member's solver on one rank, with each sensor's interpolation stencil (as the twin's H).
 struct OneMember {
   Config config;
   solvers::Decomposition decomposition;
   std::unique_ptr<solvers::Solver> solver;
   solvers::Field u;
-  std::vector<long> sensor_cells;
+  std::vector<std::vector<std::pair<long, double>>> sensor_stencils;  // (padded cell, weight)
 
   explicit OneMember(const Config& c)
       : config(c), decomposition(c.grid, MPI_COMM_SELF),
         solver(solvers::make_solver(solvers::SolverConfig::from(c), decomposition, 1)), u(solver->make_field("bench::u")) {
     const solvers::LocalGrid& g = solver->grid();
     for (const auto& s : c.sensors) {
-      int q[3] = {0, 0, 0};
-      for (int d = 0; d < g.dims; ++d) q[d] = solvers::cell_containing(s.position_m[d], g.dx[d], g.global[d]);
-      sensor_cells.push_back(g.index(q[0], q[1], q[2]));
+      const solvers::InterpolationStencil st = solvers::interpolation_stencil(g.dims, g.global, g.dx, s.position_m);
+      std::vector<std::pair<long, double>> cells;
+      for (int k = 0; k < st.count; ++k) cells.emplace_back(g.index(st.cell[k][0], st.cell[k][1], st.cell[k][2]), st.weight[k]);
+      sensor_stencils.push_back(std::move(cells));
     }
   }
   const solvers::LocalGrid& grid() const { return solver->grid(); }
@@ -69,7 +70,11 @@ struct OneMember {
   std::vector<double> sensors() const {
     auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), u);
     std::vector<double> out;
-    for (long c : sensor_cells) out.push_back(h(0, c));
+    for (const auto& stencil : sensor_stencils) {
+      double v = 0.0;
+      for (const auto& [cell, weight] : stencil) v += weight * h(0, cell);
+      out.push_back(v);
+    }
     return out;
   }
   // Interior cells, x fastest.

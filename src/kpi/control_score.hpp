@@ -1,8 +1,10 @@
 #pragma once
 // The `control` KPIs of one controller against the truth: tracking error at the targets, time
-// over the limits, energy spent (p in W, kW or MW counts as power; other units as unit-seconds).
+// over the limits (the truth interpolated at each target's or limit's sensor, as the twin's H
+// reads it), energy spent (p in W, kW or MW counts as power; other units as unit-seconds).
 
 #include <nlohmann/json.hpp>
+#include <utility>
 #include <vector>
 
 #include "twin/config.hpp"
@@ -28,8 +30,9 @@ class ControlScore {
   }
 
  private:
+  using Stencil = std::vector<std::pair<long, double>>;  // (flat cell of the whole grid, weight)
   struct Point {
-    long cell;
+    Stencil stencil;
     double value, weight;
   };
   double m_period;

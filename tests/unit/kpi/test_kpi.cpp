@@ -41,6 +41,26 @@ TEST(ControlScore, TracksTargetsLimitsAndEnergy) {
   EXPECT_DOUBLE_EQ(j["energy_j"].get<double>(), (2e3 + 3.0 + 1e3) * 10.0);
 }
 
+TEST(ControlScore, ReadsATargetBetweenCellCentresAsTheTwinsObservationOperatorDoes) {
+  // A sensor on the edge between cells 0 and 1 (x = 1.0 m, centres at 0.5 and 1.5) and a quarter of
+  // the way from cell 1's centre to cell 4's: the truth it scores is interpolated, not cell 0's.
+  twin::Config c = nine_cells();
+  c.sensors[0].position_m = {1.0, 0.75};
+  c.objectives.targets = {{"low", 300.0, 1.0}};
+  c.objectives.limits = {{"low", 305.0}};
+  twin::detail::ControlScore score(c);
+  //                 cell 0 cell 1                 cell 3 cell 4
+  const std::vector<double> truth{300, 310, 0, 300, 310, 0, 0, 0, 0};
+  score.add(truth, {0.0, 0.0});  // x halfway between 300 and 310 in both rows: 305, not over 305
+  auto j = score.json();
+  EXPECT_DOUBLE_EQ(j["tracking_rmse"].get<double>(), 5.0);
+  EXPECT_DOUBLE_EQ(j["limit_violation_s"].get<double>(), 0.0);
+  score.add({300, 312, 0, 300, 316, 0, 0, 0, 0}, {0.0, 0.0});  // rows 306 and 308, weighed 3:1: 306.5
+  j = score.json();
+  EXPECT_DOUBLE_EQ(j["tracking_rmse"].get<double>(), std::sqrt((25.0 + 6.5 * 6.5) / 2.0));
+  EXPECT_DOUBLE_EQ(j["limit_violation_s"].get<double>(), 10.0);
+}
+
 TEST(Metrics, HistogramCountsEachLatencyInEveryBucketAtOrAboveIt) {
   // 0.5 ms, 3 ms, 30 ms and 20 s: the last is above every bucket and only in the count.
   const auto h = twin::detail::RunKpis::histogram({0.5, 3.0, 30.0, 20000.0});
