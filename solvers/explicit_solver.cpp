@@ -44,11 +44,15 @@ ExplicitSolver::ExplicitSolver(const SolverConfig& config, const Decomposition& 
   const LocalGrid& g = decomposition.local();
   const PhysicsConfig& p = config.physics;
 
-  // The stability bound needs the largest rates over all ranks.
-  double rates[2] = {m_physics.max_diffusion_rate(), m_physics.max_advection_rate()}, global_rates[2] = {0, 0};
-  TWIN_MPI_CHECK(MPI_Allreduce(rates, global_rates, 2, MPI_DOUBLE, MPI_MAX, decomposition.comm()));
+  // The stability bound needs the largest rates over all ranks, and every rank must choose the
+  // same advection scheme: the largest half cell Péclet numbers too.
+  const auto& pe = m_physics.max_half_peclet();
+  double rates[5] = {m_physics.max_diffusion_rate(), m_physics.max_advection_rate(), pe[0], pe[1], pe[2]};
+  double global_rates[5] = {0, 0, 0, 0, 0};
+  TWIN_MPI_CHECK(MPI_Allreduce(rates, global_rates, 5, MPI_DOUBLE, MPI_MAX, decomposition.comm()));
   m_max_diffusion_rate = global_rates[0];
   m_max_advection_rate = global_rates[1];
+  for (int d = 0; d < 3; ++d) m_max_half_peclet[d] = global_rates[2 + d];
   m_advection_dt = m_max_advection_rate > 0.0 ? 1.0 / m_max_advection_rate : std::numeric_limits<double>::infinity();
 
   double scale = std::max({std::abs(p.initial_value), std::abs(p.reaction_reference), 1.0});
@@ -104,6 +108,9 @@ void ExplicitSolver::set_parameters(const std::vector<ParameterSet>& parameters)
     a.reference = p.reaction_reference;
     a.source = uniform ? p.source : 0.0;  // otherwise part of PhysicsFields::source()
     a.k_factor = fk;
+    // Hybrid advection: central along an axis where every cell's Péclet number with this
+    // member's diffusivity is at most 2 (detail::AdrCoefficients).
+    for (int d = 0; d < g.dims; ++d) a.central[d] = m_max_half_peclet[d] <= fk ? 1 : 0;
     // A forward-Euler stage keeps every weight of the stencil non-negative (a maximum principle)
     // when dt * (diffusion + advection + reaction rates) <= 1; SSPRK2/3 inherit that bound.
     rate_bound = std::max(rate_bound, fk * m_max_diffusion_rate + m_max_advection_rate + a.reaction);

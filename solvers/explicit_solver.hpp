@@ -1,6 +1,7 @@
 #pragma once
 // Explicit advection-diffusion-reaction stepping with SSP Runge-Kutta on a decomposed grid.
 
+#include <array>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,7 @@ class ExplicitSolver final : public Solver {
   double m_stable_dt = 0.0;
   double m_advection_dt = 0.0;
   double m_max_diffusion_rate = 0.0;  // global maxima of PhysicsFields' rates
+  std::array<double, 3> m_max_half_peclet{0.0, 0.0, 0.0};  // and half cell Péclet numbers
   double m_max_advection_rate = 0.0;
   const PhysicsConfig m_config;
   PhysicsFields m_physics;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "ground/check.hpp"
 #include "twin/error.hpp"
@@ -43,6 +44,12 @@ double region_weight(const ShapeConfig& region, const double* x, int dims) {
 
 namespace {
 
+// |v| dx / (2 k) from v / dx and k / dx^2: 0 without flow, infinite without diffusion.
+double half_peclet(double v_over_dx, double k_over_dx2) {
+  if (v_over_dx == 0.0) return 0.0;
+  return k_over_dx2 > 0.0 ? v_over_dx / (2.0 * k_over_dx2) : std::numeric_limits<double>::infinity();
+}
+
 // k at a point: the base value, blended towards each region's value by its weight.
 double diffusivity_at(const PhysicsConfig& p, const double* x, int dims) {
   double k = p.diffusivity_m2_s;
@@ -76,6 +83,7 @@ PhysicsFields::PhysicsFields(const SolverConfig& config, const LocalGrid& g)
     for (int d = 0; d < g.dims; ++d) {
       m_max_diffusion_rate += 2.0 * m_base_k / (g.dx[d] * g.dx[d]);
       m_max_advection_rate += std::abs(m_uniform_v[d]) / g.dx[d];
+      m_max_half_peclet[d] = half_peclet(std::abs(m_uniform_v[d]) / g.dx[d], m_base_k / (g.dx[d] * g.dx[d]));
     }
     return;
   }
@@ -135,6 +143,8 @@ PhysicsFields::PhysicsFields(const SolverConfig& config, const LocalGrid& g)
           }
           v(d, c) = vel / g.dx[d];
           advection_rate += std::abs(vel) / g.dx[d];
+          m_max_half_peclet[d] =
+              std::max(m_max_half_peclet[d], half_peclet(std::abs(vel) / g.dx[d], std::min(k_low, k_high) / dx2));
         }
         m_max_diffusion_rate = std::max(m_max_diffusion_rate, diffusion_rate);
         m_max_advection_rate = std::max(m_max_advection_rate, advection_rate);

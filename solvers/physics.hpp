@@ -65,6 +65,11 @@ class PhysicsFields {
   /// rank's cells (global maxima need an MPI reduction; the solver does it).
   double max_diffusion_rate() const { return m_max_diffusion_rate; }
   double max_advection_rate() const { return m_max_advection_rate; }
+  /// Per axis, the largest half cell Péclet number |v| dx / (2 k) over this rank's cells, with
+  /// k the smaller of a cell's two face diffusivities at diffusivity_factor 1 (0 without flow
+  /// along the axis, infinite where k is 0): a member advects centrally along axis d when this,
+  /// over all ranks, is at most its diffusivity_factor (detail::AdrCoefficients).
+  const std::array<double, 3>& max_half_peclet() const { return m_max_half_peclet; }
   /// Largest |q| this configuration can produce, controls at their extremes [u/s].
   double max_source() const { return m_max_source; }
 
@@ -84,6 +89,7 @@ class PhysicsFields {
   bool m_source_valid = false;
   double m_max_diffusion_rate = 0.0;
   double m_max_advection_rate = 0.0;
+  std::array<double, 3> m_max_half_peclet{0.0, 0.0, 0.0};
   double m_max_source = 0.0;
 };
 

@@ -1,6 +1,8 @@
 // Numerics against analytic solutions, with the measured order of convergence asserted:
-// diffusion (second order in space) in 2D and 3D with zero-flux and Dirichlet walls, upwind
-// advection (first order), and reaction (SSPRK3: third order in time).
+// diffusion (second order in space) in 2D and 3D with zero-flux and Dirichlet walls, pure
+// advection (upwind: first order), advection with diffusion at cell Peclet numbers up to 2
+// (the hybrid scheme's central differences: second order), and reaction (SSPRK3: third order in
+// time).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -114,6 +116,22 @@ TEST(Convergence, UpwindAdvectionIsFirstOrder) {
   const auto p = orders(errors);
   EXPECT_GE(p.back(), 0.9) << "errors " << errors[0] << " " << errors[1] << " " << errors[2] << " " << errors[3];
   EXPECT_LE(p.back(), 1.1);  // and no better: the scheme is first-order upwind
+}
+
+TEST(Convergence, AdvectionDiffusionAtCellPecletNumbersUnderTwoIsSecondOrder) {
+  // A Gaussian carried at v and spread by k: sigma(t)^2 = sigma0^2 + 2 k t. Cell Peclet numbers
+  // v dx / k from 1.6 (n = 80) to 0.2 (n = 640): the hybrid scheme differences centrally.
+  const double v = 0.4, k = 0.003, t = 0.5, s0 = 0.05;
+  const Exact exact = [&](double x, double, double, double time) {
+    const double var = s0 * s0 + 2.0 * k * time, e = x - v * time - 0.3;
+    return std::sqrt(s0 * s0 / var) * std::exp(-e * e / (2.0 * var));
+  };
+  std::vector<double> errors;
+  for (int n : {80, 160, 320, 640})
+    errors.push_back(rms_error(grid({n, 4}, {1.0, 0.1}) + "physics: {diffusivity_m2_s: 0.003, velocity_m_s: [0.4, 0]}\n",
+                               exact, t));
+  for (double p : orders(errors))
+    EXPECT_GE(p, 1.8) << "errors " << errors[0] << " " << errors[1] << " " << errors[2] << " " << errors[3];
 }
 
 TEST(Convergence, ReactionIsThirdOrderInTime) {
