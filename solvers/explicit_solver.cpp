@@ -26,6 +26,7 @@ const char* to_string(SolveStatus status) {
     case SolveStatus::non_finite: return "non_finite";
     case SolveStatus::blow_up: return "blow_up";
     case SolveStatus::not_converged: return "not_converged";
+    case SolveStatus::step_limit: return "step_limit";
   }
   return "?";
 }
@@ -327,8 +328,12 @@ void ExplicitSolver::euler_step(const Field& in, const Field& out, double dt) {
 
 StepReport ExplicitSolver::advance(Field& u, double t0_s, double duration_s) {
   StepReport report;
-  const double dt_max = std::min(m_cfl * m_stable_dt, m_max_dt);
-  report.steps = std::max(1, static_cast<int>(std::ceil(duration_s / dt_max - 1e-12)));
+  const double steps = steps_needed(duration_s, largest_step_s());
+  if (!(steps <= max_steps_per_advance)) {
+    report.status = SolveStatus::step_limit;
+    return report;
+  }
+  report.steps = static_cast<int>(steps);
   report.dt_s = duration_s / report.steps;
   const double dt = report.dt_s;
   // Members are independent between exchanges, so a block of them can run the whole period

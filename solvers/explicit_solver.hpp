@@ -1,6 +1,7 @@
 #pragma once
 // Explicit advection-diffusion-reaction stepping with SSP Runge-Kutta on a decomposed grid.
 
+#include <algorithm>
 #include <array>
 #include <string>
 #include <vector>
@@ -41,6 +42,7 @@ class ExplicitSolver final : public Solver {
 
   /// Largest stable explicit step [s] before the CFL factor.
   double stable_dt() const override { return m_stable_dt; }
+  double largest_step_s() const override { return std::min(m_cfl * m_stable_dt, m_max_dt); }
   FieldStats stats(const Field& u) const override;
   SolveStatus health(const Field& u) const override;
   const LocalGrid& grid() const override { return m_decomposition->local(); }

@@ -13,7 +13,8 @@ enum class SolveStatus {
   ok,            ///< finite and bounded
   non_finite,    ///< NaN or Inf in the state
   blow_up,       ///< finite but beyond the physically plausible bound
-  not_converged  ///< an implicit solve did not reach its tolerance
+  not_converged, ///< an implicit solve did not reach its tolerance
+  step_limit     ///< the period needs more steps than max_steps_per_advance; nothing was advanced
 };
 
 const char* to_string(SolveStatus status);

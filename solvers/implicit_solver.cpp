@@ -82,9 +82,23 @@ ImplicitSolver::ImplicitSolver(const SolverConfig& config, const Decomposition& 
   TWIN_PETSC_CHECK(VecDuplicate(m_petsc->x.get(), m_petsc->b.out()));
 
   const ImplicitConfig& ic = config.time.implicit;
-  if (!ic.petsc_options.empty()) TWIN_PETSC_CHECK(PetscOptionsInsertString(nullptr, ic.petsc_options.c_str()));
+  // A name PETSc does not know is the config's fault: say which key, and exit 2 like any other.
+  const auto configured = [](const char* config_key, const std::string& value, const auto& call) {
+    try {
+      call();
+    } catch (const PetscError& e) {
+      throw ConfigError(ConfigLocation{"", 0, 0, config_key},
+                        "PETSc refused '" + value + "' (" + e.what() +
+                            "); names as in PETSc's KSPType and PCType manual pages (cg, gmres, bcgs; mg, gamg, "
+                            "jacobi, ilu, none), options as on a PETSc command line");
+    }
+  };
+  if (!ic.petsc_options.empty())
+    configured("time.implicit.petsc_options", ic.petsc_options,
+               [&] { TWIN_PETSC_CHECK(PetscOptionsInsertString(nullptr, ic.petsc_options.c_str())); });
   TWIN_PETSC_CHECK(KSPCreate(m_petsc->comm.get(), m_petsc->ksp.out()));
-  TWIN_PETSC_CHECK(KSPSetType(m_petsc->ksp.get(), ic.ksp_type.c_str()));
+  configured("time.implicit.ksp_type", ic.ksp_type,
+             [&] { TWIN_PETSC_CHECK(KSPSetType(m_petsc->ksp.get(), ic.ksp_type.c_str())); });
   PC pc = nullptr;
   TWIN_PETSC_CHECK(KSPGetPC(m_petsc->ksp.get(), &pc));
   bool multigrid = ic.pc_type == PCMG;
@@ -106,10 +120,13 @@ ImplicitSolver::ImplicitSolver(const SolverConfig& config, const Decomposition& 
     }
   }
   if (multigrid) detail::set_cell_multigrid(pc, m_petsc->da.get(), hierarchy);
-  else TWIN_PETSC_CHECK(PCSetType(pc, ic.pc_type == PCMG ? PCGAMG : ic.pc_type.c_str()));
+  else
+    configured("time.implicit.pc_type", ic.pc_type,
+               [&] { TWIN_PETSC_CHECK(PCSetType(pc, ic.pc_type == PCMG ? PCGAMG : ic.pc_type.c_str())); });
   TWIN_PETSC_CHECK(KSPSetTolerances(m_petsc->ksp.get(), ic.rtol, PETSC_DEFAULT, PETSC_DEFAULT, ic.max_iterations));
   TWIN_PETSC_CHECK(KSPSetInitialGuessNonzero(m_petsc->ksp.get(), PETSC_TRUE));
-  TWIN_PETSC_CHECK(KSPSetFromOptions(m_petsc->ksp.get()));
+  configured("time.implicit.petsc_options", ic.petsc_options,
+             [&] { TWIN_PETSC_CHECK(KSPSetFromOptions(m_petsc->ksp.get())); });
   // CG stops on the true residual, ||b - A x|| <= rtol ||b||, whatever the preconditioner; this
   // also spares the preconditioner application after the last iteration (a third of the time of
   // a 4-iteration multigrid solve). Decided on the type options left in force; -ksp_norm_type
@@ -202,8 +219,12 @@ void ImplicitSolver::assemble(double dt, int m) {
 
 StepReport ImplicitSolver::advance(Field& u, double t0_s, double duration_s) {
   StepReport report;
-  const double dt_max = std::min({m_cfl * m_explicit.advection_dt(), m_max_dt, duration_s});
-  report.steps = std::max(1, static_cast<int>(std::ceil(duration_s / dt_max - 1e-12)));
+  const double steps = steps_needed(duration_s, largest_step_s());
+  if (!(steps <= max_steps_per_advance)) {
+    report.status = SolveStatus::step_limit;
+    return report;
+  }
+  report.steps = static_cast<int>(steps);
   report.dt_s = duration_s / report.steps;
   const double dt = report.dt_s;
 

@@ -2,6 +2,7 @@
 // Backward Euler and Crank-Nicolson for diffusion and reaction (PETSc KSP on a DMDA), with
 // upwind advection and sources explicit (IMEX).
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -32,6 +33,7 @@ class ImplicitSolver final : public Solver {
   void set_parameters(const std::vector<ParameterSet>& parameters) override { m_explicit.set_parameters(parameters); }
   const std::vector<ParameterSet>& parameters() const override { return m_explicit.parameters(); }
   double stable_dt() const override { return m_explicit.advection_dt(); }
+  double largest_step_s() const override { return std::min(m_cfl * m_explicit.advection_dt(), m_max_dt); }
   FieldStats stats(const Field& u) const override { return m_explicit.stats(u); }
   SolveStatus health(const Field& u) const override { return m_explicit.health(u); }
   const LocalGrid& grid() const override { return m_explicit.grid(); }

@@ -61,6 +61,8 @@ class Solver {
   virtual const std::vector<ParameterSet>& parameters() const = 0;
   /// Largest step [s] the method allows before time.cfl (infinite when unconditionally stable).
   virtual double stable_dt() const = 0;
+  /// The step [s] `advance` takes at most: time.cfl times stable_dt, at most time.max_dt_s.
+  virtual double largest_step_s() const = 0;
   /// Interior statistics over all members and ranks.
   virtual FieldStats stats(const Field& u) const = 0;
   /// ok, non_finite, or blow_up (beyond 1e6 times the problem's value scale).
@@ -68,6 +70,20 @@ class Solver {
   virtual const LocalGrid& grid() const = 0;
   virtual int members() const = 0;
 };
+
+/// The most time steps one `advance` takes. A period that needs more (a stable step far below
+/// the control period: tiny cells, a huge diffusivity, velocity or reaction rate) returns
+/// SolveStatus::step_limit untouched; require_step_budget refuses such a config up front.
+inline constexpr double max_steps_per_advance = 1.0e6;
+
+/// Equal steps of at most `largest_step_s` that cover `duration_s`, as a double (it may exceed
+/// any int); at least 1.
+double steps_needed(double duration_s, double largest_step_s);
+
+/// @throws ConfigError naming `who` (e.g. "the twin", "the plant emulator"), the step and the
+///         keys that set it, when one control period of `period_s` needs more than
+///         max_steps_per_advance steps with the solver's current parameters.
+void require_step_budget(const Solver& solver, const TimeConfig& time, double period_s, const std::string& who);
 
 /// The solver for config.time.integrator.
 /// @throws ConfigError for an integrator nobody registered, PetscError when PETSc cannot set up

@@ -21,7 +21,8 @@ void describe(V& v, EstimatedParameterConfig& c) {
   v.optional("wander_s", c.wander_s, Rule::non_negative());
   v.check(c.name == "diffusivity_factor" || c.name == "cooling_factor", "name",
           "unknown parameter '" + c.name + "'; estimable parameters: diffusivity_factor, cooling_factor");
-  v.check(c.min < c.max && c.prior_mean >= c.min && c.prior_mean <= c.max, "prior_mean", "must lie within [min, max]");
+  v.check(c.min < c.max, "max", "must be greater than min");
+  v.check(c.min >= c.max || (c.prior_mean >= c.min && c.prior_mean <= c.max), "prior_mean", "must lie within [min, max]");
   v.check(c.name != "diffusivity_factor" || c.min > 0.0, "min", "diffusivity_factor needs min > 0");
 }
 

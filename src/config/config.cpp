@@ -10,6 +10,8 @@
 #include <sstream>
 #include <type_traits>
 
+#include <nlohmann/json.hpp>
+
 #include "config/load.hpp"
 #include "config/names.hpp"
 #include "config/schema.hpp"
@@ -58,6 +60,9 @@ std::string join_names(const std::vector<std::string>& names) {
 }
 
 // ---- reading ------------------------------------------------------------------------------------
+
+// The longest string a config may hold (a name, a path, PETSc options).
+constexpr std::size_t max_string_bytes = 1024;
 
 struct Where {
   const std::string* source;
@@ -132,6 +137,20 @@ void decode(const YamlNode& n, const Where& at, const Rule&, bool& out) {
 
 void decode(const YamlNode& n, const Where& at, const Rule& rule, std::string& out) {
   expect_scalar(n, at, "a string");
+  // Names and paths end up in logs, HDF5 string tables and JSON: text of one line, of a sane
+  // length, in UTF-8 (nlohmann::json, which writes summary.json, is the judge of that).
+  if (n.scalar.size() > max_string_bytes)
+    fail(at, n, "a string of " + std::to_string(n.scalar.size()) + " bytes; at most " +
+                    std::to_string(max_string_bytes) + " are allowed");
+  for (const char ch : n.scalar)
+    if (static_cast<unsigned char>(ch) < 0x20 || ch == 0x7f)
+      fail(at, n, "the string contains a control character (code " + std::to_string(static_cast<unsigned char>(ch)) +
+                      "; a newline from a block scalar '|' or '>'?); write it on one line");
+  try {
+    (void)nlohmann::json(n.scalar).dump();
+  } catch (const nlohmann::json::exception&) {
+    fail(at, n, "the string is not valid UTF-8 text; save the file as UTF-8");
+  }
   if (!rule.choices.empty() && std::find(rule.choices.begin(), rule.choices.end(), n.scalar) == rule.choices.end())
     fail(at, n, "unknown value '" + n.scalar + "'" + did_you_mean(n.scalar, rule.choices) + "; expected one of " +
                     join_names(rule.choices));

@@ -49,6 +49,7 @@ Runtime::Impl::Impl(const Config& c, MPI_Comm world, const RuntimeOptions& optio
       qc(c) {
   TWIN_MPI_CHECK(MPI_Comm_rank(world, &rank));
   solver = solvers::make_solver(solvers::SolverConfig::from(config), decomposition, layout.local_members());
+  solvers::require_step_budget(*solver, config.time, config.twin.control_period_s, "the twin");
   x = solver->make_field("twin::ensemble");
   x_good = solver->make_field("twin::last_good");
   if (layout.group() == 0) {

@@ -287,6 +287,16 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   Watchdog watchdog(dir / "state" / "heartbeat", rank, size, config.twin.watchdog_limit_s(), silence_s);
   const auto wall_start = Clock::now();
   for (int c = runtime.cycle(); c < cycles; ++c) {
+    if (pacing) {
+      // A paced run: cycle c's readings exist at the end of its period, (c + 1) T of facility
+      // time after the start, scaled by the pace. The wait is sliced so that a stop request
+      // ends it (and counted in double seconds: a tiny pace must not overflow the clock).
+      watchdog.beat(c, "paced wait");
+      const double due_s = (c + 1 - first_cycle) * period / options.pace;
+      for (double left = due_s - seconds_since(wall_start); left > 0.0 && stop_signal() == 0;
+           left = due_s - seconds_since(wall_start))
+        std::this_thread::sleep_for(std::chrono::duration<double>(std::min(left, 0.2)));
+    }
     // A stop request ends the run between cycles, on every rank at the same cycle.
     watchdog.beat(c, "start");
     int stop = stop_signal();
@@ -296,14 +306,6 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
       spdlog::warn("{} received: stopping after {} cycles; writing the outputs", signal_name(stop), c);
       result.stop_signal = stop;
       break;
-    }
-    if (pacing) {
-      // A paced run: cycle c's readings exist at the end of its period, (c + 1) T of facility
-      // time after the start, scaled by the pace.
-      watchdog.beat(c, "paced wait");
-      const auto due = wall_start + std::chrono::duration_cast<Clock::duration>(
-                                        std::chrono::duration<double>((c + 1 - first_cycle) * period / options.pace));
-      std::this_thread::sleep_until(due);
     }
     auto stage = Clock::now();
     watchdog.beat(c, "source");

@@ -136,7 +136,8 @@ void Watchdog::loop() {
       spdlog::warn("watchdog: rank {} did not run for {:.1f} s (stopped or starved)", m_rank, now - last);
     last = now;
     const char* stage = m_stage.load();
-    const double limit = m_limit_s + (std::strcmp(stage, "source") == 0 ? m_source_extra_s : 0.0);
+    const bool waits = std::strcmp(stage, "source") == 0 || std::strcmp(stage, "paced wait") == 0;
+    const double limit = m_limit_s + (waits ? m_source_extra_s : 0.0);
     const double stuck = now - m_since.load();
     if (stuck <= limit) continue;
     // Give the other ranks' watchdogs a moment to publish the same picture, then decide.

@@ -2,8 +2,8 @@
 // Liveness of a run's ranks (docs/operations.md, "Watchdog"). The main thread marks each stage
 // of each cycle (`beat`); a thread of the watchdog's own publishes it every half second to
 // state/heartbeat/rank-NNNNN (pid, cycle, stage, how long in it) and checks the main thread:
-// stuck in one stage longer than twin.watchdog_s (the wait for a paced source gets its silence
-// limit on top) it reads every rank's heartbeat, names the rank that stopped responding (a stale
+// stuck in one stage longer than twin.watchdog_s (the wait for a paced source, and a paced run's
+// wait between cycles, get the longest expected wait on top) it reads every rank's heartbeat, names the rank that stopped responding (a stale
 // heartbeat: stopped or dead) or the one stuck longest, logs it and ends the process with exit
 // status 4, which ends the MPI job. Files, not MPI, so a stopped or hung rank cannot block it.
 
@@ -20,7 +20,8 @@ inline constexpr int exit_watchdog = 4;
 
 class Watchdog {
  public:
-  /// `limit_s`: the longest a stage may last; `source_extra_s`: added for the "source" stage.
+  /// `limit_s`: the longest a stage may last; `source_extra_s`: added for the stages that wait
+  /// by design, "source" and "paced wait".
   Watchdog(std::filesystem::path dir, int rank, int size, double limit_s, double source_extra_s);
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;

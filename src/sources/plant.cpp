@@ -4,6 +4,8 @@
 #include <limits>
 #include <random>
 
+#include <fmt/format.h>
+
 #include "solvers/ensemble.hpp"
 
 namespace twin::detail {
@@ -74,6 +76,9 @@ PlantEmulator::PlantEmulator(const Config& config, MPI_Comm comm)
       m_decomposition(m_truth.grid, comm),
       m_solver(solvers::make_solver(solvers::SolverConfig::from(m_truth), m_decomposition, 1)),
       m_held(config.sensors.size(), std::numeric_limits<double>::quiet_NaN()) {
+  solvers::require_step_budget(*m_solver, m_truth.time, config.twin.control_period_s,
+                               "the plant emulator (its grid is source.plant.refine = " +
+                                   std::to_string(config.source.plant.refine) + " times finer than grid.cells)");
   m_u = m_solver->make_field("twin::plant_truth");
   TWIN_MPI_CHECK(MPI_Comm_rank(comm, &m_rank));
   m_truth_field = solvers::gather_interior(m_decomposition, m_u, 0);
@@ -113,7 +118,15 @@ std::vector<Observation> PlantEmulator::advance(double t0, double period, const 
   }
   m_solver->set_controls(delivered);
   m_solver->set_parameters({parameters_at(t0)});
-  m_solver->advance(m_u, t0, period);
+  // The plant is the truth every figure is measured against: one that its own physics cannot
+  // advance ends the run rather than feed the twin NaN or garbage as readings.
+  const solvers::StepReport report = m_solver->advance(m_u, t0, period);
+  if (report.status != solvers::SolveStatus::ok)
+    throw Error("plant emulator: its solver reported " + std::string(solvers::to_string(report.status)) +
+                " over cycle " + std::to_string(cycle) + " (facility time " + fmt::format("{:g}", t0) + " to " +
+                fmt::format("{:g}", t0 + period) +
+                " s): the configured physics cannot be simulated; check physics.* (rates, sources, boundary "
+                "values, initial_value), controls' gain and source.plant (refine, parameters, events)");
 
   const double t = t0 + period;
   m_truth_field = solvers::gather_interior(m_decomposition, m_u, 0);  // kept for truth_on_twin_grid

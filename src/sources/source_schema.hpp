@@ -36,6 +36,10 @@ void describe(V& v, PlantEventConfig& c) {
           "a heat_source needs center_m and size_m");
   v.check(!is_drift_event(c.type) || c.end_s.has_value(), "end_s", "a drift needs end_s (when its factor is reached)");
   v.check(!is_drift_event(c.type) || c.magnitude > 0.0, "magnitude", "a drift's factor must be positive");
+  v.check((c.type != EventKind::heater_failure && c.type != EventKind::cooling_degradation) || c.magnitude >= 0.0,
+          "magnitude",
+          std::string("a ") + (c.type == EventKind::heater_failure ? "heater_failure's" : "cooling_degradation's") +
+              " magnitude multiplies what the plant delivers and must be >= 0");
   v.check(c.type != EventKind::parameter_drift || c.target == "diffusivity_factor" || c.target == "cooling_factor",
           "target", "a parameter_drift targets diffusivity_factor or cooling_factor");
 }

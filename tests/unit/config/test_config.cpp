@@ -79,6 +79,33 @@ logging: {level: debug, all_ranks: true}
   EXPECT_TRUE(c.logging.all_ranks);
 }
 
+TEST(ConfigErrors, AStringMustBeOneLineOfUtf8TextOfASaneLength) {
+  // Each was accepted, and the first crashed the run at its end (summary.json could not be
+  // written), the second split log lines, the third broke series.h5's name table.
+  expect_error_at(minimal + "twin:\n  name: \"b\xff\xfe" "ar\"\n", 5, 9, "twin.name", "not valid UTF-8");
+  expect_error_at(minimal + "twin:\n  name: |\n    two\n    lines\n", 5, 9, "twin.name", "control character");
+  expect_error_at(minimal + "twin:\n  name: " + std::string(2000, 'a') + "\n", 5, 9, "twin.name",
+                  "a string of 2000 bytes; at most 1024");
+  // Valid UTF-8 beyond ASCII is text like any other.
+  EXPECT_EQ(twin::parse_config(minimal + "twin:\n  name: \"Wärmetauscher-3\"\n", "test.yaml").twin.name,
+            "Wärmetauscher-3");
+}
+
+TEST(ConfigErrors, HeaterFailureAndCoolingDegradationNeedANonNegativeMagnitude) {
+  for (const std::string type : {"cooling_degradation", "heater_failure"}) {
+    const std::string text = minimal + "controls:\n  - {name: H, shape: box, center_m: [1, 0.5], size_m: [0.2, 0.2], gain: 1}\n"
+                                       "source:\n  type: plant\n  plant:\n    events:\n      - {type: " + type +
+                             ", target: H, start_s: 10, end_s: 100, magnitude: -5}\n";
+    expect_error_at(text, 10, 0, "source.plant.events[0].magnitude", "must be >= 0");
+  }
+}
+
+TEST(ConfigErrors, AParameterWithMinAboveMaxIsToldSo) {
+  // It was told that prior_mean must lie within [min, max].
+  expect_error_at(minimal + "ensemble:\n  parameters:\n    - {name: cooling_factor, min: 4, max: 0.1}\n", 6, 0,
+                  "ensemble.parameters[0].max", "must be greater than min");
+}
+
 TEST(ConfigErrors, UnknownKeySuggestsTheKnownOne) {
   expect_error_at("grid:\n  cels: [16, 8]\n  extent_m: [2.0, 1.0]\n", 2, 3, "grid.cels", "did you mean 'cells'?");
   expect_error_at("gird:\n  cells: [16, 8]\n", 1, 1, "gird", "did you mean 'grid'?");

@@ -10,6 +10,7 @@
 #include "common/field_util.hpp"
 #include "solvers/explicit_solver.hpp"
 #include "twin/config.hpp"
+#include "twin/error.hpp"
 
 namespace {
 
@@ -184,6 +185,36 @@ void expect_matches_reference(const twin::Config& config) {
 TEST(ExplicitSolver, MatchesSerialReference2D) { expect_matches_reference(config_2d()); }
 TEST(ExplicitSolver, MatchesSerialReference3D) { expect_matches_reference(config_3d()); }
 TEST(ExplicitSolver, MatchesSerialReferenceWithUpwindAndCentralAxes) { expect_matches_reference(config_2d_fast_flow()); }
+
+TEST(ExplicitSolver, APeriodBeyondTheStepLimitIsAStatusAndLeavesTheStateAlone) {
+  // 10 s in steps of at most 1e-9 s: 1e10 steps, which overflowed the int step count into one
+  // huge unstable step. Now a status, the state untouched, and a clear refusal up front.
+  twin::Config config = config_2d();
+  config.time.max_dt_s = 1e-9;
+  Decomposition dec(config.grid, MPI_COMM_SELF);
+  ExplicitSolver solver(SolverConfig::from(config), dec, 1);
+  twin::solvers::Field u = solver.make_field("u");
+  twin::test::set_interior(u, solver.grid(), twin::test::bump);
+  const std::vector<double> before = twin::test::interior(u, solver.grid());
+  const auto report = solver.advance(u, 0.0, 10.0);
+  EXPECT_EQ(report.status, SolveStatus::step_limit);
+  EXPECT_EQ(report.steps, 0);
+  EXPECT_EQ(twin::test::interior(u, solver.grid()), before);
+  EXPECT_EQ(twin::solvers::steps_needed(10.0, 1e-9), 1e10);
+  try {
+    twin::solvers::require_step_budget(solver, config.time, 10.0, "the twin");
+    ADD_FAILURE() << "a period of 1e10 steps was accepted";
+  } catch (const twin::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("the twin: one control period (twin.control_period_s 10 s) needs 1e+10 "
+                                         "solver steps of at most 1e-09 s"),
+              std::string::npos)
+        << e.what();
+  }
+  // A period within the budget passes.
+  config.time.max_dt_s = 1e-3;
+  ExplicitSolver fine(SolverConfig::from(config), dec, 1);
+  EXPECT_NO_THROW(twin::solvers::require_step_budget(fine, config.time, 10.0, "the twin"));
+}
 
 TEST(ExplicitSolver, ZeroFluxWallsConserveTheTotal) {
   const twin::Config config = twin::parse_config(R"(
