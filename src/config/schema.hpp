@@ -42,6 +42,13 @@ void describe(V& v, Config& c) {
   const std::size_t dims = c.grid.cells.size();
   const auto region_dims = [&](const ShapeConfig& r, const std::string& key) {
     v.check(r.center_m.size() == dims, key + ".center_m", "needs one entry per axis of grid.cells");
+    // A region whose centre lies more than two of its sizes beyond the grid acts on nothing.
+    bool reaches = r.center_m.size() == dims && c.grid.extent_m.size() == dims && r.size_m.size() == dims;
+    for (std::size_t d = 0; reaches && d < dims; ++d)
+      reaches = r.center_m[d] >= -2.0 * r.size_m[d] && r.center_m[d] <= c.grid.extent_m[d] + 2.0 * r.size_m[d];
+    v.check(reaches || r.center_m.size() != dims || r.size_m.size() != dims || c.grid.extent_m.size() != dims,
+            key + ".center_m",
+            "lies outside the grid (0 to grid.extent_m) by more than two sizes (size_m): it would act on nothing");
   };
   for (std::size_t i = 0; i < c.physics.diffusivity_regions.size(); ++i)
     region_dims(c.physics.diffusivity_regions[i].region, "physics.diffusivity_regions[" + std::to_string(i) + "]");
@@ -85,9 +92,14 @@ void describe(V& v, Config& c) {
       if (t.sensor == name) return true;
     return false;
   };
-  for (std::size_t i = 0; i < c.objectives.targets.size(); ++i)
-    v.check(has_sensor(c.objectives.targets[i].sensor), "objectives.targets[" + std::to_string(i) + "].sensor",
-            "names no sensor '" + c.objectives.targets[i].sensor + "'");
+  for (std::size_t i = 0; i < c.objectives.targets.size(); ++i) {
+    const std::string key = "objectives.targets[" + std::to_string(i) + "].sensor";
+    v.check(has_sensor(c.objectives.targets[i].sensor), key, "names no sensor '" + c.objectives.targets[i].sensor + "'");
+    for (std::size_t j = 0; j < i; ++j)
+      v.check(c.objectives.targets[j].sensor != c.objectives.targets[i].sensor, key,
+              "sensor '" + c.objectives.targets[i].sensor + "' already has a target (objectives.targets[" +
+                  std::to_string(j) + "]); one value per sensor");
+  }
   for (std::size_t i = 0; i < c.objectives.limits.size(); ++i)
     v.check(has_sensor(c.objectives.limits[i].sensor), "objectives.limits[" + std::to_string(i) + "].sensor",
             "names no sensor '" + c.objectives.limits[i].sensor + "'");

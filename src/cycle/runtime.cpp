@@ -238,6 +238,18 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   t = t_end;
   ++cycle;
   DecisionInputs advice_in;
+  // An operator learns of a solver that fails (or recovers) from the log, once per change, not
+  // only from the modes in summary.json and the audit log.
+  if (out.solver_status != logged_solver_status && rank == 0) {
+    if (worst != 0)
+      spdlog::warn("cycle {}: the twin's solver reported {}; the last good state is kept and the facility gets safe "
+                   "defaults until it recovers{}",
+                   cycle - 1, out.solver_status,
+                   out.solver_status == "not_converged" ? " (time.implicit: ksp_type, pc_type, rtol, max_iterations)" : "");
+    else
+      spdlog::info("cycle {}: the twin's solver is healthy again", cycle - 1);
+  }
+  logged_solver_status = out.solver_status;
   if (worst != 0) {
     Kokkos::deep_copy(x, x_good);  // back to the last healthy state; the facility gets safe defaults
     hx = hx_good;

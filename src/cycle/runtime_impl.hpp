@@ -43,6 +43,7 @@ struct Runtime::Impl {
   std::unique_ptr<solvers::Solver> solver;
   solvers::Field x, x_good;
   std::vector<double> hx_good;  // H x_good: the last cycle's final state at the sensors, so a restore need not observe again
+  std::string logged_solver_status = "ok";  // the solver status last logged: a change is logged once
   std::unique_ptr<solvers::Solver> free_solver;  // group 0 only
   solvers::Field free_x;
   int N, S, P;

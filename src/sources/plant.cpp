@@ -126,7 +126,8 @@ std::vector<Observation> PlantEmulator::advance(double t0, double period, const 
                 " over cycle " + std::to_string(cycle) + " (facility time " + fmt::format("{:g}", t0) + " to " +
                 fmt::format("{:g}", t0 + period) +
                 " s): the configured physics cannot be simulated; check physics.* (rates, sources, boundary "
-                "values, initial_value), controls' gain and source.plant (refine, parameters, events)");
+                "values, initial_value), controls' gain, time.* (integrator, max_dt_s, implicit) and source.plant "
+                "(refine, parameters, events)");
 
   const double t = t0 + period;
   m_truth_field = solvers::gather_interior(m_decomposition, m_u, 0);  // kept for truth_on_twin_grid

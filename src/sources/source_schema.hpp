@@ -36,6 +36,8 @@ void describe(V& v, PlantEventConfig& c) {
           "a heat_source needs center_m and size_m");
   v.check(!is_drift_event(c.type) || c.end_s.has_value(), "end_s", "a drift needs end_s (when its factor is reached)");
   v.check(!is_drift_event(c.type) || c.magnitude > 0.0, "magnitude", "a drift's factor must be positive");
+  v.check(c.type != EventKind::parameter_drift || c.magnitude <= 100.0, "magnitude",
+          "a parameter_drift's factor is at most 100, as physics.parameters");
   v.check((c.type != EventKind::heater_failure && c.type != EventKind::cooling_degradation) || c.magnitude >= 0.0,
           "magnitude",
           std::string("a ") + (c.type == EventKind::heater_failure ? "heater_failure's" : "cooling_degradation's") +

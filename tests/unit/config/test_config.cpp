@@ -98,6 +98,24 @@ TEST(ConfigErrors, HeaterFailureAndCoolingDegradationNeedANonNegativeMagnitude) 
                              ", target: H, start_s: 10, end_s: 100, magnitude: -5}\n";
     expect_error_at(text, 10, 0, "source.plant.events[0].magnitude", "must be >= 0");
   }
+  // A drift of the truth's diffusivity by a million made the plant need 1e9 steps a period.
+  expect_error_at(minimal + "source:\n  type: plant\n  plant:\n    events:\n      - {type: parameter_drift, target: "
+                            "diffusivity_factor, start_s: 0, end_s: 100, magnitude: 1.0e6}\n",
+                  8, 0, "source.plant.events[0].magnitude", "at most 100");
+}
+
+TEST(ConfigErrors, ARegionFarOutsideTheGridAndTwoTargetsOnOneSensorAreRefused) {
+  // Both were accepted: a heater centred 5 m away from a 2 x 1 m grid heated nothing, and the
+  // second target on a sensor silently competed with the first.
+  const std::string heater = "controls:\n  - {name: H, shape: gaussian, center_m: [5.0, 5.0], size_m: [0.1, 0.1], gain: 1}\n";
+  expect_error_at(minimal + heater, 5, 0, "controls[0].center_m", "it would act on nothing");
+  // At the edge, or just beyond it (a heater on the wall), a region is fine.
+  EXPECT_NO_THROW(twin::parse_config(
+      minimal + "controls:\n  - {name: H, shape: gaussian, center_m: [2.1, 0.5], size_m: [0.1, 0.1], gain: 1}\n",
+      "test.yaml"));
+  expect_error_at(minimal + "sensors:\n  - {name: S, position_m: [1, 0.5]}\nobjectives:\n  targets:\n"
+                            "    - {sensor: S, value: 310}\n    - {sensor: S, value: 100}\n",
+                  9, 0, "objectives.targets[1].sensor", "sensor 'S' already has a target (objectives.targets[0])");
 }
 
 TEST(ConfigErrors, AParameterWithMinAboveMaxIsToldSo) {
