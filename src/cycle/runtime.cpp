@@ -217,9 +217,20 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     const double noise = config.sensors[s].noise_std, repr = config.assimilation.representation_std;
     obs.error_std.push_back(std::sqrt(noise * noise + repr * repr));
   }
-  int assimilate = worst == 0 && config.assimilation.enabled && !obs.sensor.empty() &&
-                   ms_since(start) + last_assimilate_ms < static_cast<double>(deadline.count());
+  const bool wanted = worst == 0 && config.assimilation.enabled && !obs.sensor.empty();
+  const double used_ms = ms_since(start);
+  int assimilate = wanted && used_ms + last_assimilate_ms < static_cast<double>(deadline.count());
   TWIN_MPI_CHECK(MPI_Bcast(&assimilate, 1, MPI_INT, 0, comm));
+  // Skipping the analysis to keep the deadline is by design, but an operator must learn that the
+  // twin runs without its readings: logged when it starts and when it ends.
+  if (wanted && !assimilate && !logged_deadline_skip && rank == 0)
+    spdlog::warn("cycle {}: assimilation skipped to keep the deadline: {:.1f} ms of the cycle's {} ms were used and "
+                 "the last analysis took {:.1f} ms (twin.deadline_ms); the twin goes on without its readings until a "
+                 "cycle has the time",
+                 cycle, used_ms, deadline.count(), last_assimilate_ms);
+  else if (assimilate && logged_deadline_skip && rank == 0)
+    spdlog::info("cycle {}: assimilation resumed", cycle);
+  if (wanted) logged_deadline_skip = !assimilate;
   if (assimilate) {
     obs.parameter_weight_cap = gate_hold.cap();
     const detail::AnalysisReport analysis = filter->analyse(x, hx, theta, obs, cycle);

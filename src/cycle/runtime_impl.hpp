@@ -44,6 +44,7 @@ struct Runtime::Impl {
   solvers::Field x, x_good;
   std::vector<double> hx_good;  // H x_good: the last cycle's final state at the sensors, so a restore need not observe again
   std::string logged_solver_status = "ok";  // the solver status last logged: a change is logged once
+  bool logged_deadline_skip = false;        // assimilation is being skipped for the deadline (logged once)
   std::unique_ptr<solvers::Solver> free_solver;  // group 0 only
   solvers::Field free_x;
   int N, S, P;
