@@ -49,6 +49,8 @@ std::string describe(const twin::Config& c) {
 
 int run_cli(int argc, char** argv) {
   const int rank = twin::world_rank();
+  // Counts and versions: whole numbers from 1, told as such (PositiveNumber printed the range of a double).
+  const CLI::Range positive_int(1, std::numeric_limits<int>::max());
   CLI::App app{"twinrt: an operational digital-twin runtime with an embedded AI advisor.\n"
                "A Kokkos/PETSc solver keeps a simulated copy of an asset in step with its sensors;\n"
                "launch it on many ranks with: mpirun -n 4 twin run configs/plate.yaml",
@@ -71,7 +73,7 @@ int run_cli(int argc, char** argv) {
   run->add_option("config", config_path, "YAML configuration file")->required();
   run->add_option("--run-dir", run_options.run_dir, "Output directory (default: twin.run_dir, else runs/<name>)");
   run->add_option("--cycles", run_options.cycles, "Number of control periods (default: twin.cycles)")
-      ->check(CLI::Range(1, std::numeric_limits<int>::max()));
+      ->check(positive_int);
   run->add_flag("--no-assimilation", run_options.no_assimilation,
                 "Run the same twin without assimilation (the free-run baseline)");
   run->add_option("--registry", run_options.registry, "Model registry directory (default: advisor.registry, else models/<name>)");
@@ -130,7 +132,7 @@ int run_cli(int argc, char** argv) {
   auto* models_promote = models->add_subcommand("promote", "Make a model version the active one");
   models_promote->add_option("registry", registry_dir, "Registry directory")->required();
   models_promote->add_option("name", model_name, "Model name (e.g. surrogate)")->required();
-  models_promote->add_option("version", model_version, "Version number")->required()->check(CLI::Range(1, std::numeric_limits<int>::max()));
+  models_promote->add_option("version", model_version, "Version number")->required()->check(positive_int);
   auto* models_rollback = models->add_subcommand("rollback", "Make the active version's parent active again");
   models_rollback->add_option("registry", registry_dir, "Registry directory")->required();
   models_rollback->add_option("name", model_name, "Model name")->required();
@@ -140,7 +142,7 @@ int run_cli(int argc, char** argv) {
       "lineage", "Show where a version came from: its parents, data (and captured windows), config and code");
   models_lineage->add_option("registry", registry_dir, "Registry directory")->required();
   models_lineage->add_option("name", model_name, "Model name")->required();
-  models_lineage->add_option("version", model_version, "Version number (default: the active one)")->check(CLI::Range(1, std::numeric_limits<int>::max()));
+  models_lineage->add_option("version", model_version, "Version number (default: the active one)")->check(positive_int);
   twin::detail::ImportOptions import_options;
   auto* models_import = models->add_subcommand(
       "import", "Add a TorchScript module (torch.jit.save) as a new model version; it takes the twin's raw inputs");
@@ -163,7 +165,7 @@ int run_cli(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"promote", "rollback", "pause", "resume", "retrain"}));
   command->add_option("version", operator_command.version, "promote: the surrogate version (default: the one in shadow)")
-      ->check(CLI::Range(1, std::numeric_limits<int>::max()));
+      ->check(positive_int);
   command->add_option("--reason", operator_command.reason, "Who and why (kept in the audit log and the model's history)");
 
   std::string inspect_path;

@@ -43,11 +43,11 @@ void describe(V& v, Config& c) {
   const auto region_dims = [&](const ShapeConfig& r, const std::string& key) {
     v.check(r.center_m.size() == dims, key + ".center_m", "needs one entry per axis of grid.cells");
     // A region whose centre lies more than two of its sizes beyond the grid acts on nothing.
-    bool reaches = r.center_m.size() == dims && c.grid.extent_m.size() == dims && r.size_m.size() == dims;
-    for (std::size_t d = 0; reaches && d < dims; ++d)
+    const bool sized = r.center_m.size() == dims && c.grid.extent_m.size() == dims && r.size_m.size() == dims;
+    bool reaches = true;
+    for (std::size_t d = 0; sized && reaches && d < dims; ++d)
       reaches = r.center_m[d] >= -2.0 * r.size_m[d] && r.center_m[d] <= c.grid.extent_m[d] + 2.0 * r.size_m[d];
-    v.check(reaches || r.center_m.size() != dims || r.size_m.size() != dims || c.grid.extent_m.size() != dims,
-            key + ".center_m",
+    v.check(reaches, key + ".center_m",
             "lies outside the grid (0 to grid.extent_m) by more than two sizes (size_m): it would act on nothing");
   };
   for (std::size_t i = 0; i < c.physics.diffusivity_regions.size(); ++i)
