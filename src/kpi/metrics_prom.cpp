@@ -89,7 +89,8 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
     w.single("cpu_seconds_total", "counter", "CPU core-seconds of all ranks (user and system), set-up included.",
              r.value("cpu_core_s", 0.0));
     w.family("energy_joules_total", "counter",
-             "Energy of the run; source=rapl is measured, source=estimate is outputs.watts_per_core times CPU time.");
+             "Energy of the run; source=rapl is measured, source=estimate is outputs.watts_per_core times CPU time; "
+             "+nvml: the GPUs' measured energy is added.");
     w.sample("energy_joules_total", r.value("energy_j", 0.0), pair("source", r.value("energy_source", "estimate")));
   }
   if (s.contains("insight") && s["insight"]["faults"].is_array() && !s["insight"]["faults"].empty()) {

@@ -76,3 +76,41 @@ TEST_F(Powercap, TheMeterMeasuresWithCountersAndEstimatesWithout) {
   EXPECT_DOUBLE_EQ(s.energy_j, 10.0 * s.cpu_core_s) << "the estimate is watts_per_core x CPU seconds";
   EXPECT_NE(estimated.energy_note().find("estimate"), std::string::npos);
 }
+
+// NVML is the driver's library, opened at run time. This machine has no NVIDIA driver, so the
+// tests here check that its absence, or a library that is not NVML, means no GPU energy rather
+// than a failure; benchmarks/gpu/gpu_energy.cpp reads a real GPU's counter (docs/operations.md).
+TEST(Nvml, AMissingLibraryMeansNoGpuEnergy) {
+  twin::detail::NvmlEnergy nvml;
+  EXPECT_FALSE(nvml.open("/nonexistent/libnvidia-ml.so.1"));
+  EXPECT_FALSE(nvml.is_open());
+  EXPECT_EQ(nvml.devices(), 0);
+  EXPECT_NE(nvml.why_not().find("/nonexistent/libnvidia-ml.so.1"), std::string::npos) << nvml.why_not();
+  EXPECT_TRUE(std::isnan(nvml.joules()));
+}
+
+TEST(Nvml, ALibraryWithoutNvmlIsRefused) {
+  twin::detail::NvmlEnergy nvml;
+  EXPECT_FALSE(nvml.open("libm.so.6"));
+  EXPECT_NE(nvml.why_not().find("entry points"), std::string::npos) << nvml.why_not();
+}
+
+TEST_F(Powercap, GpuEnergyIsAddedWhereNvmlSeesGpus) {
+  twin::detail::ResourceMeter without(MPI_COMM_WORLD, 10.0, root.string(), "");
+  EXPECT_EQ(without.gpus(), 0);
+  EXPECT_EQ(without.energy_source(), "rapl");
+  EXPECT_EQ(without.energy_note().find("NVML"), std::string::npos);
+
+  // The default library: whatever this machine has, the meter agrees with NVML itself.
+  twin::detail::NvmlEnergy nvml;
+  const bool gpus_here = nvml.open();
+  twin::detail::ResourceMeter meter(MPI_COMM_WORLD, 10.0, (root / "nowhere").string());
+  if (gpus_here) {
+    EXPECT_GT(meter.gpus(), 0);
+    EXPECT_EQ(meter.energy_source(), "estimate+nvml");
+    EXPECT_NE(meter.energy_note().find("NVML energy of"), std::string::npos);
+  } else {
+    EXPECT_EQ(meter.gpus(), 0) << nvml.why_not();
+    EXPECT_EQ(meter.energy_source(), "estimate");
+  }
+}
