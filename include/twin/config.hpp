@@ -208,6 +208,11 @@ struct AssimilationConfig {
   /// After a cycle fails that test, the parameters move by at most its weight for this many
   /// cycles (the twin's state catches up with a plant recovering from a fault meanwhile).
   int parameter_gate_hold_cycles = 8;
+  /// Sampling-error correction of the parameter update: each parameter-reading covariance is
+  /// shrunk by how much of its sample correlation the ensemble size could produce by chance
+  /// (sampling_error_factor), so that a parameter the readings barely see is not pushed about,
+  /// and made sure of itself, by spurious correlations.
+  bool parameter_sampling_correction = true;
 };
 
 /// `qc:` — checks on every reading before it may be assimilated.

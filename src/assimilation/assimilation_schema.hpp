@@ -48,6 +48,7 @@ void describe(V& v, AssimilationConfig& c) {
   v.optional("representation_std", c.representation_std, Rule::non_negative());
   v.optional("parameter_gate", c.parameter_gate, Rule::range(0.0, 0.5));
   v.optional("parameter_gate_hold_cycles", c.parameter_gate_hold_cycles, Rule::range(1, 1000));
+  v.optional("parameter_sampling_correction", c.parameter_sampling_correction);
 }
 
 }  // namespace twin::detail

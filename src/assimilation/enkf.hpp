@@ -34,6 +34,15 @@ double chi_square_upper_quantile(int dof, double alpha);
 /// (the upper tail; NaN for dof < 1 or a non-finite x).
 double chi_square_upper_tail(int dof, double x);
 
+/// The factor on a parameter-reading covariance estimated from `members` members whose sample
+/// correlation squared is `r2`: the shrinkage that minimises the expected squared error of the
+/// regression coefficient, rho^2 / (rho^2 + var(r)), with rho^2 estimated as r^2 - var(r) and the
+/// sampling variance of a correlation var(r) = (1 - r^2)^2 / (members - 1) (the large-sample
+/// approximation; Anderson 2012, Mon. Wea. Rev. 140, tabulates the same correction by Monte
+/// Carlo). 0 when the correlation is no larger than chance would make it, near 1 when it is
+/// strong.
+double sampling_error_factor(double r2, int members);
+
 /// The share of a parameter update to apply for an innovation statistic against its threshold:
 /// 1 up to the threshold, then (threshold / statistic)^2 (a redescending weight: a plant that
 /// departs far from the twin's physics barely moves the parameters, one just past the test

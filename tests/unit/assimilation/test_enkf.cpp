@@ -36,6 +36,25 @@ TEST(Enkf, TheParameterUpdateWeightFallsAsTheReadingsDepartFurther) {
   EXPECT_DOUBLE_EQ(parameter_update_weight(std::nan(""), 40.0), 1.0);
 }
 
+// The sampling-error correction keeps a correlation that N members would produce by chance
+// (r^2 about 1 / (N - 1)) out of the parameter update, and leaves a strong one nearly whole.
+TEST(Enkf, TheSamplingErrorFactorShrinksChanceCorrelationsAway) {
+  using twin::detail::sampling_error_factor;
+  EXPECT_DOUBLE_EQ(sampling_error_factor(0.0, 20), 0.0);
+  EXPECT_DOUBLE_EQ(sampling_error_factor(0.04, 20), 0.0);    // |r| 0.2 with 20 members: chance
+  EXPECT_GT(sampling_error_factor(0.81, 20), 0.99);          // |r| 0.9: kept
+  EXPECT_NEAR(sampling_error_factor(0.25, 20), 1.0 - 0.5625 / 19.0 / 0.25, 1e-12);  // |r| 0.5: 0.88
+  double last = 0.0;
+  for (double r2 = 0.01; r2 < 1.0; r2 += 0.01) {  // more correlation, more of it kept
+    EXPECT_GE(sampling_error_factor(r2, 20), last) << r2;
+    last = sampling_error_factor(r2, 20);
+  }
+  EXPECT_GT(sampling_error_factor(0.1, 100), sampling_error_factor(0.1, 20));  // more members, less chance
+  EXPECT_DOUBLE_EQ(sampling_error_factor(1.0, 20), 1.0);
+  EXPECT_DOUBLE_EQ(sampling_error_factor(0.5, 2), 0.0);  // two members estimate no correlation
+  EXPECT_DOUBLE_EQ(sampling_error_factor(std::nan(""), 20), 0.0);
+}
+
 TEST(Enkf, TheGatesHoldCapsTheWeightByTheWorstOfTheLastHoldCycles) {
   twin::detail::ParameterGateHold hold;
   EXPECT_DOUBLE_EQ(hold.cap(), 1.0);
