@@ -211,8 +211,9 @@ struct AssimilationConfig {
   /// Sampling-error correction of the parameter update: each parameter-reading covariance is
   /// shrunk by how much of its sample correlation the ensemble size could produce by chance
   /// (sampling_error_factor), so that a parameter the readings barely see is not pushed about,
-  /// and made sure of itself, by spurious correlations.
-  bool parameter_sampling_correction = true;
+  /// and made sure of itself, by spurious correlations. Off by default: the anomaly diagnosis
+  /// reads the parameters' moves and is not yet calibrated on the corrected filter.
+  bool parameter_sampling_correction = false;
 };
 
 /// `qc:` — checks on every reading before it may be assimilated.

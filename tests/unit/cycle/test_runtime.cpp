@@ -140,8 +140,8 @@ TEST(Runtime, TheParametersRandomWalkKeepsTheirSpreadFromCollapsing) {
   const auto spread_after = [](double wander_s) {
     twin::Config config = twin::load_config(small_plate);
     for (auto& p : config.ensemble.parameters) p.wander_s = wander_s;
-    // The walk alone: the gate holds spin-up's updates (small_plate.yaml has the sampling-error
-    // correction off, which keeps some spread on its own).
+    // The walk alone: the gate holds spin-up's updates (and the sampling-error correction, which
+    // keeps some spread on its own, is off by default).
     config.assimilation.parameter_gate = 0.0;
     return parameters_after_30_cycles(config);
   };
@@ -166,7 +166,7 @@ TEST(Runtime, AParameterTheReadingsCannotSeeKeepsMoreOfItsPriorSpread) {
     twin::Config config = twin::load_config(small_plate);
     config.physics.reaction_per_s = 0.0;
     config.physics.boundaries.default_face.transfer_m_s = 0.0;
-    config.assimilation.parameter_sampling_correction = correction;  // small_plate.yaml: off
+    config.assimilation.parameter_sampling_correction = correction;
     return parameters_after_30_cycles(config);
   };
   const auto plain = after(false), corrected = after(true);
