@@ -64,6 +64,16 @@ void describe(V& v, ObservationSourceConfig& c) {
   v.optional("advice_output", c.advice_output);
   v.optional("silence_s", c.silence_s, Rule::positive());
   v.check(c.type != "replay" || !c.replay_file.empty(), "replay_file", "type replay needs replay_file");
+  // Keys only another type reads: a replay_file under the default type ran the plant emulator,
+  // and the operator took its simulated readings for a replay of their data.
+  v.check(c.type == "replay" || c.replay_file.empty(), "replay_file",
+          "is read only by source type replay, and this source is '" + c.type + "' (add type: replay)");
+  for (const auto& [key, value] : {std::pair<const char*, const std::string*>{"stream_input", &c.stream_input},
+                                   {"advice_output", &c.advice_output}})
+    v.check(c.type == "stream" || *value == "-", key,
+            "is read only by source type stream, and this source is '" + c.type + "' (add type: stream)");
+  v.check(c.type == "stream" || !c.silence_s, "silence_s",
+          "is read only by source type stream, and this source is '" + c.type + "' (add type: stream)");
 }
 
 }  // namespace twin::detail

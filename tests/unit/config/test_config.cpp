@@ -118,6 +118,18 @@ TEST(ConfigErrors, ARegionFarOutsideTheGridAndTwoTargetsOnOneSensorAreRefused) {
                   9, 0, "objectives.targets[1].sensor", "sensor 'S' already has a target (objectives.targets[0])");
 }
 
+TEST(ConfigErrors, ASourceKeyThatAnotherTypeReadsIsRefused) {
+  // A replay_file without type: replay ran the plant emulator (the default type) in silence.
+  expect_error_at(minimal + "source:\n  replay_file: data.csv\n", 5, 0, "source.replay_file",
+                  "read only by source type replay, and this source is 'plant'");
+  expect_error_at(minimal + "source:\n  type: replay\n  replay_file: data.csv\n  stream_input: in.jsonl\n", 7, 0,
+                  "source.stream_input", "read only by source type stream, and this source is 'replay'");
+  expect_error_at(minimal + "source:\n  advice_output: out.jsonl\n", 5, 0, "source.advice_output", "add type: stream");
+  expect_error_at(minimal + "source:\n  silence_s: 5\n", 5, 0, "source.silence_s", "add type: stream");
+  EXPECT_NO_THROW(twin::parse_config(minimal + "source:\n  type: stream\n  stream_input: in.jsonl\n  silence_s: 5\n",
+                                     "test.yaml"));
+}
+
 TEST(ConfigErrors, AParameterWithMinAboveMaxIsToldSo) {
   // It was told that prior_mean must lie within [min, max].
   expect_error_at(minimal + "ensemble:\n  parameters:\n    - {name: cooling_factor, min: 4, max: 0.1}\n", 6, 0,
