@@ -284,17 +284,20 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
   // correlation of 0.22 is noise, and a parameter the readings barely see would otherwise take a
   // random kick each cycle, its spread shrinking as though it were learnt.
   report.parameter_withheld.assign(static_cast<std::size_t>(P), 0.0);
-  std::vector<double> var_y(n, 0.0);
-  for (int r = 0; r < n; ++r)
-    for (int m = 0; m < N; ++m) var_y[r] += yp[m * n + r] * yp[m * n + r] / (N - 1);
+  std::vector<double> var_y(n, 0.0);  // only the correction reads it
+  if (m_config.parameter_sampling_correction)
+    for (int r = 0; r < n; ++r)
+      for (int m = 0; m < N; ++m) var_y[r] += yp[m * n + r] * yp[m * n + r] / (N - 1);
   for (int p = 0; p < P; ++p) {
     double tbar = 0.0, var_t = 0.0;
     for (int m = 0; m < N; ++m) tbar += theta[m * P + p];
     tbar /= N;
-    for (int m = 0; m < N; ++m) var_t += (theta[m * P + p] - tbar) * (theta[m * P + p] - tbar) / (N - 1);
     std::vector<double> cty(n, 0.0);
-    for (int m = 0; m < N; ++m)
-      for (int r = 0; r < n; ++r) cty[r] += (theta[m * P + p] - tbar) * yp[m * n + r] / (N - 1);
+    for (int m = 0; m < N; ++m) {
+      const double dt = theta[m * P + p] - tbar;
+      var_t += dt * dt / (N - 1);
+      for (int r = 0; r < n; ++r) cty[r] += dt * yp[m * n + r] / (N - 1);
+    }
     if (m_config.parameter_sampling_correction)
       for (int r = 0; r < n; ++r)
         cty[r] *= var_t > 0.0 && var_y[r] > 0.0 ? sampling_error_factor(cty[r] * cty[r] / (var_t * var_y[r]), N) : 0.0;

@@ -42,15 +42,19 @@ bool NvmlEnergy::open(const std::string& library) {
   const auto handle = symbol<int (*)(unsigned, void**)>(lib, "nvmlDeviceGetHandleByIndex_v2");
   m_shutdown = symbol<int (*)()>(lib, "nvmlShutdown");
   m_energy = symbol<int (*)(void*, unsigned long long*)>(lib, "nvmlDeviceGetTotalEnergyConsumption");
+  bool initialised = false;
   const auto fail = [&](const std::string& why) {
-    if (m_shutdown != nullptr && why.rfind("nvmlInit", 0) != 0) m_shutdown();
+    if (initialised) m_shutdown();
     dlclose(lib);
+    m_shutdown = nullptr;
+    m_energy = nullptr;
     m_why_not = why;
     return false;
   };
   if (init == nullptr || count == nullptr || handle == nullptr || m_shutdown == nullptr || m_energy == nullptr)
-    return fail("nvmlInit: " + library + " lacks the NVML v2 entry points");
+    return fail(library + " lacks the NVML v2 entry points");
   if (const int rc = init(); rc != kNvmlSuccess) return fail("nvmlInit_v2 failed with NVML error " + std::to_string(rc));
+  initialised = true;
   unsigned n = 0;
   if (const int rc = count(&n); rc != kNvmlSuccess) return fail("nvmlDeviceGetCount_v2 failed with NVML error " + std::to_string(rc));
   if (n == 0) return fail("NVML sees no GPU");
