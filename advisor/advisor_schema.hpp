@@ -6,6 +6,7 @@
 
 #include "ground/config_rule.hpp"
 #include "advisor/drift.hpp"
+#include "advisor/model_package.hpp"
 #include "advisor/safe_default.hpp"
 #include "twin/config.hpp"
 
@@ -135,6 +136,8 @@ template <class V>
 void describe(V& v, TrainingConfig& c) {
   v.optional("seed", c.seed);
   v.optional("ensemble", c.ensemble, Rule::range(1, 64));
+  v.optional("surrogate_kind", c.surrogate_kind,
+             Rule::one_of(std::vector<std::string>{advisor::kind_response_ensemble, advisor::kind_mlp_ensemble}));
   v.optional("hidden", c.hidden, Rule::range(1, 4096).size(1, 8));
   v.optional("epochs", c.epochs, Rule::range(1, 1000000));
   v.optional("learning_rate", c.learning_rate, Rule::above_up_to(0.0, 1.0));
@@ -145,6 +148,7 @@ void describe(V& v, TrainingConfig& c) {
   v.optional("control_sequences", c.control_sequences, Rule::range(1, 100000));
   v.optional("members_per_solver", c.members_per_solver, Rule::range(1, 1024));
   v.optional("segments", c.segments, Rule::range(1, 100000));
+  v.optional("transient_samples", c.transient_samples);
   v.optional("warmup_cycles", c.warmup_cycles, Rule::non_negative());
   v.optional("parameter_spread", c.parameter_spread, Rule::non_negative());
   v.optional("anomaly_scenarios", c.anomaly_scenarios, Rule::non_negative());

@@ -6,7 +6,6 @@
 #include <cmath>
 
 #include "advisor/detail/model_kind.hpp"
-#include "ground/sha256.hpp"
 
 namespace twin::advisor::detail {
 namespace {
@@ -84,16 +83,7 @@ class MlpNetwork final : public Network {
 
 class MlpEnsemble final : public ModelKind {
  public:
-  std::string digest(const ModelPackage& p) const override {
-    std::string bytes;
-    for (const NamedTensor& t : p.weights) {
-      bytes += t.name;
-      bytes.push_back('\0');
-      bytes.append(reinterpret_cast<const char*>(t.shape.data()), t.shape.size() * sizeof(std::int64_t));
-      bytes.append(reinterpret_cast<const char*>(t.values.data()), t.values.size() * sizeof(float));
-    }
-    return sha256_hex(bytes.data(), bytes.size());
-  }
+  std::string digest(const ModelPackage& p) const override { return named_weights_digest(p); }
 
   void check(const ModelPackage& p) const override {
     const std::size_t layers = p.hidden.size() + 1;
@@ -110,13 +100,8 @@ class MlpEnsemble final : public ModelKind {
         fail(p, "weight '" + w.name + "' has the wrong name or shape for layer " + std::to_string(l));
       if (b.name != "layer" + std::to_string(l) + ".bias" || b.shape != bs)
         fail(p, "bias '" + b.name + "' has the wrong name or shape for layer " + std::to_string(l));
-      for (const NamedTensor* t : {&w, &b}) {
-        std::int64_t count = 1;
-        for (auto d : t->shape) count *= d;
-        if (static_cast<std::int64_t>(t->values.size()) != count) fail(p, "'" + t->name + "' holds the wrong number of values");
-        for (float v : t->values)
-          if (!std::isfinite(v)) fail(p, "'" + t->name + "' holds a non-finite value");
-      }
+      check_values(p, w);
+      check_values(p, b);
       in = out;
     }
   }

@@ -13,6 +13,7 @@
 
 #include "advisor/detail/model_kind.hpp"
 #include "advisor/version.hpp"
+#include "ground/sha256.hpp"
 #include "twin/error.hpp"
 
 namespace twin::advisor {
@@ -23,6 +24,25 @@ void fail(const ModelPackage& p, const std::string& what) { throw AdvisorError("
 
 torch::Tensor to_tensor(const std::vector<double>& v) {
   return torch::tensor(std::vector<float>(v.begin(), v.end()), torch::kFloat32);
+}
+
+std::string named_weights_digest(const ModelPackage& p) {
+  std::string bytes;
+  for (const NamedTensor& t : p.weights) {
+    bytes += t.name;
+    bytes.push_back('\0');
+    bytes.append(reinterpret_cast<const char*>(t.shape.data()), t.shape.size() * sizeof(std::int64_t));
+    bytes.append(reinterpret_cast<const char*>(t.values.data()), t.values.size() * sizeof(float));
+  }
+  return sha256_hex(bytes.data(), bytes.size());
+}
+
+void check_values(const ModelPackage& p, const NamedTensor& t) {
+  std::int64_t count = 1;
+  for (auto d : t.shape) count *= d;
+  if (static_cast<std::int64_t>(t.values.size()) != count) fail(p, "'" + t.name + "' holds the wrong number of values");
+  for (float v : t.values)
+    if (!std::isfinite(v)) fail(p, "'" + t.name + "' holds a non-finite value");
 }
 
 ModelKind::Registry& ModelKind::registry() {
@@ -99,6 +119,8 @@ void validate(const ModelPackage& p) {
 struct Model::Impl {
   ModelPackage package;
   std::unique_ptr<detail::Network> network;
+  std::vector<double> noise;  // per output, added in quadrature to the members' spread; empty: none
+  torch::Tensor noise_t;
 
   torch::Tensor forward(const torch::Tensor& x_raw) const { return network->forward(x_raw); }
 
@@ -112,6 +134,11 @@ Model::Model(ModelPackage package) : m_impl(std::make_unique<Impl>()) {
   validate(package);
   m_impl->package = std::move(package);
   m_impl->network = kind_of(m_impl->package).load(m_impl->package);
+  m_impl->noise = m_impl->network->noise_std();
+  if (!m_impl->noise.empty()) {
+    if (m_impl->noise.size() != m_impl->package.outputs.size()) fail(m_impl->package, "its noise term does not match its outputs");
+    m_impl->noise_t = to_tensor(m_impl->noise).unsqueeze(0);
+  }
 }
 
 Model::~Model() = default;
@@ -145,20 +172,20 @@ void Model::predict_moments(const double* x, int batch, std::vector<double>& mea
     k = c.size(0);
     n = c.size(1) * c.size(2);
   }
-  if (k == 1) {
-    mean.assign(v, v + n);
-    std.assign(mean.size(), 0.0);
-    return;
-  }
-  // Two passes over the members in double.
+  // Two passes over the members in double; the variance the members do not hold is added.
   mean.assign(static_cast<std::size_t>(n), 0.0);
   std.assign(static_cast<std::size_t>(n), 0.0);
   for (long m = 0; m < k; ++m)
     for (long i = 0; i < n; ++i) mean[i] += v[m * n + i];
   for (long i = 0; i < n; ++i) mean[i] /= static_cast<double>(k);
-  for (long m = 0; m < k; ++m)
+  for (long m = 0; m < k && k > 1; ++m)
     for (long i = 0; i < n; ++i) std[i] += (v[m * n + i] - mean[i]) * (v[m * n + i] - mean[i]);
-  for (long i = 0; i < n; ++i) std[i] = std::sqrt(std[i] / static_cast<double>(k - 1));
+  const std::vector<double>& noise = m_impl->noise;
+  const std::size_t outs = static_cast<std::size_t>(outputs());
+  for (long i = 0; i < n; ++i) {
+    const double extra = noise.empty() ? 0.0 : noise[static_cast<std::size_t>(i) % outs];
+    std[i] = std::sqrt((k > 1 ? std[i] / static_cast<double>(k - 1) : 0.0) + extra * extra);
+  }
 }
 
 std::vector<double> Model::input_gradient(const double* x, int output) const {
@@ -220,7 +247,10 @@ ProposalResult propose(const Model& surrogate, const ProposalProblem& pb) {
     const torch::Tensor y_members = m.forward(x);  // [K, c, out]
     const torch::Tensor y = y_members.mean(0) + out_base;
     if (mean) *mean = y;
-    if (sd) *sd = y_members.size(0) > 1 ? y_members.std(0, true) : torch::zeros_like(y);
+    if (sd) {
+      *sd = y_members.size(0) > 1 ? y_members.std(0, true) : torch::zeros_like(y);
+      if (m.noise_t.defined()) *sd = torch::sqrt(sd->pow(2) + m.noise_t.pow(2));
+    }
     const torch::Tensor track = (weight * (y - target).pow(2)).sum(1);
     const torch::Tensor over = (limited * torch::relu(y - limit).pow(2)).sum(1) * pb.limit_weight;
     const torch::Tensor energy = u.sum(1) * pb.energy_weight;

@@ -35,7 +35,8 @@ class Model {
   ///         TorchScript module); never returns non-finite values silently: the caller gates them.
   void predict(const double* x, int batch, std::vector<double>& members_out) const;
 
-  /// Ensemble mean and standard deviation (batch x outputs).
+  /// Ensemble mean and standard deviation (batch x outputs); the standard deviation includes
+  /// the kind's noise term where it has one (response_ensemble).
   void predict_moments(const double* x, int batch, std::vector<double>& mean, std::vector<double>& std) const;
 
   /// d(ensemble mean of output `output`)/d(input), in raw units, for one row of inputs.

@@ -39,9 +39,11 @@ struct Lineage {
   std::string twinrt_version;
 };
 
-/// Model kinds. mlp_ensemble: networks defined in C++ (advisor/model.cpp), weights as named
-/// datasets. torchscript: a module imported from PyTorch (`twin models import`).
+/// Model kinds. mlp_ensemble: networks defined in C++ (advisor/mlp_ensemble.cpp), weights as
+/// named datasets. response_ensemble: least-squares response models (advisor/response_ensemble.cpp),
+/// likewise. torchscript: a module imported from PyTorch (`twin models import`).
 inline constexpr const char* kind_mlp_ensemble = "mlp_ensemble";
+inline constexpr const char* kind_response_ensemble = "response_ensemble";
 inline constexpr const char* kind_torchscript = "torchscript";
 
 struct ModelPackage {
@@ -54,7 +56,8 @@ struct ModelPackage {
   std::vector<double> output_mean, output_scale;  ///< y = network output * scale + mean
   int ensemble = 1;                  ///< networks in the deep ensemble
   std::vector<int> hidden;           ///< hidden widths (mlp_ensemble)
-  std::vector<NamedTensor> weights;  ///< mlp_ensemble: layer{i}.weight [ensemble, in, out], layer{i}.bias [ensemble, 1, out]
+  std::vector<NamedTensor> weights;  ///< mlp_ensemble: layer{i}.weight [ensemble, in, out], layer{i}.bias [ensemble, 1, out];
+                                     ///< response_ensemble: response.weight, .bias, .noise
   std::vector<std::uint8_t> script;  ///< torchscript: the serialized module
   FeatureStatistics training;
   std::map<std::string, double> metrics;
@@ -66,8 +69,8 @@ struct ModelPackage {
   std::map<std::string, std::string> attributes;  ///< role-specific (lead times, class names, ...)
 };
 
-/// sha256 (hex) of what `weights_sha256` covers: for mlp_ensemble every weight's name, shape and
-/// bytes in order; for torchscript the module bytes.
+/// sha256 (hex) of what `weights_sha256` covers: for mlp_ensemble and response_ensemble every
+/// weight's name, shape and bytes in order; for torchscript the module bytes.
 std::string weights_digest(const ModelPackage& package);
 
 /// sha256 (hex) of everything in the package that can change a decision or what the audit log

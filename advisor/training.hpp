@@ -51,6 +51,10 @@ struct TrainSpec {
   /// group with probability validation_fraction.
   std::function<bool(long)> validation_group;
   int histogram_bins = 16;
+  /// Response models (train_response_ensemble): the inputs whose products with the others are
+  /// features (a surrogate's parameters), and the highest order of their monomials it may choose.
+  std::vector<std::string> response_factors;
+  int response_max_order = 2;
 };
 
 /// Training in optimiser steps, for work done in slices (the running twin's retraining,
@@ -93,5 +97,20 @@ using TrainProgress = std::function<void(int, double, double)>;
 /// the raw outputs); classification: "validation_accuracy" (softmax group), "validation_loss".
 ModelPackage train_mlp_ensemble(const Dataset& shard, const TrainSpec& spec, MPI_Comm comm,
                                 const TrainProgress& progress = {});
+
+/// Fits a response model (kind response_ensemble, advisor/response_ensemble.cpp) by ridge
+/// least squares, collective over `comm`: outputs linear in the inputs, with coefficients
+/// polynomial in spec.response_factors. The polynomial order (1 .. response_max_order) and the
+/// ridge are chosen on the validation rows; the members are fits on bootstrap draws of the
+/// training groups; a noise term per output, the smallest that puts 95 % of the validation
+/// residuals within the ensemble's +-2 sd, is stored with them. Regression only. `start`: the
+/// statistics are pooled with its (a refit in a running twin); its factors and order are kept.
+/// Same metrics as train_mlp_ensemble's regression, and "response_order", "response_ridge".
+/// (Without validation rows the order and ridge are chosen by generalised cross-validation and
+/// the noise term is the residuals' standard deviation.) A refit (`start`) keeps the start's
+/// normalisation and pulls its ridge towards the start's coefficients rather than towards 0.
+/// @throws Error on too little data, or factors that are not inputs.
+ModelPackage train_response_ensemble(const Dataset& shard, const TrainSpec& spec, MPI_Comm comm,
+                                     const ModelPackage* start = nullptr);
 
 }  // namespace twin::advisor

@@ -1,7 +1,8 @@
 #pragma once
 // Model kinds (advisor/ only; LibTorch types): how a package of one `kind` is hashed, checked
 // and turned into a network. One kind per file, registered by name: mlp_ensemble
-// (mlp_ensemble.cpp), torchscript (torchscript_model.cpp). Adding a kind is one new file.
+// (mlp_ensemble.cpp), response_ensemble (response_ensemble.cpp), torchscript
+// (torchscript_model.cpp). Adding a kind is one new file.
 
 #include <torch/torch.h>
 
@@ -23,6 +24,9 @@ class Network {
   /// One row of raw inputs -> members x outputs, valid until the next call, or nullptr when the
   /// kind has no fast path for a single row (forward is used then).
   virtual const float* forward_row(const double* /*x*/) const { return nullptr; }
+  /// Per output, a standard deviation the members' spread does not hold (raw units), added in
+  /// quadrature to it in every spread a Model reports; empty: none.
+  virtual std::vector<double> noise_std() const { return {}; }
 };
 
 /// What a kind knows of its packages. Stateless; one instance per kind.
@@ -47,5 +51,9 @@ class ModelKind {
 
 [[noreturn]] void fail(const ModelPackage& p, const std::string& what);
 torch::Tensor to_tensor(const std::vector<double>& v);
+/// sha256 of every weight's name, shape and bytes, in order (the kinds with named weights).
+std::string named_weights_digest(const ModelPackage& p);
+/// Fails unless `t` holds as many values as its shape says, all finite.
+void check_values(const ModelPackage& p, const NamedTensor& t);
 
 }  // namespace twin::advisor::detail

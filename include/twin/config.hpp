@@ -377,6 +377,10 @@ struct AdvisorConfig {
 struct TrainingConfig {
   unsigned seed = 11;                 ///< all draws derive from it (same models for the same seed and ranks)
   int ensemble = 5;                   ///< networks per model (deep ensemble)
+  /// The surrogate's kind: response_ensemble (least-squares response models linear in the
+  /// sensors and controls, polynomial in the parameters) or mlp_ensemble (networks; `hidden`,
+  /// `epochs`, `learning_rate`).
+  std::string surrogate_kind = "mlp_ensemble";
   std::vector<int> hidden = {64, 64}; ///< hidden layer widths
   int epochs = 400;
   double learning_rate = 3.0e-3;
@@ -388,6 +392,8 @@ struct TrainingConfig {
   int control_sequences = 8;          ///< independent control sequences, spread over the ranks
   int members_per_solver = 4;         ///< members (parameter draws) per control sequence
   int segments = 12;                  ///< constant-control segments per solver
+  bool transient_samples = false;     ///< a surrogate sample at every cycle of a segment's first
+                                      ///< horizon, not only at its start and end
   int warmup_cycles = 30;             ///< cycles of random operation before the first sample
   double parameter_spread = 2.0;      ///< parameters drawn within prior_mean +- this * prior_std
   int anomaly_scenarios = 8;          ///< fault scenarios for the anomaly model, spread over the ranks

@@ -146,7 +146,8 @@ double Lifecycle::work(Clock::time_point until) {
 
 void Lifecycle::start_retraining(const LifecycleCycle& in, const std::string& reason, std::vector<LifecycleEvent>& events) {
   const advisor::Model* active = m_models.surrogate();
-  if (!active || active->package().kind != advisor::kind_mlp_ensemble) {
+  const bool refit = active && active->package().kind == advisor::kind_response_ensemble;
+  if (!active || (active->package().kind != advisor::kind_mlp_ensemble && !refit)) {
     events.push_back(event(in, "refused", m_config.advisor->surrogate,
                            "retraining (" + reason + "): " +
                                (active ? "the active model is a TorchScript import; retrain it outside the run"
@@ -164,7 +165,8 @@ void Lifecycle::start_retraining(const LifecycleCycle& in, const std::string& re
   m_field_given = false;
   ++m_retrainings;
   events.push_back(event(in, "retrain_started", advisor::label(active->package()),
-                         reason + "; fine-tuning from it on " + std::to_string(m_lc.retrain.control_sequences) +
+                         reason + (refit ? "; refitting it on " : "; fine-tuning from it on ") +
+                             std::to_string(m_lc.retrain.control_sequences) +
                              " solver runs around the current estimates and " +
                              std::to_string(m_job->request().captured.rows()) + " captured rows"));
 }

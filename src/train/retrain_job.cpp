@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <optional>
 
 #include "decision/features.hpp"
 #include "ground/sha256.hpp"
@@ -44,7 +45,8 @@ struct RetrainJob::Impl {
   std::unique_ptr<SurrogateDataGenerator> generator;
   std::vector<double> start_field;
   bool started = false;
-  std::unique_ptr<advisor::EnsembleTrainer> trainer;
+  std::unique_ptr<advisor::EnsembleTrainer> trainer;  // an mlp_ensemble, fine-tuned in optimiser steps
+  std::optional<advisor::ModelPackage> refit;         // a response_ensemble, refitted in one quantum
   advisor::Dataset data;
   double quantum_ms[2] = {0.0, 0.0};  // the slowest quantum seen, per phase (data, training)
   double busy_ms = 0.0, data_ms = 0.0;
@@ -68,7 +70,7 @@ struct RetrainJob::Impl {
       }
       return;
     }
-    if (!trainer) {
+    if (!trainer && !refit) {
       // The captured rows join the solver's, each counted captured_weight times, grouped by
       // window so that validation holds out whole stretches of operation.
       const int weight = config.lifecycle->retrain.captured_weight;
@@ -94,7 +96,12 @@ struct RetrainJob::Impl {
       spec.learning_rate = config.lifecycle->retrain.learning_rate;
       spec.seed = data_config.training.seed;
       spec.validation_fraction = config.training.validation_fraction;
-      trainer = std::make_unique<advisor::EnsembleTrainer>(data, spec, MPI_COMM_SELF, &active);
+      if (active.kind == advisor::kind_response_ensemble) {
+        refit = advisor::train_response_ensemble(data, spec, MPI_COMM_SELF, &active);
+        done = true;
+      } else {
+        trainer = std::make_unique<advisor::EnsembleTrainer>(data, spec, MPI_COMM_SELF, &active);
+      }
       return;
     }
     done = !trainer->step();
@@ -132,6 +139,7 @@ bool RetrainJob::started() const { return m->started; }
 std::string RetrainJob::progress() const {
   if (m->generator) return "data: " + std::to_string(m->generator->sequences_done()) + " of " +
                            std::to_string(m->data_config.training.control_sequences) + " solver runs";
+  if (m->refit) return "done";
   if (!m->trainer) return "data ready";
   if (!m->done) return "training: epoch " + std::to_string(m->trainer->epoch()) + " of " + std::to_string(m->trainer->epochs());
   return "done";
@@ -143,7 +151,7 @@ double RetrainJob::busy_ms() const { return m->busy_ms; }
 advisor::ModelPackage RetrainJob::take() {
   Impl& s = *m;
   if (!s.done) throw Error("RetrainJob::take before the training is done");
-  advisor::ModelPackage p = s.trainer->finish();
+  advisor::ModelPackage p = s.refit ? *s.refit : s.trainer->finish();
   p.lineage.parent_version = s.active.version;
   p.lineage.data_sha256 = sha256_hex(sha256_hex(s.data.x.data(), s.data.x.size() * sizeof(double)) +
                                      sha256_hex(s.data.y.data(), s.data.y.size() * sizeof(double)));

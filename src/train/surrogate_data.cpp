@@ -60,12 +60,11 @@ struct SurrogateDataGenerator::Impl {
   // The sequence in hand: its solver, state and where in the sequence it is.
   std::unique_ptr<solvers::Solver> solver;
   solvers::Field u;
-  std::vector<std::vector<double>> theta, y_prev, y0, before_last;
-  std::vector<std::vector<std::vector<double>>> at_lead;
+  std::vector<std::vector<double>> theta, y_prev;
+  std::vector<std::vector<std::vector<double>>> trajectory;  // the segment's sensors: [step][member][sensor]
   std::vector<double> ctl, u_prev;
   double t = 0.0;
-  int warmup = 0, segment = 0, half = 0, k = 0;  // k: the step of the half in hand (0: not started)
-  std::size_t next_lead = 0;
+  int warmup = 0, segment = 0, k = 0;  // k: the step of the segment in hand (0: not started)
   int sequences_done = 0;
   Progress bar;  // rank 0's sequences
 
@@ -143,43 +142,40 @@ struct SurrogateDataGenerator::Impl {
     for (const auto& c : config.controls) ctl.push_back(c.initial);
     t = 0.0;
     y_prev = sensors(u);
-    warmup = segment = half = k = 0;
+    warmup = segment = k = 0;
   }
 
-  // Two samples per segment: right after the change of controls, and one horizon later at
-  // steady controls; one solver step per call.
+  // One segment: new controls held for two horizons, the sensors after every step. Samples right
+  // after the change (u_prev the old controls, dy the last cycle's change under them) and one
+  // horizon later at steady controls (u_prev = u); with training.transient_samples also at every
+  // cycle between, through the transient the change starts (dy can be large). The twin asks
+  // about those states too: after an accepted proposal its controls ramp, and the sensors move
+  // for cycles. One solver step per call.
   void segment_step() {
     const int horizon = layout.lead_cycles.back();
     if (k == 0) {
-      if (half == 0) {
-        u_prev = ctl;
-        ctl = random_controls(ctl);
-      }
-      y0 = sensors(u);
-      at_lead.clear();
-      next_lead = 0;
+      u_prev = ctl;
+      ctl = random_controls(ctl);
+      trajectory.assign(1, sensors(u));
       k = 1;
     }
-    if (k == horizon) before_last = sensors(u);
     step(ctl);
-    if (next_lead < layout.lead_cycles.size() && layout.lead_cycles[next_lead] == k) {
-      at_lead.push_back(sensors(u));
-      ++next_lead;
-    }
-    if (++k <= horizon) return;
-    for (int m = 0; m < config.training.members_per_solver; ++m) {
-      surrogate_inputs(layout, y0[m].data(), y_prev[m].data(), u_prev.data(), ctl.data(), theta[m].data(), x.data());
-      for (std::size_t l = 0; l < at_lead.size(); ++l)
-        for (int s = 0; s < layout.sensors; ++s) y[layout.output(static_cast<int>(l), s)] = at_lead[l][m][s] - y0[m][s];
-      data.add(x, y, g);  // validation holds out whole control sequences
-    }
-    y_prev = before_last;
-    u_prev = ctl;
+    trajectory.push_back(sensors(u));
+    if (++k <= 2 * horizon) return;
+    for (int s = 0; s <= horizon; s += config.training.transient_samples ? 1 : horizon)
+      for (int m = 0; m < config.training.members_per_solver; ++m) {
+        const std::vector<double>& now = trajectory[s][m];
+        const std::vector<double>& before = s == 0 ? y_prev[m] : trajectory[s - 1][m];
+        surrogate_inputs(layout, now.data(), before.data(), s == 0 ? u_prev.data() : ctl.data(), ctl.data(), theta[m].data(),
+                         x.data());
+        for (std::size_t l = 0; l < layout.lead_cycles.size(); ++l)
+          for (int j = 0; j < layout.sensors; ++j)
+            y[layout.output(static_cast<int>(l), j)] = trajectory[s + layout.lead_cycles[l]][m][j] - now[j];
+        data.add(x, y, g);  // validation holds out whole control sequences
+      }
+    y_prev = trajectory[2 * horizon - 1];
     k = 0;
-    if (++half == 2) {
-      half = 0;
-      ++segment;
-    }
+    ++segment;
   }
 };
 

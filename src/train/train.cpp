@@ -258,9 +258,16 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
                                        config.training.ensemble, config.training.hidden, config.training.epochs,
                                        config.training.seed);
     spec.validation_group = validation_groups(held);
+    spec.response_factors.assign(layout.inputs.begin() + layout.theta0(), layout.inputs.begin() + layout.theta0() + layout.parameters);
     const auto train_start = std::chrono::steady_clock::now();
-    advisor::ModelPackage p = advisor::train_mlp_ensemble(rows_of(shard, [&](long g) { return !is_test(g); }), spec, comm,
-                                                          progress(spec.name, spec.epochs));
+    const advisor::Dataset fit = rows_of(shard, [&](long g) { return !is_test(g); });
+    advisor::ModelPackage p = config.training.surrogate_kind == advisor::kind_mlp_ensemble
+                                  ? advisor::train_mlp_ensemble(fit, spec, comm, progress(spec.name, spec.epochs))
+                                  : advisor::train_response_ensemble(fit, spec, comm);
+    if (log && p.kind == advisor::kind_response_ensemble)
+      spdlog::info("twin train: {} fitted by least squares: order {} in the parameters, ridge {:g}, {} bootstrap members, "
+                   "validation relative error {:.4f}",
+                   p.name, p.metrics["response_order"], p.metrics["response_ridge"], p.ensemble, p.metrics["validation_relative_error"]);
     const advisor::Dataset test = gather_rows(rows_of(shard, is_test), comm);
     if (rank == 0 && test.rows() > 0) {
       test_surrogate(advisor::Model(p), test, p.metrics);

@@ -101,7 +101,7 @@ TEST(Advice, MissingModelTurnsTheAdvisorOffAndTheTwinRuns) {
 
 TEST(Advice, TamperedModelTurnsTheAdvisorOff) {
   const std::string reg = copy_registry("tampered");
-  tamper(reg, "surrogate", [](twin::advisor::ModelPackage& p) { p.weights[2].values[0] *= 1.01f; });
+  tamper(reg, "surrogate", [](twin::advisor::ModelPackage& p) { p.weights[0].values[0] += 0.01f; });
   const auto out = run(advised_config(reg), 2);
   EXPECT_EQ(out.back().advice.mode, twin::Mode::advisor_off);
   EXPECT_NE(out.back().advice.reason.find("sha256 mismatch"), std::string::npos) << out.back().advice.reason;
