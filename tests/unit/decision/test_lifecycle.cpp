@@ -19,6 +19,7 @@
 #include "decision/lifecycle.hpp"
 #include "driver/operator_commands.hpp"
 #include "io/data_window.hpp"
+#include "io/model_file.hpp"
 #include "io/model_registry.hpp"
 #include "twin/error.hpp"
 #include "twin/runtime.hpp"
@@ -142,6 +143,39 @@ TEST(Lifecycle, AScheduledRetrainingGoesToShadowIsJudgedAndNamesItsData) {
   // A window altered after it was written no longer reads.
   fs::copy_file(dir + "/data/" + first + ".h5", dir + "/altered.h5");
   EXPECT_THROW(twin::io::read_data_window(dir + "/altered.h5"), twin::DataError);
+}
+
+// A response surrogate (training.surrogate_kind: response_ensemble) is refitted, not fine-tuned in
+// epochs: one quantum, with its parent's structure and normalisation.
+TEST(Lifecycle, AResponseSurrogateIsRefittedWithItsParentsStructure) {
+  const std::string reg = (scratch() / "lifecycle_response").string();
+  twin::Config c = lifecycle_config(reg);
+  c.training.surrogate_kind = twin::advisor::kind_response_ensemble;
+  c.training.transient_samples = true;
+  if (rank() == 0) fs::remove_all(reg);
+  MPI_Barrier(MPI_COMM_WORLD);
+  twin::detail::TrainOptions o;
+  o.registry = reg;
+  o.progress = false;
+  o.only = c.advisor->surrogate;
+  twin::detail::train_models(c, MPI_COMM_WORLD, o);
+  c.lifecycle->retrain_every_cycles = 8;
+  const Cycles r = run(c, 30, (scratch() / "run_lifecycle_response").string());
+  if (rank() != 0) return;
+  const auto started = r.of("retrain_started"), shadow = r.of("shadow");
+  ASSERT_FALSE(started.empty());
+  EXPECT_NE(started[0].reason.find("refitting it"), std::string::npos) << started[0].reason;
+  ASSERT_FALSE(shadow.empty());
+  EXPECT_LE(shadow[0].cycle - started[0].cycle, 2);  // the solver runs, then one quantum of fitting
+  EXPECT_GE(r.of("promoted").size() + r.of("rejected").size(), 1u);
+  twin::io::ModelRegistry registry(reg);
+  const twin::advisor::ModelPackage parent = twin::io::read_model(registry.path("surrogate", 1));
+  const twin::advisor::ModelPackage refit = twin::io::read_model(registry.path("surrogate", 2));
+  EXPECT_EQ(refit.kind, twin::advisor::kind_response_ensemble);
+  EXPECT_EQ(refit.attributes.at("response_factors"), parent.attributes.at("response_factors"));
+  EXPECT_EQ(refit.attributes.at("response_order"), parent.attributes.at("response_order"));
+  EXPECT_EQ(refit.input_mean, parent.input_mean);
+  EXPECT_EQ(refit.lineage.parent_version, 1);
 }
 
 TEST(Lifecycle, OperatorPausesResumesAndAForcedBadPromotionIsRolledBack) {
