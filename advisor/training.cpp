@@ -14,6 +14,7 @@
 #include <map>
 #include <numeric>
 #include <random>
+#include <set>
 
 #include "ground/check.hpp"
 #include "ground/mpi.hpp"
@@ -470,17 +471,20 @@ torch::Tensor ridge_solve(const torch::Tensor& a, const torch::Tensor& b, double
   return torch::cholesky_solve(prior.defined() ? b + torch::matmul(reg - a, prior) : b, chol);
 }
 
-// A bootstrap weight per row: Poisson(1) per group (a trajectory is drawn whole), or per row.
-torch::Tensor bootstrap_weights(const Dataset& d, unsigned seed, int member, int rank) {
+// Bayesian-bootstrap weights (Rubin 1981), Exp(1): never all zero, so no member is left
+// without data. Per group where there are enough groups over the ranks (a trajectory is drawn
+// whole, its rows being correlated); per row otherwise (one or two groups would give members
+// that differ by a common factor only, that is not at all).
+torch::Tensor bootstrap_weights(const Dataset& d, unsigned seed, int member, int rank, bool by_group) {
   std::vector<double> w(static_cast<std::size_t>(d.rows()));
-  const bool grouped = static_cast<long>(d.group.size()) == d.rows();
+  const bool grouped = by_group && static_cast<long>(d.group.size()) == d.rows();
   std::map<long, double> of_group;
   std::mt19937_64 row_rng(static_cast<std::uint64_t>(seed) * 1000003u + static_cast<std::uint64_t>(member) * 7919u +
                           static_cast<std::uint64_t>(rank));
-  std::poisson_distribution<int> poisson(1.0);
+  std::exponential_distribution<double> exponential(1.0);
   for (long r = 0; r < d.rows(); ++r) {
     if (!grouped) {
-      w[r] = poisson(row_rng);
+      w[r] = exponential(row_rng);
       continue;
     }
     const auto it = of_group.find(d.group[r]);
@@ -490,7 +494,7 @@ torch::Tensor bootstrap_weights(const Dataset& d, unsigned seed, int member, int
     }
     std::mt19937_64 g_rng(static_cast<std::uint64_t>(seed) * 1000003u + static_cast<std::uint64_t>(member) * 104729u +
                           static_cast<std::uint64_t>(d.group[r]) * 2654435761u);
-    w[r] = of_group[d.group[r]] = poisson(g_rng);
+    w[r] = of_group[d.group[r]] = exponential(g_rng);
   }
   return torch::tensor(w, torch::kFloat64).unsqueeze(1);
 }
@@ -585,9 +589,16 @@ ModelPackage train_response_ensemble(const Dataset& shard, const TrainSpec& spec
   // The members: fits on bootstrap draws of the training groups.
   const torch::Tensor xt = design(layout, zt), xv = design(layout, zv);
   const long F = layout.features();
+  // Training groups over the ranks (each rank holds its own: sequences are split by rank).
+  double groups = 0.0;
+  if (static_cast<long>(train.group.size()) == train.rows())
+    groups = static_cast<double>(std::set<long>(train.group.begin(), train.group.end()).size());
+  TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &groups, 1, MPI_DOUBLE, MPI_SUM, comm));
+  const bool by_group = groups >= 8.0;
   std::vector<torch::Tensor> w_members, b_members, valid_pred;
   for (int k = 0; k < p.ensemble; ++k) {
-    const torch::Tensor w = p.ensemble > 1 ? bootstrap_weights(train, spec.seed, k, rank) : torch::ones({train.rows(), 1}, d);
+    const torch::Tensor w =
+        p.ensemble > 1 ? bootstrap_weights(train, spec.seed, k, rank, by_group) : torch::ones({train.rows(), 1}, d);
     torch::Tensor a = torch::matmul(xt.t(), xt * w), b = torch::matmul(xt.t(), yt * w);
     allreduce_sum(a, comm);
     allreduce_sum(b, comm);
