@@ -37,6 +37,8 @@ ResponseLayout ResponseLayout::of(const std::vector<std::string>& inputs, const 
     is_factor[static_cast<std::size_t>(it - inputs.begin())] = true;
   }
   for (std::size_t i = 0; i < inputs.size(); ++i) (is_factor[i] ? l.factors : l.others).push_back(static_cast<long>(i));
+  l.factor_index = torch::tensor(l.factors, torch::kLong);
+  l.other_index = torch::tensor(l.others, torch::kLong);
   return l;
 }
 
@@ -57,13 +59,12 @@ ResponseLayout ResponseLayout::of(const ModelPackage& p) {
 }
 
 torch::Tensor response_features(const ResponseLayout& l, const torch::Tensor& z) {
-  const auto index = [&](const std::vector<long>& i) { return torch::tensor(i, torch::kLong); };
   const long rows = z.size(0);
   const torch::Tensor ones = torch::ones({rows, 1}, z.options());
-  const torch::Tensor others = torch::cat({ones, z.index_select(1, index(l.others))}, 1);
+  const torch::Tensor others = torch::cat({ones, z.index_select(1, l.other_index)}, 1);
   std::vector<torch::Tensor> mono{ones};
   if (!l.factors.empty()) {
-    const torch::Tensor zp = z.index_select(1, index(l.factors));
+    const torch::Tensor zp = z.index_select(1, l.factor_index);
     mono.push_back(zp);
     if (l.order >= 2)
       for (long a = 0; a < zp.size(1); ++a) mono.push_back(zp.narrow(1, a, 1) * zp.narrow(1, a, zp.size(1) - a));

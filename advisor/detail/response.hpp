@@ -7,7 +7,7 @@
 // On normalised inputs z, with factors zP and the other inputs zN, the monomials of the factors
 // up to `order` are M = (1, zP_a, and for order 2 zP_a zP_b with a <= b); the features are every
 // monomial times (1, zN...), monomial-major, without the leading 1 x 1 (the bias). Shared by the
-// training (training.cpp) and the kind (response_ensemble.cpp).
+// training (response_training.cpp) and the kind (response_ensemble.cpp).
 
 #include <torch/torch.h>
 
@@ -24,6 +24,7 @@ inline constexpr int response_max_order = 2;
 
 struct ResponseLayout {
   std::vector<long> factors, others;  ///< input indices, in input order
+  torch::Tensor factor_index, other_index;  ///< the same as index tensors, made once (the proposal's loop reads them)
   int order = 1;
 
   long monomials() const;
