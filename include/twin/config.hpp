@@ -214,6 +214,12 @@ struct AssimilationConfig {
   /// and made sure of itself, by spurious correlations. Off by default: the anomaly diagnosis
   /// reads the parameters' moves and is not yet calibrated on the corrected filter.
   bool parameter_sampling_correction = false;
+  /// Adaptive additive inflation (assimilation/model_error.hpp): each forecast adds smooth random
+  /// fields of variance q^2 to the members, and q^2 moves this share of its estimated deficit
+  /// (squared innovations beyond the predicted spread and noise) each cycle it grows in, and the
+  /// parameters wait while it is large. 0: off (the default: the plate's anomaly diagnosis is
+  /// not calibrated on that filter; docs/twin-cycle.md, "Model error").
+  double model_error_gain = 0.0;
 };
 
 /// `qc:` — checks on every reading before it may be assimilated.

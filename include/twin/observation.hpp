@@ -149,6 +149,12 @@ struct CycleOutcome {
   /// Per estimated parameter, the move of its mean that weight withheld (0 when it was 1): the
   /// pull of the readings on the parameters, which the anomaly diagnosis reads.
   std::vector<double> parameter_withheld;
+  /// The model error added to this cycle's forecast, the std of its random fields [u]; 0 without
+  /// assimilation.model_error_gain (docs/twin-cycle.md, "Model error").
+  double model_error_std = 0.0;
+  /// The parameters waited this cycle for that model error to fade (it stood above a tenth of
+  /// the readings' noise variance): the twin is still absorbing a departure from its physics.
+  bool model_error_hold = false;
   std::vector<DriftDetection> drift; ///< drifts detected this cycle (rank 0; empty without `drift:`)
   std::vector<LifecycleEvent> lifecycle; ///< lifecycle steps this cycle (rank 0; empty without `lifecycle:`)
   double surrogate_error = std::numeric_limits<double>::quiet_NaN(); ///< the active surrogate's realised error

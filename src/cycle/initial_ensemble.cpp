@@ -1,24 +1,10 @@
 #include "cycle/initial_ensemble.hpp"
 
-#include <array>
-#include <cmath>
 #include <random>
 
+#include "assimilation/smooth_field.hpp"
+
 namespace twin::detail {
-namespace {
-
-// A smooth random field of unit variance: a sum of plane waves with wavelengths near 4 L.
-double smooth_perturbation(const double* x, int dims, const std::vector<std::array<double, 4>>& waves) {
-  double v = 0.0;
-  for (const auto& w : waves) {
-    double phase = w[3];
-    for (int d = 0; d < dims; ++d) phase += w[d] * x[d];
-    v += std::cos(phase);
-  }
-  return v * std::sqrt(2.0 / static_cast<double>(waves.size()));
-}
-
-}  // namespace
 
 std::vector<double> initialise_ensemble(const Config& config, const solvers::EnsembleLayout& layout,
                                         const solvers::LocalGrid& g, solvers::Field& x) {
@@ -35,14 +21,7 @@ std::vector<double> initialise_ensemble(const Config& config, const solvers::Ens
       const auto& spec = e.parameters[p];
       theta[m * P + p] = std::min(spec.max, std::max(spec.min, spec.prior_mean + spec.prior_std * normal(rng)));
     }
-    std::vector<std::array<double, 4>> waves(8);
-    std::uniform_real_distribution<double> angle(0.0, 2.0 * M_PI);
-    for (auto& w : waves) {
-      const double k = 2.0 * M_PI / (4.0 * e.initial_length_m) * (0.5 + std::uniform_real_distribution<double>(0, 1)(rng));
-      const double a = angle(rng), b = std::acos(2.0 * std::uniform_real_distribution<double>(0, 1)(rng) - 1.0);
-      w = {k * std::cos(a) * (g.dims == 3 ? std::sin(b) : 1.0), k * std::sin(a) * (g.dims == 3 ? std::sin(b) : 1.0),
-           g.dims == 3 ? k * std::cos(b) : 0.0, angle(rng)};
-    }
+    const PlaneWaves waves = draw_plane_waves(rng, g.dims, e.initial_length_m);
     const int lm = m - layout.first_member();
     if (lm < 0 || lm >= layout.local_members()) continue;
     for (int k = 0; k < g.cells[2]; ++k)
@@ -50,7 +29,7 @@ std::vector<double> initialise_ensemble(const Config& config, const solvers::Ens
         for (int i = 0; i < g.cells[0]; ++i) {
           const double pos[3] = {(i + g.offset[0] + 0.5) * g.dx[0], (j + g.offset[1] + 0.5) * g.dx[1],
                                  (k + g.offset[2] + 0.5) * g.dx[2]};
-          h(lm, g.index(i, j, k)) += e.initial_spread * smooth_perturbation(pos, g.dims, waves);
+          h(lm, g.index(i, j, k)) += e.initial_spread * smooth_field_value(pos, g.dims, waves);
         }
   }
   Kokkos::deep_copy(x, h);

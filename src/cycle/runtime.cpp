@@ -66,6 +66,8 @@ Runtime::Impl::Impl(const Config& c, MPI_Comm world, const RuntimeOptions& optio
   const solvers::LocalGrid& g = decomposition.local();
   observation = std::make_unique<detail::ObservationOperator>(config, layout, g, comm);
   filter = detail::Assimilator::create({config, layout, g, observation->positions()});
+  if (config.assimilation.model_error_gain > 0.0)
+    model_error_noise = std::make_unique<detail::ModelErrorNoise>(config, layout, g);
   theta = detail::initialise_ensemble(config, layout, decomposition.local(), x);
   Kokkos::deep_copy(x_good, x);
   hx_good = observation->apply(x);
@@ -199,6 +201,9 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   std::vector<double> hx;
   std::vector<double> fmean(S, 0.0), fstd(S, 0.0);
   if (worst == 0) {
+    // The model error the readings have shown, added to the forecast (assimilation/model_error.hpp).
+    if (model_error_noise) model_error_noise->perturb(x, cycle, model_error.variance);
+    out.model_error_std = std::sqrt(model_error.variance);
     hx = observation->apply(x);
     for (int s = 0; s < S; ++s) moments(hx, N, S, s, fmean[s], fstd[s]);
     stage = Clock::now();
@@ -233,11 +238,18 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   if (wanted) logged_deadline_skip = !assimilate;
   if (assimilate) {
     obs.parameter_weight_cap = gate_hold.cap();
+    out.model_error_hold = model_error_noise && model_error.holds_parameters(obs);
+    if (out.model_error_hold) obs.parameter_weight_cap = 0.0;
     const detail::AnalysisReport analysis = filter->analyse(x, hx, theta, obs, cycle);
     out.innovation_statistic = analysis.innovation_statistic;
     out.parameter_update_weight = analysis.parameter_weight;
     out.parameter_withheld = analysis.parameter_withheld;
     gate_hold.record(analysis.test_weight, config.assimilation.parameter_gate_hold_cycles);
+    if (model_error_noise) {
+      const double alpha = config.assimilation.parameter_gate > 0.0 ? config.assimilation.parameter_gate : 0.001;
+      const bool consistent = !(analysis.innovation_statistic > detail::chi_square_upper_quantile(analysis.readings, alpha));
+      model_error.update(obs, fmean, fstd, config.assimilation.model_error_gain, consistent);
+    }
     hx = observation->apply(x);
     last_assimilate_ms = ms_since(stage);
   }

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "assimilation/assimilator.hpp"
+#include "assimilation/enkf.hpp"
+#include "assimilation/model_error.hpp"
 #include "cycle/observation_operator.hpp"
 #include "cycle/snapshots.hpp"
 #include "decision/decider.hpp"
@@ -64,6 +66,8 @@ struct Runtime::Impl {
   int cycle = 0;
   double last_assimilate_ms = 0.0;
   detail::ParameterGateHold gate_hold;       // the parameter gate's recent test weights
+  detail::ModelErrorVariance model_error;    // q^2, the estimated model error per period
+  std::unique_ptr<detail::ModelErrorNoise> model_error_noise;  // with assimilation.model_error_gain > 0
   bool recording = false;                    // a run directory was given (same on every rank)
   std::filesystem::path run_dir;
   bool outputs_open = false;                 // series.h5 and audit.jsonl created or continued

@@ -3,6 +3,7 @@
 // Runtime's and the driver's entry points to it.
 #include <spdlog/spdlog.h>
 
+#include <cmath>
 #include <filesystem>
 
 #include "cycle/runtime_impl.hpp"
@@ -19,6 +20,7 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.theta", theta);
   a.put("runtime.hx_good", hx_good);
   a.put("runtime.gate_memory", gate_hold.weights);
+  a.put("runtime.model_error_variance", model_error.variance);
   io::save_observations(a, "runtime.queue", queue);
   a.put("runtime.readings_dropped", readings_dropped);
   std::vector<double> observed, forecast, forecast_spread, analysis, spread;
@@ -66,6 +68,10 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
   if (a.has("runtime.gate_memory")) gate_hold.weights = a.doubles("runtime.gate_memory");
   for (double w : gate_hold.weights)
     if (!(w >= 0.0 && w <= 1.0)) throw DataError(a.origin() + ": runtime.gate_memory holds a weight outside [0, 1]");
+  // Snapshots from before the model error: it starts at 0 and is estimated again.
+  model_error.variance = a.has("runtime.model_error_variance") ? a.get_double("runtime.model_error_variance") : 0.0;
+  if (!(model_error.variance >= 0.0) || !std::isfinite(model_error.variance))
+    throw DataError(a.origin() + ": runtime.model_error_variance is not a finite variance >= 0");
   queue = io::restore_observations(a, "runtime.queue");
   readings_dropped = a.has("runtime.readings_dropped") ? static_cast<long>(a.get_int("runtime.readings_dropped")) : 0;
   const std::size_t s_count = static_cast<std::size_t>(S);

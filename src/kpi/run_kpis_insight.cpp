@@ -51,6 +51,12 @@ void RunKpis::score_innovations(int c, const CycleOutcome& out) {
     m_gate[1] += out.parameter_update_weight < 1.0 ? 1.0 : 0.0;
     m_gate[2] += out.parameter_update_weight;
   }
+  if (m_config.assimilation.model_error_gain > 0.0) {
+    m_model_error[0] += 1.0;
+    m_model_error[1] += out.model_error_std;
+    m_model_error[2] = std::max(m_model_error[2], out.model_error_std);
+    m_model_error[3] = out.model_error_std;
+  }
   const int spin_up = m_config.advisor ? m_config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
   if (c < spin_up || !out.assimilated) return;
   for (std::size_t s = 0; s < out.sensors.size() && s < m_config.sensors.size(); ++s) {
@@ -81,6 +87,13 @@ nlohmann::json RunKpis::confidence_summary(bool with_truth) const {
                          {"assimilated_cycles", static_cast<long>(m_gate[0])},
                          {"down_weighted_cycles", static_cast<long>(m_gate[1])},
                          {"mean_weight", m_gate[0] > 0.0 ? m_gate[2] / m_gate[0] : 1.0}};
+  // The model error the filter estimated and added (assimilation.model_error_gain), in the
+  // readings' units: how far, by the readings, the plant departed from the twin's physics.
+  if (m_config.assimilation.model_error_gain > 0.0)
+    j["model_error"] = {{"gain", m_config.assimilation.model_error_gain},
+                        {"mean_std", m_model_error[0] > 0.0 ? m_model_error[1] / m_model_error[0] : 0.0},
+                        {"max_std", m_model_error[2]},
+                        {"final_std", m_model_error[3]}};
   if (!with_truth) return j;
   const char* names[2] = {"parameters", "sensors"};
   for (int w = 0; w < 2; ++w) {

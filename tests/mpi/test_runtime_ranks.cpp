@@ -205,3 +205,51 @@ TEST(RuntimeRanks, TheObservationOperatorInterpolatesALinearFieldExactlyAcrossRa
       EXPECT_NEAR(hx[m * S + s], linear(ex, ey, m), 1e-9) << "member " << m << " sensor " << s;
     }
 }
+
+// Issue 16: the model error (assimilation.model_error_gain) on this job's ranks. A heater that
+// fails from the first cycles makes the filter add model error; its random fields depend on
+// (seed, cycle, member) and the global cell, so the ranks agree with one rank, and a snapshot
+// taken while it is being added restores it bit for bit.
+TEST(RuntimeRanks, TheModelErrorIsTheSameOnAnyRanksAndSurvivesASnapshot) {
+  twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
+  config.assimilation.model_error_gain = 0.1;
+  twin::PlantEventConfig failure;
+  failure.type = twin::EventKind::heater_failure;
+  failure.target = "H1";
+  failure.start_s = 20.0;
+  failure.end_s = 200.0;
+  failure.magnitude = 0.0;
+  config.source.plant.events.push_back(failure);
+  ASSERT_GT(twin::world_size(), 1) << "on one rank this compares a run with itself: run it under mpirun -n 2 or 4";
+  const int cycles = 12;
+  const Loop one = run(config, MPI_COMM_SELF, cycles), all = run(config, MPI_COMM_WORLD, cycles);
+  double largest = 0.0;
+  for (int c = 0; c < cycles; ++c) {
+    largest = std::max(largest, one.outcomes[c].model_error_std);
+    ASSERT_NEAR(one.outcomes[c].model_error_std, all.outcomes[c].model_error_std,
+                1e-6 * one.outcomes[c].model_error_std + 1e-12)
+        << "cycle " << c;
+    for (std::size_t s = 0; s < one.outcomes[c].sensors.size(); ++s) {
+      const auto& a = one.outcomes[c].sensors[s];
+      const auto& b = all.outcomes[c].sensors[s];
+      ASSERT_NEAR(a.analysis, b.analysis, 1e-6 * std::abs(a.analysis)) << "cycle " << c << " sensor " << s;
+      ASSERT_NEAR(a.spread, b.spread, 1e-3 * a.spread + 1e-9) << "cycle " << c << " sensor " << s;
+    }
+  }
+  ASSERT_GT(largest, 0.0) << "the failed heater should have made the filter add model error";
+
+  const std::string dir = shared_scratch("model_error");
+  twin::Runtime a(config, MPI_COMM_WORLD);
+  continue_loop(a, config, MPI_COMM_WORLD, 6);
+  a.save_snapshot(dir);
+  const auto reference = continue_loop(a, config, MPI_COMM_WORLD, 6);
+  twin::Runtime b(config, MPI_COMM_WORLD);
+  b.restore(dir);
+  const auto resumed = continue_loop(b, config, MPI_COMM_WORLD, 6);
+  ASSERT_GT(reference.front().model_error_std, 0.0) << "the snapshot should have been taken with model error in it";
+  for (std::size_t c = 0; c < reference.size(); ++c) {
+    EXPECT_EQ(reference[c].model_error_std, resumed[c].model_error_std) << "cycle " << c;
+    for (std::size_t s = 0; s < reference[c].sensors.size(); ++s)
+      EXPECT_EQ(reference[c].sensors[s].spread, resumed[c].sensors[s].spread) << "cycle " << c << " sensor " << s;
+  }
+}

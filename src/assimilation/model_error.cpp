@@ -1,0 +1,107 @@
+#include "assimilation/model_error.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <random>
+
+#include "assimilation/smooth_field.hpp"
+
+namespace twin::detail {
+
+void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<double>& forecast_mean,
+                                const std::vector<double>& forecast_spread, double gain, bool consistent) {
+  double excess = 0.0;
+  int n = 0;
+  for (std::size_t r = 0; r < obs.sensor.size(); ++r) {
+    const auto s = static_cast<std::size_t>(obs.sensor[r]);
+    if (s >= forecast_mean.size() || s >= forecast_spread.size()) continue;
+    const double d = obs.value[r] - forecast_mean[s];
+    const double v = forecast_spread[s] * forecast_spread[s] + obs.error_std[r] * obs.error_std[r];
+    if (!std::isfinite(d) || !std::isfinite(v)) continue;
+    excess += std::min(d * d, 9.0 * v) - v;
+    ++n;
+  }
+  if (n == 0 || !(gain > 0.0) || (excess > 0.0 && consistent)) return;
+  variance = std::max(0.0, variance + gain * excess / n);
+}
+
+bool ModelErrorVariance::holds_parameters(const ObservationSet& obs) const {
+  if (!(variance > 0.0) || obs.error_std.empty()) return false;
+  double noise = 0.0;
+  for (double e : obs.error_std) noise += e * e;
+  return variance > 0.1 * noise / static_cast<double>(obs.error_std.size());
+}
+
+ModelErrorNoise::ModelErrorNoise(const Config& config, const solvers::EnsembleLayout& layout,
+                                 const solvers::LocalGrid& grid)
+    : m_layout(&layout),
+      m_grid(grid),
+      m_seed(config.ensemble.seed),
+      m_members(config.ensemble.members),
+      m_length_m(config.ensemble.initial_length_m),
+      m_drawn_at(bank_size, -1L - bank_size),  // never drawn: refresh() draws every field
+      m_bank(static_cast<std::size_t>(bank_size) * static_cast<std::size_t>(grid.interior_size()), 0.0) {}
+
+void ModelErrorNoise::refresh(long cycle) {
+  // Field k was last drawn at the latest cycle <= `cycle` that is k modulo the bank size (before
+  // cycle k: at k - bank_size, a draw of its own), so the bank depends on the cycle alone.
+  const solvers::LocalGrid& g = m_grid;
+  for (int k = 0; k < bank_size; ++k) {
+    const long at = cycle - (((cycle - k) % bank_size) + bank_size) % bank_size;
+    if (m_drawn_at[static_cast<std::size_t>(k)] == at) continue;
+    m_drawn_at[static_cast<std::size_t>(k)] = at;
+    std::seed_seq seq{m_seed, 0x0e7u, static_cast<unsigned>(at + bank_size), static_cast<unsigned>(k)};
+    std::mt19937_64 rng(seq);
+    const PlaneWaves waves = draw_plane_waves(rng, g.dims, m_length_m);
+    double* field = &m_bank[static_cast<std::size_t>(k) * static_cast<std::size_t>(g.interior_size())];
+    long q = 0;
+    for (int kk = 0; kk < g.cells[2]; ++kk)
+      for (int j = 0; j < g.cells[1]; ++j)
+        for (int i = 0; i < g.cells[0]; ++i, ++q) {
+          const double pos[3] = {(i + g.offset[0] + 0.5) * g.dx[0], (j + g.offset[1] + 0.5) * g.dx[1],
+                                 (kk + g.offset[2] + 0.5) * g.dx[2]};
+          field[q] = smooth_field_value(pos, g.dims, waves);
+        }
+  }
+}
+
+void ModelErrorNoise::perturb(solvers::Field& x, long cycle, double variance) {
+  if (!(variance > 0.0) || m_members < 2) return;
+  refresh(cycle);
+  // Each member's weights on the bank, centred over the members (the ensemble mean stays) and
+  // scaled so that the added field has variance q^2: sum of K unit fields / sqrt(K), times
+  // sqrt(N / (N - 1)) for the centring.
+  const int N = m_members, K = bank_size;
+  std::vector<double> a(static_cast<std::size_t>(N) * K), mean(static_cast<std::size_t>(K), 0.0);
+  for (int m = 0; m < N; ++m) {
+    std::seed_seq seq{m_seed, 0x0e8u, static_cast<unsigned>(cycle), static_cast<unsigned>(m)};
+    std::mt19937_64 rng(seq);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    for (int k = 0; k < K; ++k) {
+      a[static_cast<std::size_t>(m) * K + k] = normal(rng);
+      mean[static_cast<std::size_t>(k)] += a[static_cast<std::size_t>(m) * K + k] / N;
+    }
+  }
+  const double scale = std::sqrt(variance) * std::sqrt(static_cast<double>(N) / (N - 1)) / std::sqrt(static_cast<double>(K));
+  const solvers::LocalGrid& g = m_grid;
+  const long cells = g.interior_size();
+  auto h = Kokkos::create_mirror_view(x);
+  Kokkos::deep_copy(h, x);
+  std::vector<double> add(static_cast<std::size_t>(cells));
+  const int first = m_layout->first_member(), local = static_cast<int>(x.extent(0));
+  for (int lm = 0; lm < local; ++lm) {
+    std::fill(add.begin(), add.end(), 0.0);
+    for (int k = 0; k < K; ++k) {
+      const double w = scale * (a[static_cast<std::size_t>(first + lm) * K + k] - mean[static_cast<std::size_t>(k)]);
+      const double* field = &m_bank[static_cast<std::size_t>(k) * static_cast<std::size_t>(cells)];
+      for (long q = 0; q < cells; ++q) add[static_cast<std::size_t>(q)] += w * field[q];
+    }
+    long q = 0;
+    for (int kk = 0; kk < g.cells[2]; ++kk)
+      for (int j = 0; j < g.cells[1]; ++j)
+        for (int i = 0; i < g.cells[0]; ++i, ++q) h(lm, g.index(i, j, kk)) += add[static_cast<std::size_t>(q)];
+  }
+  Kokkos::deep_copy(x, h);
+}
+
+}  // namespace twin::detail

@@ -1,0 +1,76 @@
+#pragma once
+// The twin's model error, represented and estimated (assimilation.model_error_gain; issue 16):
+// adaptive additive inflation. Each forecast adds to every member's state a smooth random field
+// of variance q^2, centred over the members (the mean does not move, the spread grows where no
+// reading holds it down), and q^2 is estimated online from the readings: while the squared
+// innovations exceed the spread plus noise the filter predicted for them, q^2 grows by a share
+// of the excess, and only in a cycle that fails the filter's consistency test (the parameter
+// gate's test, at assimilation.parameter_gate or 0.001 without it), so that a plant that agrees
+// with the twin adds nothing; when they fall short, it shrinks (towards 0). The online estimation of a
+// model-error variance from innovations follows Dee (1995, Mon. Wea. Rev. 123, 1128-1145) and
+// Mitchell & Houtekamer (2000, Mon. Wea. Rev. 128, 416-433).
+//
+// A plant that departs from the twin's physics for a while (a failed heater, an unmodelled heat
+// source) leaves the twin's state wrong where no sensor sees it; without this the ensemble
+// stays as sure of that state as of a plant that never departed, and the parameters soak up the
+// difference for a hundred cycles afterwards.
+
+#include <vector>
+
+#include "assimilation/assimilator.hpp"
+#include "solvers/ensemble.hpp"
+#include "solvers/field.hpp"
+#include "solvers/grid.hpp"
+#include "twin/config.hpp"
+
+namespace twin::detail {
+
+/// The estimated model-error variance q^2 per forecast period [u^2]; the runtime keeps it and
+/// saves it in snapshots. Identical on every rank (it is computed from the same numbers).
+struct ModelErrorVariance {
+  double variance = 0.0;
+  /// One cycle's estimate from the assimilated readings: with v_r = forecast spread^2 + R for
+  /// reading r and d_r its innovation, the excess mean(min(d_r^2, 9 v_r) - v_r) moves q^2 by
+  /// `gain` of itself, and q^2 stays >= 0. The clip at 3 sd keeps one wild reading QC let
+  /// through from inflating the twin for tens of cycles. It grows only when `consistent` is
+  /// false (the cycle failed the consistency test); it shrinks in any cycle.
+  /// `forecast_mean`/`forecast_spread` are per configured sensor, the ensemble's at the sensors
+  /// before the analysis.
+  void update(const ObservationSet& obs, const std::vector<double>& forecast_mean,
+              const std::vector<double>& forecast_spread, double gain, bool consistent);
+  /// Whether the parameters wait this cycle: while the model error is above a tenth of the
+  /// readings' mean noise variance (a third of the noise in std, no longer lost in one cycle's
+  /// noise), the plant is known to depart from the twin's physics. A departure that lasts (a
+  /// fault's heat still in the block where no sensor is) is not evidence about the parameters:
+  /// fitted to it, they drift for as long as it lasts, cycle after cycle, at a spread that no
+  /// longer covers the truth.
+  bool holds_parameters(const ObservationSet& obs) const;
+};
+
+/// The random fields that carry the model error into the members (the same smooth fields as
+/// the initial ensemble's, length ensemble.initial_length_m): a bank of `bank_size` unit-variance
+/// fields over this rank's cells, one of them drawn anew each cycle, and each member's field a
+/// random combination of the bank. Every draw depends on (seed, cycle, member) only, so any
+/// rank layout, and a resumed run, adds the same.
+class ModelErrorNoise {
+ public:
+  static constexpr int bank_size = 32;
+  ModelErrorNoise(const Config& config, const solvers::EnsembleLayout& layout, const solvers::LocalGrid& grid);
+
+  /// Adds sqrt(variance) times each local member's field for `cycle` to `x`; nothing when the
+  /// variance is 0.
+  void perturb(solvers::Field& x, long cycle, double variance);
+
+ private:
+  void refresh(long cycle);  // the bank as it stands at `cycle`
+
+  const solvers::EnsembleLayout* m_layout;
+  solvers::LocalGrid m_grid;
+  unsigned m_seed;
+  int m_members;
+  double m_length_m;
+  std::vector<long> m_drawn_at;   // [bank_size] the cycle each bank field was drawn for
+  std::vector<double> m_bank;     // [bank_size][interior cell]
+};
+
+}  // namespace twin::detail

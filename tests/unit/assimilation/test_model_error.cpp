@@ -1,0 +1,156 @@
+// The twin's model error (assimilation/model_error.hpp, issue 16): the online estimate of its
+// variance from the innovations, and the random fields that carry it into the members.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <optional>
+#include <vector>
+
+#include "assimilation/model_error.hpp"
+#include "twin/config.hpp"
+
+namespace {
+
+using twin::detail::ModelErrorNoise;
+using twin::detail::ModelErrorVariance;
+using twin::detail::ObservationSet;
+
+// Readings of sensors 0..n-1 with noise 0.2, each `departure` above a forecast of 300 whose
+// spread is `spread`.
+struct Cycle {
+  ObservationSet obs;
+  std::vector<double> mean, spread;
+  Cycle(int n, double departure, double spread_value) {
+    for (int s = 0; s < n; ++s) {
+      obs.sensor.push_back(s);
+      obs.value.push_back(300.0 + departure);
+      obs.error_std.push_back(0.2);
+      mean.push_back(300.0);
+      spread.push_back(spread_value);
+    }
+  }
+};
+
+}  // namespace
+
+TEST(ModelError, TheVarianceGrowsByItsShareOfTheExcessOnlyInACycleThatFailsTheTest) {
+  const Cycle c(4, 1.0, 0.3);  // d^2 = 1 against v = 0.09 + 0.04 = 0.13
+  ModelErrorVariance q;
+  q.update(c.obs, c.mean, c.spread, 0.1, true);
+  EXPECT_EQ(q.variance, 0.0) << "a cycle that passes the consistency test adds nothing";
+  q.update(c.obs, c.mean, c.spread, 0.1, false);
+  EXPECT_NEAR(q.variance, 0.1 * (1.0 - 0.13), 1e-12);
+  // A reading 20 sd away counts as 3 sd: one wild reading moves it by at most 8 v times the gain.
+  const Cycle wild(4, 20.0 * std::sqrt(0.13), 0.3);
+  ModelErrorVariance clipped;
+  clipped.update(wild.obs, wild.mean, wild.spread, 0.1, false);
+  EXPECT_NEAR(clipped.variance, 0.1 * 8.0 * 0.13, 1e-12);
+}
+
+TEST(ModelError, TheVarianceShrinksWhileTheReadingsAgreeAndNeverGoesNegative) {
+  ModelErrorVariance q;
+  q.variance = 0.05;
+  const Cycle agree(6, 0.0, 0.3);  // d = 0: every reading inside its predicted spread
+  q.update(agree.obs, agree.mean, agree.spread, 0.1, true);
+  EXPECT_NEAR(q.variance, 0.05 - 0.1 * 0.13, 1e-12);
+  for (int k = 0; k < 100; ++k) q.update(agree.obs, agree.mean, agree.spread, 0.1, true);
+  EXPECT_EQ(q.variance, 0.0);
+  // Gain 0 (off) and no readings leave it alone.
+  q.variance = 0.05;
+  q.update(agree.obs, agree.mean, agree.spread, 0.0, false);
+  EXPECT_EQ(q.variance, 0.05);
+  const Cycle none(0, 0.0, 0.3);
+  q.update(none.obs, none.mean, none.spread, 0.1, false);
+  EXPECT_EQ(q.variance, 0.05);
+}
+
+TEST(ModelError, TheParametersWaitWhileTheModelErrorStandsAboveATenthOfTheNoise) {
+  const Cycle c(3, 0.0, 0.3);  // noise variance 0.04
+  ModelErrorVariance q;
+  EXPECT_FALSE(q.holds_parameters(c.obs));
+  q.variance = 0.0039;
+  EXPECT_FALSE(q.holds_parameters(c.obs));
+  q.variance = 0.0041;
+  EXPECT_TRUE(q.holds_parameters(c.obs));
+  EXPECT_FALSE(q.holds_parameters(Cycle(0, 0.0, 0.3).obs)) << "no readings: nothing to hold against";
+}
+
+namespace {
+
+struct Bank {
+  twin::Config config;
+  twin::solvers::Decomposition decomposition;
+  twin::solvers::EnsembleLayout layout;
+  explicit Bank(int members)
+      : config(make_config(members)),
+        decomposition(config.grid, MPI_COMM_SELF),
+        layout(MPI_COMM_SELF, members, std::nullopt, config.grid) {}
+  static twin::Config make_config(int members) {
+    twin::Config c;
+    c.grid.cells = {40, 30};
+    c.grid.extent_m = {0.4, 0.3};
+    c.ensemble.members = members;
+    c.ensemble.initial_length_m = 0.05;
+    return c;
+  }
+  twin::solvers::Field perturbed(ModelErrorNoise& noise, long cycle, double variance) const {
+    const auto& g = decomposition.local();
+    twin::solvers::Field x("x", config.ensemble.members, g.padded_size());
+    Kokkos::deep_copy(x, 300.0);
+    noise.perturb(x, cycle, variance);
+    return x;
+  }
+};
+
+}  // namespace
+
+// Every cell's members move by fields that sum to zero (the ensemble mean stays), with variance
+// q^2 over the members and cells; the same cycle gives the same fields from a fresh bank (a
+// resumed run adds what the uninterrupted one did), another cycle other fields.
+TEST(ModelError, TheFieldsKeepTheMeanAddTheVarianceAndDependOnTheCycleAlone) {
+  const int N = 24;
+  const Bank b(N);
+  const auto& g = b.decomposition.local();
+  ModelErrorNoise noise(b.config, b.layout, g);
+  const double q2 = 0.04;
+  const auto x = b.perturbed(noise, 7, q2);
+  auto h = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), x);
+  double variance = 0.0;
+  long cells = 0;
+  for (int j = 0; j < g.cells[1]; ++j)
+    for (int i = 0; i < g.cells[0]; ++i, ++cells) {
+      double mean = 0.0, var = 0.0;
+      for (int m = 0; m < N; ++m) mean += h(m, g.index(i, j, 0)) / N;
+      for (int m = 0; m < N; ++m) var += (h(m, g.index(i, j, 0)) - mean) * (h(m, g.index(i, j, 0)) - mean) / (N - 1);
+      ASSERT_NEAR(mean, 300.0, 1e-9) << "cell " << i << ", " << j;
+      variance += var;
+    }
+  variance /= static_cast<double>(cells);
+  // 24 members' variance of a field built from 32 random fields: within a quarter of q^2.
+  EXPECT_NEAR(variance, q2, 0.25 * q2);
+  // Smooth: neighbouring cells (1 cm apart, length 5 cm) move nearly together.
+  double near = 0.0, far = 0.0;
+  for (int m = 0; m < N; ++m) {
+    near += std::abs(h(m, g.index(11, 10, 0)) - h(m, g.index(10, 10, 0)));
+    far += std::abs(h(m, g.index(30, 25, 0)) - h(m, g.index(10, 10, 0)));
+  }
+  EXPECT_LT(near, 0.5 * far);
+
+  ModelErrorNoise fresh(b.config, b.layout, g);
+  const auto again = b.perturbed(fresh, 7, q2), other = b.perturbed(fresh, 8, q2);
+  auto ha = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), again);
+  auto ho = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), other);
+  double same = 0.0, differ = 0.0;
+  for (int m = 0; m < N; ++m)
+    for (int i = 0; i < g.cells[0]; ++i) {
+      same = std::max(same, std::abs(ha(m, g.index(i, 5, 0)) - h(m, g.index(i, 5, 0))));
+      differ = std::max(differ, std::abs(ho(m, g.index(i, 5, 0)) - h(m, g.index(i, 5, 0))));
+    }
+  EXPECT_EQ(same, 0.0);
+  EXPECT_GT(differ, 0.1 * std::sqrt(q2));
+
+  // Nothing is added without a variance.
+  const auto still = b.perturbed(fresh, 9, 0.0);
+  auto hs = Kokkos::create_mirror_view_and_copy(Kokkos::HostSpace(), still);
+  for (int m = 0; m < N; ++m) EXPECT_EQ(hs(m, g.index(3, 3, 0)), 300.0);
+}
