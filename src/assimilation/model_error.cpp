@@ -9,14 +9,16 @@
 namespace twin::detail {
 
 void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<double>& forecast_mean,
-                                const std::vector<double>& forecast_spread, double gain, bool consistent) {
+                                const std::vector<double>& forecast_spread, double inflation, double gain,
+                                bool consistent) {
   double excess = 0.0;
   int n = 0;
   for (std::size_t r = 0; r < obs.sensor.size(); ++r) {
     const auto s = static_cast<std::size_t>(obs.sensor[r]);
     if (s >= forecast_mean.size() || s >= forecast_spread.size()) continue;
     const double d = obs.value[r] - forecast_mean[s];
-    const double v = forecast_spread[s] * forecast_spread[s] + obs.error_std[r] * obs.error_std[r];
+    const double f = inflation * forecast_spread[s];
+    const double v = f * f + obs.error_std[r] * obs.error_std[r];
     if (!std::isfinite(d) || !std::isfinite(v)) continue;
     excess += std::min(d * d, 9.0 * v) - v;
     ++n;
@@ -69,8 +71,8 @@ void ModelErrorNoise::perturb(solvers::Field& x, long cycle, double variance) {
   if (!(variance > 0.0) || m_members < 2) return;
   refresh(cycle);
   // Each member's weights on the bank, centred over the members (the ensemble mean stays) and
-  // scaled so that the added field has variance q^2: sum of K unit fields / sqrt(K), times
-  // sqrt(N / (N - 1)) for the centring.
+  // scaled so that the added field has variance q^2: a sum of K unit fields / sqrt(K). Centred
+  // N(0, 1) draws have sample variance 1 with the N - 1 normalisation the filter uses.
   const int N = m_members, K = bank_size;
   std::vector<double> a(static_cast<std::size_t>(N) * K), mean(static_cast<std::size_t>(K), 0.0);
   for (int m = 0; m < N; ++m) {
@@ -82,7 +84,7 @@ void ModelErrorNoise::perturb(solvers::Field& x, long cycle, double variance) {
       mean[static_cast<std::size_t>(k)] += a[static_cast<std::size_t>(m) * K + k] / N;
     }
   }
-  const double scale = std::sqrt(variance) * std::sqrt(static_cast<double>(N) / (N - 1)) / std::sqrt(static_cast<double>(K));
+  const double scale = std::sqrt(variance) / std::sqrt(static_cast<double>(K));
   const solvers::LocalGrid& g = m_grid;
   const long cells = g.interior_size();
   auto h = Kokkos::create_mirror_view(x);

@@ -29,17 +29,18 @@ namespace twin::detail {
 /// saves it in snapshots. Identical on every rank (it is computed from the same numbers).
 struct ModelErrorVariance {
   double variance = 0.0;
-  /// One cycle's estimate from the assimilated readings: with v_r = forecast spread^2 + R for
-  /// reading r and d_r its innovation, the excess mean(min(d_r^2, 9 v_r) - v_r) moves q^2 by
+  /// One cycle's estimate from the assimilated readings: with v_r = (inflation x forecast
+  /// spread)^2 + R for reading r (the spread the filter's analysis assumed, after its
+  /// multiplicative inflation) and d_r its innovation, the excess mean(min(d_r^2, 9 v_r) - v_r) moves q^2 by
   /// `gain` of itself, and q^2 stays >= 0. The clip at 3 sd keeps one wild reading QC let
   /// through from inflating the twin for tens of cycles. It grows only when `consistent` is
   /// false (the cycle failed the consistency test); it shrinks in any cycle.
   /// `forecast_mean`/`forecast_spread` are per configured sensor, the ensemble's at the sensors
   /// before the analysis.
   void update(const ObservationSet& obs, const std::vector<double>& forecast_mean,
-              const std::vector<double>& forecast_spread, double gain, bool consistent);
+              const std::vector<double>& forecast_spread, double inflation, double gain, bool consistent);
   /// Whether the parameters wait this cycle: while the model error is above a tenth of the
-  /// readings' mean noise variance (a third of the noise in std, no longer lost in one cycle's
+  /// readings' mean error variance R (noise and assimilation.representation_std) (a third of the noise in std, no longer lost in one cycle's
   /// noise), the plant is known to depart from the twin's physics. A departure that lasts (a
   /// fault's heat still in the block where no sensor is) is not evidence about the parameters:
   /// fitted to it, they drift for as long as it lasts, cycle after cycle, at a spread that no

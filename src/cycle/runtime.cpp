@@ -248,7 +248,8 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     if (model_error_noise) {
       const double alpha = config.assimilation.parameter_gate > 0.0 ? config.assimilation.parameter_gate : 0.001;
       const bool consistent = !(analysis.innovation_statistic > detail::chi_square_upper_quantile(analysis.readings, alpha));
-      model_error.update(obs, fmean, fstd, config.assimilation.model_error_gain, consistent);
+      model_error.update(obs, fmean, fstd, config.assimilation.inflation, config.assimilation.model_error_gain,
+                         consistent);
     }
     hx = observation->apply(x);
     last_assimilate_ms = ms_since(stage);

@@ -56,7 +56,7 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.confidence", std::vector<double>(&m_confidence[0][0], &m_confidence[0][0] + 8));
   a.put("kpi.innovation", std::vector<double>(m_innovation, m_innovation + 3));
   a.put("kpi.parameter_gate", std::vector<double>(m_gate, m_gate + 3));
-  a.put("kpi.model_error", std::vector<double>(m_model_error, m_model_error + 4));
+  a.put("kpi.model_error", std::vector<double>(m_model_error, m_model_error + 5));
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
   a.put("kpi.source_wait_ms", m_source_wait_ms);
@@ -123,7 +123,7 @@ void RunKpis::restore(const io::StateArchive& a) {
     std::copy(gate.begin(), gate.end(), m_gate);
   }
   if (a.has("kpi.model_error")) {  // snapshots from before the model error start its figures afresh
-    const auto& model_error = a.doubles("kpi.model_error", 4);
+    const auto& model_error = a.doubles("kpi.model_error", 5);
     std::copy(model_error.begin(), model_error.end(), m_model_error);
   }
   if (a.has("kpi.innovation")) {  // snapshots from before the count start it afresh

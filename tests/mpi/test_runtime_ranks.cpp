@@ -237,6 +237,19 @@ TEST(RuntimeRanks, TheModelErrorIsTheSameOnAnyRanksAndSurvivesASnapshot) {
     }
   }
   ASSERT_GT(largest, 0.0) << "the failed heater should have made the filter add model error";
+  // One member group: every member on every rank, the grid (and the fields' cells) split.
+  twin::Config split = config;
+  split.ensemble.member_groups = 1;
+  const Loop decomposed = run(split, MPI_COMM_WORLD, cycles);
+  for (int c = 0; c < cycles; ++c) {
+    ASSERT_NEAR(one.outcomes[c].model_error_std, decomposed.outcomes[c].model_error_std,
+                1e-6 * one.outcomes[c].model_error_std + 1e-12)
+        << "cycle " << c;
+    for (std::size_t s = 0; s < one.outcomes[c].sensors.size(); ++s)
+      ASSERT_NEAR(one.outcomes[c].sensors[s].spread, decomposed.outcomes[c].sensors[s].spread,
+                  1e-3 * one.outcomes[c].sensors[s].spread + 1e-9)
+          << "cycle " << c << " sensor " << s;
+  }
 
   const std::string dir = shared_scratch("model_error");
   twin::Runtime a(config, MPI_COMM_WORLD);

@@ -196,6 +196,8 @@ struct GateRun {
   std::vector<twin::ParameterEstimate> before_fault, after;
   int down_weighted = 0;
   std::vector<double> model_error_std;  // per cycle
+  int held = 0;                         // cycles the model error held the parameters
+  bool held_still = true;               // and in each the parameters' weight was 0
   double noise_std = 0.0;
 };
 
@@ -228,6 +230,10 @@ GateRun run_with_gate(double gate, bool fault, double model_error_gain = 0.0) {
     if (c == 49) r.before_fault = out.parameters;
     if (out.parameter_update_weight < 1.0) ++r.down_weighted;
     r.model_error_std.push_back(out.model_error_std);
+    if (out.model_error_hold) {
+      ++r.held;
+      r.held_still = r.held_still && out.parameter_update_weight == 0.0;
+    }
     EXPECT_GE(out.parameter_update_weight, 0.0);
     EXPECT_LE(out.parameter_update_weight, 1.0);
   }
@@ -287,6 +293,9 @@ TEST(Runtime, TheModelErrorGrowsWhileThePlantDepartsFromItsPhysicsAndFadesAfter)
   EXPECT_LT(before, 0.25 * during);
   EXPECT_LT(last, 0.5 * during) << "it should fade once the heater works again";
   EXPECT_LT(moved(both), moved(gate));
+  EXPECT_EQ(gate.held, 0);
+  EXPECT_GT(both.held, 0) << "the parameters should have waited while the model error stood high";
+  EXPECT_TRUE(both.held_still) << "a held cycle must not move the parameters";
 }
 
 // Issue 16: relaxation to prior spread (assimilation.relaxation, Whitaker & Hamill 2012). In the
