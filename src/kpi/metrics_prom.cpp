@@ -125,6 +125,15 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
                "less than their full update (the plant departing from the twin's physics).",
                g.value("down_weighted_cycles", 0L));
     }
+    if (s["confidence"]["model_error"].is_object()) {  // with assimilation.model_error_gain
+      const auto& m = s["confidence"]["model_error"];
+      w.single("model_error", "gauge",
+               "The model error the filter added to the last forecast, the std of its random fields in the readings' "
+               "units: how far the plant departs from the twin's physics by the readings (0 when it agrees).",
+               m.value("final_std", 0.0));
+      w.single("model_error_hold_cycles_total", "counter",
+               "Cycles in which the parameters waited for the model error to fade.", m.value("hold_cycles", 0L));
+    }
   }
   if (s.contains("drift")) {
     w.family("drift_detections_total", "counter", "Drifts detected by the drift monitors.");

@@ -82,6 +82,7 @@ TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   s["resources"] = {{"cpu_core_s", 7.5}, {"energy_j", 75.0}, {"energy_source", "estimate"}};
   s["qc"]["rejected"]["T07"]["stuck"] = 4;
   s["qc"]["rejected"]["odd \"name\""]["stuck"] = 1;
+  s["confidence"]["model_error"] = {{"gain", 0.1}, {"mean_std", 0.05}, {"max_std", 0.4}, {"final_std", 0.125}, {"hold_cycles", 17}};
   const std::string text = twin::detail::prometheus(nine_cells(), s);
   EXPECT_NE(text.find("# TYPE twin_cycles_total counter\ntwin_cycles_total{twin=\"k\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_deadline_misses_total{twin=\"k\"} 1\n"), std::string::npos) << text;
@@ -95,6 +96,8 @@ TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   EXPECT_NE(text.find("twin_energy_joules_total{twin=\"k\",source=\"estimate\"} 75\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_qc_rejected_total{twin=\"k\",sensor=\"T07\",reason=\"stuck\"} 4\n"), std::string::npos) << text;
   EXPECT_NE(text.find("sensor=\"odd \\\"name\\\"\""), std::string::npos) << text;  // quotes escaped
+  EXPECT_NE(text.find("# TYPE twin_model_error gauge\ntwin_model_error{twin=\"k\"} 0.125\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_model_error_hold_cycles_total{twin=\"k\"} 17\n"), std::string::npos) << text;
   // No unit but the base ones: nothing in milliseconds any more (promtool's lint).
   EXPECT_EQ(text.find("millisecond"), std::string::npos) << text;
   EXPECT_EQ(text.find("# TYPE twin_reading_to_advice_seconds"), std::string::npos) << "empty histograms are left out";
