@@ -101,32 +101,34 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
                pair("fault", f.value("type", "")) + "," + pair("target", f.value("target", "")) + "," +
                    pair("onset_seconds", std::to_string(static_cast<long>(f.value("onset_s", 0.0)))));
   }
-  if (s.contains("confidence")) {
+  if (s.contains("confidence") && s["confidence"].is_object()) {
+    // s is const: operator[] must not meet a missing key (a replay or stream run has no
+    // "parameters" or "sensors", a run without the model error no "model_error").
+    const auto& c = s["confidence"];
+    const auto object = [&c](const char* key) { return c.contains(key) && c[key].is_object(); };
     w.family("coverage_ratio", "gauge",
              "Share of checks with the truth inside the ensemble's mean +-2 sd (0.95 when calibrated).");
     for (const char* what : {"parameters", "sensors"})
-      if (s["confidence"][what].is_object())
-        w.sample("coverage_ratio", s["confidence"][what].value("coverage_2sigma", NAN), pair("of", what));
-    if (s["confidence"]["innovations"].is_object())
-      w.sample("coverage_ratio", s["confidence"]["innovations"].value("coverage_2sigma", NAN), pair("of", "innovations"));
+      if (object(what)) w.sample("coverage_ratio", c[what].value("coverage_2sigma", NAN), pair("of", what));
+    if (object("innovations"))
+      w.sample("coverage_ratio", c["innovations"].value("coverage_2sigma", NAN), pair("of", "innovations"));
     w.family("spread_skill_ratio", "gauge", "RMS ensemble spread over RMS error against the truth (1 when calibrated).");
     for (const char* what : {"parameters", "sensors"})
-      if (s["confidence"][what].is_object() && s["confidence"][what]["spread_skill_ratio"].is_number())
-        w.sample("spread_skill_ratio", s["confidence"][what]["spread_skill_ratio"].get<double>(), pair("of", what));
-    if (s["confidence"]["innovations"].is_object()) {
+      if (object(what) && c[what].contains("spread_skill_ratio") && c[what]["spread_skill_ratio"].is_number())
+        w.sample("spread_skill_ratio", c[what]["spread_skill_ratio"].get<double>(), pair("of", what));
+    if (object("innovations")) {
       w.family("innovation_mean_squared_ratio", "gauge",
                "Mean squared innovation over the filter's predicted variance, assimilated readings after spin-up (1 when calibrated).");
-      w.sample("innovation_mean_squared_ratio", s["confidence"]["innovations"].value("mean_squared_normalised", NAN));
+      w.sample("innovation_mean_squared_ratio", c["innovations"].value("mean_squared_normalised", NAN));
     }
-    if (s["confidence"]["parameter_gate"].is_object()) {
-      const auto& g = s["confidence"]["parameter_gate"];
+    if (object("parameter_gate")) {
       w.single("parameter_gate_down_weighted_cycles_total", "counter",
                "Assimilated cycles whose readings failed the filter's consistency test, so that the parameters moved by "
                "less than their full update (the plant departing from the twin's physics).",
-               g.value("down_weighted_cycles", 0L));
+               c["parameter_gate"].value("down_weighted_cycles", 0L));
     }
-    if (s["confidence"]["model_error"].is_object()) {  // with assimilation.model_error_gain
-      const auto& m = s["confidence"]["model_error"];
+    if (object("model_error")) {  // with assimilation.model_error_gain
+      const auto& m = c["model_error"];
       w.single("model_error", "gauge",
                "The model error the filter added to the last forecast, the std of its random fields in the readings' "
                "units: how far the plant departs from the twin's physics by the readings (0 when it agrees).",

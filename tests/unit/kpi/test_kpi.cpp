@@ -101,4 +101,11 @@ TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   // No unit but the base ones: nothing in milliseconds any more (promtool's lint).
   EXPECT_EQ(text.find("millisecond"), std::string::npos) << text;
   EXPECT_EQ(text.find("# TYPE twin_reading_to_advice_seconds"), std::string::npos) << "empty histograms are left out";
+  // Without the model error (the default) its metrics are left out, and nothing reads a key that
+  // is not there.
+  s["confidence"].erase("model_error");
+  s["confidence"]["parameter_gate"] = {{"down_weighted_cycles", 2}};
+  const std::string plain = twin::detail::prometheus(nine_cells(), s);
+  EXPECT_EQ(plain.find("twin_model_error"), std::string::npos) << plain;
+  EXPECT_NE(plain.find("twin_parameter_gate_down_weighted_cycles_total{twin=\"k\"} 2\n"), std::string::npos) << plain;
 }
