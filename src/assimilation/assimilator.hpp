@@ -45,6 +45,9 @@ struct AnalysisReport {
   int readings = 0;
   /// The weight this cycle's consistency test gives (1 unless it failed).
   double test_weight = 1.0;
+  /// The readings passed the consistency test, at assimilation.parameter_gate (at 0.001 when the
+  /// gate is off); the model error grows only in a cycle that did not (assimilation/model_error.hpp).
+  bool consistent = true;
   /// The share of the parameter update applied: the test's weight, at most the cap.
   double parameter_weight = 1.0;
   /// Per estimated parameter, the move of its ensemble mean the gate withheld: (1 - weight) times

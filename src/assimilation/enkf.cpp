@@ -204,8 +204,9 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     for (int r = 0; r < n; ++r) statistic += d[r] * g_inv_d[r];
     report.innovation_statistic = statistic;
     report.readings = n;
-    if (m_config.parameter_gate > 0.0)
-      report.test_weight = parameter_update_weight(statistic, chi_square_upper_quantile(n, m_config.parameter_gate));
+    const double threshold = chi_square_upper_quantile(n, m_config.parameter_gate > 0.0 ? m_config.parameter_gate : 0.001);
+    report.consistent = !(statistic > threshold);
+    if (m_config.parameter_gate > 0.0) report.test_weight = parameter_update_weight(statistic, threshold);
     report.parameter_weight = std::min(report.test_weight, obs.parameter_weight_cap);
   }
 

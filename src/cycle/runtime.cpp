@@ -245,12 +245,9 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     out.parameter_update_weight = analysis.parameter_weight;
     out.parameter_withheld = analysis.parameter_withheld;
     gate_hold.record(analysis.test_weight, config.assimilation.parameter_gate_hold_cycles);
-    if (model_error_noise) {
-      const double alpha = config.assimilation.parameter_gate > 0.0 ? config.assimilation.parameter_gate : 0.001;
-      const bool consistent = !(analysis.innovation_statistic > detail::chi_square_upper_quantile(analysis.readings, alpha));
+    if (model_error_noise)
       model_error.update(obs, fmean, fstd, config.assimilation.inflation, config.assimilation.model_error_gain,
-                         consistent);
-    }
+                         analysis.consistent);
     hx = observation->apply(x);
     last_assimilate_ms = ms_since(stage);
   }

@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "assimilation/assimilator.hpp"
-#include "assimilation/enkf.hpp"
 #include "assimilation/model_error.hpp"
 #include "cycle/observation_operator.hpp"
 #include "cycle/snapshots.hpp"
