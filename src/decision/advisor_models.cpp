@@ -121,10 +121,15 @@ void AdvisorModels::load_anomaly(int cycle) {
   }
 }
 
-double anomaly_threshold(const AdvisorConfig& advisor, const advisor::ModelPackage& model) {
+double anomaly_threshold(const AdvisorConfig& advisor, const advisor::ModelPackage& model, const std::string& fault_class) {
   if (advisor.anomaly_threshold) return *advisor.anomaly_threshold;
-  const auto it = model.metrics.find("anomaly_threshold");
-  return it != model.metrics.end() && it->second > 0.0 && it->second <= 1.0 ? it->second : default_anomaly_threshold;
+  const auto usable = [&](const std::string& key) {
+    const auto it = model.metrics.find(key);
+    return it != model.metrics.end() && it->second > 0.0 && it->second <= 1.0 ? &it->second : nullptr;
+  };
+  if (const double* t = usable("anomaly_threshold:" + fault_class)) return *t;
+  if (const double* t = usable("anomaly_threshold")) return *t;
+  return default_anomaly_threshold;
 }
 
 }  // namespace twin::detail

@@ -68,8 +68,10 @@ class AdvisorModels {
 
 /// Threshold of a model without one of its own (imported, or trained before twinrt chose them).
 inline constexpr double default_anomaly_threshold = 0.8;
-/// The anomaly threshold in force: advisor.anomaly_threshold if set, else the one `twin train`
-/// chose on its validation scenarios (the model's metric "anomaly_threshold"), else the default.
-double anomaly_threshold(const AdvisorConfig& advisor, const advisor::ModelPackage& model);
+/// The anomaly threshold in force for `fault_class`: advisor.anomaly_threshold if set, else the
+/// one `twin train` chose for that class on held-out scenarios (the model's metric
+/// "anomaly_threshold:<class>"), else its one threshold for all (models trained before the
+/// per-class ones: "anomaly_threshold"), else the default.
+double anomaly_threshold(const AdvisorConfig& advisor, const advisor::ModelPackage& model, const std::string& fault_class);
 
 }  // namespace twin::detail

@@ -55,7 +55,7 @@ AnomalyReport Decider::diagnose(const DecisionInputs& in, const std::vector<Sens
   r.consulted = true;
   r.fault_class = anomaly_classes()[best];
   r.confidence = prob[best];
-  r.flagged = best != 0 && prob[best] >= anomaly_threshold(ac, anomaly->package());
+  r.flagged = best != 0 && prob[best] >= anomaly_threshold(ac, anomaly->package(), r.fault_class);
   if (best == 0) return r;
   // Attribution: the sensors whose readings depart most from the forecast over the window.
   const std::vector<double>& share = m_models->anomaly_features().evidence();

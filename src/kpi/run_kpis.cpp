@@ -120,7 +120,7 @@ void RunKpis::score_anomaly(int c, const CycleOutcome& out, bool with_schedule) 
   if (!with_schedule) return;
   // No event in effect or settling: none ended within its settling cycles, and the filter
   // consistent with the readings again since the last one (QuietCycles, as twin train's).
-  const bool quiet = m_quiet.next(c, chi_square_upper_tail(out.accepted, out.innovation_statistic));
+  const bool quiet = m_quiet.next(c, settling_consistency(out));
   for (Scheduled& e : m_scheduled) {
     if (!e.cycles.contains(c) || !out.anomaly.flagged) continue;
     if (e.first_flag < 0) {

@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "assimilation/enkf.hpp"
 #include "solvers/ensemble.hpp"
 
 namespace twin::detail {
@@ -46,6 +47,12 @@ double drift_factor(const PlantEventConfig& e, double t) {
 }
 
 }  // namespace
+
+double settling_consistency(const CycleOutcome& out) {
+  for (const SensorEstimate& s : out.sensors)
+    if (s.qc == QcReason::innovation) return 0.0;
+  return chi_square_upper_tail(out.accepted, out.innovation_statistic);
+}
 
 EventCycles event_cycles(const PlantEventConfig& e, double period) {
   // Cycle c covers [c T, (c + 1) T) and reads its sensors at (c + 1) T.

@@ -42,7 +42,8 @@ EventCycles event_cycles(const PlantEventConfig& event, double period);
 /// false-alarm figures (twin train's scenarios, a run's KPIs): no event in effect, none ended
 /// within its fixed settling cycles, and the twin settled, from its start and again after each
 /// event: its readings passed the filter's consistency test (the innovation statistic's
-/// chi-square upper tail at least settle_alpha) in the last settle_consistent_cycles cycles. A
+/// chi-square upper tail at least settle_alpha, and none rejected for departing from the
+/// forecast: settling_consistency) in the last settle_consistent_cycles cycles. A
 /// twin still spinning up, or still far from the plant after a fault (a tail near 0 long after
 /// the fixed settling), is catching up, not quiet; once settled, a cycle that fails the test is
 /// quiet (a candidate false alarm). Feed every cycle in order; the state is two counters.
@@ -93,6 +94,13 @@ class QuietCycles {
   std::vector<long> m_settle;
   long long m_consistent = 0, m_unsettled = 1;  // the twin starts unsettled (its spin-up)
 };
+
+/// A cycle's consistency for QuietCycles::next: the assimilated readings' chi-square upper tail
+/// (NaN when none were), or 0 when QC rejected a reading for departing from the forecast. That
+/// reading is left out of the statistic, yet where no sensor fault is in effect it is the twin
+/// still far from the plant: after a heater fails, the twin can track the cells around it again
+/// while the heater's own sensor stays kelvins off and rejected for cycles.
+double settling_consistency(const CycleOutcome& out);
 
 class PlantEmulator {
  public:

@@ -213,7 +213,7 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
         throw Error("anomaly training data: the twin's solver failed in scenario " + std::to_string(g) + " at cycle " +
                     std::to_string(c) + " (" + out.solver_status + ")");
       const double consistency = chi_square_upper_tail(out.accepted, out.innovation_statistic);
-      const bool is_quiet = quiet.next(c, consistency);
+      const bool is_quiet = quiet.next(c, settling_consistency(out));
       if (c + 1 <= warmup) continue;  // diagnosis is not armed yet
       const int label = anomaly_label(sc.config.source.plant.events, c, T);
       if (cycles) cycles->push_back({g, c, label, x, consistency, is_quiet});

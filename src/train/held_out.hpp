@@ -32,23 +32,33 @@ struct ScoredCycle {
 /// Scores `cycles` with `model` (ScoredCycle::score).
 std::vector<ScoredCycle> score_cycles(const advisor::Model& model, const std::vector<ScenarioCycle>& cycles);
 
-/// The conformal threshold over held-out scored cycles' quiet ones (ScenarioCycle::quiet): just
-/// above the k-th highest of their n scores, k = floor(budget (n + 1)), so that a new quiet cycle
-/// is flagged with probability at most budget; within [0.5, 0.999]. Records "anomaly_threshold",
-/// "validation_quiet_cycles", "validation_false_alarm_rate" and "validation_false_alarm_bound"
-/// (k / (n + 1); 1 / (n + 1) when n is too small for the budget), and logs the cycle that set it.
-double choose_anomaly_threshold(const Config& config, std::vector<ScoredCycle> scored, double budget, Metrics& out);
-/// The same over `validation` scored by `model` (split conformal).
-double choose_anomaly_threshold(const Config& config, const advisor::Model& model,
-                                const std::vector<ScenarioCycle>& validation, double budget, Metrics& out);
+/// Per class (index in anomaly_classes()), the probability at which the diagnosis flags it when it
+/// is the most probable; [0] (none) is never flagged and holds 1.
+using AnomalyThresholds = std::vector<double>;
 
-/// The test scenarios with the model flagging at `threshold`: "test_false_alarm_rate" over quiet
+/// The conformal thresholds over held-out scored cycles' quiet ones (ScenarioCycle::quiet), one
+/// per fault class, the budget shared equally among the C - 1 of them: class c's threshold lies
+/// just above the k-th highest score of the quiet cycles called c, k = floor(budget / (C - 1)
+/// (n + 1)) over all n quiet cycles, so that a new quiet cycle is flagged as c with probability
+/// at most k / (n + 1), and as anything with probability at most budget; each within [0.5,
+/// 0.999]. A class the quiet cycles seldom call is not held to the threshold another class's
+/// false alarms set. Records "anomaly_threshold:<class>", "anomaly_threshold" (the highest, for
+/// readers of one threshold), "validation_quiet_cycles", "validation_false_alarm_rate" and
+/// "validation_false_alarm_bound" ((C - 1) max(k, 1) / (n + 1)), and logs the cycle that set
+/// each.
+AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<ScoredCycle> scored, double budget,
+                                            Metrics& out);
+/// The same over `validation` scored by `model` (split conformal).
+AnomalyThresholds choose_anomaly_thresholds(const Config& config, const advisor::Model& model,
+                                            const std::vector<ScenarioCycle>& validation, double budget, Metrics& out);
+
+/// The test scenarios with the model flagging at `thresholds`: "test_false_alarm_rate" over quiet
 /// cycles; per class c, over the labelled cycles, "test_precision:c", "test_recall:c" and the
 /// confusion counts "test_confusion:TRUE>CALLED" (CALLED none when not flagged); per fault
 /// class over the scheduled events, "test_events:c", "test_named:c" (named with its class
 /// while in effect), "test_named_in_time:c" (within 3 cycles for sensor faults, 5 for plant
 /// faults), "test_delay_mean:c" and "test_delay_max:c" in cycles from onset.
-void test_anomaly_model(const Config& config, const advisor::Model& model, double threshold,
+void test_anomaly_model(const Config& config, const advisor::Model& model, const AnomalyThresholds& thresholds,
                         const std::vector<ScenarioCycle>& test, Metrics& out);
 
 /// The surrogate on the test control sequences: "test_rmse", "test_relative_error" (as the

@@ -116,9 +116,12 @@ advisor::TrainSpec spec_for(const TrainingConfig& t, const std::string& name, co
 void log_anomaly_figures(Metrics& m, const std::vector<Held>& held) {
   const long held_out = std::count(held.begin(), held.end(), Held::validation) +
                         (m["threshold_folds"] > 0 ? std::count(held.begin(), held.end(), Held::training) : 0);
-  spdlog::info("twin train: anomaly threshold {:.3f}, chosen on {} held-out scenarios ({} quiet cycles{}) to a false-alarm "
-               "budget of {:.2g} per quiet cycle (reached: {:.4f})",
-               m["anomaly_threshold"], held_out, static_cast<long>(m["validation_quiet_cycles"]),
+  std::string per_class;
+  for (const std::string& c : anomaly_classes())
+    if (m.count("anomaly_threshold:" + c)) per_class += fmt::format("{}{} {:.3f}", per_class.empty() ? "" : ", ", c, m["anomaly_threshold:" + c]);
+  spdlog::info("twin train: anomaly thresholds {}, chosen on {} held-out scenarios ({} quiet cycles{}) to a false-alarm "
+               "budget of {:.2g} per quiet cycle, shared among the classes (reached: {:.4f})",
+               per_class, held_out, static_cast<long>(m["validation_quiet_cycles"]),
                m["threshold_folds"] > 0 ? ", cross-fitted in " + std::to_string(static_cast<int>(m["threshold_folds"])) + " folds" : "",
                m["anomaly_false_alarm_budget"], m["validation_false_alarm_rate"]);
   if (m["validation_false_alarm_bound"] > m["anomaly_false_alarm_budget"])
@@ -339,9 +342,10 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     }
     if (rank == 0 && !scored.empty()) {
       const advisor::Model model(p);
-      const double threshold = choose_anomaly_threshold(config, scored, config.training.anomaly_false_alarm_rate, p.metrics);
+      const AnomalyThresholds thresholds =
+          choose_anomaly_thresholds(config, scored, config.training.anomaly_false_alarm_rate, p.metrics);
       p.metrics["threshold_folds"] = folds >= 2 ? folds : 0;
-      if (!test.empty()) test_anomaly_model(config, model, threshold, test, p.metrics);
+      if (!test.empty()) test_anomaly_model(config, model, thresholds, test, p.metrics);
       if (log) log_anomaly_figures(p.metrics, held);
     }
     register_model(p, config, registry, digest, size, data_s, seconds_since(train_start), comm);

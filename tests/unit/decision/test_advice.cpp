@@ -172,17 +172,25 @@ void remove_model(const std::string& registry, const std::string& model) {
   MPI_Barrier(MPI_COMM_WORLD);
 }
 
-TEST(Anomaly, TheThresholdIsTheConfigsElseTheModelsElseTheDefault) {
+TEST(Anomaly, TheThresholdIsTheConfigsElseTheModelsForTheClassElseItsOneElseTheDefault) {
+  using twin::detail::anomaly_threshold;
   twin::AdvisorConfig a;
   twin::advisor::ModelPackage p;
-  EXPECT_EQ(twin::detail::anomaly_threshold(a, p), twin::detail::default_anomaly_threshold);  // imported, or older
-  p.metrics["anomaly_threshold"] = 0.9;  // chosen by twin train on its validation scenarios
-  EXPECT_EQ(twin::detail::anomaly_threshold(a, p), 0.9);
-  a.anomaly_threshold = 0.7;  // the operator's word wins
-  EXPECT_EQ(twin::detail::anomaly_threshold(a, p), 0.7);
+  EXPECT_EQ(anomaly_threshold(a, p, "heat_source"), twin::detail::default_anomaly_threshold);  // imported
+  p.metrics["anomaly_threshold"] = 0.9;  // one for all classes (a model trained before per-class ones)
+  EXPECT_EQ(anomaly_threshold(a, p, "heat_source"), 0.9);
+  p.metrics["anomaly_threshold:heat_source"] = 0.6;  // chosen by twin train for the class
+  p.metrics["anomaly_threshold:sensor_fault"] = 0.95;
+  EXPECT_EQ(anomaly_threshold(a, p, "heat_source"), 0.6);
+  EXPECT_EQ(anomaly_threshold(a, p, "sensor_fault"), 0.95);
+  EXPECT_EQ(anomaly_threshold(a, p, "cooling_degradation"), 0.9);  // none of its own
+  a.anomaly_threshold = 0.7;  // the operator's word wins, for every class
+  EXPECT_EQ(anomaly_threshold(a, p, "heat_source"), 0.7);
+  EXPECT_EQ(anomaly_threshold(a, p, "sensor_fault"), 0.7);
   a.anomaly_threshold.reset();
-  p.metrics["anomaly_threshold"] = 1.5;  // not a probability: not used
-  EXPECT_EQ(twin::detail::anomaly_threshold(a, p), twin::detail::default_anomaly_threshold);
+  p.metrics["anomaly_threshold:heat_source"] = 1.5;  // not a probability: not used
+  p.metrics["anomaly_threshold"] = -1.0;
+  EXPECT_EQ(anomaly_threshold(a, p, "heat_source"), twin::detail::default_anomaly_threshold);
 }
 
 // The threshold is cross-fitted: the small twin's two fault scenarios make two folds, each
@@ -196,6 +204,12 @@ TEST(Anomaly, TheThresholdIsCrossFittedAndOneScenarioLeavesNothingToFold) {
   EXPECT_EQ(two.metrics.at("threshold_folds"), 2.0);
   EXPECT_GT(two.metrics.at("validation_quiet_cycles"), 0.0);
   EXPECT_GE(two.metrics.at("anomaly_threshold"), 0.5);
+  for (const std::string& k : twin::detail::anomaly_classes())  // one per fault class, the highest the one above
+    if (k != "none") {
+      ASSERT_TRUE(two.metrics.count("anomaly_threshold:" + k)) << k;
+      EXPECT_GE(two.metrics.at("anomaly_threshold:" + k), 0.5);
+      EXPECT_LE(two.metrics.at("anomaly_threshold:" + k), two.metrics.at("anomaly_threshold"));
+    }
 
   twin::Config c = advised_config((scratch() / "one_scenario").string());
   c.training.anomaly_scenarios = 1;
@@ -207,7 +221,8 @@ TEST(Anomaly, TheThresholdIsCrossFittedAndOneScenarioLeavesNothingToFold) {
   const twin::io::ModelRegistry one(*c.advisor->registry);
   const twin::advisor::ModelPackage p = twin::io::read_model(one.path("anomaly", *one.active("anomaly")));
   EXPECT_FALSE(p.metrics.count("anomaly_threshold"));
-  EXPECT_EQ(twin::detail::anomaly_threshold(*c.advisor, p), twin::detail::default_anomaly_threshold);
+  EXPECT_FALSE(p.metrics.count("anomaly_threshold:heat_source"));
+  EXPECT_EQ(twin::detail::anomaly_threshold(*c.advisor, p, "heat_source"), twin::detail::default_anomaly_threshold);
 }
 
 TEST(Anomaly, TrainedModelDiagnosesAfterItsWarmUpAndIsAudited) {
@@ -220,8 +235,7 @@ TEST(Anomaly, TrainedModelDiagnosesAfterItsWarmUpAndIsAudited) {
   }
   const auto& classes = twin::detail::anomaly_classes();
   const twin::io::ModelRegistry registry(trained_registry());
-  const double threshold =
-      twin::detail::anomaly_threshold(*c.advisor, twin::io::read_model(registry.path("anomaly", *registry.active("anomaly"))));
+  const twin::advisor::ModelPackage model = twin::io::read_model(registry.path("anomaly", *registry.active("anomaly")));
   for (int i = 3; i < 6; ++i) {
     const twin::AnomalyReport& a = out[i].anomaly;
     EXPECT_TRUE(a.consulted) << a.reason;
@@ -229,7 +243,7 @@ TEST(Anomaly, TrainedModelDiagnosesAfterItsWarmUpAndIsAudited) {
     EXPECT_NE(std::find(classes.begin(), classes.end(), a.fault_class), classes.end()) << a.fault_class;
     EXPECT_GE(a.confidence, 1.0 / static_cast<double>(classes.size()));  // the most probable of five
     EXPECT_LE(a.confidence, 1.0);
-    EXPECT_EQ(a.flagged, a.fault_class != "none" && a.confidence >= threshold);
+    EXPECT_EQ(a.flagged, a.fault_class != "none" && a.confidence >= twin::detail::anomaly_threshold(*c.advisor, model, a.fault_class));
     EXPECT_EQ(a.sensors.size(), a.attribution.size());
     EXPECT_TRUE(out[i].advisor.consulted);  // the surrogate advises beside it
   }

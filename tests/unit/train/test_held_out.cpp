@@ -113,47 +113,65 @@ TEST(HeldOut, TheThresholdsFoldsCoverTheNonTestScenariosEvenly) {
   EXPECT_EQ(few, (std::vector<int>{-1, 0, 1, 2, 3}));
 }
 
-// The split-conformal rule: just above the k-th highest quiet score, k = floor(budget (n + 1)),
-// so that a new quiet cycle is flagged with probability at most k / (n + 1) <= budget.
-TEST(HeldOut, TheThresholdBoundsTheFalseAlarmRateOnNewQuietCyclesByTheBudget) {
+// The split-conformal rule per class: class c's threshold just above the k-th highest score of
+// the quiet cycles called c, k = floor(budget / (C - 1) (n + 1)) over all n quiet cycles, so
+// that a new quiet cycle is flagged as c with probability at most k / (n + 1), as anything with
+// at most budget; and a class the quiet cycles keep calling sets no other class's threshold.
+TEST(HeldOut, TheThresholdsBoundTheFalseAlarmRateOnNewQuietCyclesByTheBudgetClassByClass) {
   const twin::Config c = small_plate();
   const double T = c.twin.control_period_s;
   const twin::advisor::Model model = logits_model();
-  // Quiet cycles called heat_source with probabilities spread over [0.5, 0.98].
+  const auto& names = twin::detail::anomaly_classes();
+  const double fault_classes = static_cast<double>(names.size() - 1);
+  // Quiet cycles called heat_source (2) with probabilities spread over [0.5, 0.98], or
+  // cooling_degradation (3) at 0.99; no quiet cycle calls the other two.
   std::vector<ScenarioCycle> validation;
-  std::vector<double> scores;
-  for (int g = 0; g < 4; ++g) {
+  std::vector<double> heat;
+  long quiet_cycles = 0;
+  for (int g = 0; g < 12; ++g) {
     const auto events = twin::detail::fault_scenario(c, g).config.source.plant.events;
     for (int k = 21; k < c.training.anomaly_cycles; ++k) {
       const bool q = quiet(events, k, T);
       const double p = 0.5 + 0.48 * std::fmod(0.618 * k + 0.377 * g, 1.0);  // distinct across scenarios
-      validation.push_back({g, k, 0, calling(q ? 2 : 1, q ? p : 0.99), 0.5, q});
-      if (q) scores.push_back(p);
+      const bool cooling = k % 3 == 0;
+      validation.push_back({g, k, 0, q ? (cooling ? calling(3, 0.99) : calling(2, p)) : calling(1, 0.99), 0.5, q});
+      quiet_cycles += q;
+      if (q && !cooling) heat.push_back(p);
     }
   }
-  ASSERT_GT(scores.size(), 100u);
+  ASSERT_GT(heat.size(), 150u);
   twin::detail::Metrics m;
   const double budget = 0.05;
-  const double t = twin::detail::choose_anomaly_threshold(c, model, validation, budget, m);
+  const auto t = twin::detail::choose_anomaly_thresholds(c, model, validation, budget, m);
+  ASSERT_EQ(t.size(), names.size());
+  const double n = static_cast<double>(quiet_cycles);
+  const std::size_t k = static_cast<std::size_t>(std::floor(budget / fault_classes * (n + 1.0)));
+  ASSERT_GE(k, 2u);
+  const std::size_t allowed = k - 1;  // flagged as heat_source on validation
+  std::sort(heat.begin(), heat.end(), std::greater<>());
   // The model computes in float32: its probabilities match these to about 1e-7.
-  const std::size_t k = static_cast<std::size_t>(std::floor(budget * (scores.size() + 1.0)));
-  const std::size_t allowed = k - 1;  // flagged on validation
-  std::sort(scores.begin(), scores.end(), std::greater<>());
-  ASSERT_GT(scores[allowed - 1] - scores[allowed], 1e-4);  // distinct enough to tell apart
-  EXPECT_NEAR(t, scores[allowed], 1e-5);  // just above the first quiet cycle it must not flag
-  EXPECT_GT(scores[allowed - 1], t);      // and no higher: the ones it may flag are flagged
-  EXPECT_EQ(m.at("anomaly_threshold"), t);
-  EXPECT_NEAR(m.at("validation_false_alarm_rate"), static_cast<double>(allowed) / scores.size(), 1e-12);
-  EXPECT_EQ(m.at("validation_quiet_cycles"), static_cast<double>(scores.size()));
+  ASSERT_GT(heat[allowed - 1] - heat[allowed], 1e-4);  // distinct enough to tell apart
+  EXPECT_NEAR(t[2], heat[allowed], 1e-5);  // just above the first quiet cycle it must not flag
+  EXPECT_GT(heat[allowed - 1], t[2]);      // and no higher: the ones it may flag are flagged
+  EXPECT_NEAR(t[3], 0.99, 1e-5);          // above all of cooling_degradation's quiet calls
+  EXPECT_GT(t[3], t[2]);                   // which do not raise heat_source's
+  EXPECT_EQ(t[1], 0.5);                    // never called on a quiet cycle: the floor
+  EXPECT_EQ(t[4], 0.5);
+  for (std::size_t i = 1; i < names.size(); ++i) EXPECT_EQ(m.at("anomaly_threshold:" + names[i]), t[i]);
+  EXPECT_EQ(m.at("anomaly_threshold"), t[3]);  // the highest, for readers of one threshold
+  EXPECT_NEAR(m.at("validation_false_alarm_rate"), static_cast<double>(allowed) / n, 1e-12);
+  EXPECT_EQ(m.at("validation_quiet_cycles"), n);
   EXPECT_LE(m.at("validation_false_alarm_rate"), budget);
-  EXPECT_NEAR(m.at("validation_false_alarm_bound"), static_cast<double>(k) / (scores.size() + 1.0), 1e-12);
+  EXPECT_NEAR(m.at("validation_false_alarm_bound"), fault_classes * static_cast<double>(k) / (n + 1.0), 1e-12);
   EXPECT_LE(m.at("validation_false_alarm_bound"), budget);
-  // Too few quiet cycles to certify a budget of 0.001: above the highest, and the bound says so.
+  // Too few quiet cycles to certify a budget of 0.001: above each class's highest, and the bound
+  // says so.
   twin::detail::Metrics few;
-  const double t_few = twin::detail::choose_anomaly_threshold(c, model, validation, 0.001, few);
-  EXPECT_NEAR(t_few, scores[0], 1e-5);
+  const auto t_few = twin::detail::choose_anomaly_thresholds(c, model, validation, 0.001, few);
+  EXPECT_NEAR(t_few[2], heat[0], 1e-5);
+  EXPECT_NEAR(t_few[3], 0.99, 1e-5);
   EXPECT_EQ(few.at("validation_false_alarm_rate"), 0.0);
-  EXPECT_NEAR(few.at("validation_false_alarm_bound"), 1.0 / (scores.size() + 1.0), 1e-12);
+  EXPECT_NEAR(few.at("validation_false_alarm_bound"), fault_classes / (n + 1.0), 1e-12);
   EXPECT_GT(few.at("validation_false_alarm_bound"), 0.001);
 }
 
@@ -188,7 +206,7 @@ TEST(HeldOut, TestFiguresCountEventsDelaysAndConfusion) {
     }
   }
   twin::detail::Metrics m;
-  twin::detail::test_anomaly_model(c, model, 0.8, test, m);
+  twin::detail::test_anomaly_model(c, model, twin::detail::AnomalyThresholds(twin::detail::anomaly_classes().size(), 0.8), test, m);
   long counted = 0, named = 0;
   double delay_sum = 0.0;
   for (const std::string& k : twin::detail::anomaly_classes()) {
