@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <random>
 
 #include "assimilation/smooth_field.hpp"
@@ -11,8 +12,9 @@ namespace twin::detail {
 void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<double>& forecast_mean,
                                 const std::vector<double>& forecast_spread, double inflation, double gain,
                                 bool consistent) {
-  double excess = 0.0;
-  int n = 0;
+  double excess = 0.0, persisting = 0.0;
+  int n = 0, both = 0;
+  std::vector<double> innovation(forecast_mean.size(), std::numeric_limits<double>::quiet_NaN());
   for (std::size_t r = 0; r < obs.sensor.size(); ++r) {
     const auto s = static_cast<std::size_t>(obs.sensor[r]);
     if (s >= forecast_mean.size() || s >= forecast_spread.size()) continue;
@@ -22,9 +24,17 @@ void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<dou
     if (!std::isfinite(d) || !std::isfinite(v)) continue;
     excess += std::min(d * d, 9.0 * v) - v;
     ++n;
+    innovation[s] = d;
+    if (s < last_innovation.size() && std::isfinite(last_innovation[s])) {
+      persisting += std::clamp(d * last_innovation[s], -9.0 * v, 9.0 * v);
+      ++both;
+    }
   }
-  if (n == 0 || !(gain > 0.0) || (excess > 0.0 && consistent)) return;
-  variance = std::max(0.0, variance + gain * excess / n);
+  last_innovation = std::move(innovation);
+  if (n == 0 || !(gain > 0.0)) return;
+  const double mean_excess = excess / n;
+  if (mean_excess <= 0.0) variance = std::max(0.0, variance + gain * mean_excess);
+  else if (!consistent && both > 0) variance += gain * std::max(0.0, std::min(mean_excess, persisting / both));
 }
 
 bool ModelErrorVariance::holds_parameters(const ObservationSet& obs) const {

@@ -29,12 +29,22 @@ namespace twin::detail {
 /// saves it in snapshots. Identical on every rank (it is computed from the same numbers).
 struct ModelErrorVariance {
   double variance = 0.0;
+  /// Per configured sensor, its assimilated reading's innovation in the last update (NaN: none).
+  std::vector<double> last_innovation;
   /// One cycle's estimate from the assimilated readings: with v_r = (inflation x forecast
   /// spread)^2 + R for reading r (the spread the filter's analysis assumed, after its
-  /// multiplicative inflation) and d_r its innovation, the excess mean(min(d_r^2, 9 v_r) - v_r) moves q^2 by
-  /// `gain` of itself, and q^2 stays >= 0. The clip at 3 sd keeps one wild reading QC let
-  /// through from inflating the twin for tens of cycles. It grows only when `consistent` is
-  /// false (the cycle failed the consistency test); it shrinks in any cycle.
+  /// multiplicative inflation) and d_r its innovation, the excess mean(min(d_r^2, 9 v_r) - v_r).
+  /// Below 0 it moves q^2 by `gain` of itself, in any cycle (q^2 stays >= 0). Above 0, only in a
+  /// cycle that fails the consistency test (`consistent` false), q^2 grows by `gain` of the part
+  /// of it that persists from the last cycle: the lag-one products mean(d_r d_r') over the
+  /// sensors read in both (d_r' the last innovation, each product clipped to +-9 v_r), and no
+  /// more than the excess. A plant that departs from the twin's physics by b departs cycle after
+  /// cycle the same way: E[d d'] = b^2, the readings' noise dropping out (E[d^2] = b^2 + v). The
+  /// innovations of a calibrated filter are uncorrelated in time (Mehra 1970, IEEE Trans. Autom.
+  /// Control 15, 175-184), and wild readings that flip sign give d d' < 0: neither inflates the
+  /// twin. Grown on d^2 alone, wild readings QC's buddy check let through in pairs grew q^2 by
+  /// a share of itself each cycle (the clip scales with q^2), to 51 K in 20 cycles, and every
+  /// later wild reading passed QC (tests/degraded, wild_noise).
   /// `forecast_mean`/`forecast_spread` are per configured sensor, the ensemble's at the sensors
   /// before the analysis.
   void update(const ObservationSet& obs, const std::vector<double>& forecast_mean,

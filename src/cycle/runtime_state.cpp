@@ -21,6 +21,7 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.hx_good", hx_good);
   a.put("runtime.gate_memory", gate_hold.weights);
   a.put("runtime.model_error_variance", model_error.variance);
+  a.put("runtime.model_error_last_innovation", model_error.last_innovation);
   io::save_observations(a, "runtime.queue", queue);
   a.put("runtime.readings_dropped", readings_dropped);
   std::vector<double> observed, forecast, forecast_spread, analysis, spread;
@@ -72,6 +73,17 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
   model_error.variance = a.has("runtime.model_error_variance") ? a.get_double("runtime.model_error_variance") : 0.0;
   if (!(model_error.variance >= 0.0) || !std::isfinite(model_error.variance))
     throw DataError(a.origin() + ": runtime.model_error_variance is not a finite variance >= 0");
+  // The last innovations (NaN: a sensor not assimilated); none in older snapshots, so the first
+  // cycle after restoring one cannot grow the model error.
+  model_error.last_innovation.clear();
+  if (a.has("runtime.model_error_last_innovation")) {
+    model_error.last_innovation = a.doubles("runtime.model_error_last_innovation");
+    if (!model_error.last_innovation.empty() && model_error.last_innovation.size() != static_cast<std::size_t>(S))
+      throw DataError(a.origin() + ": runtime.model_error_last_innovation holds " +
+                      std::to_string(model_error.last_innovation.size()) + " values for " + std::to_string(S) + " sensors");
+    for (double d : model_error.last_innovation)
+      if (std::isinf(d)) throw DataError(a.origin() + ": runtime.model_error_last_innovation holds an infinite innovation");
+  }
   queue = io::restore_observations(a, "runtime.queue");
   readings_dropped = a.has("runtime.readings_dropped") ? static_cast<long>(a.get_int("runtime.readings_dropped")) : 0;
   const std::size_t s_count = static_cast<std::size_t>(S);

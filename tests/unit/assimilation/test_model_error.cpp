@@ -39,17 +39,55 @@ TEST(ModelError, TheVarianceGrowsByItsShareOfTheExcessOnlyInACycleThatFailsTheTe
   ModelErrorVariance q;
   q.update(c.obs, c.mean, c.spread, 1.0, 0.1, true);
   EXPECT_EQ(q.variance, 0.0) << "a cycle that passes the consistency test adds nothing";
-  q.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);
+  q.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);  // the same departure again: it persists
   EXPECT_NEAR(q.variance, 0.1 * (1.0 - 0.13), 1e-12);
-  // A reading 20 sd away counts as 3 sd: one wild reading moves it by at most 8 v times the gain.
+  // The first departure has nothing to persist from: it adds nothing yet.
+  ModelErrorVariance first;
+  first.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);
+  EXPECT_EQ(first.variance, 0.0);
+  // A reading 20 sd away counts as 3 sd: it moves it by at most 8 v times the gain.
   const Cycle wild(4, 20.0 * std::sqrt(0.13), 0.3);
   ModelErrorVariance clipped;
+  clipped.update(wild.obs, wild.mean, wild.spread, 1.0, 0.1, false);
   clipped.update(wild.obs, wild.mean, wild.spread, 1.0, 0.1, false);
   EXPECT_NEAR(clipped.variance, 0.1 * 8.0 * 0.13, 1e-12);
   // The spread the filter assumed is the inflated one: 1.1 x 0.3 gives v = 0.1489.
   ModelErrorVariance inflated;
   inflated.update(c.obs, c.mean, c.spread, 1.1, 0.1, false);
+  inflated.update(c.obs, c.mean, c.spread, 1.1, 0.1, false);
   EXPECT_NEAR(inflated.variance, 0.1 * (1.0 - 0.1489), 1e-12);
+  // Only what persists counts: half the departure last cycle, d d' = 0.5, under this cycle's
+  // excess 0.87; and never more than the excess: twice the departure last cycle, d d' = 2.
+  const Cycle half(4, 0.5, 0.3), twice(4, 2.0, 0.3);
+  ModelErrorVariance part, capped;
+  part.update(half.obs, half.mean, half.spread, 1.0, 0.1, false);
+  part.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);
+  EXPECT_NEAR(part.variance, 0.1 * 0.5, 1e-12);
+  capped.update(twice.obs, twice.mean, twice.spread, 1.0, 0.1, false);
+  capped.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);
+  EXPECT_NEAR(capped.variance, 0.1 * (1.0 - 0.13), 1e-12);
+}
+
+// Wild readings that flip sign from cycle to cycle (QC's buddy check lets them through in pairs
+// of neighbours departing the same way) are no departure of the plant from the twin's physics:
+// they leave the model error at 0, where growing on their squares had run it up to 51 K in 20
+// cycles and let every later wild reading in (tests/degraded, wild_noise).
+TEST(ModelError, ReadingsThatDoNotPersistFromCycleToCycleDoNotGrowIt) {
+  const Cycle up(4, 40.0, 0.3), down(4, -40.0, 0.3);
+  ModelErrorVariance q;
+  for (int k = 0; k < 20; ++k) {
+    const Cycle& c = k % 2 ? up : down;
+    q.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);
+  }
+  EXPECT_EQ(q.variance, 0.0);
+  ASSERT_EQ(q.last_innovation.size(), 4u);
+  EXPECT_DOUBLE_EQ(q.last_innovation[0], 40.0);  // the last cycle's, for the next one (and snapshots)
+  // A sensor not read this cycle has no innovation to persist into the next one.
+  const Cycle three(3, 1.0, 0.3);  // readings of sensors 0..2 only
+  q.update(three.obs, up.mean, up.spread, 1.0, 0.1, false);
+  ASSERT_EQ(q.last_innovation.size(), 4u);
+  EXPECT_DOUBLE_EQ(q.last_innovation[2], 1.0);
+  EXPECT_TRUE(std::isnan(q.last_innovation[3]));
 }
 
 TEST(ModelError, TheVarianceShrinksWhileTheReadingsAgreeAndNeverGoesNegative) {
