@@ -29,7 +29,8 @@ namespace twin::detail {
 /// saves it in snapshots. Identical on every rank (it is computed from the same numbers).
 struct ModelErrorVariance {
   double variance = 0.0;
-  /// Per configured sensor, its assimilated reading's innovation in the last update (NaN: none).
+  /// Per configured sensor, its assimilated reading's innovation in the last cycle (NaN: none);
+  /// empty after a cycle without an analysis (the runtime clears it).
   std::vector<double> last_innovation;
   /// One cycle's estimate from the assimilated readings: with v_r = (inflation x forecast
   /// spread)^2 + R for reading r (the spread the filter's analysis assumed, after its

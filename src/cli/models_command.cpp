@@ -25,17 +25,22 @@ void held_out_figures(const advisor::ModelPackage& p) {
               << get("test_coverage_2sigma");
   if (has("anomaly_threshold")) {
     std::ostringstream per_class;  // one per fault class since they are chosen so; one for all before
+    int classes = 0;
     for (const std::string& c : detail::anomaly_classes())
-      if (has("anomaly_threshold:" + c))
+      if (has("anomaly_threshold:" + c)) {
+        ++classes;  // 0.5: no quiet cycle called the class high enough to set it (the floor)
         per_class << (per_class.tellp() > 0 ? ", " : "") << c << " " << std::fixed << std::setprecision(3)
-                  << get("anomaly_threshold:" + c);
+                  << get("anomaly_threshold:" + c) << (get("anomaly_threshold:" + c) == 0.5 ? " (floor)" : "");
+      }
     if (per_class.tellp() > 0) std::cout << "\n      thresholds " << per_class.str() << "; chosen on ";
     else std::cout << "\n      threshold " << std::setprecision(3) << get("anomaly_threshold") << ", chosen on ";
     std::cout << (get("threshold_folds") > 0 ? "the training and validation scenarios, cross-fitted in " +
                                                    std::to_string(static_cast<int>(get("threshold_folds"))) + " folds: "
                                              : std::string("validation scenarios: "))
               << std::setprecision(4) << get("validation_false_alarm_rate") << " false alarms per quiet cycle (budget "
-              << get("anomaly_false_alarm_budget") << ", " << static_cast<long>(get("validation_quiet_cycles")) << " cycles)";
+              << get("anomaly_false_alarm_budget")
+              << (classes > 0 ? " shared by " + std::to_string(classes) + " classes" : std::string()) << ", "
+              << static_cast<long>(get("validation_quiet_cycles")) << " cycles)";
   }
   if (has("test_quiet_cycles")) {
     const auto& classes = detail::anomaly_classes();

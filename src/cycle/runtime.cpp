@@ -250,6 +250,11 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
                          analysis.consistent);
     hx = observation->apply(x);
     last_assimilate_ms = ms_since(stage);
+  } else {
+    // No analysis (no readings, no time, a failed solver): the next cycle's innovations have no
+    // last cycle's to persist from; paired with older ones, readings that flip sign each cycle
+    // would look persistent at lag two.
+    model_error.last_innovation.clear();
   }
   out.assimilated = assimilate != 0;
   out.timings.assimilate_ms = ms_since(stage);

@@ -125,14 +125,14 @@ AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<Sc
   scored.erase(std::remove_if(scored.begin(), scored.end(), [](const ScoredCycle& s) { return !s.cycle.quiet; }),
                scored.end());
   std::stable_sort(scored.begin(), scored.end(), [](const ScoredCycle& a, const ScoredCycle& b) { return a.score > b.score; });
-  // The split-conformal rule, per class (Mondrian): class c's score of a quiet cycle is its
+  // The split-conformal rule, per class: class c's score of a quiet cycle is its
   // probability when c is the most probable, else 0. A new quiet cycle exchangeable with the n
   // held-out ones scores at or above the k-th highest of theirs with probability at most
   // k / (n + 1); the threshold is just above it, so k - 1 held-out cycles are flagged as c. With
   // k = floor(budget / (C - 1) (n + 1)) the C - 1 classes together stay within the budget. One
   // threshold for all let the class the quiet cycles call most (the plate with model error:
   // cooling_degradation, all of the 30 highest) hide the others' faults. Too few quiet cycles to
-  // certify a class's share (k = 0): above its highest.
+  // certify a class's share (k = 0): above its highest; none at all: 0.999, the highest there is.
   const double n = static_cast<double>(scored.size());
   const std::size_t k = static_cast<std::size_t>(std::floor(budget / static_cast<double>(classes - 1) * (n + 1.0)));
   AnomalyThresholds thresholds(classes, 1.0);
@@ -141,16 +141,17 @@ AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<Sc
     for (const ScoredCycle& s : scored)
       if (s.called == static_cast<int>(c)) mine.push_back(&s);
     const std::size_t at = k == 0 ? 0 : k - 1;
-    thresholds[c] = std::min(0.999, std::max(0.5, at < mine.size() ? std::nextafter(mine[at]->score, 2.0) : 0.0));
+    const double above = scored.empty() ? 1.0 : at < mine.size() ? std::nextafter(mine[at]->score, 2.0) : 0.0;
+    thresholds[c] = std::min(0.999, std::max(0.5, above));
     out["anomaly_threshold:" + names[c]] = thresholds[c];
     if (at < mine.size() && mine[at]->score >= 0.5) {  // which quiet cycle set it: a settling rule too short for this twin shows here
       const ScenarioCycle& q = mine[at]->cycle;
-      spdlog::info("anomaly threshold {:.3f} for {} set by scenario {} cycle {} ({}; consistency {:.2g})", thresholds[c],
+      spdlog::info("anomaly threshold {:.3f} for {} set by scenario {} cycle {} ({}; readings' consistency {:.2g})", thresholds[c],
                    names[c], q.scenario, q.cycle, schedule(config, q.scenario).since(q.cycle), q.consistency);
     }
   }
   out["validation_false_alarm_bound"] =
-      static_cast<double>(classes - 1) * std::max<double>(1.0, static_cast<double>(k)) / (n + 1.0);
+      std::min(1.0, static_cast<double>(classes - 1) * std::max<double>(1.0, static_cast<double>(k)) / (n + 1.0));
   long flagged = 0;
   for (const auto& s : scored) flagged += s.called != 0 && s.score >= thresholds[s.called];
   out["anomaly_threshold"] = *std::max_element(thresholds.begin() + 1, thresholds.end());

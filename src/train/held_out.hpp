@@ -44,8 +44,8 @@ using AnomalyThresholds = std::vector<double>;
 /// 0.999]. A class the quiet cycles seldom call is not held to the threshold another class's
 /// false alarms set. Records "anomaly_threshold:<class>", "anomaly_threshold" (the highest, for
 /// readers of one threshold), "validation_quiet_cycles", "validation_false_alarm_rate" and
-/// "validation_false_alarm_bound" ((C - 1) max(k, 1) / (n + 1)), and logs the cycle that set
-/// each.
+/// "validation_false_alarm_bound" ((C - 1) max(k, 1) / (n + 1), at most 1), and logs the cycle
+/// that set each. Without any quiet cycle, every threshold is 0.999.
 AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<ScoredCycle> scored, double budget,
                                             Metrics& out);
 /// The same over `validation` scored by `model` (split conformal).

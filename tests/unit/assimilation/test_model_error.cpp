@@ -37,14 +37,17 @@ struct Cycle {
 TEST(ModelError, TheVarianceGrowsByItsShareOfTheExcessOnlyInACycleThatFailsTheTest) {
   const Cycle c(4, 1.0, 0.3);  // d^2 = 1 against v = 0.09 + 0.04 = 0.13
   ModelErrorVariance q;
-  q.update(c.obs, c.mean, c.spread, 1.0, 0.1, true);
+  q.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);  // the first departure: nothing to persist from
+  EXPECT_EQ(q.variance, 0.0);
+  q.update(c.obs, c.mean, c.spread, 1.0, 0.1, true);  // it persists, but the cycle passes the test
   EXPECT_EQ(q.variance, 0.0) << "a cycle that passes the consistency test adds nothing";
-  q.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);  // the same departure again: it persists
+  q.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);  // the same departure again, the test failed
   EXPECT_NEAR(q.variance, 0.1 * (1.0 - 0.13), 1e-12);
-  // The first departure has nothing to persist from: it adds nothing yet.
-  ModelErrorVariance first;
-  first.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);
-  EXPECT_EQ(first.variance, 0.0);
+  // After a cycle without an analysis (the runtime clears the last innovations) it waits again.
+  q.last_innovation.clear();
+  const double before = q.variance;
+  q.update(c.obs, c.mean, c.spread, 1.0, 0.1, false);
+  EXPECT_EQ(q.variance, before);
   // A reading 20 sd away counts as 3 sd: it moves it by at most 8 v times the gain.
   const Cycle wild(4, 20.0 * std::sqrt(0.13), 0.3);
   ModelErrorVariance clipped;

@@ -140,8 +140,8 @@ TEST(Runtime, TheParametersRandomWalkKeepsTheirSpreadFromCollapsing) {
   const auto spread_after = [](double wander_s) {
     twin::Config config = twin::load_config(small_plate);
     for (auto& p : config.ensemble.parameters) p.wander_s = wander_s;
-    // The walk alone: the gate and the model error hold spin-up's updates (and the sampling-error
-    // correction, which keeps some spread on its own, is off by default).
+    // The walk alone: the gate holds spin-up's updates, and so would the model error if it were on
+    // (the sampling-error correction, which keeps some spread on its own, is off by default).
     config.assimilation.parameter_gate = 0.0;
     config.assimilation.model_error_gain = 0.0;
     return parameters_after_30_cycles(config);
@@ -168,7 +168,7 @@ TEST(Runtime, AParameterTheReadingsCannotSeeKeepsMoreOfItsPriorSpread) {
     config.physics.reaction_per_s = 0.0;
     config.physics.boundaries.default_face.transfer_m_s = 0.0;
     config.assimilation.parameter_sampling_correction = correction;
-    config.assimilation.model_error_gain = 0.0;  // the correction alone: the model error holds spin-up's updates
+    config.assimilation.model_error_gain = 0.0;  // the correction alone, whatever the default
     return parameters_after_30_cycles(config);
   };
   const auto plain = after(false), corrected = after(true);
