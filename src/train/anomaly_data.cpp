@@ -7,7 +7,6 @@
 #include <cmath>
 #include <random>
 
-#include "assimilation/enkf.hpp"
 #include "ground/mpi.hpp"
 #include "ground/progress.hpp"
 #include "solvers/solver.hpp"
@@ -212,8 +211,8 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
       if (out.solver_status != "ok")
         throw Error("anomaly training data: the twin's solver failed in scenario " + std::to_string(g) + " at cycle " +
                     std::to_string(c) + " (" + out.solver_status + ")");
-      const double consistency = chi_square_upper_tail(out.accepted, out.innovation_statistic);
-      const bool is_quiet = quiet.next(c, settling_consistency(out));
+      const double consistency = settling_consistency(out);
+      const bool is_quiet = quiet.next(c, consistency);
       if (c + 1 <= warmup) continue;  // diagnosis is not armed yet
       const int label = anomaly_label(sc.config.source.plant.events, c, T);
       if (cycles) cycles->push_back({g, c, label, x, consistency, is_quiet});

@@ -135,18 +135,18 @@ AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<Sc
   // certify a class's share (k = 0): above its highest; none at all: 0.999, the highest there is.
   const double n = static_cast<double>(scored.size());
   const std::size_t k = static_cast<std::size_t>(std::floor(budget / static_cast<double>(classes - 1) * (n + 1.0)));
+  const std::size_t at = k == 0 ? 0 : k - 1;
   AnomalyThresholds thresholds(classes, 1.0);
   for (std::size_t c = 1; c < classes; ++c) {
     std::vector<const ScoredCycle*> mine;  // still highest first
     for (const ScoredCycle& s : scored)
       if (s.called == static_cast<int>(c)) mine.push_back(&s);
-    const std::size_t at = k == 0 ? 0 : k - 1;
     const double above = scored.empty() ? 1.0 : at < mine.size() ? std::nextafter(mine[at]->score, 2.0) : 0.0;
     thresholds[c] = std::min(0.999, std::max(0.5, above));
     out["anomaly_threshold:" + names[c]] = thresholds[c];
     if (at < mine.size() && mine[at]->score >= 0.5) {  // which quiet cycle set it: a settling rule too short for this twin shows here
       const ScenarioCycle& q = mine[at]->cycle;
-      spdlog::info("anomaly threshold {:.3f} for {} set by scenario {} cycle {} ({}; readings' consistency {:.2g})", thresholds[c],
+      spdlog::info("anomaly threshold {:.3f} for {} set by scenario {} cycle {} ({}; consistency {:.2g})", thresholds[c],
                    names[c], q.scenario, q.cycle, schedule(config, q.scenario).since(q.cycle), q.consistency);
     }
   }

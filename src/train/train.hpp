@@ -88,8 +88,9 @@ std::vector<int> fold_groups(unsigned seed, unsigned salt, const std::vector<Hel
 struct ScenarioCycle {
   int scenario = 0, cycle = 0, label = -1;
   std::vector<double> x;
-  /// The filter's consistency this cycle: P(chi-square >= its innovation statistic) with the
-  /// assimilated readings' degrees of freedom; NaN when nothing was assimilated.
+  /// The cycle's consistency as QuietCycles judged it (settling_consistency): P(chi-square >= its
+  /// innovation statistic) with the assimilated readings' degrees of freedom, 0 when QC rejected
+  /// a reading against the forecast, NaN when nothing was assimilated.
   double consistency = std::numeric_limits<double>::quiet_NaN();
   /// Quiet for the false-alarm figures (QuietCycles: no event in effect or settling).
   bool quiet = false;
