@@ -237,6 +237,13 @@ struct QcConfig {
   double buddy_sigma = 2.0;           ///< when a sensor within the radius departs the same way by
                                       ///< more than buddy_sigma of its own spread: a physical change,
                                       ///< not a sensor fault. 0 disables the buddy check.
+  /// The buddy check's memory: a buddy also counts by its recent lean, the exponentially
+  /// weighted mean of its departures (in its own spread) with this share carried from one
+  /// cycle to the next, scaled so that white departures give it unit spread. 0: this cycle's
+  /// departure only. A local plant change at one sensor shows first, and most, at that sensor;
+  /// the filter then pulls its neighbours' forecasts along, so that they no longer depart now
+  /// but did in the cycles before.
+  double buddy_memory = 0.7;
 };
 
 /// Kind of a scheduled plant event.

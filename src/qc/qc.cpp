@@ -46,7 +46,8 @@ QualityControl::QualityControl(const Config& config)
       m_last_value(config.sensors.size(), std::numeric_limits<double>::quiet_NaN()),
       m_unchanged(config.sensors.size(), 0),
       m_counts(config.sensors.size() + 1, std::vector<long>(qc_reason_count, 0)),
-      m_buddies(config.sensors.size()) {
+      m_buddies(config.sensors.size()),
+      m_lean(config.sensors.size(), 0.0) {
   const double radius = m_config.buddy_radius_m ? *m_config.buddy_radius_m : default_buddy_radius(config.sensors);
   for (std::size_t s = 0; s < m_sensors.size(); ++s)
     for (std::size_t t = 0; t < m_sensors.size(); ++t)
@@ -138,6 +139,15 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
     z[s] = (v.value - forecast_mean[s]) / std::sqrt(forecast_std[s] * forecast_std[s] + noise * noise);
     candidate[s] = 1;
   }
+  // Each sensor's lean: z_bar <- m z_bar + (1 - m) z, over its readings (a sensor without one
+  // this cycle fades towards 0: a lean from readings long gone supports nothing), in units of
+  // its stationary spread sqrt((1 - m) / (1 + m)) for white departures.
+  const double keep = m_config.buddy_memory, lean_scale = std::sqrt((1.0 - keep) / (1.0 + keep));
+  std::vector<double> lean(n, 0.0);
+  for (std::size_t s = 0; s < n; ++s) {
+    m_lean[s] = keep * m_lean[s] + (candidate[s] && std::isfinite(z[s]) ? (1.0 - keep) * z[s] : 0.0);
+    lean[s] = m_lean[s] / lean_scale;
+  }
   std::vector<char> reject(n, 0);
   for (std::size_t s = 0; s < n; ++s) {
     if (!candidate[s]) continue;
@@ -149,11 +159,15 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
     // as far as the neighbour makes it plausible: the suspect may depart by no more than
     // innovation_sigma times the neighbour's departure (both in their own spreads). A drifting
     // sensor 16 K off would otherwise be taken beside a neighbour 0.5 K off the same way.
+    // The neighbour counts by its departure now or by its lean, whichever is the larger the
+    // suspect's way (qc.buddy_memory): around a local plant change the filter soon pulls the
+    // neighbours' forecasts along, and the sensor at its centre would look alone.
     bool buddy = false;
     for (std::size_t i = 0; i < m_buddies[s].size() && m_config.buddy_sigma > 0.0 && !buddy; ++i) {
       const std::size_t t = m_buddies[s][i];
-      buddy = candidate[t] && z[t] * z[s] > 0.0 && std::abs(z[t]) >= m_config.buddy_sigma &&
-              std::abs(z[s]) <= m_config.innovation_sigma * std::abs(z[t]);
+      const double b = lean[t] * z[s] > 0.0 && std::abs(lean[t]) > std::abs(z[t]) ? lean[t] : z[t];
+      buddy = candidate[t] && b * z[s] > 0.0 && std::abs(b) >= m_config.buddy_sigma &&
+              std::abs(z[s]) <= m_config.innovation_sigma * std::abs(b);
     }
     reject[s] = !buddy;
   }
@@ -171,6 +185,7 @@ void QualityControl::save(io::StateArchive& a) const {
   std::vector<long long> counts;
   for (const auto& row : m_counts) counts.insert(counts.end(), row.begin(), row.end());
   a.put("qc.counts", std::move(counts));
+  a.put("qc.lean", m_lean);
 }
 
 void QualityControl::restore(const io::StateArchive& a) {
@@ -184,6 +199,13 @@ void QualityControl::restore(const io::StateArchive& a) {
   m_unchanged = unchanged;
   for (std::size_t s = 0; s <= n; ++s)
     for (int r = 0; r < qc_reason_count; ++r) m_counts[s][r] = counts[s * qc_reason_count + r];
+  // Snapshots from before the buddy check's memory: no lean yet.
+  m_lean.assign(n, 0.0);
+  if (a.has("qc.lean")) {
+    m_lean = a.doubles("qc.lean", n);
+    for (double l : m_lean)
+      if (!std::isfinite(l)) throw DataError(a.origin() + ": qc.lean holds a value that is not finite");
+  }
 }
 
 }  // namespace detail

@@ -58,6 +58,7 @@ class QualityControl {
   std::vector<int> m_unchanged;  // consecutive readings equal to the one before
   std::vector<std::vector<long>> m_counts;
   std::vector<std::vector<std::size_t>> m_buddies;  // per sensor: the others within qc.buddy_radius_m (or the derived one)
+  std::vector<double> m_lean;  // per sensor: the weighted mean of its departures z (qc.buddy_memory), unscaled
 };
 
 }  // namespace twin::detail

@@ -19,6 +19,7 @@ void describe(V& v, QcConfig& c) {
   v.optional("innovation_floor", c.innovation_floor, Rule::non_negative());
   v.optional("buddy_radius_m", c.buddy_radius_m, Rule::non_negative());
   v.optional("buddy_sigma", c.buddy_sigma, Rule::non_negative());
+  v.optional("buddy_memory", c.buddy_memory, Rule::range(0.0, 0.95));
 }
 
 }  // namespace twin::detail

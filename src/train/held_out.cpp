@@ -132,7 +132,8 @@ AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<Sc
   // k = floor(budget / (C - 1) (n + 1)) the C - 1 classes together stay within the budget. One
   // threshold for all let the class the quiet cycles call most (the plate with model error:
   // cooling_degradation, all of the 30 highest) hide the others' faults. Too few quiet cycles to
-  // certify a class's share (k = 0): above its highest; none at all: 0.999, the highest there is.
+  // certify a class's share (k = 0): above its highest; none at all: 0.999. A quiet cycle called
+  // with certainty (a probability of exactly 1 in float) cannot be stood above: 1, and a warning.
   const double n = static_cast<double>(scored.size());
   const std::size_t k = static_cast<std::size_t>(std::floor(budget / static_cast<double>(classes - 1) * (n + 1.0)));
   const std::size_t at = k == 0 ? 0 : k - 1;
@@ -142,7 +143,11 @@ AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<Sc
     for (const ScoredCycle& s : scored)
       if (s.called == static_cast<int>(c)) mine.push_back(&s);
     const double above = scored.empty() ? 1.0 : at < mine.size() ? std::nextafter(mine[at]->score, 2.0) : 0.0;
-    thresholds[c] = std::min(0.999, std::max(0.5, above));
+    thresholds[c] = scored.empty() ? 0.999 : std::min(1.0, std::max(0.5, above));
+    if (above > 1.0)
+      spdlog::warn("anomaly threshold for {}: quiet cycles call it with certainty (probability 1); the threshold "
+                   "is 1 and its false alarms are not bounded by the budget",
+                   names[c]);
     out["anomaly_threshold:" + names[c]] = thresholds[c];
     if (at < mine.size() && mine[at]->score >= 0.5) {  // which quiet cycle set it: a settling rule too short for this twin shows here
       const ScenarioCycle& q = mine[at]->cycle;

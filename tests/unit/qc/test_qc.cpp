@@ -3,7 +3,9 @@
 
 #include <cmath>
 
+#include "io/state_archive.hpp"
 #include "qc/qc.hpp"
+#include "twin/error.hpp"
 #include "twin/config.hpp"
 
 namespace {
@@ -140,11 +142,80 @@ TEST(Qc, TheDefaultBuddyRadiusGivesEverySensorABuddyWhateverTheAssetsSize) {
     Verdicts v = qc.screen(q, 10.0);
     qc.innovation(v, std::vector<double>(6, 300.0), std::vector<double>(6, 0.01));
     for (std::size_t s = 0; s < v.size(); ++s) EXPECT_EQ(v[s].reason, QcReason::accepted) << "scale " << scale << " sensor " << s;
-    // A lone sensor 3 K off is still a sensor fault.
+    // A lone sensor 3 K off is still a sensor fault (a QC of its own: the first one remembers
+    // the whole plate departing, and that, by qc.buddy_memory, supports S3 for a few cycles).
+    twin::detail::QualityControl fresh(c);
     q.clear();
     for (const auto& s : c.sensors) q.push_back({20.0, s.name, s.name == "S3" ? 297.0 : 300.0});
-    v = qc.screen(q, 20.0);
-    qc.innovation(v, std::vector<double>(6, 300.0), std::vector<double>(6, 0.01));
+    v = fresh.screen(q, 20.0);
+    fresh.innovation(v, std::vector<double>(6, 300.0), std::vector<double>(6, 0.01));
     EXPECT_EQ(v[2].reason, QcReason::innovation) << "scale " << scale;
+  }
+}
+
+// Issue 16: a local plant change centred on one sensor (a heat source under it). Its neighbours
+// depart first by a little; the filter then pulls their forecasts along, so they no longer depart
+// now while the sensor at the centre, further off, would look alone to a buddy check that sees
+// only this cycle, and be rejected as a sensor fault. By qc.buddy_memory a neighbour also counts
+// by its lean, the weighted mean of its recent departures. A lone step with quiet neighbours is
+// still rejected, and a lean the other way supports nothing.
+TEST(Qc, ANeighboursRecentLeanKeepsTheSensorAtTheCentreOfALocalChange) {
+  const std::vector<double> mean{20, 20, 20}, spread{0.5, 0.5, 0.5};  // sigma = sqrt(0.5) ~ 0.71
+  const double sigma = std::sqrt(0.5);
+  const auto run = [&](double memory, const std::vector<std::pair<double, double>>& ab) {
+    twin::Config c = config();
+    c.qc.buddy_memory = memory;
+    twin::detail::QualityControl qc(c);
+    Verdicts v;
+    for (std::size_t k = 0; k < ab.size(); ++k) {
+      const double t = 10.0 * (k + 1);
+      std::vector<Observation> q{{t, "A", 20.0 + ab[k].first * sigma}, {t, "B", 20.0 + ab[k].second * sigma}, {t, "C", 20.0}};
+      v = qc.screen(q, t);
+      qc.innovation(v, mean, spread);
+    }
+    return v[0].reason;  // A's verdict in the last cycle
+  };
+  // B departs by 2.5 and 2.5 sd, then 0.5 (its forecast caught up); A, at the centre, 1, 3, 6 sd.
+  const std::vector<std::pair<double, double>> local{{1.0, 2.5}, {3.0, 2.5}, {6.0, 0.5}};
+  EXPECT_EQ(run(0.7, local), QcReason::accepted) << "B's lean (2.5 sd) supports A";
+  EXPECT_EQ(run(0.0, local), QcReason::innovation) << "without memory B (0.5 sd now) supports nothing";
+  // A step at A with B quiet throughout (a biased sensor): rejected, memory or not.
+  const std::vector<std::pair<double, double>> step{{0.2, -0.3}, {-0.1, 0.4}, {6.0, 0.5}};
+  EXPECT_EQ(run(0.7, step), QcReason::innovation);
+  // B leaned the other way: it does not support A.
+  const std::vector<std::pair<double, double>> opposite{{-1.0, -2.5}, {-3.0, -2.5}, {6.0, 0.5}};
+  EXPECT_EQ(run(0.7, opposite), QcReason::innovation);
+}
+
+// The leans are part of QC's memory in a snapshot: a twin resumed between the neighbours'
+// departures and the centre's keeps the centre as the uninterrupted run does. A lean that is
+// not finite is refused with where it came from.
+TEST(Qc, TheLeansTravelInSnapshots) {
+  const double sigma = std::sqrt(0.5);
+  const std::vector<double> mean{20, 20, 20}, spread{0.5, 0.5, 0.5};
+  const auto cycle = [&](twin::detail::QualityControl& qc, double t, double a, double b) {
+    std::vector<Observation> q{{t, "A", 20.0 + a * sigma}, {t, "B", 20.0 + b * sigma}, {t, "C", 20.0}};
+    Verdicts v = qc.screen(q, t);
+    qc.innovation(v, mean, spread);
+    return v[0].reason;
+  };
+  twin::detail::QualityControl before(config());
+  cycle(before, 10.0, 1.0, 2.5);
+  cycle(before, 20.0, 3.0, 2.5);
+  twin::io::StateArchive archive;
+  before.save(archive);
+  const auto image = twin::io::StateArchive::decode(archive.encode(), "snapshot.h5");
+  twin::detail::QualityControl resumed(config());
+  resumed.restore(image);
+  EXPECT_EQ(cycle(resumed, 30.0, 6.0, 0.5), QcReason::accepted);
+  EXPECT_EQ(cycle(before, 30.0, 6.0, 0.5), QcReason::accepted);
+
+  archive.put("qc.lean", std::vector<double>{0.0, std::nan(""), 0.0});
+  twin::detail::QualityControl bad(config());
+  try {
+    bad.restore(archive);
+    FAIL() << "a NaN lean was restored";
+  } catch (const twin::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("qc.lean"), std::string::npos) << e.what();
   }
 }
