@@ -409,7 +409,7 @@ struct TrainingConfig {
                                       ///< horizon, not only at its start and end
   int warmup_cycles = 30;             ///< cycles of random operation before the first sample
   double parameter_spread = 2.0;      ///< parameters drawn within prior_mean +- this * prior_std
-  int anomaly_scenarios = 8;          ///< fault scenarios for the anomaly model, spread over the ranks
+  int anomaly_scenarios = 64;         ///< fault scenarios for the anomaly model, spread over the ranks
   int anomaly_cycles = 100;           ///< cycles per fault scenario (warm-up included)
   std::vector<int> anomaly_hidden = {64, 64}; ///< hidden layer widths of the anomaly model
   int anomaly_epochs = 40;            ///< few passes: more would fit the scenarios' noise
