@@ -186,7 +186,8 @@ struct EnsembleConfig {
   std::optional<int> member_groups;   ///< MPI rank groups the members are spread over; empty: automatic
   unsigned seed = 1;                  ///< all random draws derive from it (reproducible on any rank count)
   double initial_spread = 1.0;        ///< std of the smooth initial perturbation [u]
-  double initial_length_m = 0.05;     ///< its correlation length [m]
+  /// Its correlation length [m]; not given: half the localization length (initial_length()).
+  std::optional<double> initial_length_m;
   std::vector<EstimatedParameterConfig> parameters;
 };
 
@@ -194,7 +195,9 @@ struct EnsembleConfig {
 struct AssimilationConfig {
   bool enabled = true;
   std::string type = "enkf";          ///< a registered assimilator: enkf
-  double localization_m = 0.1;        ///< Gaspari-Cohn half-width c; zero correlation beyond 2c
+  /// Gaspari-Cohn half-width c [m]; zero correlation beyond 2c. Not given: from the sensors'
+  /// layout (localization_length()).
+  std::optional<double> localization_m;
   double inflation = 1.02;            ///< multiplicative prior inflation of state anomalies
   double parameter_inflation = 1.0;   ///< the same for parameter anomalies
   /// Relaxation to prior spread of the state: each cell's analysis spread is moved this share
@@ -514,6 +517,18 @@ Config parse_config(const std::string& text, const std::string& source_name = "<
 /// The effective configuration: every key with its value, defaults filled in, as YAML that
 /// `parse_config` accepts and that yields an equal `Config`.
 std::string to_yaml(const Config& config);
+
+/// The largest distance from a sensor to its nearest other sensor [m]; 0 with fewer than two.
+/// The scale the asset's own layout gives to what is "near": QC's buddy radius, the filter's
+/// localization and the initial ensemble's length derive from it when not given.
+double widest_sensor_gap(const std::vector<SensorConfig>& sensors);
+
+/// assimilation.localization_m, or, not given, the widest sensor gap (each cell within reach
+/// of its nearest sensors, at any scale); with fewer than two sensors the grid's largest extent.
+double localization_length(const Config& config);
+
+/// ensemble.initial_length_m, or, not given, half of localization_length().
+double initial_length(const Config& config);
 
 /// Position of the sensor named `name` in config.sensors; empty when there is none.
 inline std::optional<std::size_t> sensor_index(const Config& config, const std::string& name) {

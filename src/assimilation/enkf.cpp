@@ -77,6 +77,7 @@ EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayo
     : m_layout(&layout),
       m_grid(grid),
       m_config(config.assimilation),
+      m_localization_m(localization_length(config)),
       m_ensemble(config.ensemble),
       m_members(config.ensemble.members),
       m_sensors(static_cast<int>(sensor_position.size())),
@@ -95,7 +96,7 @@ EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayo
             const double e = (q[d] + 0.5) * g.dx[d] - m_sensor_position[s][d];
             d2 += e * e;
           }
-          m_rho[n] = gaspari_cohn(std::sqrt(d2), m_config.localization_m);
+          m_rho[n] = gaspari_cohn(std::sqrt(d2), m_localization_m);
         }
       }
 }
@@ -184,7 +185,7 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
         const double e = m_sensor_position[obs.sensor[a]][d] - m_sensor_position[obs.sensor[b]][d];
         d2 += e * e;
       }
-      c = c / (N - 1) * gaspari_cohn(std::sqrt(d2), m_config.localization_m);
+      c = c / (N - 1) * gaspari_cohn(std::sqrt(d2), m_localization_m);
       gmat[a * n + b] = gmat[b * n + a] = c;
     }
   for (int a = 0; a < n; ++a) gmat[a * n + a] += obs.error_std[a] * obs.error_std[a];

@@ -72,6 +72,7 @@ class EnsembleFilter final : public Assimilator {
   void inflate_parameters(std::vector<double>& theta, long cycle) const;
 
   AssimilationConfig m_config;
+  double m_localization_m;  // localization_length(config): given, or from the sensors' layout
   EnsembleConfig m_ensemble;
   int m_members;
   int m_sensors;

@@ -50,7 +50,7 @@ ModelErrorNoise::ModelErrorNoise(const Config& config, const solvers::EnsembleLa
       m_grid(grid),
       m_seed(config.ensemble.seed),
       m_members(config.ensemble.members),
-      m_length_m(config.ensemble.initial_length_m),
+      m_length_m(initial_length(config)),
       m_drawn_at(bank_size, -1L - bank_size),  // never drawn: refresh() draws every field
       m_bank(static_cast<std::size_t>(bank_size) * static_cast<std::size_t>(grid.interior_size()), 0.0) {}
 

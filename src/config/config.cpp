@@ -6,6 +6,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <optional>
 #include <sstream>
 #include <type_traits>
@@ -388,6 +389,35 @@ Config parse_config(const std::string& text, const std::string& source_name) {
   detail::Reader::read_section(root, at, config);
   config.source_name = source_name;
   return config;
+}
+
+double widest_sensor_gap(const std::vector<SensorConfig>& sensors) {
+  double widest = 0.0;
+  for (std::size_t s = 0; s < sensors.size(); ++s) {
+    double nearest = std::numeric_limits<double>::infinity();
+    for (std::size_t t = 0; t < sensors.size(); ++t) {
+      if (t == s) continue;
+      double d2 = 0.0;
+      for (std::size_t d = 0; d < sensors[s].position_m.size() && d < sensors[t].position_m.size(); ++d)
+        d2 += (sensors[s].position_m[d] - sensors[t].position_m[d]) * (sensors[s].position_m[d] - sensors[t].position_m[d]);
+      nearest = std::min(nearest, std::sqrt(d2));
+    }
+    if (std::isfinite(nearest)) widest = std::max(widest, nearest);
+  }
+  return widest;
+}
+
+double localization_length(const Config& config) {
+  if (config.assimilation.localization_m) return *config.assimilation.localization_m;
+  const double gap = widest_sensor_gap(config.sensors);
+  if (gap > 0.0) return gap;
+  double extent = 0.0;
+  for (double e : config.grid.extent_m) extent = std::max(extent, e);
+  return extent > 0.0 ? extent : 1.0;
+}
+
+double initial_length(const Config& config) {
+  return config.ensemble.initial_length_m ? *config.ensemble.initial_length_m : 0.5 * localization_length(config);
 }
 
 Config load_config(const std::string& path) { return parse_config(detail::read_config_file(path), path); }

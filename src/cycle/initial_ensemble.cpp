@@ -21,7 +21,7 @@ std::vector<double> initialise_ensemble(const Config& config, const solvers::Ens
       const auto& spec = e.parameters[p];
       theta[m * P + p] = std::min(spec.max, std::max(spec.min, spec.prior_mean + spec.prior_std * normal(rng)));
     }
-    const PlaneWaves waves = draw_plane_waves(rng, g.dims, e.initial_length_m);
+    const PlaneWaves waves = draw_plane_waves(rng, g.dims, initial_length(config));
     const int lm = m - layout.first_member();
     if (lm < 0 || lm >= layout.local_members()) continue;
     for (int k = 0; k < g.cells[2]; ++k)

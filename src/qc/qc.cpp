@@ -54,16 +54,7 @@ QualityControl::QualityControl(const Config& config)
       if (t != s && distance(m_sensors[s], m_sensors[t]) <= radius) m_buddies[s].push_back(t);
 }
 
-double default_buddy_radius(const std::vector<SensorConfig>& sensors) {
-  double widest = 0.0;  // the largest distance from a sensor to its nearest other sensor
-  for (std::size_t s = 0; s < sensors.size(); ++s) {
-    double nearest = std::numeric_limits<double>::infinity();
-    for (std::size_t t = 0; t < sensors.size(); ++t)
-      if (t != s) nearest = std::min(nearest, distance(sensors[s], sensors[t]));
-    if (std::isfinite(nearest)) widest = std::max(widest, nearest);
-  }
-  return 1.25 * widest;
-}
+double default_buddy_radius(const std::vector<SensorConfig>& sensors) { return 1.25 * widest_sensor_gap(sensors); }
 
 std::vector<QualityControl::Verdict> QualityControl::screen(std::vector<Observation>& queue, double t_end) {
   const std::size_t n = m_sensors.size();

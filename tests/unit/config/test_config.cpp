@@ -2,6 +2,7 @@
 // config round trip, and loading from disk.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -49,6 +50,30 @@ TEST(Config, MinimalConfigGetsDefaults) {
   EXPECT_FALSE(c.time.max_dt_s.has_value());
   EXPECT_EQ(c.physics.boundaries.face(0).type, twin::BoundaryType::neumann);
   EXPECT_EQ(c.source_name, "m.yaml");
+}
+
+// Issue 16: a length the user does not give derives from the asset, so a twin written at another
+// scale is not localized at a scale its sensors cannot fill (tests/data/module_x10.yaml).
+TEST(Config, TheLocalizationAndInitialLengthDeriveFromTheSensorsUnlessGiven) {
+  twin::Config c = twin::parse_config(R"(
+grid: {cells: [10, 10], extent_m: [4, 2]}
+sensors:
+  - {name: A, position_m: [0.5, 0.5]}
+  - {name: B, position_m: [1.0, 0.5]}
+  - {name: C, position_m: [3.0, 1.5]}
+)");
+  const double gap = std::hypot(2.0, 1.0);  // C's nearest is B, the widest nearest-neighbour gap
+  EXPECT_DOUBLE_EQ(twin::widest_sensor_gap(c.sensors), gap);
+  EXPECT_DOUBLE_EQ(twin::localization_length(c), gap);
+  EXPECT_DOUBLE_EQ(twin::initial_length(c), 0.5 * gap);
+  c.assimilation.localization_m = 0.3;
+  EXPECT_DOUBLE_EQ(twin::localization_length(c), 0.3);
+  EXPECT_DOUBLE_EQ(twin::initial_length(c), 0.15);
+  c.ensemble.initial_length_m = 0.05;
+  EXPECT_DOUBLE_EQ(twin::initial_length(c), 0.05);
+  c.assimilation.localization_m.reset();
+  c.sensors.resize(1);  // no gap to measure: the grid's largest extent
+  EXPECT_DOUBLE_EQ(twin::localization_length(c), 4.0);
 }
 
 TEST(Config, ReadsEveryKindOfValue) {
