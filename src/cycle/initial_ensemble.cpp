@@ -10,6 +10,7 @@ std::vector<double> initialise_ensemble(const Config& config, const solvers::Ens
                                         const solvers::LocalGrid& g, solvers::Field& x) {
   const EnsembleConfig& e = config.ensemble;
   const int N = e.members, P = static_cast<int>(e.parameters.size());
+  const double length_m = initial_length(config);
   std::vector<double> theta(static_cast<std::size_t>(N) * P, 0.0);
   auto h = Kokkos::create_mirror_view(x);
   Kokkos::deep_copy(h, x);
@@ -21,7 +22,7 @@ std::vector<double> initialise_ensemble(const Config& config, const solvers::Ens
       const auto& spec = e.parameters[p];
       theta[m * P + p] = std::min(spec.max, std::max(spec.min, spec.prior_mean + spec.prior_std * normal(rng)));
     }
-    const PlaneWaves waves = draw_plane_waves(rng, g.dims, initial_length(config));
+    const PlaneWaves waves = draw_plane_waves(rng, g.dims, length_m);
     const int lm = m - layout.first_member();
     if (lm < 0 || lm >= layout.local_members()) continue;
     for (int k = 0; k < g.cells[2]; ++k)

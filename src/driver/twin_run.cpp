@@ -252,6 +252,10 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   spdlog::info("twin '{}': {} members on {} ranks, {} sensors, {} controls, source {}, {} cycles of {} s, deadline {} ms",
                config.twin.name, config.ensemble.members, size, config.sensors.size(), config.controls.size(),
                config.source.type, cycles, config.twin.control_period_s, config.twin.deadline_ms);
+  // The lengths effective.yaml leaves blank when they derive from the sensors' layout.
+  spdlog::info("filter lengths: localization {:.3g} m ({}), initial ensemble correlation {:.3g} m ({})",
+               localization_length(config), config.assimilation.localization_m ? "given" : "from the sensors' layout",
+               initial_length(config), config.ensemble.initial_length_m ? "given" : "half the localization");
 
   // A snapshot of the state after `done` cycles: this rank's part is copied and encoded here,
   // written by the session's thread. Never twice for the same cycle (a committed one stays).
