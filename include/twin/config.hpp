@@ -518,6 +518,9 @@ Config parse_config(const std::string& text, const std::string& source_name = "<
 /// `parse_config` accepts and that yields an equal `Config`.
 std::string to_yaml(const Config& config);
 
+/// The distance between two sensors [m].
+double sensor_distance(const SensorConfig& a, const SensorConfig& b);
+
 /// The largest distance from a sensor to its nearest other sensor [m]; 0 with fewer than two.
 /// The scale the asset's own layout gives to what is "near": QC's buddy radius, the filter's
 /// localization and the initial ensemble's length derive from it when not given.

@@ -391,17 +391,19 @@ Config parse_config(const std::string& text, const std::string& source_name) {
   return config;
 }
 
+double sensor_distance(const SensorConfig& a, const SensorConfig& b) {
+  double d2 = 0.0;
+  for (std::size_t d = 0; d < a.position_m.size() && d < b.position_m.size(); ++d)
+    d2 += (a.position_m[d] - b.position_m[d]) * (a.position_m[d] - b.position_m[d]);
+  return std::sqrt(d2);
+}
+
 double widest_sensor_gap(const std::vector<SensorConfig>& sensors) {
   double widest = 0.0;
   for (std::size_t s = 0; s < sensors.size(); ++s) {
     double nearest = std::numeric_limits<double>::infinity();
-    for (std::size_t t = 0; t < sensors.size(); ++t) {
-      if (t == s) continue;
-      double d2 = 0.0;
-      for (std::size_t d = 0; d < sensors[s].position_m.size() && d < sensors[t].position_m.size(); ++d)
-        d2 += (sensors[s].position_m[d] - sensors[t].position_m[d]) * (sensors[s].position_m[d] - sensors[t].position_m[d]);
-      nearest = std::min(nearest, std::sqrt(d2));
-    }
+    for (std::size_t t = 0; t < sensors.size(); ++t)
+      if (t != s) nearest = std::min(nearest, sensor_distance(sensors[s], sensors[t]));
     if (std::isfinite(nearest)) widest = std::max(widest, nearest);
   }
   return widest;

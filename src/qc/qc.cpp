@@ -28,16 +28,6 @@ const char* to_string(QcReason reason) {
 }
 
 namespace detail {
-namespace {
-
-double distance(const SensorConfig& a, const SensorConfig& b) {
-  double d2 = 0.0;
-  for (std::size_t d = 0; d < a.position_m.size() && d < b.position_m.size(); ++d)
-    d2 += (a.position_m[d] - b.position_m[d]) * (a.position_m[d] - b.position_m[d]);
-  return std::sqrt(d2);
-}
-
-}  // namespace
 
 QualityControl::QualityControl(const Config& config)
     : m_config(config.qc),
@@ -51,7 +41,7 @@ QualityControl::QualityControl(const Config& config)
   const double radius = m_config.buddy_radius_m ? *m_config.buddy_radius_m : default_buddy_radius(config.sensors);
   for (std::size_t s = 0; s < m_sensors.size(); ++s)
     for (std::size_t t = 0; t < m_sensors.size(); ++t)
-      if (t != s && distance(m_sensors[s], m_sensors[t]) <= radius) m_buddies[s].push_back(t);
+      if (t != s && sensor_distance(m_sensors[s], m_sensors[t]) <= radius) m_buddies[s].push_back(t);
 }
 
 double default_buddy_radius(const std::vector<SensorConfig>& sensors) { return 1.25 * widest_sensor_gap(sensors); }
@@ -134,11 +124,8 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
   // this cycle fades towards 0: a lean from readings long gone supports nothing), in units of
   // its stationary spread sqrt((1 - m) / (1 + m)) for white departures.
   const double keep = m_config.buddy_memory, lean_scale = std::sqrt((1.0 - keep) / (1.0 + keep));
-  std::vector<double> lean(n, 0.0);
-  for (std::size_t s = 0; s < n; ++s) {
+  for (std::size_t s = 0; s < n; ++s)
     m_lean[s] = keep * m_lean[s] + (candidate[s] && std::isfinite(z[s]) ? (1.0 - keep) * z[s] : 0.0);
-    lean[s] = m_lean[s] / lean_scale;
-  }
   std::vector<char> reject(n, 0);
   for (std::size_t s = 0; s < n; ++s) {
     if (!candidate[s]) continue;
@@ -156,7 +143,8 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
     bool buddy = false;
     for (std::size_t i = 0; i < m_buddies[s].size() && m_config.buddy_sigma > 0.0 && !buddy; ++i) {
       const std::size_t t = m_buddies[s][i];
-      const double b = lean[t] * z[s] > 0.0 && std::abs(lean[t]) > std::abs(z[t]) ? lean[t] : z[t];
+      const double lean = m_lean[t] / lean_scale;
+      const double b = lean * z[s] > 0.0 && std::abs(lean) > std::abs(z[t]) ? lean : z[t];
       buddy = candidate[t] && b * z[s] > 0.0 && std::abs(b) >= m_config.buddy_sigma &&
               std::abs(z[s]) <= m_config.innovation_sigma * std::abs(b);
     }
@@ -190,13 +178,11 @@ void QualityControl::restore(const io::StateArchive& a) {
   m_unchanged = unchanged;
   for (std::size_t s = 0; s <= n; ++s)
     for (int r = 0; r < qc_reason_count; ++r) m_counts[s][r] = counts[s * qc_reason_count + r];
-  // Snapshots from before the buddy check's memory: no lean yet.
-  m_lean.assign(n, 0.0);
-  if (a.has("qc.lean")) {
-    m_lean = a.doubles("qc.lean", n);
-    for (double l : m_lean)
-      if (!std::isfinite(l)) throw DataError(a.origin() + ": qc.lean holds a value that is not finite");
-  }
+  // A snapshot from before the leans was written with another config and is refused before this.
+  const auto& lean = a.doubles("qc.lean", n);
+  for (double l : lean)
+    if (!std::isfinite(l)) throw DataError(a.origin() + ": qc.lean holds a value that is not finite");
+  m_lean = lean;
 }
 
 }  // namespace detail
