@@ -408,7 +408,7 @@ struct TrainingConfig {
   int control_sequences = 8;          ///< independent control sequences, spread over the ranks
   int members_per_solver = 4;         ///< members (parameter draws) per control sequence
   int segments = 12;                  ///< constant-control segments per solver
-  bool transient_samples = false;     ///< a surrogate sample at every cycle of a segment's first
+  bool transient_samples = true;      ///< a surrogate sample at every cycle of a segment's first
                                       ///< horizon, not only at its start and end
   int warmup_cycles = 30;             ///< cycles of random operation before the first sample
   double parameter_spread = 2.0;      ///< parameters drawn within prior_mean +- this * prior_std
