@@ -402,7 +402,7 @@ struct TrainingConfig {
   double learning_rate = 3.0e-3;
   double validation_fraction = 0.2;   ///< control sequences / fault scenarios held out for validation
   double test_fraction = 0.2;         ///< held out for the test metrics stored with the model
-  double anomaly_false_alarm_rate = 0.005; ///< budget the anomaly threshold is chosen to on the
+  double anomaly_false_alarm_rate = 0.01;  ///< budget the anomaly threshold is chosen to on the
                                            ///< validation scenarios: flags per fault-free cycle
   std::vector<int> lead_cycles = {3, 6, 12}; ///< surrogate horizon: cycles ahead it predicts
   int control_sequences = 8;          ///< independent control sequences, spread over the ranks
