@@ -75,8 +75,9 @@ void describe(V& v, AdvisorConfig& c) {
   v.check(!c.surrogate.empty(), "surrogate", "needs a model name");
 }
 
+/// The signals `drift.monitors[].signal` may name; without `monitors`, one cusum for each.
 inline const std::vector<std::string>& drift_signals() {
-  static const std::vector<std::string> s{"surrogate_error", "ood", "innovation", "anomaly_rate"};
+  static const std::vector<std::string> s{"surrogate_error", "ood", "innovation", "anomaly_rate", "parameters"};
   return s;
 }
 
@@ -114,7 +115,7 @@ void describe(V& v, LifecycleConfig& c) {
   v.optional("window_cycles", c.window_cycles, Rule::range(1, 100000));
   v.optional("keep_windows", c.keep_windows, Rule::range(1, 10000));
   v.optional("capture_tolerance", c.capture_tolerance, Rule::range(0.0, 1.0));
-  v.optional("retrain_on", c.retrain_on, Rule::one_of(drift_signals()).size(0, 4));
+  v.optional("retrain_on", c.retrain_on, Rule::one_of(drift_signals()).size(0, 5));
   v.optional("retrain_every_cycles", c.retrain_every_cycles, Rule::non_negative());
   v.optional("slice", c.slice, Rule::above_up_to(0.0, 0.95));
   v.section("retrain", c.retrain);

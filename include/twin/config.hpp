@@ -394,9 +394,9 @@ struct TrainingConfig {
   unsigned seed = 11;                 ///< all draws derive from it (same models for the same seed and ranks)
   int ensemble = 5;                   ///< networks per model (deep ensemble)
   /// The surrogate's kind: response_ensemble (least-squares response models linear in the
-  /// sensors and controls, polynomial in the parameters) or mlp_ensemble (networks; `hidden`,
-  /// `epochs`, `learning_rate`).
-  std::string surrogate_kind = "mlp_ensemble";
+  /// sensors and controls, polynomial in the parameters; the default) or mlp_ensemble
+  /// (networks; `hidden`, `epochs`, `learning_rate`).
+  std::string surrogate_kind = "response_ensemble";
   std::vector<int> hidden = {64, 64}; ///< hidden layer widths
   int epochs = 400;
   double learning_rate = 3.0e-3;
@@ -421,7 +421,7 @@ struct TrainingConfig {
 
 /// `drift.monitors[]` — a drift detector over one of the twin's signals.
 struct DriftMonitorConfig {
-  std::string signal;                 ///< surrogate_error, ood, innovation or anomaly_rate
+  std::string signal;                 ///< surrogate_error, ood, innovation, anomaly_rate or parameters
   std::string type = "cusum";         ///< cusum, page_hinkley or adwin
   double shift = 1.0;                 ///< the mean shift it detects fastest [reference standard deviations]
 };

@@ -100,9 +100,9 @@ struct CycleTimings {
 
 /// A drift detected in a cycle by one of the `drift:` monitors (docs/advisor.md).
 struct DriftDetection {
-  std::string signal;              ///< surrogate_error, ood, innovation or anomaly_rate
+  std::string signal;              ///< surrogate_error, ood, innovation, anomaly_rate or parameter:<name>
   std::string detector;            ///< cusum, page_hinkley or adwin
-  double value = 0.0;              ///< the signal this cycle (raw units)
+  double value = 0.0;              ///< the signal this cycle (raw units; a parameter's estimate)
   double reference = 0.0;          ///< its reference level (median over the reference window; the flag rate's mean)
   double statistic = 0.0;          ///< the detector's statistic at the alarm
   double threshold = 0.0;          ///< the value it crossed

@@ -296,7 +296,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   }
   hx_good = std::move(hx);  // H of the state the next cycle starts from
   summarise_parameters();
-  for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean);
+  for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean), advice_in.theta_std.push_back(p.std);
   advice_in.parameter_withheld = out.parameter_withheld;
   advice_in.cycle = cycle;
   advice_in.t_s = t;

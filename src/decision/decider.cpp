@@ -30,7 +30,11 @@ Decider::Decider(const Config& config, bool load_models, const std::string& data
       m_models(std::make_unique<AdvisorModels>(m_config, load_models)),
       m_holds_models(load_models) {
   for (const auto& c : config.controls) m_controls.push_back(c.initial);
-  if (config.drift && load_models) m_drift = std::make_unique<DriftWatch>(*config.drift);
+  if (config.drift && load_models) {
+    std::vector<std::string> parameters;
+    for (const auto& p : config.ensemble.parameters) parameters.push_back(p.name);
+    m_drift = std::make_unique<DriftWatch>(*config.drift, std::move(parameters));
+  }
   if (config.lifecycle && config.advisor && load_models)
     m_lifecycle = std::make_unique<Lifecycle>(m_config, *m_models, data_dir);
   m_previous_analysis.assign(config.sensors.size(), std::numeric_limits<double>::quiet_NaN());

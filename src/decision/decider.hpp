@@ -42,6 +42,7 @@ struct DecisionInputs {
   double t_s = 0.0;
   std::vector<double> analysis;   ///< ensemble mean at each sensor [u]
   std::vector<double> theta;      ///< estimated parameters (means), config.ensemble.parameters order
+  std::vector<double> theta_std;  ///< their ensemble spreads
   std::vector<double> parameter_withheld;  ///< the moves of theta the filter's gate withheld this cycle (or empty)
   bool twin_healthy = true;
   std::string unhealthy_reason;

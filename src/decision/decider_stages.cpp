@@ -158,6 +158,7 @@ std::vector<DriftDetection> Decider::watch_drift(const DecisionInputs& in, const
   if (const auto e = m_drift->realised_error(in.cycle, layout.lead_cycles, in.analysis, predicted, scale))
     values["surrogate_error"] = *e;
   m_last_drift = m_drift->observe(values);
+  for (DriftDetection& det : m_drift->observe_parameters(in.theta, in.theta_std)) m_last_drift.push_back(std::move(det));
   for (const DriftDetection& det : m_last_drift) {
     const bool advisor_signal = det.signal == "surrogate_error" || det.signal == "ood";
     if (advisor_signal && surrogate) {

@@ -8,12 +8,18 @@
 //                    readings of d^2 / (forecast spread^2 + noise_std^2), about 1 when the
 //                    forecast and the sensors agree (Desroziers et al. 2005); it rises with a
 //                    model drift, while faulty sensors are rejected by QC before they count;
-//   anomaly_rate     whether the anomaly model flagged the cycle (0 or 1).
+//   anomaly_rate     whether the anomaly model flagged the cycle (0 or 1);
+//   parameters       each estimated parameter's level, watched both ways: a plant drift that
+//                    the filter follows with its parameters (fouling, a decaying heater) moves
+//                    them while the surrogate, which takes them as inputs, stays right. Its
+//                    detections are named `parameter:<name>`.
 // The positive signals are watched on a log scale (the flag rate as it is). Each monitor skips
 // its signal's first `warmup_cycles` values (the twin settling), sets a
 // reference from the next `reference_cycles` (median, robust deviation and lag-1
 // autocorrelation, which inflates the deviation to the long-run one), then feeds standardised
-// values to its detector (advisor/drift.hpp). After a detection it sets a new reference from the
+// values to its detector (advisor/drift.hpp). A parameter's deviation is at least sqrt(2) times
+// its mean ensemble spread over the reference: the filter's own uncertainty of the two levels
+// compared, so that a wander the filter calls noise is not a drift. After a detection it sets a new reference from the
 // next values, so a drift is reported once per level. Rank 0 only (where the decider is); no MPI.
 // The last values of every signal are kept for the cycle's audit record.
 
@@ -37,11 +43,15 @@ namespace twin::detail {
 
 class DriftWatch {
  public:
-  explicit DriftWatch(const DriftConfig& config);
+  /// `parameters`: the names of the estimated parameters (config.ensemble.parameters order).
+  DriftWatch(const DriftConfig& config, std::vector<std::string> parameters);
 
   /// One cycle's values by signal (a signal without a value this cycle is left out); returns
   /// the detections of this cycle.
   std::vector<DriftDetection> observe(const std::map<std::string, double>& values);
+  /// The parameters' monitors: this cycle's estimates (means) and ensemble spreads; returns
+  /// their detections and adds `parameter:<name>` to last_values().
+  std::vector<DriftDetection> observe_parameters(const std::vector<double>& theta, const std::vector<double>& spread);
   bool watches(const std::string& signal) const;
   /// Another model is in use (a promotion or rollback): the monitors of `signal` set a new
   /// reference from its next values (no warm-up), and, for surrogate_error, the predictions of
@@ -69,9 +79,21 @@ class DriftWatch {
     bool armed = false;
     int warmup = 0;                     // values skipped before the first reference
   };
+  // One estimated parameter's level, watched both ways (an upper CUSUM on z and one on -z).
+  struct LevelMonitor {
+    std::string name;
+    std::unique_ptr<advisor::DriftDetector> up, down;
+    std::vector<double> reference, spread;  // estimates and ensemble spreads for the reference
+    double level = 0.0, scale = 1.0;
+    bool armed = false;
+    int warmup = 0;
+  };
   void set_reference(Monitor& m) const;
+  void set_level(LevelMonitor& m) const;
   DriftConfig m_config;
   std::vector<Monitor> m_monitors;
+  DriftMonitorConfig m_level_config;   // the `parameters` monitor's type and shift
+  std::vector<LevelMonitor> m_levels;  // empty: parameters not watched
   PredictionLedger m_predictions;  // the surrogate's predictions for the emitted controls
   std::map<std::string, double> m_last;
 };

@@ -107,7 +107,9 @@ std::vector<LifecycleEvent> Lifecycle::cycle(const LifecycleCycle& in) {
   if (m_job && m_job_ready) finish_retraining(in, events);
   if (!m_job && !m_shadow && !m_replaced && active) {
     for (const DriftDetection& d : in.drift)
-      if (std::find(m_lc.retrain_on.begin(), m_lc.retrain_on.end(), d.signal) != m_lc.retrain_on.end()) {
+      if (std::any_of(m_lc.retrain_on.begin(), m_lc.retrain_on.end(), [&](const std::string& on) {
+            return on == d.signal || (on == "parameters" && d.signal.rfind("parameter:", 0) == 0);
+          })) {
         start_retraining(in, "drift of " + d.signal + " (" + d.detector + ")", events);
         break;
       }

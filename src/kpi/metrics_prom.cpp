@@ -4,6 +4,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "advisor/advisor_schema.hpp"
 #include "kpi/run_kpis.hpp"
 
 namespace twin::detail {
@@ -139,8 +140,15 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
   }
   if (s.contains("drift")) {
     w.family("drift_detections_total", "counter", "Drifts detected by the drift monitors.");
-    for (const char* signal : {"surrogate_error", "ood", "innovation", "anomaly_rate"})
-      w.sample("drift_detections_total", s["drift"]["detections_by_signal"].value(signal, 0), pair("signal", signal));
+    const auto& by_signal = s["drift"]["detections_by_signal"];
+    for (const std::string& signal : drift_signals()) {
+      // The parameters' monitors report `parameter:<name>`: counted together.
+      long n = by_signal.value(signal, 0L);
+      if (signal == "parameters")
+        for (const auto& [name, count] : by_signal.items())
+          if (name.rfind("parameter:", 0) == 0) n += count.get<long>();
+      w.sample("drift_detections_total", n, pair("signal", signal));
+    }
   }
   if (s.contains("lifecycle")) {
     w.family("lifecycle_events_total", "counter", "Model lifecycle transitions (docs/lifecycle.md).");

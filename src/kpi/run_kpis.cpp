@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <sstream>
 
+#include "advisor/advisor_schema.hpp"
 #include "advisor/safe_default.hpp"
 #include "assimilation/enkf.hpp"
 #include "decision/features.hpp"
@@ -261,7 +262,7 @@ nlohmann::json RunKpis::drift_summary() const {
   nlohmann::json monitors = nlohmann::json::array();
   for (const auto& m : m_config.drift->monitors) monitors.push_back({{"signal", m.signal}, {"type", m.type}, {"shift", m.shift}});
   if (monitors.empty())
-    for (const char* s : {"surrogate_error", "ood", "innovation", "anomaly_rate"})
+    for (const std::string& s : drift_signals())
       monitors.push_back({{"signal", s}, {"type", "cusum"}, {"shift", 1.0}});
   return {{"false_alarm_cycles", m_config.drift->false_alarm_cycles},
           {"monitors", monitors},

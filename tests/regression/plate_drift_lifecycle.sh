@@ -10,7 +10,9 @@
 #   - every retrained version's lineage names its origin, parent and captured windows, which
 #     exist in data/ (twin models lineage)
 #   - the audit log verifies
-# With --no-faults (no drift in the plant): no promotion and no rollback.
+#   - the parameters' monitor reports the fouling: a drift of parameter:cooling_factor after the
+#     fouling starts (cycle 240) and no parameter drift before it
+# With --no-faults (no drift in the plant): no promotion, no rollback, no parameter drift.
 # usage: plate_drift_lifecycle.sh TWIN CONFIG REGISTRY SCRATCH [--no-faults] -- MPIRUN...
 set -euo pipefail
 twin=$1 config=$2 registry=$3 scratch=$4
@@ -77,6 +79,18 @@ for v in sorted(set(h["version"] for h in history if h["state"] == "shadow")):
             for w in line.split("captured windows ")[1].split(","):
                 if w.strip() not in data:
                     fail.append("v%d names captured window %s, which is not in data/" % (v, w.strip()[:16]))
+# The parameters' monitor (drift.monitors: parameters): the fouling is the cooling factor's drift.
+fouling_starts = 240  # configs/plate_drift.yaml: parameter_drift of cooling_factor from 2400 s
+param = [d for d in s["drift"]["detections"] if d["signal"].startswith("parameter:")]
+for d in param:
+    print("cycle %4d drift of %s: %.4f against its level %.4f" % (d["cycle"], d["signal"], d["value"], d["reference"]))
+early = [d for d in param if d["cycle"] <= fouling_starts]
+if early:
+    fail.append("a parameter drift before the fouling starts (cycle %d, %s)" % (early[0]["cycle"], early[0]["signal"]))
+if mode == "drift" and not any(d["signal"] == "parameter:cooling_factor" for d in param):
+    fail.append("the fouling (cooling_factor x 0.35 from cycle %d) was not reported as a drift of parameter:cooling_factor" % fouling_starts)
+if mode == "nofaults" and param:
+    fail.append("%d parameter drift(s) on the plant without drift" % len(param))
 if mode == "nofaults":
     for kind in ("promoted", "rolled_back"):
         n = sum(1 for e in events if e["event"] == kind)

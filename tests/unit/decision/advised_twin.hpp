@@ -22,6 +22,9 @@ inline twin::Config advised_config(const std::string& registry) {
   c.advisor->registry = registry;
   c.advisor->gates.max_ood = 1e6;    // a tiny training set: the OOD gate is tested on its own
   c.advisor->gates.max_spread = 1e6;
+  // Networks, not the default response models: these tests fine-tune them in the lifecycle and
+  // watch their realised error rise with a plant drift (test_lifecycle.cpp has a response model's refit).
+  c.training.surrogate_kind = twin::advisor::kind_mlp_ensemble;
   c.training.control_sequences = 2;
   c.training.members_per_solver = 3;
   c.training.segments = 3;

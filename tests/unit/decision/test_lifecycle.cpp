@@ -21,6 +21,7 @@
 #include "io/data_window.hpp"
 #include "io/model_file.hpp"
 #include "io/model_registry.hpp"
+#include "io/state_archive.hpp"
 #include "twin/error.hpp"
 #include "twin/runtime.hpp"
 
@@ -251,7 +252,7 @@ TEST(Lifecycle, APromotionReReferencesTheMonitorsOfTheModelsSignals) {
   dc.reference_cycles = 20;
   dc.monitors = {{"surrogate_error", "cusum", 1.0}};
   const auto detections = [&](bool rereference) {
-    twin::detail::DriftWatch watch(dc);
+    twin::detail::DriftWatch watch(dc, {});
     std::mt19937 rng(3);
     std::lognormal_distribution<double> noise(0.0, 0.2);
     int found = 0;
@@ -264,6 +265,77 @@ TEST(Lifecycle, APromotionReReferencesTheMonitorsOfTheModelsSignals) {
   };
   EXPECT_GE(detections(false), 1) << "the change of scale alone looks like a drift";
   EXPECT_EQ(detections(true), 0);
+}
+
+// The parameters' monitors (signal `parameters`): a plant drift that the filter follows with a
+// parameter is a shift of that parameter's level, up or down; the estimates' slow wander within
+// the filter's spread is not. Each detection names its parameter; a restored watch decides as
+// the original.
+TEST(Drift, AParameterThatLeavesItsLevelIsADriftEitherWayItsWanderIsNot) {
+  twin::DriftConfig dc;
+  dc.warmup_cycles = 10;
+  dc.reference_cycles = 40;
+  dc.monitors = {{"parameters", "cusum", 1.0}};
+  // Estimates that wander as AR(1) with lag-1 correlation 0.9 and a stationary deviation of
+  // 0.005, with an ensemble spread of 0.01; `b` steps by `step` from cycle 300 on. (With the
+  // random seeds 1 to 60 in place of 5: no false alarm in 3000 cycles, every step found within
+  // 25 cycles.)
+  const auto estimates = [](double step, int cycles) {
+    std::mt19937 rng(5);
+    std::normal_distribution<double> n(0.0, 0.005 * std::sqrt(1.0 - 0.81));
+    double ea = 0.0, eb = 0.0;
+    std::vector<std::vector<double>> theta;
+    for (int c = 0; c < cycles; ++c) {
+      ea = 0.9 * ea + n(rng);
+      eb = 0.9 * eb + n(rng);
+      theta.push_back({1.2 + ea, 0.8 + eb + (c >= 300 ? step : 0.0)});
+    }
+    return theta;
+  };
+  // Feeds cycles [from, to) and returns the detections, their `statistic` replaced by the cycle.
+  const auto feed = [](twin::detail::DriftWatch& watch, const std::vector<std::vector<double>>& theta, int from, int to) {
+    std::vector<twin::DriftDetection> found;
+    for (int c = from; c < to; ++c)
+      for (auto& d : watch.observe_parameters(theta[c], {0.01, 0.01})) {
+        found.push_back(d);
+        found.back().statistic = c;
+        EXPECT_EQ(watch.last_values().at("parameter:b"), theta[c][1]);
+      }
+    return found;
+  };
+  {
+    twin::detail::DriftWatch watch(dc, {"a", "b"});
+    const auto quiet = feed(watch, estimates(0.0, 3000), 0, 3000);
+    EXPECT_EQ(quiet.size(), 0u) << "a wander within the spread, detected at cycle " << (quiet.empty() ? 0 : quiet[0].statistic);
+  }
+  for (double step : {-0.08, 0.08}) {
+    twin::detail::DriftWatch watch(dc, {"a", "b"});
+    const auto found = feed(watch, estimates(step, 400), 0, 400);
+    ASSERT_EQ(found.size(), 1u) << "step " << step;
+    EXPECT_EQ(found[0].signal, "parameter:b");
+    EXPECT_GE(found[0].statistic, 300);
+    EXPECT_LE(found[0].statistic, 325) << "a step of 8 spreads is found within 25 cycles";
+    EXPECT_NEAR(found[0].reference, 0.8, 0.01);
+    EXPECT_EQ(found[0].value > found[0].reference, step > 0);
+  }
+  // A watch saved at cycle 250 and restored meets the step as the original does.
+  const auto theta = estimates(0.08, 400);
+  twin::detail::DriftWatch original(dc, {"a", "b"});
+  EXPECT_TRUE(feed(original, theta, 0, 250).empty());
+  twin::io::StateArchive at250;
+  original.save(at250);
+  twin::detail::DriftWatch restored(dc, {"a", "b"});
+  restored.restore(at250);
+  const auto a = feed(original, theta, 250, 400), b = feed(restored, theta, 250, 400);
+  ASSERT_EQ(a.size(), 1u);
+  ASSERT_EQ(b.size(), 1u);
+  EXPECT_EQ(a[0].statistic, b[0].statistic);
+  // A snapshot from before the parameters' monitors restores them afresh rather than failing.
+  twin::io::StateArchive older;
+  twin::detail::DriftWatch({}, {}).save(older);
+  twin::detail::DriftWatch later(dc, {"a", "b"});
+  EXPECT_NO_THROW(later.restore(older));
+  EXPECT_EQ(feed(later, theta, 0, 400).size(), 1u);
 }
 
 // A captured row is (inputs at n, analysis at n + lead - analysis at n); with a capture
