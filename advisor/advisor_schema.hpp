@@ -81,6 +81,10 @@ inline const std::vector<std::string>& drift_signals() {
   return s;
 }
 
+/// The `parameters` monitors report each parameter as the signal `parameter:<name>`.
+inline std::string parameter_signal(const std::string& name) { return "parameter:" + name; }
+inline bool is_parameter_signal(const std::string& signal) { return signal.rfind("parameter:", 0) == 0; }
+
 template <class V>
 void describe(V& v, DriftMonitorConfig& c) {
   v.required("signal", c.signal, Rule::one_of(drift_signals()));

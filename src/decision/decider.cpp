@@ -33,7 +33,7 @@ Decider::Decider(const Config& config, bool load_models, const std::string& data
   if (config.drift && load_models) {
     std::vector<std::string> parameters;
     for (const auto& p : config.ensemble.parameters) parameters.push_back(p.name);
-    m_drift = std::make_unique<DriftWatch>(*config.drift, std::move(parameters));
+    m_drift = std::make_unique<DriftWatch>(*config.drift, parameters);
   }
   if (config.lifecycle && config.advisor && load_models)
     m_lifecycle = std::make_unique<Lifecycle>(m_config, *m_models, data_dir);

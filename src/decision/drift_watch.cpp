@@ -9,26 +9,26 @@
 
 namespace twin::detail {
 
-DriftWatch::DriftWatch(const DriftConfig& config, std::vector<std::string> parameters) : m_config(config) {
+DriftWatch::DriftWatch(const DriftConfig& config, const std::vector<std::string>& parameters) : m_config(config) {
   std::vector<DriftMonitorConfig> monitors = config.monitors;
   if (monitors.empty())
     for (const std::string& s : drift_signals()) monitors.push_back({s, "cusum", 1.0});
   for (const auto& c : monitors) {
     if (c.signal == "parameters") {
+      if (!m_levels.empty()) continue;  // one monitor per parameter, however often the signal is listed
       m_level_config = c;
-      for (std::string& name : parameters) {
+      for (const std::string& name : parameters) {
         LevelMonitor m;
-        m.name = std::move(name);
-        m.up = advisor::DriftDetector::create(c.type, {config.false_alarm_cycles, c.shift});
-        m.down = advisor::DriftDetector::create(c.type, {config.false_alarm_cycles, c.shift});
+        m.signal = parameter_signal(name);
+        m.up = detector(c);
+        m.down = detector(c);
         m_levels.push_back(std::move(m));
       }
-      parameters.clear();  // one monitor per parameter, however often the signal is listed
       continue;
     }
     Monitor m;
     m.config = c;
-    m.detector = advisor::DriftDetector::create(c.type, {config.false_alarm_cycles, c.shift});
+    m.detector = detector(c);
     m_monitors.push_back(std::move(m));
   }
 }
@@ -44,7 +44,7 @@ void DriftWatch::rereference(const std::string& signal) {
     m.armed = false;
     m.reference.clear();
     m.warmup = m_config.warmup_cycles;
-    m.detector = advisor::DriftDetector::create(m.config.type, {m_config.false_alarm_cycles, m.config.shift});
+    m.detector = detector(m.config);
   }
   if (signal == "surrogate_error") m_predictions.clear();
 }
@@ -116,6 +116,22 @@ void DriftWatch::set_level(LevelMonitor& m) const {
   m.spread.clear();
 }
 
+std::unique_ptr<advisor::DriftDetector> DriftWatch::detector(const DriftMonitorConfig& c) const {
+  return advisor::DriftDetector::create(c.type, {m_config.false_alarm_cycles, c.shift});
+}
+
+// A monitor without a reference: the signal's first warmup_cycles values (the twin settling from
+// its initial state, the filter spinning up) are left out, the next go to the reference window.
+// True when `x` went to the window.
+bool DriftWatch::into_reference(int& warmup, std::vector<double>& reference, double x) const {
+  if (warmup < m_config.warmup_cycles) {
+    ++warmup;
+    return false;
+  }
+  reference.push_back(x);
+  return true;
+}
+
 std::vector<DriftDetection> DriftWatch::observe(const std::map<std::string, double>& values) {
   m_last = values;
   std::vector<DriftDetection> out;
@@ -128,21 +144,15 @@ std::vector<DriftDetection> DriftWatch::observe(const std::map<std::string, doub
     const bool binary = m.config.signal == "anomaly_rate";
     const double x = binary ? it->second : std::log(std::max(it->second, 1e-12));
     if (!m.armed) {
-      // The signal's first warmup_cycles values (the twin settling from its initial state, the
-      // filter spinning up) are left out of the first reference.
-      if (m.warmup < m_config.warmup_cycles) {
-        ++m.warmup;
-        continue;
-      }
-      m.reference.push_back(x);
-      if (static_cast<int>(m.reference.size()) >= m_config.reference_cycles) set_reference(m);
+      if (into_reference(m.warmup, m.reference, x) && static_cast<int>(m.reference.size()) >= m_config.reference_cycles)
+        set_reference(m);
       continue;
     }
     if (!m.detector->update((x - m.mean) / m.scale)) continue;
     out.push_back({m.config.signal, m.config.type, it->second, binary ? m.mean : std::exp(m.mean), m.detector->statistic(),
                    m.detector->threshold()});
     m.armed = false;  // a new reference from the next values: one report per level
-    m.detector = advisor::DriftDetector::create(m.config.type, {m_config.false_alarm_cycles, m.config.shift});
+    m.detector = detector(m.config);
   }
   return out;
 }
@@ -153,25 +163,22 @@ std::vector<DriftDetection> DriftWatch::observe_parameters(const std::vector<dou
     LevelMonitor& m = m_levels[p];
     const double x = theta[p];
     if (!std::isfinite(x)) continue;
-    m_last["parameter:" + m.name] = x;
+    m_last[m.signal] = x;
     if (!m.armed) {
-      if (m.warmup < m_config.warmup_cycles) {
-        ++m.warmup;
-        continue;
+      if (into_reference(m.warmup, m.reference, x)) {
+        m.spread.push_back(p < spread.size() ? spread[p] : 0.0);
+        if (static_cast<int>(m.reference.size()) >= m_config.reference_cycles) set_level(m);
       }
-      m.reference.push_back(x);
-      m.spread.push_back(p < spread.size() ? spread[p] : 0.0);
-      if (static_cast<int>(m.reference.size()) >= m_config.reference_cycles) set_level(m);
       continue;
     }
     const double z = (x - m.level) / m.scale;
     const bool up = m.up->update(z), down = m.down->update(-z);  // both see every value
     if (!up && !down) continue;
     const advisor::DriftDetector& d = up ? *m.up : *m.down;
-    out.push_back({"parameter:" + m.name, m_level_config.type, x, m.level, d.statistic(), d.threshold()});
+    out.push_back({m.signal, m_level_config.type, x, m.level, d.statistic(), d.threshold()});
     m.armed = false;  // a new reference from the next values: one report per level
-    m.up = advisor::DriftDetector::create(m_level_config.type, {m_config.false_alarm_cycles, m_level_config.shift});
-    m.down = advisor::DriftDetector::create(m_level_config.type, {m_config.false_alarm_cycles, m_level_config.shift});
+    m.up = detector(m_level_config);
+    m.down = detector(m_level_config);
   }
   return out;
 }

@@ -44,7 +44,7 @@ namespace twin::detail {
 class DriftWatch {
  public:
   /// `parameters`: the names of the estimated parameters (config.ensemble.parameters order).
-  DriftWatch(const DriftConfig& config, std::vector<std::string> parameters);
+  DriftWatch(const DriftConfig& config, const std::vector<std::string>& parameters);
 
   /// One cycle's values by signal (a signal without a value this cycle is left out); returns
   /// the detections of this cycle.
@@ -81,13 +81,15 @@ class DriftWatch {
   };
   // One estimated parameter's level, watched both ways (an upper CUSUM on z and one on -z).
   struct LevelMonitor {
-    std::string name;
+    std::string signal;  // parameter:<name>
     std::unique_ptr<advisor::DriftDetector> up, down;
     std::vector<double> reference, spread;  // estimates and ensemble spreads for the reference
     double level = 0.0, scale = 1.0;
     bool armed = false;
     int warmup = 0;
   };
+  std::unique_ptr<advisor::DriftDetector> detector(const DriftMonitorConfig& c) const;
+  bool into_reference(int& warmup, std::vector<double>& reference, double x) const;
   void set_reference(Monitor& m) const;
   void set_level(LevelMonitor& m) const;
   DriftConfig m_config;

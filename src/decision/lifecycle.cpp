@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "advisor/advisor_schema.hpp"
 #include "decision/advisor_models.hpp"
 #include "decision/data_capture.hpp"
 #include "decision/lifecycle_figures.hpp"
@@ -108,7 +109,7 @@ std::vector<LifecycleEvent> Lifecycle::cycle(const LifecycleCycle& in) {
   if (!m_job && !m_shadow && !m_replaced && active) {
     for (const DriftDetection& d : in.drift)
       if (std::any_of(m_lc.retrain_on.begin(), m_lc.retrain_on.end(), [&](const std::string& on) {
-            return on == d.signal || (on == "parameters" && d.signal.rfind("parameter:", 0) == 0);
+            return on == d.signal || (on == "parameters" && is_parameter_signal(d.signal));
           })) {
         start_retraining(in, "drift of " + d.signal + " (" + d.detector + ")", events);
         break;

@@ -146,7 +146,7 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
       long n = by_signal.value(signal, 0L);
       if (signal == "parameters")
         for (const auto& [name, count] : by_signal.items())
-          if (name.rfind("parameter:", 0) == 0) n += count.get<long>();
+          if (is_parameter_signal(name)) n += count.get<long>();
       w.sample("drift_detections_total", n, pair("signal", signal));
     }
   }
