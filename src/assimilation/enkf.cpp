@@ -189,7 +189,10 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
       gmat[a * n + b] = gmat[b * n + a] = c;
     }
   for (int a = 0; a < n; ++a) gmat[a * n + a] += obs.error_std[a] * obs.error_std[a];
-  if (!cholesky(gmat, n)) throw Error("ensemble filter: innovation covariance is not positive definite");
+  if (!cholesky(gmat, n))
+    throw Error("ensemble filter, cycle " + std::to_string(cycle + 1) + ": the innovation covariance of " + std::to_string(n) +
+                " readings is not positive definite (a zero or underflowing noise_std with no ensemble spread, or "
+                "non-finite forecasts)");
 
   // The readings' consistency with the ensemble: D = d^T G^-1 d, d = y - mean(H x), which is
   // chi-square with n degrees of freedom while the plant behaves as the twin's physics and its

@@ -5,6 +5,8 @@
 // reader (parse and validate) and by the writer (effective config), so the two never disagree;
 // the visitor protocol is in ground/config_rule.hpp. Keep docs/config.md in step.
 
+#include <sstream>
+
 #include "advisor/advisor_schema.hpp"
 #include "assimilation/assimilation_schema.hpp"
 #include "driver/run_schema.hpp"
@@ -55,9 +57,13 @@ void describe(V& v, Config& c) {
   for (std::size_t i = 0; i < c.physics.sources.size(); ++i)
     region_dims(c.physics.sources[i].region, "physics.sources[" + std::to_string(i) + "]");
   for (std::size_t i = 0; i < c.controls.size(); ++i) region_dims(c.controls[i].region, "controls[" + std::to_string(i) + "]");
-  v.check(unique_names(c.physics.sources), "physics.sources", "source names must be unique and not empty");
-  v.check(unique_names(c.controls), "controls", "control names must be unique and not empty");
-  v.check(unique_names(c.sensors), "sensors", "sensor names must be unique and not empty");
+  const auto names_unique = [&](const auto& items, const std::string& key, const std::string& what) {
+    const std::string problem = name_problem(items, key);
+    v.check(problem.empty(), key, what + " names must be unique and not empty: " + problem);
+  };
+  names_unique(c.physics.sources, "physics.sources", "source");
+  names_unique(c.controls, "controls", "control");
+  names_unique(c.sensors, "sensors", "sensor");
   for (std::size_t i = 0; i < c.sensors.size(); ++i) {
     const std::string key = "sensors[" + std::to_string(i) + "].position_m";
     v.check(c.sensors[i].position_m.size() == dims, key, "needs one entry per axis of grid.cells");
@@ -116,6 +122,26 @@ void describe(V& v, Config& c) {
   for (int f = 4; f < 6; ++f)
     v.check(dims == 3 || !c.physics.boundaries.faces[f], std::string("physics.boundaries.") + face_names[f],
             "a 2D grid has no z faces");
+  // An estimated parameter starts from its prior: a different nominal value would be ignored.
+  for (std::size_t i = 0; i < c.ensemble.parameters.size(); ++i) {
+    const EstimatedParameterConfig& p = c.ensemble.parameters[i];
+    const bool diffusivity = p.name == "diffusivity_factor";
+    if (!diffusivity && p.name != "cooling_factor") continue;
+    const double nominal = diffusivity ? c.physics.parameters.diffusivity_factor : c.physics.parameters.cooling_factor;
+    std::ostringstream says;
+    says << "is " << p.prior_mean << " but physics.parameters." << p.name << " is " << nominal
+         << ": an estimated parameter starts from its prior_mean and the nominal value is not used; make them agree";
+    v.check(nominal == p.prior_mean, "ensemble.parameters[" + std::to_string(i) + "].prior_mean", says.str());
+  }
+  // twin train's fault scenarios: split into training and held-out sets, each long enough for a
+  // fault after the filter's spin-up (train/anomaly_data.cpp schedules the first 2 to 7 cycles
+  // after it and none in the last 6).
+  const int warmup = c.advisor ? c.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+  v.check(c.training.anomaly_scenarios == 0 || c.training.anomaly_scenarios >= 2, "training.anomaly_scenarios",
+          "0 (no anomaly model) or at least 2: the scenarios are split into training and held-out sets");
+  v.check(c.training.anomaly_scenarios == 0 || c.training.anomaly_cycles >= warmup + 14, "training.anomaly_cycles",
+          "must be at least advisor.anomaly_warmup_cycles + 14 (" + std::to_string(warmup + 14) +
+              ") for a fault to fit after the filter's spin-up; or set training.anomaly_scenarios: 0");
 }
 
 }  // namespace twin::detail

@@ -56,7 +56,7 @@ struct Runtime::Impl {
   std::vector<Observation> queue;
   long readings_dropped = 0;  // beyond max_queued_per_sensor, rank 0
   static constexpr std::size_t max_queued_per_sensor = 1024;
-  static constexpr std::size_t max_sensor_name = 256;
+  static constexpr std::size_t max_sensor_name = 1024;  // the longest name a config may give (docs/config.md)
   std::unordered_map<std::string, std::size_t> sensor_slots;  // sensor name -> index (rank 0, for ingest)
   std::unique_ptr<detail::ObservationOperator> observation;  // H
   std::vector<SensorEstimate> estimates;

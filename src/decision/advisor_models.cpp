@@ -31,9 +31,15 @@ std::unique_ptr<advisor::Model> AdvisorModels::open(const std::string& name, con
   const std::string dir = io::registry_directory(m_config);
   io::ModelRegistry registry(dir);
   const auto version = wanted > 0 ? std::optional<int>(wanted) : registry.active(name);
-  if (!version)
+  if (!version) {
+    // twin train makes no anomaly model with training.anomaly_scenarios: 0: say so, not "train one".
+    const bool untrainable = m_config.advisor->anomaly && name == *m_config.advisor->anomaly &&
+                             m_config.training.anomaly_scenarios == 0;
     throw AdvisorError("no active version of model '" + name + "' in registry " + dir +
-                       " (train one with: twin train " + m_config.source_name + ")");
+                       (untrainable ? " (twin train makes none with training.anomaly_scenarios: 0; set it above 0, "
+                                      "or advisor.anomaly: ~ to turn the diagnosis off)"
+                                    : " (train one with: twin train " + m_config.source_name + ")"));
+  }
   path = registry.checked_path(name, *version);
   advisor::ModelPackage package = io::read_model(path);
   // Authenticity: with the facility's key, a signature must verify; it may be required.

@@ -77,15 +77,24 @@ struct Rule {
   }
 };
 
-/// True when every item has a name and no two share one (sensors, controls, sources, parameters).
+/// What is wrong with the names of a list (sensors, controls, sources, parameters): the first item
+/// without one or repeating an earlier one's, as "list[i] repeats the name 'x' of list[j]"; empty
+/// when every item has a name of its own.
+template <class T>
+std::string name_problem(const std::vector<T>& items, const std::string& list = "") {
+  const auto at = [&](std::size_t i) { return list + "[" + std::to_string(i) + "]"; };
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (items[i].name.empty()) return at(i) + " has no name";
+    for (std::size_t j = 0; j < i; ++j)
+      if (items[j].name == items[i].name) return at(i) + " repeats the name '" + items[i].name + "' of " + at(j);
+  }
+  return {};
+}
+
+/// True when every item has a name and no two share one.
 template <class T>
 bool unique_names(const std::vector<T>& items) {
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (items[i].name.empty()) return false;
-    for (std::size_t j = 0; j < i; ++j)
-      if (items[j].name == items[i].name) return false;
-  }
-  return true;
+  return name_problem(items).empty();
 }
 
 }  // namespace twin::detail

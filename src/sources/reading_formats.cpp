@@ -155,6 +155,21 @@ void check_replay_usable(const std::string& path, const std::vector<Observation>
   if (!any && !config.sensors.empty())
     throw DataError(path + ": none of its " + std::to_string(readings.size()) + " readings names a sensor of this twin (it names " +
                     theirs + "; the config's sensors are " + ours + ")");
+  // A partial match runs (a recording from before a sensor was added), and says so: the missing
+  // sensors count as missing each cycle, the foreign names as unknown_sensor rejections.
+  std::string silent;
+  long known = 0;
+  for (const auto& s : config.sensors) {
+    if (names.count(s.name)) ++known;
+    else silent += (silent.empty() ? "" : ", ") + s.name;
+  }
+  if (!silent.empty())
+    spdlog::warn("{}: no readings for {} of the twin's {} sensors ({}); is it a recording of this twin?", path,
+                 config.sensors.size() - static_cast<std::size_t>(known), config.sensors.size(), silent);
+  const std::size_t foreign = names.size() - static_cast<std::size_t>(known);
+  if (foreign > 0)
+    spdlog::warn("{}: {} sensor names in the file are not the twin's (it names {}); their readings are rejected as "
+                 "unknown_sensor", path, foreign, theirs);
 }
 
 }  // namespace twin::detail

@@ -218,6 +218,30 @@ TEST(ConfigErrors, InconsistentAcrossKeys) {
   expect_error_at(minimal + "twin:\n  name: my twin\n", 5, 3, "twin.name", "without slashes or spaces");
 }
 
+TEST(ConfigErrors, AnEstimatedParameterWhoseNominalWouldBeIgnoredIsRefused) {
+  const std::string nominal = minimal + "physics:\n  parameters: {diffusivity_factor: 1.5}\n";
+  expect_error_at(nominal + "ensemble:\n  parameters:\n    - {name: diffusivity_factor}\n", 8, 0,
+                  "ensemble.parameters[0].prior_mean", "is 1 but physics.parameters.diffusivity_factor is 1.5");
+  EXPECT_NO_THROW(twin::parse_config(nominal + "ensemble:\n  parameters:\n    - {name: diffusivity_factor, prior_mean: 1.5}\n",
+                                     "test.yaml"));
+  EXPECT_NO_THROW(twin::parse_config(nominal + "ensemble:\n  parameters:\n    - {name: cooling_factor}\n", "test.yaml"));
+}
+
+TEST(ConfigErrors, FaultScenariosTooFewOrTooShortToHoldAFaultAreRefused) {
+  expect_error_at(minimal + "training:\n  anomaly_scenarios: 1\n", 5, 0, "training.anomaly_scenarios", "at least 2");
+  expect_error_at(minimal + "training:\n  anomaly_cycles: 20\n", 5, 0, "training.anomaly_cycles",
+                  "must be at least advisor.anomaly_warmup_cycles + 14 (");
+  expect_error_at(minimal + "advisor:\n  anomaly_warmup_cycles: 30\ntraining:\n  anomaly_cycles: 43\n", 7, 0,
+                  "training.anomaly_cycles", "(44)");
+  EXPECT_NO_THROW(twin::parse_config(minimal + "training:\n  anomaly_scenarios: 0\n  anomaly_cycles: 5\n", "test.yaml"));
+}
+
+TEST(ConfigErrors, ARepeatedSensorNameIsNamedWithBothEntries) {
+  const std::string sensor = "  - {name: A, position_m: [0.5, 0.5], noise_std: 0.1}\n";
+  expect_error_at(minimal + "sensors:\n" + sensor + sensor, 4, 1, "sensors",
+                  "sensor names must be unique and not empty: sensors[1] repeats the name 'A' of sensors[0]");
+}
+
 TEST(ConfigErrors, MessageNamesFileLineAndKey) {
   const twin::ConfigError e = expect_error("grid:\n  cels: [16, 8]\n  extent_m: [2.0, 1.0]\n");
   EXPECT_EQ(std::string(e.what()).rfind("test.yaml:2:3: grid.cels: unknown key 'cels'", 0), 0u) << e.what();

@@ -95,6 +95,24 @@ TEST(Runtime, ClosedLoopTracksTheTruthRejectsFaultsAndReplays) {
   }
 }
 
+// A sensor may have any name the config allows (up to 1024 bytes): its readings are matched to
+// it, not cut short on the way in and counted as an unknown sensor's.
+TEST(Runtime, ASensorNameAsLongAsTheConfigAllowsGetsItsReadings) {
+  twin::Config config = twin::load_config(small_plate);
+  config.advisor.reset();
+  config.sensors[0].name = std::string(1000, 'T');  // S1: nothing else names it
+  twin::Runtime rt(config, MPI_COMM_WORLD);
+  std::vector<twin::Observation> r;
+  for (const auto& s : config.sensors) r.push_back({config.twin.control_period_s, s.name, 296.0});
+  rt.ingest(r);
+  const twin::CycleOutcome out = rt.step(std::chrono::milliseconds(5000));
+  ASSERT_EQ(out.sensors.size(), config.sensors.size());
+  EXPECT_EQ(out.sensors[0].sensor, config.sensors[0].name);
+  EXPECT_NE(out.sensors[0].qc, twin::QcReason::missing);
+  EXPECT_NE(out.sensors[0].qc, twin::QcReason::unknown_sensor);
+  EXPECT_EQ(out.sensors[0].observed, 296.0);
+}
+
 // A solver failure (here: the facility applies an absurd heater power) puts the twin in
 // safe_hold: the state goes back to the last healthy one, whose estimates at the sensors are
 // reported again unchanged, the advice is the safe default with the reason, and the next cycle
