@@ -255,9 +255,11 @@ ModelPackage train_response_ensemble(const Dataset& shard, const TrainSpec& spec
     acc[5] = static_cast<double>(train.rows());
   }
   detail::allreduce_sum(acc, comm);
-  p.metrics["validation_rmse"] = acc[2] > 0 ? std::sqrt(acc[0] / acc[2]) : 0.0;
-  p.metrics["validation_relative_error"] = acc[1] > 0 ? std::sqrt(acc[0] / acc[1]) : 0.0;
-  p.metrics["final_validation_loss"] = f.valid_rows > 0 ? acc[3] / f.valid_rows : 0.0;
+  if (acc[2] > 0) {  // without validation rows there is no held-out figure, not a perfect one
+    p.metrics["validation_rmse"] = std::sqrt(acc[0] / acc[2]);
+    p.metrics["validation_relative_error"] = acc[1] > 0 ? std::sqrt(acc[0] / acc[1]) : 0.0;
+    p.metrics["final_validation_loss"] = acc[3] / f.valid_rows;
+  }
   p.metrics["final_training_loss"] = acc[5] > 0 ? acc[4] / acc[5] : 0.0;
   p.metrics["training_rows"] = f.train_rows;
   p.metrics["response_order"] = c.layout.order;

@@ -216,8 +216,10 @@ ModelPackage EnsembleTrainer::finish() {
       acc[2] = static_cast<double>(truth.numel());
     }
     allreduce_sum(acc, s.comm);
-    p.metrics["validation_rmse"] = acc[2] > 0 ? std::sqrt(acc[0] / acc[2]) : 0.0;
-    p.metrics["validation_relative_error"] = acc[1] > 0 ? std::sqrt(acc[0] / acc[1]) : 0.0;
+    if (acc[2] > 0) {  // without validation rows there is no held-out figure, not a perfect one
+      p.metrics["validation_rmse"] = std::sqrt(acc[0] / acc[2]);
+      p.metrics["validation_relative_error"] = acc[1] > 0 ? std::sqrt(acc[0] / acc[1]) : 0.0;
+    }
   } else {
     std::vector<double> acc{0.0, 0.0, 0.0};
     if (xv.size(0) > 0 && n_out > k_bin) {
@@ -244,8 +246,10 @@ ModelPackage EnsembleTrainer::finish() {
       if (per_class[2 * k] > 0)
         p.metrics["validation_recall:" + s.spec.outputs[k_bin + k]] = per_class[2 * k + 1] / per_class[2 * k];
     allreduce_sum(acc, s.comm);
-    p.metrics["validation_accuracy"] = acc[1] > 0 ? acc[0] / acc[1] : 0.0;
-    p.metrics["validation_loss"] = acc[1] > 0 ? acc[2] / acc[1] : 0.0;
+    if (acc[1] > 0) {
+      p.metrics["validation_accuracy"] = acc[0] / acc[1];
+      p.metrics["validation_loss"] = acc[2] / acc[1];
+    }
   }
   p.metrics["training_rows"] = s.count;
   p.metrics["final_training_loss"] = s.evaluate(s.xt, s.yt);

@@ -68,11 +68,13 @@ void register_model(advisor::ModelPackage& p, const Config& config, const std::s
     p.attributes["control_period_s"] = std::to_string(config.twin.control_period_s);
     io::ModelRegistry reg(registry, io::model_key(config.advisor ? config.advisor->model_key_file : std::nullopt));
     const int v = reg.add(p);
-    const bool regression = p.metrics.count("validation_relative_error") > 0;
-    spdlog::info("twin train: {} v{} in {} ({} rows, validation {} {:.4f}; data {:.1f} s, training {:.1f} s)", p.name, v,
-                 reg.path(p.name, v), static_cast<long>(p.metrics["training_rows"]),
-                 regression ? "relative error" : "accuracy",
-                 regression ? p.metrics["validation_relative_error"] : p.metrics["validation_accuracy"], data_s, train_s);
+    std::string held_out = "no validation rows: too few groups to hold any out";
+    if (p.metrics.count("validation_relative_error"))
+      held_out = fmt::format("validation relative error {:.4f}", p.metrics.at("validation_relative_error"));
+    else if (p.metrics.count("validation_accuracy"))
+      held_out = fmt::format("validation accuracy {:.4f}", p.metrics.at("validation_accuracy"));
+    spdlog::info("twin train: {} v{} in {} ({} rows, {}; data {:.1f} s, training {:.1f} s)", p.name, v,
+                 reg.path(p.name, v), static_cast<long>(p.metrics["training_rows"]), held_out, data_s, train_s);
   }
   TWIN_MPI_CHECK(MPI_Barrier(comm));
 }
@@ -268,9 +270,11 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
                                   ? advisor::train_mlp_ensemble(fit, spec, comm, progress(spec.name, spec.epochs))
                                   : advisor::train_response_ensemble(fit, spec, comm);
     if (log && p.kind == advisor::kind_response_ensemble)
-      spdlog::info("twin train: {} fitted by least squares: order {} in the parameters, ridge {:g}, {} bootstrap members, "
-                   "validation relative error {:.4f}",
-                   p.name, p.metrics["response_order"], p.metrics["response_ridge"], p.ensemble, p.metrics["validation_relative_error"]);
+      spdlog::info("twin train: {} fitted by least squares: order {} in the parameters, ridge {:g}, {} bootstrap members, {}",
+                   p.name, p.metrics["response_order"], p.metrics["response_ridge"], p.ensemble,
+                   p.metrics.count("validation_relative_error")
+                       ? fmt::format("validation relative error {:.4f}", p.metrics.at("validation_relative_error"))
+                       : std::string("no validation rows"));
     const advisor::Dataset test = gather_rows(rows_of(shard, is_test), comm);
     if (rank == 0 && test.rows() > 0) {
       test_surrogate(advisor::Model(p), test, p.metrics);

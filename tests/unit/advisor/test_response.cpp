@@ -61,6 +61,20 @@ std::vector<double> truth(const double* x) {
   return {(1.0 + 0.5 * x[2]) * x[0] + 2.0 * x[1] + 0.3 * x[2] * x[2] * x[0], -x[2] * x[1] + 1.0};
 }
 
+// With no group held out there is no held-out figure: the metrics say nothing rather than a
+// perfect 0 (twin train with one control sequence).
+TEST(Response, WithoutValidationRowsTheModelClaimsNoValidationError) {
+  twin::advisor::TrainSpec spec = response_spec();
+  spec.validation_group = [](long) { return false; };
+  const ModelPackage p = twin::advisor::train_response_ensemble(response_data(1, 200, 0.01), spec, MPI_COMM_SELF);
+  EXPECT_EQ(p.metrics.count("validation_rmse"), 0u);
+  EXPECT_EQ(p.metrics.count("validation_relative_error"), 0u);
+  EXPECT_EQ(p.metrics.count("final_validation_loss"), 0u);
+  EXPECT_GT(p.metrics.at("training_rows"), 0.0);
+  const ModelPackage held = fitted(response_data(1, 200, 0.01));
+  EXPECT_GT(held.metrics.at("validation_rmse"), 0.0);
+}
+
 TEST(Response, FitsAFunctionLinearInTheInputsWithCoefficientsQuadraticInTheFactor) {
   const ModelPackage p = fitted(response_data(1, 2000, 0.01));
   EXPECT_EQ(p.kind, twin::advisor::kind_response_ensemble);
