@@ -127,36 +127,65 @@ AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<Sc
   std::stable_sort(scored.begin(), scored.end(), [](const ScoredCycle& a, const ScoredCycle& b) { return a.score > b.score; });
   // The split-conformal rule, per class: class c's score of a quiet cycle is its
   // probability when c is the most probable, else 0. A new quiet cycle exchangeable with the n
-  // held-out ones scores at or above the k-th highest of theirs with probability at most
-  // k / (n + 1); the threshold is just above it, so k - 1 held-out cycles are flagged as c. With
-  // k = floor(budget / (C - 1) (n + 1)) the C - 1 classes together stay within the budget. One
-  // threshold for all let the class the quiet cycles call most (the plate with model error:
-  // cooling_degradation, all of the 30 highest) hide the others' faults. Too few quiet cycles to
-  // certify a class's share (k = 0): above its highest; none at all: 0.999. A quiet cycle called
-  // with certainty (a probability of exactly 1 in float) cannot be stood above: 1, and a warning.
+  // held-out ones scores at or above the k_c-th highest of theirs with probability at most
+  // k_c / (n + 1); the threshold is just above it, so k_c - 1 held-out cycles are flagged as c.
+  // With sum k_c <= K = floor(budget (n + 1)) the C - 1 classes together stay within the budget.
+  // One threshold for all let the class the quiet cycles call most (the plate with model error:
+  // cooling_degradation, all of the 30 highest) hide the others' faults. The allowance K is
+  // shared by water-filling: a class whose quiet calls reach its 0.5 floor with fewer than an
+  // equal share (m calls at or above 0.5 need k = m + 1) takes only that, and the rest is shared
+  // among the others. Too few quiet cycles to certify a class's share (k_c = 0): above its
+  // highest; none at all: 0.999. A quiet cycle called with certainty (a probability of exactly 1
+  // in float) cannot be stood above: 1, and a warning.
   const double n = static_cast<double>(scored.size());
-  const std::size_t k = static_cast<std::size_t>(std::floor(budget / static_cast<double>(classes - 1) * (n + 1.0)));
-  const std::size_t at = k == 0 ? 0 : k - 1;
+  std::vector<std::vector<const ScoredCycle*>> mine(classes);  // each class's quiet calls, highest first
+  for (const ScoredCycle& s : scored)
+    if (s.called > 0 && static_cast<std::size_t>(s.called) < classes) mine[static_cast<std::size_t>(s.called)].push_back(&s);
+  std::vector<std::size_t> k(classes, 0);
+  {
+    std::size_t left = static_cast<std::size_t>(std::floor(budget * (n + 1.0)));
+    std::vector<bool> open(classes, true);
+    open[0] = false;
+    for (bool changed = true; changed;) {
+      changed = false;
+      const std::size_t still = static_cast<std::size_t>(std::count(open.begin(), open.end(), true));
+      if (still == 0) break;
+      const std::size_t share = left / still;
+      for (std::size_t c = 1; c < classes; ++c) {
+        if (!open[c]) continue;
+        const std::size_t need = 1 + static_cast<std::size_t>(std::count_if(
+                                         mine[c].begin(), mine[c].end(), [](const ScoredCycle* s) { return s->score >= 0.5; }));
+        if (need <= share) {
+          k[c] = need;
+          left -= need;
+          open[c] = false;
+          changed = true;
+        }
+      }
+      if (!changed)
+        for (std::size_t c = 1; c < classes; ++c)
+          if (open[c]) k[c] = share;
+    }
+  }
   AnomalyThresholds thresholds(classes, 1.0);
+  double bound = 0.0;
   for (std::size_t c = 1; c < classes; ++c) {
-    std::vector<const ScoredCycle*> mine;  // still highest first
-    for (const ScoredCycle& s : scored)
-      if (s.called == static_cast<int>(c)) mine.push_back(&s);
-    const double above = scored.empty() ? 1.0 : at < mine.size() ? std::nextafter(mine[at]->score, 2.0) : 0.0;
+    const std::size_t at = k[c] == 0 ? 0 : k[c] - 1;
+    bound += static_cast<double>(std::max<std::size_t>(1, k[c])) / (n + 1.0);
+    const double above = scored.empty() ? 1.0 : at < mine[c].size() ? std::nextafter(mine[c][at]->score, 2.0) : 0.0;
     thresholds[c] = scored.empty() ? 0.999 : std::min(1.0, std::max(0.5, above));
     if (above > 1.0)
       spdlog::warn("anomaly threshold for {}: quiet cycles call it with certainty (probability 1); the threshold "
                    "is 1 and its false alarms are not bounded by the budget",
                    names[c]);
     out["anomaly_threshold:" + names[c]] = thresholds[c];
-    if (at < mine.size() && mine[at]->score >= 0.5) {  // which quiet cycle set it: a settling rule too short for this twin shows here
-      const ScenarioCycle& q = mine[at]->cycle;
+    if (at < mine[c].size() && mine[c][at]->score >= 0.5) {  // which quiet cycle set it: a settling rule too short for this twin shows here
+      const ScenarioCycle& q = mine[c][at]->cycle;
       spdlog::info("anomaly threshold {:.3f} for {} set by scenario {} cycle {} ({}; consistency {:.2g})", thresholds[c],
                    names[c], q.scenario, q.cycle, schedule(config, q.scenario).since(q.cycle), q.consistency);
     }
   }
-  out["validation_false_alarm_bound"] =
-      std::min(1.0, static_cast<double>(classes - 1) * std::max<double>(1.0, static_cast<double>(k)) / (n + 1.0));
+  out["validation_false_alarm_bound"] = std::min(1.0, bound);
   long flagged = 0;
   for (const auto& s : scored) flagged += s.called != 0 && s.score >= thresholds[s.called];
   out["anomaly_threshold"] = *std::max_element(thresholds.begin() + 1, thresholds.end());
