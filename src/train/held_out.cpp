@@ -141,7 +141,10 @@ AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<Sc
   std::vector<std::vector<const ScoredCycle*>> mine(classes);  // each class's quiet calls, highest first
   for (const ScoredCycle& s : scored)
     if (s.called > 0 && static_cast<std::size_t>(s.called) < classes) mine[static_cast<std::size_t>(s.called)].push_back(&s);
-  std::vector<std::size_t> k(classes, 0);
+  std::vector<std::size_t> k(classes, 0), need(classes, 1);  // need: the k that reaches the 0.5 floor
+  for (std::size_t c = 1; c < classes; ++c)
+    need[c] += static_cast<std::size_t>(
+        std::count_if(mine[c].begin(), mine[c].end(), [](const ScoredCycle* s) { return s->score >= 0.5; }));
   {
     std::size_t left = static_cast<std::size_t>(std::floor(budget * (n + 1.0)));
     std::vector<bool> open(classes, true);
@@ -152,15 +155,11 @@ AnomalyThresholds choose_anomaly_thresholds(const Config& config, std::vector<Sc
       if (still == 0) break;
       const std::size_t share = left / still;
       for (std::size_t c = 1; c < classes; ++c) {
-        if (!open[c]) continue;
-        const std::size_t need = 1 + static_cast<std::size_t>(std::count_if(
-                                         mine[c].begin(), mine[c].end(), [](const ScoredCycle* s) { return s->score >= 0.5; }));
-        if (need <= share) {
-          k[c] = need;
-          left -= need;
-          open[c] = false;
-          changed = true;
-        }
+        if (!open[c] || need[c] > share) continue;
+        k[c] = need[c];
+        left -= need[c];
+        open[c] = false;
+        changed = true;
       }
       if (!changed)
         for (std::size_t c = 1; c < classes; ++c)

@@ -52,6 +52,16 @@ std::string data_digest(const advisor::Dataset& shard, MPI_Comm comm) {
 namespace {
 
 // Lineage, timings and the registry entry of a freshly trained model (rank 0 writes).
+// A model's held-out figure for the log: its validation error or accuracy, or that it has none
+// (too few groups to hold any out: the trainers then store no validation metrics).
+std::string validation_figure(const advisor::ModelPackage& p) {
+  if (p.metrics.count("validation_relative_error"))
+    return fmt::format("validation relative error {:.4f}", p.metrics.at("validation_relative_error"));
+  if (p.metrics.count("validation_accuracy"))
+    return fmt::format("validation accuracy {:.4f}", p.metrics.at("validation_accuracy"));
+  return "no validation rows: too few groups to hold any out";
+}
+
 void register_model(advisor::ModelPackage& p, const Config& config, const std::string& registry, const std::string& digest,
                     int ranks, double data_s, double train_s, MPI_Comm comm) {
   int rank = 0;
@@ -68,13 +78,8 @@ void register_model(advisor::ModelPackage& p, const Config& config, const std::s
     p.attributes["control_period_s"] = std::to_string(config.twin.control_period_s);
     io::ModelRegistry reg(registry, io::model_key(config.advisor ? config.advisor->model_key_file : std::nullopt));
     const int v = reg.add(p);
-    std::string held_out = "no validation rows: too few groups to hold any out";
-    if (p.metrics.count("validation_relative_error"))
-      held_out = fmt::format("validation relative error {:.4f}", p.metrics.at("validation_relative_error"));
-    else if (p.metrics.count("validation_accuracy"))
-      held_out = fmt::format("validation accuracy {:.4f}", p.metrics.at("validation_accuracy"));
     spdlog::info("twin train: {} v{} in {} ({} rows, {}; data {:.1f} s, training {:.1f} s)", p.name, v,
-                 reg.path(p.name, v), static_cast<long>(p.metrics["training_rows"]), held_out, data_s, train_s);
+                 reg.path(p.name, v), static_cast<long>(p.metrics["training_rows"]), validation_figure(p), data_s, train_s);
   }
   TWIN_MPI_CHECK(MPI_Barrier(comm));
 }
@@ -271,10 +276,7 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
                                   : advisor::train_response_ensemble(fit, spec, comm);
     if (log && p.kind == advisor::kind_response_ensemble)
       spdlog::info("twin train: {} fitted by least squares: order {} in the parameters, ridge {:g}, {} bootstrap members, {}",
-                   p.name, p.metrics["response_order"], p.metrics["response_ridge"], p.ensemble,
-                   p.metrics.count("validation_relative_error")
-                       ? fmt::format("validation relative error {:.4f}", p.metrics.at("validation_relative_error"))
-                       : std::string("no validation rows"));
+                   p.name, p.metrics["response_order"], p.metrics["response_ridge"], p.ensemble, validation_figure(p));
     const advisor::Dataset test = gather_rows(rows_of(shard, is_test), comm);
     if (rank == 0 && test.rows() > 0) {
       test_surrogate(advisor::Model(p), test, p.metrics);
