@@ -5,8 +5,11 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cmath>
 #include <limits>
+#include <sstream>
+#include <string>
 #include <vector>
 
 #include <spdlog/spdlog.h>
@@ -46,6 +49,7 @@ ImplicitSolver::ImplicitSolver(const SolverConfig& config, const Decomposition& 
       m_theta(config.time.integrator == "crank_nicolson" ? 0.5 : 1.0),
       m_cfl(config.time.cfl),
       m_max_dt(config.time.max_dt_s.value_or(std::numeric_limits<double>::infinity())),
+      m_petsc_options(config.time.implicit.petsc_options),
       m_petsc(std::make_unique<Petsc>()) {
   TWIN_REQUIRE(config.time.integrator == "backward_euler" || config.time.integrator == "crank_nicolson",
                Error, "ImplicitSolver needs time.integrator backward_euler or crank_nicolson");
@@ -258,6 +262,7 @@ StepReport ImplicitSolver::advance(Field& u, double t0_s, double duration_s) {
       TWIN_PETSC_CHECK(VecRestoreArray(m_petsc->b.get(), &xb));
       TWIN_PETSC_CHECK(VecRestoreArray(m_petsc->x.get(), &xx));
       TWIN_PETSC_CHECK(KSPSolve(m_petsc->ksp.get(), m_petsc->b.get(), m_petsc->x.get()));
+      if (!m_petsc_options.empty()) report_unused_options();
       KSPConvergedReason reason = KSP_CONVERGED_ITERATING;
       PetscInt iterations = 0;
       TWIN_PETSC_CHECK(KSPGetConvergedReason(m_petsc->ksp.get(), &reason));
@@ -279,6 +284,35 @@ StepReport ImplicitSolver::advance(Field& u, double t0_s, double duration_s) {
   }
   report.status = health(u);
   return report;
+}
+
+void ImplicitSolver::report_unused_options() {
+  // A misspelt option ("-pc_gamg_treshold") or one for another solver than this one's is
+  // accepted by PETSc without a word and does nothing: say so, once per process and option.
+  static std::vector<std::string> reported;
+  PetscInt n = 0;
+  char** names = nullptr;
+  char** values = nullptr;
+  TWIN_PETSC_CHECK(PetscOptionsLeftGet(nullptr, &n, &names, &values));
+  std::vector<std::string> unused;
+  for (PetscInt i = 0; i < n; ++i) unused.emplace_back(names[i] ? names[i] : "");
+  TWIN_PETSC_CHECK(PetscOptionsLeftRestore(nullptr, &n, &names, &values));
+  KSPType type = nullptr;
+  TWIN_PETSC_CHECK(KSPGetType(m_petsc->ksp.get(), &type));
+  std::istringstream words(m_petsc_options);
+  for (std::string word; words >> word;) {
+    if (word.size() < 2 || word[0] != '-' || !std::isalpha(static_cast<unsigned char>(word[1]))) continue;  // a value
+    const std::string name = word.substr(1);
+    if (std::find(unused.begin(), unused.end(), name) == unused.end() ||
+        std::find(reported.begin(), reported.end(), name) != reported.end())
+      continue;
+    reported.push_back(name);
+    if (m_decomposition->rank() == 0)
+      spdlog::warn("time.implicit.petsc_options: PETSc did not use '{}' (misspelt, or an option of another solver or "
+                   "preconditioner than {} with {}); it has no effect",
+                   word, type ? type : "?", preconditioner());
+  }
+  m_petsc_options.clear();
 }
 
 TWIN_REGISTER_TYPE(Solver, "backward_euler", [](const SolverConfig& c, const Decomposition& d, int members) {

@@ -46,6 +46,9 @@ class ImplicitSolver final : public Solver {
 
  private:
   void assemble(double dt, int member);
+  /// After the first solve (PETSc reads some options only when it sets the solver up): warns of
+  /// each option of time.implicit.petsc_options that PETSc has not used.
+  void report_unused_options();
 
   struct Assembled {
     double dt = -1.0;
@@ -61,6 +64,7 @@ class ImplicitSolver final : public Solver {
   Field m_rhs;
   std::vector<double> m_wall_constant;  // c: the walls' constant contribution, per interior cell
   Assembled m_assembled;
+  std::string m_petsc_options;  // time.implicit.petsc_options, checked after the first solve; empty once checked
   struct Petsc;
   std::unique_ptr<Petsc> m_petsc;
 };

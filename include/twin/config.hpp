@@ -223,6 +223,11 @@ struct AssimilationConfig {
   /// parameters wait while it is large. 0: off (the default: the plate's anomaly diagnosis is
   /// not calibrated on that filter; docs/twin-cycle.md, "Model error").
   double model_error_gain = 0.0;
+  /// Each parameter's spread is kept at no less than half of how far its mean has moved
+  /// recently (at most its prior_std): the exponentially weighted sum of its updates with this
+  /// memory [cycles]. 0: off (the default: the plate's anomaly diagnosis, retrained on that
+  /// filter, no longer names its plant faults; docs/twin-cycle.md).
+  int parameter_movement_cycles = 0;
 };
 
 /// `qc:` — checks on every reading before it may be assimilated.
@@ -230,7 +235,9 @@ struct QcConfig {
   double max_age_s = 60.0;            ///< a reading older than this at its cycle is stale
   double max_future_s = 60.0;         ///< a reading stamped more than this after its cycle's end is rejected (future)
   int stuck_cycles = 2;               ///< this many consecutive unchanged readings: stuck
-  double stuck_tolerance = 1.0e-9;    ///< "unchanged" means |change| <= this [u]
+  /// "unchanged" means |change| <= this [u]. Not given: a millionth of the sensor's noise_std,
+  /// so that a twin in any unit (kelvin, pascal, mol/m^3) tells a repeated value from noise.
+  std::optional<double> stuck_tolerance;
   double innovation_sigma = 5.0;      ///< reject when |y - forecast| > this * sqrt(spread^2 + noise^2)
   double innovation_floor = 0.0;      ///< added to that bound [u]
   /// Buddy check: a reading failing the innovation test is kept when a sensor within this

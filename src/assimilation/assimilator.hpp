@@ -26,6 +26,8 @@ struct ObservationSet {
   /// The largest share of the parameter update this cycle may apply: the parameter gate's
   /// memory of the recent cycles' tests (kept by the runtime, assimilation.parameter_gate_hold_cycles).
   double parameter_weight_cap = 1.0;
+  /// Per estimated parameter, a floor on its spread this cycle beside its min_spread (empty: none).
+  std::vector<double> parameter_spread_floor;
 };
 
 /// What an assimilator is built from; every reference outlives it.

@@ -101,7 +101,7 @@ EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayo
       }
 }
 
-void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle) const {
+void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& extra_floor) const {
   // A random walk of each parameter over the period: prior_std * sqrt(period / wander_s) per
   // member, the draws centred so that the mean stays where the data put it. The draws depend on
   // (seed, cycle, member) only: every rank adds the same.
@@ -133,8 +133,29 @@ void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle) 
     for (int m = 0; m < N; ++m) var += (theta[m * P + p] - mean) * (theta[m * P + p] - mean);
     const double sd = std::sqrt(var / (N - 1));
     double factor = m_config.parameter_inflation;
-    const double floor = m_ensemble.parameters[p].min_spread;
-    if (sd * factor < floor && sd > 0.0) factor = floor / sd;
+    const auto& spec = m_ensemble.parameters[p];
+    // The caller's floor (the parameter's recent movement) claims no more than the prior did.
+    const double floor = std::max(
+        spec.min_spread, static_cast<std::size_t>(p) < extra_floor.size() ? std::min(spec.prior_std, extra_floor[p]) : 0.0);
+    if (!(sd > 0.0) && floor > 0.0) {
+      // Every member at the same value (all clipped to a bound by one update): no factor can
+      // spread them again, and the parameter would stay there, sure of itself, for the rest of
+      // the run. Drawn anew around the mean at the floor's spread (seed, cycle, member only).
+      std::vector<double> z(static_cast<std::size_t>(N));
+      double zbar = 0.0, zvar = 0.0;
+      for (int m = 0; m < N; ++m) {
+        std::seed_seq seq{m_ensemble.seed, 0x3a2u, static_cast<unsigned>(cycle), static_cast<unsigned>(m),
+                          static_cast<unsigned>(p)};
+        std::mt19937_64 rng(seq);
+        z[m] = std::normal_distribution<double>(0.0, 1.0)(rng);
+        zbar += z[m] / N;
+      }
+      for (int m = 0; m < N; ++m) zvar += (z[m] - zbar) * (z[m] - zbar) / (N - 1);
+      for (int m = 0; m < N; ++m)
+        theta[m * P + p] = std::clamp(mean + floor * (z[m] - zbar) / std::sqrt(zvar), spec.min, spec.max);
+      continue;
+    }
+    if (sd * factor < floor) factor = floor / sd;
     for (int m = 0; m < N; ++m) theta[m * P + p] = mean + factor * (theta[m * P + p] - mean);
   }
 }
@@ -165,7 +186,7 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
       for (int m = 0; m < N; ++m) hx[m * S + s] = hbar + lambda * (hx[m * S + s] - hbar);
     }
   }
-  inflate_parameters(theta, cycle);
+  inflate_parameters(theta, cycle, obs.parameter_spread_floor);
 
   // Observation-space anomalies Y' [member][reading].
   std::vector<double> hbar(n, 0.0), yp(static_cast<std::size_t>(N) * n);

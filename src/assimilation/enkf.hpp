@@ -69,7 +69,7 @@ class EnsembleFilter final : public Assimilator {
  private:
   const solvers::EnsembleLayout* m_layout;
   solvers::LocalGrid m_grid;
-  void inflate_parameters(std::vector<double>& theta, long cycle) const;
+  void inflate_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& extra_floor) const;
 
   AssimilationConfig m_config;
   double m_localization_m;  // localization_length(config): given, or from the sensors' layout

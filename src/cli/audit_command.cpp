@@ -36,7 +36,7 @@ int verify_audit_file(const std::string& path, const std::string& key_file, std:
                       const std::string& anchored_in) {
   try {
     const std::optional<std::string> key =
-        twin::io::audit_key(key_file.empty() ? std::nullopt : std::optional<std::string>(key_file));
+        twin::io::audit_key(key_file.empty() ? std::nullopt : std::optional<std::string>(key_file), "--key");
     const twin::io::AuditCheck check = twin::io::verify_audit(path, key);
     if (check.ok) {
       if (summary_file.empty() && fs::exists(fs::path(path).parent_path() / "summary.json"))

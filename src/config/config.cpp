@@ -64,6 +64,7 @@ std::string join_names(const std::vector<std::string>& names) {
 
 // The longest string a config may hold (a name, a path, PETSc options).
 constexpr std::size_t max_string_bytes = 1024;
+constexpr double max_config_magnitude = 1.0e100;
 
 struct Where {
   const std::string* source;
@@ -100,6 +101,11 @@ void decode(const YamlNode& n, const Where& at, const Rule& rule, double& out) {
   const double v = std::strtod(n.scalar.c_str(), &end);
   if (end != n.scalar.c_str() + n.scalar.size()) fail(at, n, "expected a number, got " + describe_value(n));
   if (!std::isfinite(v) || errno == ERANGE) fail(at, n, "number " + n.scalar + " is out of the range of a double");
+  // The filter squares and sums values over members and cells: beyond this they overflow into
+  // a NaN far from the key that caused it.
+  if (std::abs(v) > max_config_magnitude)
+    fail(at, n, "number " + n.scalar + " is larger than 1e100 in size (the filter's squares and sums of it would overflow); "
+                "give the asset in units that keep its values smaller");
   if (auto why = rule.violation(v); !why.empty()) fail(at, n, why + ", got " + n.scalar);
   out = v;
 }

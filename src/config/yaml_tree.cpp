@@ -162,7 +162,18 @@ YamlNode parse_yaml(const std::string& text, const std::string& source_name) {
   } catch (const ConfigError&) {
     throw;
   } catch (const YAML::Exception& e) {
-    throw ConfigError({source_name, e.mark.line + 1, e.mark.column + 1, ""}, "YAML syntax error: " + e.msg);
+    // yaml-cpp's message for a tab in the indentation does not say "tab"; an editor shows none.
+    std::string hint;
+    if (e.mark.line >= 0) {
+      std::istringstream lines(text);
+      std::string line;
+      for (int i = 0; i <= e.mark.line && std::getline(lines, line); ++i) {
+      }
+      const std::size_t indent_end = line.find_first_not_of(" \t");
+      if (line.substr(0, indent_end).find('\t') != std::string::npos)
+        hint = " (this line is indented with a tab: YAML indents with spaces only)";
+    }
+    throw ConfigError({source_name, e.mark.line + 1, e.mark.column + 1, ""}, "YAML syntax error: " + e.msg + hint);
   } catch (const std::exception& e) {
     throw ConfigError({source_name, 0, 0, ""}, std::string("cannot parse YAML: ") + e.what());
   }

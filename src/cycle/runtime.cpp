@@ -74,6 +74,7 @@ Runtime::Impl::Impl(const Config& c, MPI_Comm world, const RuntimeOptions& optio
   estimates.resize(static_cast<std::size_t>(S));
   for (int s = 0; s < S; ++s) estimates[s].sensor = config.sensors[s].name;
   summarise_parameters();
+  parameter_movement.assign(static_cast<std::size_t>(P), 0.0);
 
   recording = options.run_dir.has_value();
   if (recording) run_dir = *options.run_dir;
@@ -240,6 +241,8 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     obs.parameter_weight_cap = gate_hold.cap();
     out.model_error_hold = model_error_noise && model_error.holds_parameters(obs);
     if (out.model_error_hold) obs.parameter_weight_cap = 0.0;
+    if (config.assimilation.parameter_movement_cycles > 0)
+      for (double moved : parameter_movement) obs.parameter_spread_floor.push_back(0.5 * std::abs(moved));
     const detail::AnalysisReport analysis = filter->analyse(x, hx, theta, obs, cycle);
     out.innovation_statistic = analysis.innovation_statistic;
     out.parameter_update_weight = analysis.parameter_weight;
@@ -295,7 +298,14 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     advice_in.analysis.push_back(e.analysis);
   }
   hx_good = std::move(hx);  // H of the state the next cycle starts from
-  summarise_parameters();
+  {
+    const std::vector<ParameterEstimate> before = parameter_estimates;
+    summarise_parameters();
+    const int memory = config.assimilation.parameter_movement_cycles;
+    if (memory > 0)
+      for (int p = 0; p < P; ++p)
+        parameter_movement[p] = (1.0 - 1.0 / memory) * parameter_movement[p] + (parameter_estimates[p].mean - before[p].mean);
+  }
   for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean), advice_in.theta_std.push_back(p.std);
   advice_in.parameter_withheld = out.parameter_withheld;
   advice_in.cycle = cycle;

@@ -61,6 +61,8 @@ struct Runtime::Impl {
   std::unique_ptr<detail::ObservationOperator> observation;  // H
   std::vector<SensorEstimate> estimates;
   std::vector<ParameterEstimate> parameter_estimates;
+  /// Per parameter, how far its mean has moved recently (assimilation.parameter_movement_cycles).
+  std::vector<double> parameter_movement;
   double t = 0.0;
   int cycle = 0;
   double last_assimilate_ms = 0.0;

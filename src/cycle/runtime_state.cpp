@@ -22,6 +22,7 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.gate_memory", gate_hold.weights);
   a.put("runtime.model_error_variance", model_error.variance);
   a.put("runtime.model_error_last_innovation", model_error.last_innovation);
+  a.put("runtime.parameter_movement", parameter_movement);
   io::save_observations(a, "runtime.queue", queue);
   a.put("runtime.readings_dropped", readings_dropped);
   std::vector<double> observed, forecast, forecast_spread, analysis, spread;
@@ -83,6 +84,13 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
                       std::to_string(model_error.last_innovation.size()) + " values for " + std::to_string(S) + " sensors");
     for (double d : model_error.last_innovation)
       if (std::isinf(d)) throw DataError(a.origin() + ": runtime.model_error_last_innovation holds an infinite innovation");
+  }
+  // Snapshots from before it: the parameters' recent movement starts at 0.
+  parameter_movement.assign(static_cast<std::size_t>(P), 0.0);
+  if (a.has("runtime.parameter_movement")) {
+    parameter_movement = a.doubles("runtime.parameter_movement", static_cast<std::size_t>(P));
+    for (double m : parameter_movement)
+      if (!std::isfinite(m)) throw DataError(a.origin() + ": runtime.parameter_movement holds a non-finite value");
   }
   queue = io::restore_observations(a, "runtime.queue");
   readings_dropped = a.has("runtime.readings_dropped") ? static_cast<long>(a.get_int("runtime.readings_dropped")) : 0;

@@ -91,19 +91,20 @@ std::string hmac_sha256_hex(std::string_view key, std::string_view text) {
   return hex;
 }
 
-std::string read_key_file(const std::string& path) {
+std::string read_key_file(const std::string& path, const std::string& named_by) {
+  const std::string where = path + (named_by.empty() ? std::string() : " (" + named_by + ")");
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) throw DataError(path + ": cannot read the key file: " + std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) throw DataError(path + ": the key file is not a regular file");
+  if (::stat(path.c_str(), &st) != 0) throw DataError(where + ": cannot read the key file: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) throw DataError(where + ": the key file is not a regular file");
   if (st.st_size < 32 || st.st_size > 4096)
-    throw DataError(path + ": a key file holds 32 to 4096 bytes of secret (e.g. head -c 32 /dev/urandom > FILE), this one " +
+    throw DataError(where + ": a key file holds 32 to 4096 bytes of secret (e.g. head -c 32 /dev/urandom > FILE), this one " +
                     std::to_string(st.st_size));
   std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw DataError(path + ": cannot read the key file: " + std::strerror(errno));
+  if (!f) throw DataError(where + ": cannot read the key file: " + std::strerror(errno));
   std::string key(static_cast<std::size_t>(st.st_size), '\0');
   const std::size_t got = std::fread(key.data(), 1, key.size(), f);
   std::fclose(f);
-  if (got != key.size()) throw DataError(path + ": cannot read the key file");
+  if (got != key.size()) throw DataError(where + ": cannot read the key file");
   return key;
 }
 

@@ -24,7 +24,8 @@ std::string sha256_file(const std::string& path);
 std::string hmac_sha256_hex(std::string_view key, std::string_view text);
 
 /// A secret key from a file (the facility's audit key): a regular file of 32 to 4096 bytes.
-/// @throws DataError naming the file and what is wrong.
-std::string read_key_file(const std::string& path);
+/// `named_by` is where the path came from (a config key, an environment variable, an option),
+/// for the message. @throws DataError naming the file, where it was named, and what is wrong.
+std::string read_key_file(const std::string& path, const std::string& named_by);
 
 }  // namespace twin

@@ -179,10 +179,10 @@ AuditCheck verify_audit(const std::string& path, const std::optional<std::string
   return check;
 }
 
-std::optional<std::string> audit_key(const std::optional<std::string>& configured_file) {
+std::optional<std::string> audit_key(const std::optional<std::string>& configured_file, const std::string& configured_by) {
   const char* env = std::getenv("TWIN_AUDIT_KEY_FILE");
-  if (env && *env) return read_key_file(env);
-  if (configured_file) return read_key_file(*configured_file);
+  if (env && *env) return read_key_file(env, "TWIN_AUDIT_KEY_FILE");
+  if (configured_file) return read_key_file(*configured_file, configured_by);
   return std::nullopt;
 }
 

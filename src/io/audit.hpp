@@ -86,8 +86,10 @@ struct AuditCheck {
 };
 
 /// The facility's audit key, when one is configured: the file named by the environment variable
-/// TWIN_AUDIT_KEY_FILE, else by outputs.audit_key_file. @throws DataError when it cannot be read.
-std::optional<std::string> audit_key(const std::optional<std::string>& configured_file);
+/// TWIN_AUDIT_KEY_FILE, else `configured_file` (named by `configured_by`, for messages).
+/// @throws DataError when it cannot be read.
+std::optional<std::string> audit_key(const std::optional<std::string>& configured_file,
+                                     const std::string& configured_by = "outputs.audit_key_file");
 
 /// Reads the audit log at `path` line by line and checks that every line is a canonical JSON
 /// object (exactly as `AuditLog` wrote it) whose "hash" matches its content, whose "seq" follows

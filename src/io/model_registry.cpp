@@ -34,8 +34,8 @@ ModelRegistry::ModelRegistry(std::string directory, std::optional<std::string> k
 
 std::optional<std::string> model_key(const std::optional<std::string>& configured_file) {
   const char* env = std::getenv("TWIN_MODEL_KEY_FILE");
-  if (env && *env) return read_key_file(env);
-  if (configured_file) return read_key_file(*configured_file);
+  if (env && *env) return read_key_file(env, "TWIN_MODEL_KEY_FILE");
+  if (configured_file) return read_key_file(*configured_file, "advisor.model_key_file");
   return std::nullopt;
 }
 

@@ -46,6 +46,10 @@ QualityControl::QualityControl(const Config& config)
 
 double default_buddy_radius(const std::vector<SensorConfig>& sensors) { return 1.25 * widest_sensor_gap(sensors); }
 
+double stuck_tolerance(const QcConfig& qc, const SensorConfig& sensor) {
+  return qc.stuck_tolerance ? *qc.stuck_tolerance : 1.0e-6 * sensor.noise_std;
+}
+
 std::vector<QualityControl::Verdict> QualityControl::screen(std::vector<Observation>& queue, double t_end) {
   const std::size_t n = m_sensors.size();
   std::vector<Verdict> out(n);
@@ -98,7 +102,7 @@ std::vector<QualityControl::Verdict> QualityControl::screen(std::vector<Observat
     else if (o.t_s < t_end - m_config.max_age_s) v.reason = QcReason::stale;
     if (v.reason == QcReason::accepted || v.reason == QcReason::out_of_range) {
       // Stuck-at: the same value again, reading after reading.
-      m_unchanged[s] = std::abs(o.value - m_last_value[s]) <= m_config.stuck_tolerance ? m_unchanged[s] + 1 : 0;
+      m_unchanged[s] = std::abs(o.value - m_last_value[s]) <= stuck_tolerance(m_config, m_sensors[s]) ? m_unchanged[s] + 1 : 0;
       m_last_value[s] = o.value;
       if (v.reason == QcReason::accepted && m_unchanged[s] >= m_config.stuck_cycles - 1) v.reason = QcReason::stuck;
     }

@@ -20,6 +20,9 @@ inline constexpr int qc_reason_count = 12;
 /// other sensor [m] (0 with fewer than two sensors).
 double default_buddy_radius(const std::vector<SensorConfig>& sensors);
 
+/// qc.stuck_tolerance for `sensor` [u]: the configured one, or a millionth of its noise_std.
+double stuck_tolerance(const QcConfig& qc, const SensorConfig& sensor);
+
 class QualityControl {
  public:
   explicit QualityControl(const Config& config);

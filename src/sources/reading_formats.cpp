@@ -70,11 +70,11 @@ bool parse_number(const std::string& field, double& out) {
 
 std::vector<Observation> read_replay_csv(const std::string& path, long& skipped) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-  if (fd < 0) throw DataError(path + ": cannot open the replay file: " + std::strerror(errno));
+  if (fd < 0) throw DataError(path + ": cannot open the replay file (source.replay_file): " + std::strerror(errno));
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
-    throw DataError(path + ": the replay file is not a regular file");
+    throw DataError(path + ": the replay file (source.replay_file) is not a regular file");
   }
   LineInput in(fd, true, max_reading_line_bytes);
   std::vector<Observation> readings;

@@ -45,7 +45,7 @@ class StreamSource final : public ObservationSource {
       // Non-blocking: a FIFO without a writer yet must not hold up start-up (the cycles run
       // silent until one connects).
       fd = ::open(c.stream_input.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-      if (fd < 0) throw DataError(c.stream_input + ": cannot open the stream input: " + std::strerror(errno));
+      if (fd < 0) throw DataError(c.stream_input + ": cannot open the stream input (source.stream_input): " + std::strerror(errno));
     }
     m_input = std::make_unique<LineInput>(fd, fd != STDIN_FILENO, max_reading_line_bytes);
     m_name = c.stream_input == "-" ? "<stdin>" : c.stream_input;

@@ -215,6 +215,7 @@ TEST(RuntimeRanks, TheObservationOperatorInterpolatesALinearFieldExactlyAcrossRa
 TEST(RuntimeRanks, TheModelErrorIsTheSameOnAnyRanksAndSurvivesASnapshot) {
   twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
   config.assimilation.model_error_gain = 0.1;
+  config.assimilation.parameter_movement_cycles = 10;  // its memory travels in the snapshot too
   twin::PlantEventConfig failure;
   failure.type = twin::EventKind::heat_source;
   failure.start_s = 20.0;
@@ -267,5 +268,7 @@ TEST(RuntimeRanks, TheModelErrorIsTheSameOnAnyRanksAndSurvivesASnapshot) {
     EXPECT_EQ(reference[c].model_error_std, resumed[c].model_error_std) << "cycle " << c;
     for (std::size_t s = 0; s < reference[c].sensors.size(); ++s)
       EXPECT_EQ(reference[c].sensors[s].spread, resumed[c].sensors[s].spread) << "cycle " << c << " sensor " << s;
+    for (std::size_t p = 0; p < reference[c].parameters.size(); ++p)
+      EXPECT_EQ(reference[c].parameters[p].std, resumed[c].parameters[p].std) << "cycle " << c << " parameter " << p;
   }
 }

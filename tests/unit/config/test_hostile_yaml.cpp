@@ -63,6 +63,14 @@ TEST(HostileYaml, NonFiniteNumbersAreRejected) {
   }
   expect_rejected("grid: {cells: [8, 8], extent_m: [1, 1e999]}\n", "out of the range of a double");
   expect_rejected("grid: {cells: [8, 8], extent_m: [1, 0x10]}\n", "expected a number");
+  // Finite but so large that the filter's squares overflow: the run ended in NaN and an exit
+  // that named no key. Refused at its key.
+  std::string huge = valid;
+  huge.replace(huge.find("diffusivity_m2_s: 4.0e-6"), 24, "diffusivity_m2_s: 4.0e-6\n  initial_value: 1e300");
+  expect_rejected(huge, "physics.initial_value");
+  expect_rejected(huge, "larger than 1e100");
+  expect_rejected(valid + "sensors:\n  - {name: S, position_m: [0.1, 0.1], noise_std: -2e150}\n", "larger than 1e100");
+  EXPECT_EQ(error_of(valid + "sensors:\n  - {name: S, position_m: [0.1, 0.1], noise_std: 1e99}\n"), "(accepted)");
 }
 
 TEST(HostileYaml, RootMustBeAMap) {
@@ -98,6 +106,9 @@ TEST(HostileYaml, SyntaxErrorsCarryAPosition) {
   EXPECT_NE(message.find("YAML syntax error"), std::string::npos) << message;
   EXPECT_EQ(message.rfind("hostile.yaml:", 0), 0u) << message;
   expect_rejected("grid:\n\tcells: [1, 2]\n", "hostile.yaml:");
+  // yaml-cpp's own words for it do not mention the tab, which an editor does not show.
+  expect_rejected("grid:\n  cells: [16, 8]\n\textent_m: [1, 1]\n", "indented with a tab");
+  expect_rejected("grid:\n \t cells: [16, 8]\n", "indented with a tab");
   expect_rejected("twin: {name: x\n", "YAML syntax error");
 }
 

@@ -162,6 +162,7 @@ TEST(Runtime, TheParametersRandomWalkKeepsTheirSpreadFromCollapsing) {
     // (the sampling-error correction, which keeps some spread on its own, is off by default).
     config.assimilation.parameter_gate = 0.0;
     config.assimilation.model_error_gain = 0.0;
+    config.assimilation.parameter_movement_cycles = 0;
     return parameters_after_30_cycles(config);
   };
   const auto fixed = spread_after(0.0), walking = spread_after(600.0);  // a prior sd in 60 cycles
@@ -171,6 +172,63 @@ TEST(Runtime, TheParametersRandomWalkKeepsTheirSpreadFromCollapsing) {
     EXPECT_GT(walking[p].std, 2.0 * fixed[p].std) << walking[p].name;
     EXPECT_NEAR(walking[p].mean, fixed[p].mean, 0.25) << walking[p].name;  // prior sd 0.2: same region
   }
+}
+
+// Issue 16: the parameters' spread follows their movement (assimilation.parameter_movement_cycles).
+// In the spin-up the estimates leave the prior for the plant's values (diffusivity 1.25, cooling
+// 0.8, from 1.0): without the floor their spread falls towards min_spread while they are still
+// on the way, and the truth lies outside their +-2 sd; with it each spread is at least half of
+// the recent movement before every update, so it stays wider (at least twice) while the
+// estimates are the same to within the filter's spread.
+TEST(Runtime, AParametersSpreadFollowsItsRecentMovement) {
+  const auto run = [](int memory) {
+    twin::Config config = twin::load_config(small_plate);
+    config.assimilation.parameter_gate = 0.0;  // the spin-up's updates in full
+    config.assimilation.model_error_gain = 0.0;
+    config.assimilation.parameter_movement_cycles = memory;
+    twin::detail::PlantEmulator plant(config, MPI_COMM_SELF);
+    twin::Runtime runtime(config, MPI_COMM_SELF);
+    std::vector<double> controls{0.6, 0.6};
+    std::vector<std::vector<twin::ParameterEstimate>> per_cycle;
+    for (int c = 0; c < 30; ++c) {
+      runtime.ingest(plant.advance(c * 10.0, 10.0, controls, c));
+      per_cycle.push_back(runtime.step(std::chrono::milliseconds(5000)).parameters);
+    }
+    return per_cycle;
+  };
+  const auto plain = run(0), following = run(40);
+  for (std::size_t p = 0; p < 2; ++p) {
+    std::printf("%s: %.3f +- %.3f without the floor, %.3f +- %.3f with it\n", plain.back()[p].name.c_str(),
+                plain.back()[p].mean, plain.back()[p].std, following.back()[p].mean, following.back()[p].std);
+    EXPECT_GE(following.back()[p].std, plain.back()[p].std) << plain.back()[p].name;
+    EXPECT_NEAR(following.back()[p].mean, plain.back()[p].mean, 2.0 * following.back()[p].std) << plain.back()[p].name;
+  }
+  // The cooling factor is the one the spin-up moves (by about 0.2 from the prior's 1.0).
+  const auto& cooling_plain = plain.back()[1];
+  const auto& cooling = following.back()[1];
+  ASSERT_EQ(cooling.name, "cooling_factor");
+  EXPECT_GT(std::abs(cooling.mean - 1.0), 0.1) << "the spin-up should have moved it";
+  EXPECT_GT(cooling.std, 2.0 * cooling_plain.std);
+}
+
+// Every member of a parameter at the same value (all clipped to one bound by an update, or a
+// prior_std of 0) has no spread, and no inflation factor or floor can spread identical members
+// again: the estimate stayed where it was, sure of itself, for the rest of the run (the plate's
+// cooling factor at its min of 0.1 after a cooling fault, in a trial of the movement floor).
+// Such members are drawn anew at the floor (min_spread): here a prior_std of 0, and the
+// readings move the estimate again (without the draw it stayed at 1.0 +- 0).
+TEST(Runtime, AParameterWhoseMembersAllHoldOneValueIsSpreadAgain) {
+  twin::Config config = twin::load_config(small_plate);
+  config.assimilation.parameter_gate = 0.0;
+  config.assimilation.parameter_movement_cycles = 0;  // min_spread alone
+  auto& cooling = config.ensemble.parameters[1];
+  ASSERT_EQ(cooling.name, "cooling_factor");
+  cooling.prior_std = 0.0;
+  const auto after = parameters_after_30_cycles(config);
+  std::printf("cooling factor from a prior of 1.0 +- 0: %.3f +- %.3f after 30 cycles (plant 0.8)\n", after[1].mean,
+              after[1].std);
+  EXPECT_GT(after[1].std, 0.5 * cooling.min_spread);
+  EXPECT_GT(std::abs(after[1].mean - 1.0), 0.01) << "the readings should move it again";
 }
 
 // Issue 16: the sampling-error correction (assimilation.parameter_sampling_correction). With
@@ -187,6 +245,7 @@ TEST(Runtime, AParameterTheReadingsCannotSeeKeepsMoreOfItsPriorSpread) {
     config.physics.boundaries.default_face.transfer_m_s = 0.0;
     config.assimilation.parameter_sampling_correction = correction;
     config.assimilation.model_error_gain = 0.0;  // the correction alone, whatever the default
+    config.assimilation.parameter_movement_cycles = 0;
     return parameters_after_30_cycles(config);
   };
   const auto plain = after(false), corrected = after(true);

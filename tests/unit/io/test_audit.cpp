@@ -340,4 +340,17 @@ TEST(AuditKey, AKeyFileMustHoldEnoughSecretAndBeARegularFile) {
   EXPECT_EQ(twin::io::audit_key(path)->size(), 40u);
   EXPECT_THROW(twin::io::audit_key(fs::temp_directory_path().string()), twin::DataError);
   EXPECT_FALSE(twin::io::audit_key(std::nullopt).has_value());
+  // The message names the file and what named it: a config key, or the option of `twin audit`.
+  const auto message = [](const std::string& file, const std::string& named_by) {
+    try {
+      twin::io::audit_key(file, named_by);
+    } catch (const twin::DataError& e) {
+      return std::string(e.what());
+    }
+    return std::string("(read)");
+  };
+  const std::string missing = scratch(".missing-key");
+  EXPECT_EQ(message(missing, "outputs.audit_key_file").rfind(missing + " (outputs.audit_key_file): cannot read", 0), 0u)
+      << message(missing, "outputs.audit_key_file");
+  EXPECT_NE(message(missing, "--key").find("(--key)"), std::string::npos);
 }

@@ -66,6 +66,33 @@ TEST(Qc, StuckSensorIsRejectedOnItsThirdEqualReading) {
   }
 }
 
+// A twin in small units (a concentration of 1e-9 mol/m^3 read with a noise of 1e-12): readings
+// that differ by their noise are not "unchanged", a repeated one is. With a fixed tolerance of
+// 1e-9 every reading of such a twin was rejected as stuck.
+TEST(Qc, TheStuckTestScalesWithTheSensorsNoise) {
+  const auto small = [](const std::string& qc) {
+    return twin::parse_config(R"(
+grid: {cells: [8, 8], extent_m: [1, 1]}
+sensors:
+  - {name: A, position_m: [0.1, 0.1], noise_std: 1.0e-12}
+qc: {stuck_cycles: 2)" + qc + "}\n");
+  };
+  twin::detail::QualityControl qc(small(""));
+  const double values[] = {1.000e-9, 1.001e-9, 0.999e-9, 0.999e-9, 1.002e-9};
+  const QcReason expected[] = {QcReason::accepted, QcReason::accepted, QcReason::accepted, QcReason::stuck,
+                               QcReason::accepted};
+  for (int c = 0; c < 5; ++c) {
+    std::vector<Observation> q{{10.0 * (c + 1), "A", values[c]}};
+    EXPECT_EQ(qc.screen(q, 10.0 * (c + 1))[0].reason, expected[c]) << "reading " << c;
+  }
+  // A tolerance given in the config is the sensor's unit, as before.
+  twin::detail::QualityControl coarse(small(", stuck_tolerance: 1.0e-9"));
+  for (int c = 0; c < 2; ++c) {
+    std::vector<Observation> q{{10.0 * (c + 1), "A", values[c]}};
+    EXPECT_EQ(coarse.screen(q, 10.0 * (c + 1))[0].reason, c == 0 ? QcReason::accepted : QcReason::stuck);
+  }
+}
+
 TEST(Qc, InnovationRejectsALoneSpikeButKeepsAChangeItsBuddySees) {
   twin::detail::QualityControl qc(config());
   const std::vector<double> mean{20, 20, 20}, spread{0.5, 0.5, 0.5};  // sigma = sqrt(0.5) ~ 0.71

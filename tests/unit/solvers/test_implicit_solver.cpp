@@ -4,7 +4,13 @@
 
 #include <algorithm>
 #include <cmath>
+#include <memory>
+#include <sstream>
 #include <vector>
+
+#include <petscsys.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "common/field_util.hpp"
 #include "solvers/explicit_solver.hpp"
@@ -240,4 +246,27 @@ TEST(ImplicitSolver, MultigridFallsBackToGamgWhereTheGridDoesNotCoarsen) {
   const auto report = fallback.advance(u, 0.0, 10.0);
   EXPECT_EQ(report.status, SolveStatus::ok);
   EXPECT_LT(report.linear_iterations, 30);
+}
+
+// time.implicit.petsc_options goes to PETSc's options database, which takes any name: a
+// misspelt option was accepted without a word and did nothing. After the first solve the solver
+// names each option PETSc has not used; one it used is not named.
+TEST(ImplicitSolver, AnOptionPetscDidNotUseIsNamedInTheLog) {
+  const std::string yaml = R"(
+grid: {cells: [16, 16], extent_m: [1, 1]}
+physics: {diffusivity_m2_s: 1.0, initial_value: 1, boundaries: {default: {type: dirichlet, value: 0}}}
+time: {integrator: backward_euler, implicit: {ksp_type: cg, pc_type: jacobi, petsc_options: "-ksp_max_it 500 -ksp_monitr_twin_test 3"}}
+)";
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  const Outcome r = run(yaml, 1.0, [](double x, double y) { return std::sin(3 * x) * std::cos(2 * y); });
+  spdlog::set_default_logger(previous);
+  // The options database outlives the solver: leave it as the other tests expect it.
+  PetscOptionsClearValue(nullptr, "-ksp_max_it");
+  PetscOptionsClearValue(nullptr, "-ksp_monitr_twin_test");
+  EXPECT_EQ(r.report.status, SolveStatus::ok);
+  EXPECT_NE(log.str().find("time.implicit.petsc_options: PETSc did not use '-ksp_monitr_twin_test'"), std::string::npos)
+      << log.str();
+  EXPECT_EQ(log.str().find("-ksp_max_it"), std::string::npos) << log.str();
 }
