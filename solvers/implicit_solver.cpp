@@ -111,6 +111,10 @@ ImplicitSolver::ImplicitSolver(const SolverConfig& config, const Decomposition& 
     std::array<detail::AxisOwnership, 3> fine{lx, ly, {1}};
     if (g.dims == 3) fine[2] = ownership(g.global[2], procs[2]);
     hierarchy = detail::plan_cell_hierarchy(g.dims, fine, ic.mg_levels.value_or(0));
+    if (ic.mg_levels && static_cast<int>(hierarchy.levels.size()) < *ic.mg_levels && decomposition.rank() == 0)
+      spdlog::warn("time.implicit.mg_levels {}: the grid gives only {} levels, the finest included (coarsening stops at "
+                   "64 cells or where no axis's cells halve evenly on every rank); using {}",
+                   *ic.mg_levels, hierarchy.levels.size(), hierarchy.levels.size());
     // The coarsest level is solved directly (LU, on every rank in parallel): where the grid stops
     // coarsening early (odd cell counts on some rank), that would cost more than algebraic
     // multigrid. Every rank plans the same hierarchy, so every rank decides alike.

@@ -140,7 +140,9 @@ void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle, 
     if (!(sd > 0.0) && floor > 0.0) {
       // Every member at the same value (all clipped to a bound by one update): no factor can
       // spread them again, and the parameter would stay there, sure of itself, for the rest of
-      // the run. Drawn anew around the mean at the floor's spread (seed, cycle, member only).
+      // the run. Drawn anew at the floor's spread (seed, cycle, member, parameter only), around
+      // the mean moved two floors inside the bounds where it sits on one (else the clip would
+      // put half the members back on the bound).
       std::vector<double> z(static_cast<std::size_t>(N));
       double zbar = 0.0, zvar = 0.0;
       for (int m = 0; m < N; ++m) {
@@ -151,8 +153,10 @@ void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle, 
         zbar += z[m] / N;
       }
       for (int m = 0; m < N; ++m) zvar += (z[m] - zbar) * (z[m] - zbar) / (N - 1);
+      const double centre =
+          spec.max - spec.min > 4.0 * floor ? std::clamp(mean, spec.min + 2.0 * floor, spec.max - 2.0 * floor) : mean;
       for (int m = 0; m < N; ++m)
-        theta[m * P + p] = std::clamp(mean + floor * (z[m] - zbar) / std::sqrt(zvar), spec.min, spec.max);
+        theta[m * P + p] = std::clamp(centre + floor * (z[m] - zbar) / std::sqrt(zvar), spec.min, spec.max);
       continue;
     }
     if (sd * factor < floor) factor = floor / sd;

@@ -243,6 +243,10 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
       std::ofstream(dir / "state" / "resumes.jsonl", std::ios::app) << entry.dump() << "\n";
       spdlog::info("resuming from {} (cycle {}, t = {} s, written on {} ranks)", parts.info().dir.string(), last_snapshot,
                    runtime.time_s(), parts.info().manifest.value("ranks", 0));
+      if (runtime.cycle() >= cycles)
+        spdlog::warn("the snapshot is at cycle {}, at or past the {} cycles asked (twin.cycles, or --cycles): there is "
+                     "nothing left to run; give --cycles beyond {} to go on",
+                     runtime.cycle(), cycles, runtime.cycle());
     }
   }
   // Once the run has started: a run that failed to set up leaves no file that would block its retry.

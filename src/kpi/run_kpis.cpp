@@ -346,9 +346,13 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
     j["rmse_analysis"] = mean_of(m_rmse_analysis);
     j["rmse_free_run"] = mean_of(m_rmse_free);
     // A free run that matches the truth (a plant emulator identical to the twin) leaves nothing
-    // to compare the analysis with: no ratio rather than a division by ~0.
+    // to compare the analysis with: no ratio rather than a division by ~0. "~0" is against the
+    // readings' noise, so that a twin in small units (noise 1e-12) still gets its ratio.
     const double free = mean_of(m_rmse_free);
-    j["rmse_ratio"] = free > 1e-9 ? nlohmann::json(mean_of(m_rmse_analysis) / free) : nlohmann::json(nullptr);
+    double noise = 0.0;
+    for (const auto& s : m_config.sensors) noise += s.noise_std / static_cast<double>(m_config.sensors.size());
+    const double negligible = m_config.sensors.empty() ? 1e-9 : 1e-6 * noise;
+    j["rmse_ratio"] = free > negligible ? nlohmann::json(mean_of(m_rmse_analysis) / free) : nlohmann::json(nullptr);
     j["rmse_analysis_final"] = m_rmse_analysis.empty() ? 0.0 : m_rmse_analysis.back();
     const solvers::ParameterSet hidden = truth->parameters_at(facility - period);
     for (const auto& p : runtime.parameter_estimates()) {

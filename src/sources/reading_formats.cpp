@@ -118,7 +118,12 @@ std::vector<Observation> read_replay_csv(const std::string& path, long& skipped)
 }
 
 std::vector<Observation> read_replay_series(const std::string& path, long& skipped) {
-  const io::RecordedReadings r = io::read_recorded_readings(path);
+  io::RecordedReadings r;
+  try {
+    r = io::read_recorded_readings(path);
+  } catch (const DataError& e) {
+    throw DataError(std::string("the replay file (source.replay_file): ") + e.what());
+  }
   std::vector<Observation> readings;
   for (std::size_t c = 0; c < r.time_s.size(); ++c) {
     if (!std::isfinite(r.time_s[c])) {

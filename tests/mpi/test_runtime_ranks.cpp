@@ -230,6 +230,10 @@ TEST(RuntimeRanks, TheModelErrorIsTheSameOnAnyRanksAndSurvivesASnapshot) {
   double largest = 0.0;
   for (int c = 0; c < cycles; ++c) {
     largest = std::max(largest, one.outcomes[c].model_error_std);
+    for (std::size_t p = 0; p < one.outcomes[c].parameters.size(); ++p)
+      ASSERT_NEAR(one.outcomes[c].parameters[p].std, all.outcomes[c].parameters[p].std,
+                  1e-6 * one.outcomes[c].parameters[p].std + 1e-12)
+          << "cycle " << c << " parameter " << p;
     ASSERT_NEAR(one.outcomes[c].model_error_std, all.outcomes[c].model_error_std,
                 1e-6 * one.outcomes[c].model_error_std + 1e-12)
         << "cycle " << c;

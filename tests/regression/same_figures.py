@@ -3,12 +3,14 @@
 RMSE against the truth and the free run, the final parameters and their spread, the coverage of
 the truth, QC's rejections. Floating-point figures agree to a relative 1e-6 (the two grids'
 arithmetic differs in the last digits), coverages to 0.01. Prints what differs; exits 1 if any.
-  usage: same_figures.py SUMMARY_A SUMMARY_B
+With --units U, B's field is in units U times A's (its RMSEs are divided by U).
+  usage: same_figures.py SUMMARY_A SUMMARY_B [--units U]
 """
 import json
 import sys
 
 a, b = (json.load(open(p)) for p in sys.argv[1:3])
+units = float(sys.argv[4]) if len(sys.argv) > 4 and sys.argv[3] == "--units" else 1.0
 diffs = []
 
 
@@ -17,8 +19,12 @@ def close(x, y, what, rel=1e-6, absolute=0.0):
         diffs.append(f"{what}: {x} against {y}")
 
 
-for key in ("rmse_ratio", "rmse_analysis", "rmse_free_run"):
-    close(a[key], b[key], key)
+if b["rmse_ratio"] is None or a["rmse_ratio"] is None:
+    diffs.append(f"rmse_ratio: {a['rmse_ratio']} against {b['rmse_ratio']}")
+else:
+    close(a["rmse_ratio"], b["rmse_ratio"], "rmse_ratio")
+for key in ("rmse_analysis", "rmse_free_run"):
+    close(a[key], b[key] / units, key)
 for name, pa in a["parameter_error"].items():
     pb = b["parameter_error"][name]
     for key in ("estimate", "std"):

@@ -270,3 +270,20 @@ time: {integrator: backward_euler, implicit: {ksp_type: cg, pc_type: jacobi, pet
       << log.str();
   EXPECT_EQ(log.str().find("-ksp_max_it"), std::string::npos) << log.str();
 }
+
+// More multigrid levels than the grid gives (128x96 coarsens to 8x6 in 5 levels) were used as
+// the grid allows without a word; the solver now says how many it uses.
+TEST(ImplicitSolver, MoreMultigridLevelsThanTheGridGivesAreNamedInTheLog) {
+  const twin::Config config = twin::parse_config(
+      "grid: {cells: [128, 96], extent_m: [1, 1]}\nphysics: {diffusivity_m2_s: 1.0e-3, boundaries: {default: "
+      "{type: dirichlet, value: 0}}}\ntime: {integrator: backward_euler, max_dt_s: 10, implicit: {pc_type: mg, "
+      "mg_levels: 9}}\n");
+  std::ostringstream log;
+  auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  twin::solvers::Decomposition dec(config.grid, MPI_COMM_SELF);
+  twin::solvers::ImplicitSolver solver(twin::solvers::SolverConfig::from(config), dec, 1);
+  spdlog::set_default_logger(previous);
+  EXPECT_EQ(solver.multigrid_levels(), 5);
+  EXPECT_NE(log.str().find("time.implicit.mg_levels 9: the grid gives only 5 levels"), std::string::npos) << log.str();
+}
