@@ -298,14 +298,14 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     advice_in.analysis.push_back(e.analysis);
   }
   hx_good = std::move(hx);  // H of the state the next cycle starts from
-  {
-    const std::vector<ParameterEstimate> before = parameter_estimates;
-    summarise_parameters();
-    const int memory = config.assimilation.parameter_movement_cycles;
-    if (memory > 0)
-      for (int p = 0; p < P; ++p)
-        parameter_movement[p] = (1.0 - 1.0 / memory) * parameter_movement[p] + (parameter_estimates[p].mean - before[p].mean);
-  }
+  // The parameters' movement (assimilation.parameter_movement_cycles): its decayed sum plus
+  // this cycle's change of the mean, taken before the estimates are summarised anew.
+  if (const int memory = config.assimilation.parameter_movement_cycles; memory > 0)
+    for (int p = 0; p < P; ++p)
+      parameter_movement[p] = (1.0 - 1.0 / memory) * parameter_movement[p] - parameter_estimates[p].mean;
+  summarise_parameters();
+  if (config.assimilation.parameter_movement_cycles > 0)
+    for (int p = 0; p < P; ++p) parameter_movement[p] += parameter_estimates[p].mean;
   for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean), advice_in.theta_std.push_back(p.std);
   advice_in.parameter_withheld = out.parameter_withheld;
   advice_in.cycle = cycle;
