@@ -225,9 +225,14 @@ struct AssimilationConfig {
   double model_error_gain = 0.0;
   /// Each parameter's spread is kept at no less than half of how far its mean has moved
   /// recently (at most its prior_std): the exponentially weighted sum of its updates with this
-  /// memory [cycles]. 0: off (the default: the plate's anomaly diagnosis, retrained on that
-  /// filter, no longer names its plant faults; docs/twin-cycle.md).
-  int parameter_movement_cycles = 0;
+  /// memory [cycles]. 0: off, min_spread alone (docs/twin-cycle.md, "The parameters' spread
+  /// follows their movement").
+  int parameter_movement_cycles = 40;
+  /// Share of each analysis's parameter update the members take (1: all of it). Below 1 the
+  /// parameters close on what the readings say over a few cycles instead of in one: the update
+  /// is a linear regression on the members, and where the readings respond nonlinearly to a
+  /// wide parameter spread it overshoots (Hendricks Franssen & Kinzelbach 2008).
+  double parameter_damping = 0.75;
 };
 
 /// `qc:` — checks on every reading before it may be assimilated.

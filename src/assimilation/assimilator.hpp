@@ -26,8 +26,6 @@ struct ObservationSet {
   /// The largest share of the parameter update this cycle may apply: the parameter gate's
   /// memory of the recent cycles' tests (kept by the runtime, assimilation.parameter_gate_hold_cycles).
   double parameter_weight_cap = 1.0;
-  /// Per estimated parameter, a floor on its spread this cycle beside its min_spread (empty: none).
-  std::vector<double> parameter_spread_floor;
 };
 
 /// What an assimilator is built from; every reference outlives it.
@@ -90,6 +88,13 @@ class Assimilator {
   /// Collective over the ensemble layout.
   virtual AnalysisReport analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
                                  const ObservationSet& obs, long cycle) const = 0;
+  /// Spreads the parameters in `theta` before the forecast: their random walk over the period,
+  /// inflation and floors (`floor` per parameter, from the caller: empty for none). Done before
+  /// the members run, the readings' forecast carries the spread the update then weighs. Every
+  /// rank passes the same `theta` and draws the same.
+  virtual void spread_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& floor) const {
+    (void)theta, (void)cycle, (void)floor;
+  }
 };
 
 }  // namespace twin::detail

@@ -101,7 +101,7 @@ EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayo
       }
 }
 
-void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& extra_floor) const {
+void EnsembleFilter::spread_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& extra_floor) const {
   // A random walk of each parameter over the period: prior_std * sqrt(period / wander_s) per
   // member, the draws centred so that the mean stays where the data put it. The draws depend on
   // (seed, cycle, member) only: every rank adds the same.
@@ -132,8 +132,10 @@ void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle, 
     mean /= N;
     for (int m = 0; m < N; ++m) var += (theta[m * P + p] - mean) * (theta[m * P + p] - mean);
     const double sd = std::sqrt(var / (N - 1));
-    double factor = m_config.parameter_inflation;
     const auto& spec = m_ensemble.parameters[p];
+    // Spread every cycle, readings or not: the factor never makes a parameter less sure than
+    // its prior, or a twin without readings would grow its spread without end.
+    double factor = sd > 0.0 ? std::max(1.0, std::min(m_config.parameter_inflation, spec.prior_std / sd)) : 1.0;
     // The caller's floor (the parameter's recent movement) claims no more than the prior did.
     const double floor = std::max(
         spec.min_spread, static_cast<std::size_t>(p) < extra_floor.size() ? std::min(spec.prior_std, extra_floor[p]) : 0.0);
@@ -160,7 +162,7 @@ void EnsembleFilter::inflate_parameters(std::vector<double>& theta, long cycle, 
       continue;
     }
     if (sd * factor < floor) factor = floor / sd;
-    for (int m = 0; m < N; ++m) theta[m * P + p] = mean + factor * (theta[m * P + p] - mean);
+    for (int m = 0; m < N; ++m) theta[m * P + p] = std::clamp(mean + factor * (theta[m * P + p] - mean), spec.min, spec.max);
   }
 }
 
@@ -190,7 +192,6 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
       for (int m = 0; m < N; ++m) hx[m * S + s] = hbar + lambda * (hx[m * S + s] - hbar);
     }
   }
-  inflate_parameters(theta, cycle, obs.parameter_spread_floor);
 
   // Observation-space anomalies Y' [member][reading].
   std::vector<double> hbar(n, 0.0), yp(static_cast<std::size_t>(N) * n);
@@ -336,7 +337,7 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
       double d = 0.0;
       for (int r = 0; r < n; ++r) d += cty[r] * z[m * n + r];
       report.parameter_withheld[p] += (1.0 - report.parameter_weight) * d / N;
-      theta[m * P + p] = std::min(spec.max, std::max(spec.min, theta[m * P + p] + report.parameter_weight * d));
+      theta[m * P + p] = std::clamp(theta[m * P + p] + m_config.parameter_damping * report.parameter_weight * d, spec.min, spec.max);
     }
   }
   return report;

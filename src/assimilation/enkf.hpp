@@ -57,7 +57,7 @@ class EnsembleFilter final : public Assimilator {
   EnsembleFilter(const Config& config, const solvers::EnsembleLayout& layout, const solvers::LocalGrid& grid,
                  std::vector<std::array<double, 3>> sensor_position);
 
-  /// Inflates the prior (state and parameter anomalies, and `hx` to match), then updates the
+  /// Inflates the prior (state anomalies, and `hx` to match), then updates the
   /// local members' states and every member's parameters in `theta` from the observations.
   /// `hx` is [member][sensor] for all members, `theta` [member][estimated parameter]; both are
   /// identical on every rank. `cycle` selects the perturbation draws. Collective over the layout.
@@ -65,11 +65,14 @@ class EnsembleFilter final : public Assimilator {
   /// consistency test at `assimilation.parameter_gate` (parameter_update_weight).
   AnalysisReport analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
                          const ObservationSet& obs, long cycle) const override;
+  /// The random walk (wander_s), `parameter_inflation` (never past prior_std), then the floor:
+  /// min_spread or `floor`, whichever is larger (`floor` at most prior_std); members all at one
+  /// value are drawn anew at the floor. Members stay within [min, max].
+  void spread_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& floor) const override;
 
  private:
   const solvers::EnsembleLayout* m_layout;
   solvers::LocalGrid m_grid;
-  void inflate_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& extra_floor) const;
 
   AssimilationConfig m_config;
   double m_localization_m;  // localization_length(config): given, or from the sensors' layout

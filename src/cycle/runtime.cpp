@@ -186,6 +186,16 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   // forecast: the ensemble (and the free run) to the end of the period.
   stage = Clock::now();
   Kokkos::deep_copy(x_good, x);
+  // The parameters' spread (random walk, inflation, floors) is set before the members run, so
+  // that the forecast at the sensors carries it and the update weighs the spread it sees. Set
+  // after the forecast, a spread raised k-fold scaled the update k-fold though the forecast had
+  // not seen it, and members drawn anew had not made the forecasts they were regressed on.
+  if (config.assimilation.enabled) {
+    std::vector<double> floor;
+    if (config.assimilation.parameter_movement_cycles > 0)
+      for (double moved : parameter_movement) floor.push_back(0.5 * std::abs(moved));
+    filter->spread_parameters(theta, cycle, floor);
+  }
   solver->set_controls(decider->controls());
   solver->set_parameters(member_parameters());
   const solvers::StepReport report = solver->advance(x, t, period);
@@ -241,8 +251,6 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     obs.parameter_weight_cap = gate_hold.cap();
     out.model_error_hold = model_error_noise && model_error.holds_parameters(obs);
     if (out.model_error_hold) obs.parameter_weight_cap = 0.0;
-    if (config.assimilation.parameter_movement_cycles > 0)
-      for (double moved : parameter_movement) obs.parameter_spread_floor.push_back(0.5 * std::abs(moved));
     const detail::AnalysisReport analysis = filter->analyse(x, hx, theta, obs, cycle);
     out.innovation_statistic = analysis.innovation_statistic;
     out.parameter_update_weight = analysis.parameter_weight;

@@ -163,6 +163,7 @@ TEST(Runtime, TheParametersRandomWalkKeepsTheirSpreadFromCollapsing) {
     config.assimilation.parameter_gate = 0.0;
     config.assimilation.model_error_gain = 0.0;
     config.assimilation.parameter_movement_cycles = 0;
+    config.assimilation.parameter_damping = 1.0;  // undamped, the spread collapses within the 30 cycles
     return parameters_after_30_cycles(config);
   };
   const auto fixed = spread_after(0.0), walking = spread_after(600.0);  // a prior sd in 60 cycles
@@ -186,6 +187,7 @@ TEST(Runtime, AParametersSpreadFollowsItsRecentMovement) {
     config.assimilation.parameter_gate = 0.0;  // the spin-up's updates in full
     config.assimilation.model_error_gain = 0.0;
     config.assimilation.parameter_movement_cycles = memory;
+    config.assimilation.parameter_damping = 1.0;  // the floor alone
     twin::detail::PlantEmulator plant(config, MPI_COMM_SELF);
     twin::Runtime runtime(config, MPI_COMM_SELF);
     std::vector<double> controls{0.6, 0.6};
@@ -231,6 +233,50 @@ TEST(Runtime, AParameterWhoseMembersAllHoldOneValueIsSpreadAgain) {
   EXPECT_GT(std::abs(after[1].mean - 1.0), 0.01) << "the readings should move it again";
 }
 
+// A floor that spreads a parameter sitting near its bound must keep the members inside the bounds
+// the solver runs with: spread before the forecast, members below a cooling factor of 0 stopped
+// the run ("cooling_factor must be finite and >= 0"), as the plate did with the movement floor.
+TEST(Runtime, AParameterSpreadNearItsBoundStaysWithinItsBounds) {
+  twin::Config config = twin::load_config(small_plate);
+  auto& cooling = config.ensemble.parameters[1];
+  ASSERT_EQ(cooling.name, "cooling_factor");
+  cooling.prior_mean = 0.15;  // min 0.1: a floor of 0.3 reaches far past 0
+  cooling.min_spread = 0.3;
+  twin::detail::PlantEmulator plant(config, MPI_COMM_SELF);
+  twin::Runtime runtime(config, MPI_COMM_SELF);
+  std::vector<double> controls{0.6, 0.6};
+  for (int c = 0; c < 5; ++c) {
+    runtime.ingest(plant.advance(c * 10.0, 10.0, controls, c));
+    const twin::CycleOutcome out = runtime.step(std::chrono::milliseconds(5000));
+    ASSERT_EQ(out.solver_status, "ok") << "cycle " << c;
+    EXPECT_GE(out.parameters[1].mean, cooling.min) << "cycle " << c;
+    EXPECT_LE(out.parameters[1].mean, cooling.max) << "cycle " << c;
+  }
+}
+
+// assimilation.parameter_damping: the members take that share of each update. The first cycle's
+// forecast does not depend on it, so the first update's move of the parameters' mean scales
+// with it exactly: 1 against 0.5 moves twice as far as 0.5 against 0.25.
+TEST(Runtime, ParameterDampingScalesTheUpdate) {
+  const auto first_cycle = [](double damping) {
+    twin::Config config = twin::load_config(small_plate);
+    config.assimilation.parameter_gate = 0.0;
+    config.assimilation.parameter_damping = damping;
+    twin::detail::PlantEmulator plant(config, MPI_COMM_SELF);
+    twin::Runtime runtime(config, MPI_COMM_SELF);
+    runtime.ingest(plant.advance(0.0, 10.0, {0.6, 0.6}, 0));
+    return runtime.step(std::chrono::milliseconds(5000)).parameters;
+  };
+  const auto full = first_cycle(1.0), half = first_cycle(0.5), quarter = first_cycle(0.25);
+  for (std::size_t p = 0; p < full.size(); ++p) {
+    const double a = full[p].mean - half[p].mean, b = half[p].mean - quarter[p].mean;
+    std::printf("%s after one cycle: %.5f (1), %.5f (0.5), %.5f (0.25)\n", full[p].name.c_str(), full[p].mean,
+                half[p].mean, quarter[p].mean);
+    ASSERT_GT(std::abs(b), 1e-4) << full[p].name << ": the first update should move it";
+    EXPECT_NEAR(a / b, 2.0, 1e-6) << full[p].name;
+  }
+}
+
 // Issue 16: the sampling-error correction (assimilation.parameter_sampling_correction). With
 // no reaction and no transfer at the walls the cooling factor changes nothing the sensors read,
 // so the readings carry no information about it and its spread should stay at the prior's 0.2.
@@ -246,6 +292,7 @@ TEST(Runtime, AParameterTheReadingsCannotSeeKeepsMoreOfItsPriorSpread) {
     config.assimilation.parameter_sampling_correction = correction;
     config.assimilation.model_error_gain = 0.0;  // the correction alone, whatever the default
     config.assimilation.parameter_movement_cycles = 0;
+    config.assimilation.parameter_damping = 1.0;
     return parameters_after_30_cycles(config);
   };
   const auto plain = after(false), corrected = after(true);
