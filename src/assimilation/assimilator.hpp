@@ -51,7 +51,7 @@ struct AnalysisReport {
   /// The share of the parameter update applied: the test's weight, at most the cap.
   double parameter_weight = 1.0;
   /// Per estimated parameter, the move of its ensemble mean the gate withheld: (1 - weight) times
-  /// the full update's (empty when nothing was assimilated).
+  /// the (damped, assimilation.parameter_damping) update's (empty when nothing was assimilated).
   std::vector<double> parameter_withheld;
 };
 

@@ -134,7 +134,8 @@ void EnsembleFilter::spread_parameters(std::vector<double>& theta, long cycle, c
     const double sd = std::sqrt(var / (N - 1));
     const auto& spec = m_ensemble.parameters[p];
     // Spread every cycle, readings or not: the factor never makes a parameter less sure than
-    // its prior, or a twin without readings would grow its spread without end.
+    // its prior, or a twin without readings would compound it cycle after cycle (the random walk
+    // above still widens the spread without readings, as a random walk should, up to the clip).
     double factor = sd > 0.0 ? std::max(1.0, std::min(m_config.parameter_inflation, spec.prior_std / sd)) : 1.0;
     // The caller's floor (the parameter's recent movement) claims no more than the prior did.
     const double floor = std::max(
@@ -162,6 +163,8 @@ void EnsembleFilter::spread_parameters(std::vector<double>& theta, long cycle, c
       continue;
     }
     if (sd * factor < floor) factor = floor / sd;
+    // The clip keeps the solver within the parameter's bounds; near a bound it moves the mean
+    // inward, and parameter_movement counts that shift with the readings' moves.
     for (int m = 0; m < N; ++m) theta[m * P + p] = std::clamp(mean + factor * (theta[m * P + p] - mean), spec.min, spec.max);
   }
 }
@@ -336,8 +339,9 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     for (int m = 0; m < N; ++m) {
       double d = 0.0;
       for (int r = 0; r < n; ++r) d += cty[r] * z[m * n + r];
-      report.parameter_withheld[p] += (1.0 - report.parameter_weight) * d / N;
-      theta[m * P + p] = std::clamp(theta[m * P + p] + m_config.parameter_damping * report.parameter_weight * d, spec.min, spec.max);
+      const double move = m_config.parameter_damping * d;  // the filter's move, before the gate
+      report.parameter_withheld[p] += (1.0 - report.parameter_weight) * move / N;
+      theta[m * P + p] = std::clamp(theta[m * P + p] + report.parameter_weight * move, spec.min, spec.max);
     }
   }
   return report;

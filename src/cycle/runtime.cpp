@@ -186,6 +186,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   // forecast: the ensemble (and the free run) to the end of the period.
   stage = Clock::now();
   Kokkos::deep_copy(x_good, x);
+  theta_good = theta;
   // The parameters' spread (random walk, inflation, floors) is set before the members run, so
   // that the forecast at the sensors carries it and the update weighs the spread it sees. Set
   // after the forecast, a spread raised k-fold scaled the update k-fold though the forecast had
@@ -290,6 +291,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   if (worst != 0) {
     Kokkos::deep_copy(x, x_good);  // back to the last healthy state; the facility gets safe defaults
     hx = hx_good;
+    theta = theta_good;  // and its parameters, as the last cycle left them
     advice_in.twin_healthy = false;
     advice_in.unhealthy_reason = std::string("twin unhealthy: solver state ") + out.solver_status +
                                  "; restored the last good state";

@@ -51,6 +51,7 @@ struct Runtime::Impl {
   int N, S, P;
   std::vector<int> estimated;   // solvers::Parameter index of each estimated parameter
   std::vector<double> theta;    // [member][estimated parameter], identical on every rank
+  std::vector<double> theta_good;  // theta as the last cycle left it (before this cycle's spreading)
   detail::QualityControl qc;
   std::unique_ptr<detail::Assimilator> filter;
   std::vector<Observation> queue;
