@@ -88,7 +88,11 @@ struct SensorEstimate {
 struct ParameterEstimate {
   std::string name;
   double mean = 0.0;
+  /// The stated standard uncertainty: the members' spread, combined in quadrature with the
+  /// shift the parameter made while the readings last disagreed with the twin's physics, until
+  /// that shift is confirmed (docs/twin-cycle.md, "Unconfirmed shift").
   double std = 0.0;
+  double ensemble_std = 0.0;  ///< the members' spread alone
 };
 
 /// Wall-clock time of each stage of one cycle [ms].

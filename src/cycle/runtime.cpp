@@ -131,7 +131,44 @@ void Runtime::Impl::summarise_parameters() {
     for (int m = 0; m < N; ++m) mean += theta[m * P + p];
     mean /= N;
     for (int m = 0; m < N; ++m) var += (theta[m * P + p] - mean) * (theta[m * P + p] - mean);
-    parameter_estimates.push_back({config.ensemble.parameters[p].name, mean, N > 1 ? std::sqrt(var / (N - 1)) : 0.0});
+    const double spread = N > 1 ? std::sqrt(var / (N - 1)) : 0.0;
+    // A shift made while the readings disagreed with the twin's physics (a plant fault pulls
+    // the parameters even through the gate's small weights) is not yet known to be right: the
+    // truth may lie anywhere between the mean before the disagreement and now. Taken as uniform
+    // on that interval (GUM's type B evaluation), its standard uncertainty about the present
+    // mean is the distance / sqrt(3), combined in quadrature with the members' spread. Once the
+    // shift is measured, the distance counts at most as far as the shift went: the parameters'
+    // later, consistent learning is the members' to state.
+    double shifted = 0.0;
+    if (!disagreement_anchor.empty()) {
+      shifted = std::abs(mean - disagreement_anchor[p]);
+      if (disagreement_confirming > 0) shifted = std::min(shifted, disagreement_shift[p]);
+    }
+    parameter_estimates.push_back(
+        {config.ensemble.parameters[p].name, mean, std::hypot(spread, shifted / std::sqrt(3.0)), spread});
+  }
+}
+
+void Runtime::Impl::track_disagreement(bool consistent) {
+  const int confirm_after = config.assimilation.parameter_movement_cycles;
+  if (confirm_after <= 0) return;  // off with the movement floor
+  if (!consistent) {
+    // parameter_estimates still holds the last cycle's means: those before this analysis.
+    if (disagreement_anchor.empty())
+      for (const ParameterEstimate& e : parameter_estimates) disagreement_anchor.push_back(e.mean);
+    disagreement_confirming = 0;
+    return;
+  }
+  if (disagreement_anchor.empty()) return;
+  if (disagreement_confirming == 0) {  // the first consistent analysis: the shift is what the disagreement did
+    disagreement_shift.assign(static_cast<std::size_t>(P), 0.0);
+    for (int p = 0; p < P; ++p)
+      disagreement_shift[p] = std::abs(parameter_estimates[p].mean - disagreement_anchor[p]);
+  }
+  if (++disagreement_confirming >= confirm_after) {
+    disagreement_anchor.clear();
+    disagreement_shift.clear();
+    disagreement_confirming = 0;
   }
 }
 
@@ -257,6 +294,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     out.parameter_update_weight = analysis.parameter_weight;
     out.parameter_withheld = analysis.parameter_withheld;
     gate_hold.record(analysis.test_weight, config.assimilation.parameter_gate_hold_cycles);
+    track_disagreement(analysis.consistent);
     if (model_error_noise)
       model_error.update(obs, fmean, fstd, config.assimilation.inflation, config.assimilation.model_error_gain,
                          analysis.consistent);
@@ -316,7 +354,9 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   summarise_parameters();
   if (config.assimilation.parameter_movement_cycles > 0)
     for (int p = 0; p < P; ++p) parameter_movement[p] += parameter_estimates[p].mean;
-  for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean), advice_in.theta_std.push_back(p.std);
+  // The drift watch scales a level's change by the members' spread (the mean's own jitter), not
+  // by the unconfirmed shift, which is the kind of change it is there to find.
+  for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean), advice_in.theta_std.push_back(p.ensemble_std);
   advice_in.parameter_withheld = out.parameter_withheld;
   advice_in.cycle = cycle;
   advice_in.t_s = t;

@@ -64,6 +64,12 @@ struct Runtime::Impl {
   std::vector<ParameterEstimate> parameter_estimates;
   /// Per parameter, how far its mean has moved recently (assimilation.parameter_movement_cycles).
   std::vector<double> parameter_movement;
+  /// The readings' last disagreement with the twin's physics (a failed consistency test), while
+  /// unconfirmed: per parameter, its mean before the disagreement began (empty: none open) and
+  /// its shift while the readings disagreed; the consistent analyses since (a disagreement is
+  /// confirmed after assimilation.parameter_movement_cycles of them).
+  std::vector<double> disagreement_anchor, disagreement_shift;
+  int disagreement_confirming = 0;
   double t = 0.0;
   int cycle = 0;
   double last_assimilate_ms = 0.0;
@@ -104,6 +110,8 @@ struct Runtime::Impl {
   static void moments(const std::vector<double>& hx, int n, int s_count, int s, double& mean, double& sd);
 
   void summarise_parameters();
+  /// Opens, measures or confirms the readings' disagreement (above) after an analysis.
+  void track_disagreement(bool consistent);
 
   // Ensemble mean (and std) over the whole grid on world rank 0, which is group 0's root;
   // empty elsewhere. Collective.

@@ -3,6 +3,7 @@
 // Runtime's and the driver's entry points to it.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -23,6 +24,9 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.model_error_variance", model_error.variance);
   a.put("runtime.model_error_last_innovation", model_error.last_innovation);
   a.put("runtime.parameter_movement", parameter_movement);
+  a.put("runtime.disagreement_anchor", disagreement_anchor);
+  a.put("runtime.disagreement_shift", disagreement_shift);
+  a.put("runtime.disagreement_confirming", disagreement_confirming);
   io::save_observations(a, "runtime.queue", queue);
   a.put("runtime.readings_dropped", readings_dropped);
   std::vector<double> observed, forecast, forecast_spread, analysis, spread;
@@ -91,6 +95,24 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
     parameter_movement = a.doubles("runtime.parameter_movement", static_cast<std::size_t>(P));
     for (double m : parameter_movement)
       if (!std::isfinite(m)) throw DataError(a.origin() + ": runtime.parameter_movement holds a non-finite value");
+  }
+  // Snapshots from before it: no disagreement open.
+  disagreement_anchor.clear();
+  disagreement_shift.clear();
+  disagreement_confirming = 0;
+  if (a.has("runtime.disagreement_anchor")) {
+    disagreement_anchor = a.doubles("runtime.disagreement_anchor");
+    disagreement_shift = a.doubles("runtime.disagreement_shift");
+    disagreement_confirming = static_cast<int>(a.get_int("runtime.disagreement_confirming"));
+    const auto sized = [this](const std::vector<double>& v) {
+      return (v.empty() || v.size() == static_cast<std::size_t>(P)) &&
+             std::all_of(v.begin(), v.end(), [](double d) { return std::isfinite(d); });
+    };
+    if (!sized(disagreement_anchor) || !sized(disagreement_shift) || disagreement_confirming < 0 ||
+        (disagreement_anchor.empty() && (!disagreement_shift.empty() || disagreement_confirming != 0)) ||
+        (disagreement_confirming > 0 && disagreement_shift.empty()))
+      throw DataError(a.origin() + ": runtime.disagreement_* do not describe the readings' last disagreement for " +
+                      std::to_string(P) + " parameters");
   }
   queue = io::restore_observations(a, "runtime.queue");
   readings_dropped = a.has("runtime.readings_dropped") ? static_cast<long>(a.get_int("runtime.readings_dropped")) : 0;
