@@ -110,6 +110,10 @@ struct Runtime::Impl {
   static void moments(const std::vector<double>& hx, int n, int s_count, int s, double& mean, double& sd);
 
   void summarise_parameters();
+  /// The floor the parameters' recent movement sets on their spread (empty with the floor off).
+  std::vector<double> movement_floor() const;
+  /// After the analysis: the movement's decayed sum and the estimates summarised anew.
+  void update_parameter_estimates();
   /// Opens, measures or confirms the readings' disagreement (above) after an analysis.
   void track_disagreement(bool consistent);
 

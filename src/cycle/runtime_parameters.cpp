@@ -1,0 +1,78 @@
+// The estimated parameters' bookkeeping of twin::Runtime (docs/twin-cycle.md): their summary
+// (mean, members' spread, stated uncertainty), their recent movement and the floor it sets on
+// the spread, and the readings' last disagreement with the twin's physics.
+#include "cycle/runtime_impl.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace twin {
+
+void Runtime::Impl::summarise_parameters() {
+  parameter_estimates.clear();
+  for (int p = 0; p < P; ++p) {
+    double mean = 0.0, var = 0.0;
+    for (int m = 0; m < N; ++m) mean += theta[m * P + p];
+    mean /= N;
+    for (int m = 0; m < N; ++m) var += (theta[m * P + p] - mean) * (theta[m * P + p] - mean);
+    const double spread = N > 1 ? std::sqrt(var / (N - 1)) : 0.0;
+    // A shift made while the readings disagreed with the twin's physics (a plant fault pulls
+    // the parameters even through the gate's small weights) is not yet known to be right: the
+    // truth may lie anywhere between the mean before the disagreement and now. Taken as uniform
+    // on that interval (GUM's type B evaluation), its standard uncertainty about the present
+    // mean is the distance / sqrt(3), combined in quadrature with the members' spread. Once the
+    // shift is measured, the distance counts at most as far as the shift went: the parameters'
+    // later, consistent learning is the members' to state.
+    double shifted = 0.0;
+    if (!disagreement_anchor.empty()) {
+      shifted = std::abs(mean - disagreement_anchor[p]);
+      if (disagreement_confirming > 0) shifted = std::min(shifted, disagreement_shift[p]);
+    }
+    parameter_estimates.push_back(
+        {config.ensemble.parameters[p].name, mean, std::hypot(spread, shifted / std::sqrt(3.0)), spread});
+  }
+}
+
+void Runtime::Impl::track_disagreement(bool consistent) {
+  const int confirm_after = config.assimilation.parameter_movement_cycles;
+  if (confirm_after <= 0) return;  // off with the movement floor
+  if (!consistent) {
+    // parameter_estimates still holds the last cycle's means: those before this analysis.
+    if (disagreement_anchor.empty())
+      for (const ParameterEstimate& e : parameter_estimates) disagreement_anchor.push_back(e.mean);
+    disagreement_confirming = 0;
+    return;
+  }
+  if (disagreement_anchor.empty()) return;
+  if (disagreement_confirming == 0) {  // the first consistent analysis: the shift is what the disagreement did
+    disagreement_shift.assign(static_cast<std::size_t>(P), 0.0);
+    for (int p = 0; p < P; ++p)
+      disagreement_shift[p] = std::abs(parameter_estimates[p].mean - disagreement_anchor[p]);
+  }
+  if (++disagreement_confirming >= confirm_after) {
+    disagreement_anchor.clear();
+    disagreement_shift.clear();
+    disagreement_confirming = 0;
+  }
+}
+
+std::vector<double> Runtime::Impl::movement_floor() const {
+  std::vector<double> floor;
+  if (config.assimilation.parameter_movement_cycles > 0)
+    for (double moved : parameter_movement) floor.push_back(0.5 * std::abs(moved));
+  return floor;
+}
+
+void Runtime::Impl::update_parameter_estimates() {
+  // The parameters' movement (assimilation.parameter_movement_cycles): its decayed sum plus
+  // this cycle's change of the mean, taken before the estimates are summarised anew.
+  const int memory = config.assimilation.parameter_movement_cycles;
+  if (memory > 0)
+    for (int p = 0; p < P; ++p)
+      parameter_movement[p] = (1.0 - 1.0 / memory) * parameter_movement[p] - parameter_estimates[p].mean;
+  summarise_parameters();
+  if (memory > 0)
+    for (int p = 0; p < P; ++p) parameter_movement[p] += parameter_estimates[p].mean;
+}
+
+}  // namespace twin
