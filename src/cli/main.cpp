@@ -15,6 +15,7 @@
 #include "ground/mpi.hpp"
 #include "advisor/version.hpp"
 #include "cli/audit_command.hpp"
+#include "cli/faults_command.hpp"
 #include "cli/models_command.hpp"
 #include "cli/train_launch.hpp"
 #include "driver/operator_commands.hpp"
@@ -67,6 +68,10 @@ int run_cli(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "Check a configuration file and report the first problem");
   validate->add_option("config", config_path, "YAML configuration file")->required();
   validate->add_flag("--print", print_effective, "Print the effective configuration (defaults filled in)");
+
+  auto* faults = app.add_subcommand(
+      "faults", "How soon each scheduled plant fault shows in the sensors' readings (the plant emulator only)");
+  faults->add_option("config", config_path, "YAML configuration file with source.plant.events")->required();
 
   twin::detail::RunOptions run_options;
   auto* run = app.add_subcommand("run", "Run a twin described by a configuration file");
@@ -241,6 +246,18 @@ int run_cli(int argc, char** argv) {
     }
   }
   if (*audit_verify) return rank == 0 ? twin::cli::verify_audit_file(audit_path, audit_key_file, audit_summary, audit_anchored_in) : exit_ok;
+  if (*faults) {
+    if (rank != 0) return exit_ok;
+    try {
+      return twin::cli::show_fault_evidence(twin::load_config(config_path), std::cout) == 0 ? exit_ok : exit_bad_input;
+    } catch (const twin::ConfigError& e) {
+      std::cerr << "twin: invalid configuration: " << e.what() << std::endl;
+      return exit_bad_input;
+    } catch (const std::exception& e) {
+      std::cerr << "twin: " << e.what() << std::endl;
+      return exit_runtime_failure;
+    }
+  }
   if (*models_import) {
     if (rank != 0) return exit_ok;
     try {

@@ -46,7 +46,7 @@ void held_out_figures(const advisor::ModelPackage& p) {
     const auto& classes = detail::anomaly_classes();
     std::cout << "\n      test scenarios: " << std::setprecision(4) << get("test_false_alarm_rate") << " false alarms per quiet cycle ("
               << static_cast<long>(get("test_quiet_cycles")) << " cycles)";
-    std::cout << "\n        class                 events  named  in time  mean delay  precision  recall";
+    std::cout << "\n        class                 events  named  in time  mean delay  precision  recall  detectable  after";
     for (const std::string& c : classes) {
       std::cout << "\n        " << std::left << std::setw(20) << c << std::right;
       if (has("test_events:" + c))
@@ -63,6 +63,12 @@ void held_out_figures(const advisor::ModelPackage& p) {
       };
       share("test_precision:" + c, 11);
       share("test_recall:" + c, 8);
+      if (has("test_detectable:" + c)) {  // how soon the readings could show it (FaultEvidence)
+        std::cout << std::setw(12) << static_cast<long>(get("test_detectable:" + c));
+        std::ostringstream s;
+        if (has("test_detectable_delay_mean:" + c)) s << std::fixed << std::setprecision(1) << get("test_detectable_delay_mean:" + c); else s << "-";
+        std::cout << std::setw(7) << s.str();
+      }
     }
     std::cout << "\n        confusion (cycles; rows: truth, columns: called)";
     std::cout << "\n        " << std::setw(20) << "";

@@ -1,5 +1,6 @@
 #include "sources/plant.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <random>
@@ -201,6 +202,59 @@ void PlantEmulator::restore(const io::StateParts& parts, const std::string& pref
   io::restore_field(parts, prefix + "truth", m_u, m_decomposition.local(), 0);
   m_held = parts.part(0).doubles(prefix + "held", m_held.size());
   m_truth_field = solvers::gather_interior(m_decomposition, m_u, 0);
+}
+
+FaultEvidence::FaultEvidence(const Config& config, const std::vector<PlantEventConfig>& events) {
+  for (const auto& e : events) m_events.push_back(event_cycles(e, config.twin.control_period_s));
+  for (const auto& s : config.sensors) {
+    m_sensors.push_back(s.name);
+    m_noise.push_back(s.noise_std > 0.0 ? s.noise_std : 1.0);
+  }
+  m_last.assign(m_sensors.size(), std::nan(""));
+}
+
+double FaultEvidence::next(long cycle, const std::vector<Observation>& faulty, const std::vector<Observation>& clean) {
+  const std::size_t S = m_sensors.size();
+  // The latest reading of each sensor from each plant (a repeated sensor: its last).
+  const auto latest = [&](const std::vector<Observation>& readings) {
+    std::vector<double> v(S, std::nan(""));
+    for (const Observation& o : readings) {
+      const auto it = std::find(m_sensors.begin(), m_sensors.end(), o.sensor);
+      if (it != m_sensors.end()) v[static_cast<std::size_t>(it - m_sensors.begin())] = o.value;
+    }
+    return v;
+  };
+  const std::vector<double> a = latest(faulty), b = latest(clean);
+  std::vector<double> diff(S, std::nan(""));
+  std::vector<bool> lost(S, false);
+  for (std::size_t s = 0; s < S; ++s) {
+    if (std::isfinite(a[s]) && std::isfinite(b[s])) diff[s] = a[s] - b[s];
+    lost[s] = std::isfinite(a[s]) != std::isfinite(b[s]);
+  }
+  long onset = -1;
+  for (const EventCycles& e : m_events)
+    if (e.contains(cycle) && e.first > onset) onset = e.first;
+  double evidence = std::nan("");
+  if (onset >= 0) {
+    if (onset != m_current) {  // a new event: what earlier ones left is not its signal
+      m_current = onset;
+      m_sum = 0.0;
+      m_base = m_last;
+    }
+    for (std::size_t s = 0; s < S; ++s) {
+      if (lost[s]) {
+        m_sum += detectable_evidence * detectable_evidence;
+      } else if (std::isfinite(diff[s])) {
+        const double signal = (diff[s] - (std::isfinite(m_base[s]) ? m_base[s] : 0.0)) / m_noise[s];
+        m_sum += signal * signal;
+      }
+    }
+    evidence = std::sqrt(m_sum);
+  } else {
+    m_current = -1;
+  }
+  m_last = diff;
+  return evidence;
 }
 
 }  // namespace twin::detail

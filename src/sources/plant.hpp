@@ -7,6 +7,7 @@
 #include <mpi.h>
 
 #include <memory>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -93,6 +94,37 @@ class QuietCycles {
   std::vector<EventCycles> m_events;
   std::vector<long> m_settle;
   long long m_consistent = 0, m_unsettled = 1;  // the twin starts unsettled (its spin-up)
+};
+
+/// How plainly a scheduled event shows in the readings: the evidence that the best detector of
+/// that exact fault could have, cycle by cycle. Each cycle it takes the readings of the plant
+/// with its events and of the same plant without them (the same controls and noise draws: the
+/// difference is the fault's own signal), less that difference in the cycle before the event in
+/// effect began (what earlier events left behind), over each sensor's noise_std; the evidence is
+/// the root of the sum of squares over the sensors and the cycles since the onset: the
+/// signal-to-noise ratio of a matched filter that knows the fault's signature (Kay 1998,
+/// Fundamentals of Statistical Signal Processing II, sec. 4.3). A reading one plant has and the
+/// other lacks (a dropout) counts as detectable_evidence at once. An event is taken as
+/// detectable from the first cycle its evidence reaches detectable_evidence: 3, a one-sided test
+/// at 0.13 % false alarms per look with even odds of detection. No detector, and no anomaly
+/// model, can name a fault with that confidence before then (docs/advisor.md, "Held-out
+/// evaluation").
+class FaultEvidence {
+ public:
+  static constexpr double detectable_evidence = 3.0;
+  FaultEvidence(const Config& config, const std::vector<PlantEventConfig>& events);
+  /// Cycle `cycle`'s readings from the plant with its events and without; returns the evidence
+  /// of the event in effect (the latest begun), NaN when none is. Feed every cycle in order.
+  double next(long cycle, const std::vector<Observation>& faulty, const std::vector<Observation>& clean);
+
+ private:
+  std::vector<EventCycles> m_events;
+  std::vector<std::string> m_sensors;
+  std::vector<double> m_noise;
+  std::vector<double> m_last;  // last cycle's difference per sensor (NaN: not read by both)
+  std::vector<double> m_base;  // the difference before the event in effect began
+  long m_current = -1;         // the onset cycle of the event in effect (-1: none)
+  double m_sum = 0.0;          // sum of squared normalised signals since that onset
 };
 
 /// A cycle's consistency for QuietCycles::next: the assimilated readings' chi-square upper tail

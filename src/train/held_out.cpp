@@ -82,20 +82,21 @@ Schedule schedule(const Config& config, int scenario) {
 }  // namespace
 
 std::vector<ScenarioCycle> gather_cycles(const std::vector<ScenarioCycle>& mine, int features, MPI_Comm comm) {
-  const std::size_t width = 5 + static_cast<std::size_t>(features);
+  const std::size_t width = 6 + static_cast<std::size_t>(features);
   std::vector<double> packed;
   packed.reserve(mine.size() * width);
   for (const ScenarioCycle& c : mine) {
     TWIN_REQUIRE(static_cast<int>(c.x.size()) == features, Error, "gather_cycles: a cycle with " + std::to_string(c.x.size()) + " features");
-    packed.insert(packed.end(), {double(c.scenario), double(c.cycle), double(c.label), c.consistency, c.quiet ? 1.0 : 0.0});
+    packed.insert(packed.end(),
+                  {double(c.scenario), double(c.cycle), double(c.label), c.consistency, c.quiet ? 1.0 : 0.0, c.evidence});
     packed.insert(packed.end(), c.x.begin(), c.x.end());
   }
   const std::vector<double> all = gather_doubles(packed, comm);
   std::vector<ScenarioCycle> out;
   for (std::size_t i = 0; i + width <= all.size(); i += width)
     out.push_back({static_cast<int>(all[i]), static_cast<int>(all[i + 1]), static_cast<int>(all[i + 2]),
-                   std::vector<double>(all.begin() + static_cast<long>(i + 5), all.begin() + static_cast<long>(i + width)),
-                   all[i + 3], all[i + 4] != 0.0});
+                   std::vector<double>(all.begin() + static_cast<long>(i + 6), all.begin() + static_cast<long>(i + width)),
+                   all[i + 3], all[i + 4] != 0.0, all[i + 5]});
   std::sort(out.begin(), out.end(), [](const ScenarioCycle& a, const ScenarioCycle& b) {
     return a.scenario != b.scenario ? a.scenario < b.scenario : a.cycle < b.cycle;
   });
@@ -211,13 +212,14 @@ void test_anomaly_model(const Config& config, const advisor::Model& model, const
   long quiet = 0, quiet_flagged = 0;
   struct Named {
     long events = 0, named = 0, in_time = 0, delay_sum = 0, delay_max = 0;
+    long detectable = 0, detectable_sum = 0, after_count = 0, after_sum = 0;  // FaultEvidence
   };
   std::map<std::string, Named> by_class;
   for (std::size_t first = 0; first < test.size();) {  // scenario by scenario (sorted by scenario and cycle)
     std::size_t last = first;
     while (last < test.size() && test[last].scenario == test[first].scenario) ++last;
     const Schedule s = schedule(config, test[first].scenario);
-    std::vector<long> first_right(s.events.size(), -1);
+    std::vector<long> first_right(s.events.size(), -1), first_shown(s.events.size(), -1);
     for (std::size_t i = first; i < last; ++i) {
       const ScenarioCycle& c = test[i];
       const Call k = call(&prob[i * C], C, &thresholds);
@@ -226,16 +228,26 @@ void test_anomaly_model(const Config& config, const advisor::Model& model, const
         ++quiet;
         quiet_flagged += k.called != 0;
       }
-      for (std::size_t e = 0; e < s.events.size(); ++e)
-        if (first_right[e] < 0 && s.cycles[e].contains(c.cycle) && k.called != 0 &&
-            names[k.called] == anomaly_class(s.events[e].type))
+      for (std::size_t e = 0; e < s.events.size(); ++e) {
+        if (!s.cycles[e].contains(c.cycle)) continue;
+        if (first_right[e] < 0 && k.called != 0 && names[k.called] == anomaly_class(s.events[e].type))
           first_right[e] = c.cycle;
+        if (first_shown[e] < 0 && c.evidence >= FaultEvidence::detectable_evidence) first_shown[e] = c.cycle;
+      }
     }
     const long seen_from = test[first].cycle;  // events before the diagnosis started are not counted
     for (std::size_t e = 0; e < s.events.size(); ++e) {
       if (s.cycles[e].first < seen_from) continue;
       Named& n = by_class[anomaly_class(s.events[e].type)];
       ++n.events;
+      if (first_shown[e] >= 0) {
+        ++n.detectable;
+        n.detectable_sum += first_shown[e] - s.cycles[e].first;
+        if (first_right[e] >= 0) {
+          ++n.after_count;
+          n.after_sum += first_right[e] - first_shown[e];
+        }
+      }
       if (first_right[e] < 0) continue;
       const long delay = first_right[e] - s.cycles[e].first;
       ++n.named;
@@ -261,6 +273,11 @@ void test_anomaly_model(const Config& config, const advisor::Model& model, const
     out["test_events:" + name] = static_cast<double>(n.events);
     out["test_named:" + name] = static_cast<double>(n.named);
     out["test_named_in_time:" + name] = static_cast<double>(n.in_time);
+    out["test_detectable:" + name] = static_cast<double>(n.detectable);
+    if (n.detectable > 0)
+      out["test_detectable_delay_mean:" + name] = static_cast<double>(n.detectable_sum) / static_cast<double>(n.detectable);
+    if (n.after_count > 0)
+      out["test_delay_after_detectable_mean:" + name] = static_cast<double>(n.after_sum) / static_cast<double>(n.after_count);
     if (n.named > 0) {
       out["test_delay_mean:" + name] = static_cast<double>(n.delay_sum) / static_cast<double>(n.named);
       out["test_delay_max:" + name] = static_cast<double>(n.delay_max);

@@ -57,7 +57,11 @@ AnomalyThresholds choose_anomaly_thresholds(const Config& config, const advisor:
 /// confusion counts "test_confusion:TRUE>CALLED" (CALLED none when not flagged); per fault
 /// class over the scheduled events, "test_events:c", "test_named:c" (named with its class
 /// while in effect), "test_named_in_time:c" (within 3 cycles for sensor faults, 5 for plant
-/// faults), "test_delay_mean:c" and "test_delay_max:c" in cycles from onset.
+/// faults), "test_delay_mean:c" and "test_delay_max:c" in cycles from onset; and how soon the
+/// readings could show each (FaultEvidence): "test_detectable:c" (events whose evidence reached
+/// FaultEvidence::detectable_evidence while in effect), "test_detectable_delay_mean:c" (cycles
+/// from onset until then) and "test_delay_after_detectable_mean:c" (the named and detectable
+/// ones: cycles from detectable to named; below 0 when named on less evidence).
 void test_anomaly_model(const Config& config, const advisor::Model& model, const AnomalyThresholds& thresholds,
                         const std::vector<ScenarioCycle>& test, Metrics& out);
 

@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -94,15 +95,20 @@ struct ScenarioCycle {
   double consistency = std::numeric_limits<double>::quiet_NaN();
   /// Quiet for the false-alarm figures (QuietCycles: no event in effect or settling).
   bool quiet = false;
+  /// The evidence of the event in effect in the readings (FaultEvidence; NaN: no event).
+  double evidence = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// This rank's shard of anomaly training data: scenarios rank, rank + ranks, ... of
 /// training.anomaly_scenarios, each a twin (without advisor) following an emulated plant with
 /// scheduled faults, from the twin's own cycle outcomes; rows are grouped by scenario. With
-/// `cycles`, every cycle after the warm-up is also kept there (for the held-out evaluation).
-/// No communication.
+/// `cycles`, every cycle after the warm-up is also kept there (for the held-out evaluation), with
+/// its evidence (FaultEvidence, against the same plant without faults) for the scenarios
+/// `with_evidence` accepts (NaN for the others: the second plant costs a third more). No
+/// communication.
 advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks, bool progress = false,
-                                       std::vector<ScenarioCycle>* cycles = nullptr);
+                                       std::vector<ScenarioCycle>* cycles = nullptr,
+                                       const std::function<bool(long)>& with_evidence = {});
 
 /// What `twin models import` needs: a TorchScript module file (saved with torch.jit.save)
 /// whose forward takes the twin's raw inputs [batch, inputs] (float32) and returns

@@ -21,6 +21,7 @@
 #include <functional>
 
 #include "advisor/model_package.hpp"
+#include "common/plant_event.hpp"
 #include "io/audit.hpp"
 #include "io/model_registry.hpp"
 #include "sources/plant.hpp"
@@ -200,15 +201,7 @@ bool any_reason(const TwinRun& r, const std::string& part) {
   return false;
 }
 
-twin::PlantEventConfig event(twin::EventKind kind, const std::string& target, double start, double end, double magnitude) {
-  twin::PlantEventConfig e;
-  e.type = kind;
-  e.target = target;
-  e.start_s = start;
-  e.end_s = end;
-  e.magnitude = magnitude;
-  return e;
-}
+using twin::test::plant_event;
 
 std::function<void(twin::Config&, const std::string&)> with_event(twin::PlantEventConfig e) {
   return [e](twin::Config& c, const std::string&) { c.source.plant.events = {e}; };
@@ -237,13 +230,13 @@ const std::vector<Scenario>& scenarios() {
   using twin::QcReason;
   static const std::vector<Scenario> all = {
       // --- every sensor fault type of the plant emulator -------------------------------------
-      {"sensor_bias_is_rejected", false, with_event(event(EventKind::sensor_bias, "S3", 50, 150, 8.0)), {}, {},
+      {"sensor_bias_is_rejected", false, with_event(plant_event(EventKind::sensor_bias, "S3", 50, 150, 8.0)), {}, {},
        [](const TwinRun& r) { EXPECT_GE(count_rejected(r, "S3", 5, 16), 3) << "a +8 K bias must be rejected"; }},
-      {"sensor_dropout_is_missing", false, with_event(event(EventKind::sensor_dropout, "S6", 50, 120, 0.0)), {}, {},
+      {"sensor_dropout_is_missing", false, with_event(plant_event(EventKind::sensor_dropout, "S6", 50, 120, 0.0)), {}, {},
        [](const TwinRun& r) { EXPECT_GE(count_qc(r, "S6", QcReason::missing, 5, 12), 6); }},
-      {"sensor_stuck_is_rejected", false, with_event(event(EventKind::sensor_stuck, "S2", 50, 180, 0.0)), {}, {},
+      {"sensor_stuck_is_rejected", false, with_event(plant_event(EventKind::sensor_stuck, "S2", 50, 180, 0.0)), {}, {},
        [](const TwinRun& r) { EXPECT_GE(count_qc(r, "S2", QcReason::stuck, 5, 18), 5); }},
-      {"sensor_spike_is_rejected", false, with_event(event(EventKind::sensor_spike, "S4", 60, 70, 40.0)), {}, {},
+      {"sensor_spike_is_rejected", false, with_event(plant_event(EventKind::sensor_spike, "S4", 60, 70, 40.0)), {}, {},
        // The spike's reading (60 s) is cycle 5's. Before issue 16's buddy rule QC took it (a
        // neighbour 2 sd off the same way "rescued" it), the state jumped 8.6 K at S4, and the
        // healthy readings after were rejected instead.
@@ -251,11 +244,11 @@ const std::vector<Scenario>& scenarios() {
          EXPECT_EQ(count_rejected(r, "S4", 5, 6), 1) << "a 40 K spike must be rejected";
          EXPECT_EQ(count_rejected(r, "S4", 6, 9), 0) << "the healthy readings after it must not be";
        }},
-      {"sensor_drift_is_rejected", false, with_event(event(EventKind::sensor_drift, "S5", 30, 200, 0.3)), {}, {},
+      {"sensor_drift_is_rejected", false, with_event(plant_event(EventKind::sensor_drift, "S5", 30, 200, 0.3)), {}, {},
        [](const TwinRun& r) { EXPECT_GE(count_rejected(r, "S5", 8, 20), 3) << "a drift of 0.3 K/s must be rejected"; }},
       // --- plant faults: the twin keeps tracking its sensors ---------------------------------
       {"heater_failure_keeps_the_twin_assimilating", false,
-       with_event(event(EventKind::heater_failure, "H1", 50, 1e9, 0.3)), {}, {},
+       with_event(plant_event(EventKind::heater_failure, "H1", 50, 1e9, 0.3)), {}, {},
        [](const TwinRun& r) {
          int assimilated = 0;
          for (int c = 5; c < 20; ++c) assimilated += r.out[c].assimilated;
@@ -263,7 +256,7 @@ const std::vector<Scenario>& scenarios() {
        }},
       {"heat_source_keeps_the_twin_assimilating", false,
        [](twin::Config& c, const std::string&) {
-         auto e = event(EventKind::heat_source, "", 50, 1e9, 0.5);
+         auto e = plant_event(EventKind::heat_source, "", 50, 1e9, 0.5);
          e.center_m = {0.2, 0.15};
          e.size_m = {0.03, 0.03};
          c.source.plant.events = {e};
@@ -275,7 +268,7 @@ const std::vector<Scenario>& scenarios() {
          EXPECT_GE(assimilated, 12);
        }},
       {"cooling_degradation_keeps_the_twin_assimilating", false,
-       with_event(event(EventKind::cooling_degradation, "", 50, 1e9, 0.3)), {}, {},
+       with_event(plant_event(EventKind::cooling_degradation, "", 50, 1e9, 0.3)), {}, {},
        [](const TwinRun& r) {
          int assimilated = 0;
          for (int c = 5; c < 20; ++c) assimilated += r.out[c].assimilated;
@@ -494,7 +487,7 @@ const std::vector<Scenario>& scenarios() {
          d.warmup_cycles = 20;
          d.reference_cycles = 19;
          c.drift = d;  // one cusum per signal
-         twin::PlantEventConfig e = event(twin::EventKind::heater_decay, "H1", 400, 500, 0.1);
+         twin::PlantEventConfig e = plant_event(twin::EventKind::heater_decay, "H1", 400, 500, 0.1);
          c.source.plant.events = {e};
        },
        {}, {},

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/plant_event.hpp"
 #include "decision/features.hpp"
 #include "advisor/gates.hpp"
 #include "sources/plant.hpp"
@@ -180,6 +181,71 @@ TEST(QuietCycles, AfterAnEventTheTwinMustBeConsistentAgainForThreeCycles) {
   EXPECT_FALSE(s.set_state({3}));
   EXPECT_FALSE(s.set_state({-1, 0}));
   EXPECT_FALSE(s.set_state({0, 2}));
+}
+
+// How plainly an event shows (FaultEvidence): the difference between the plant with the event
+// and without, less what an earlier event left, over the noise, summed in squares since the
+// onset; NaN with no event in effect; a reading one plant lacks counts as detectable at once.
+TEST(FaultEvidence, AccumulatesTheFaultsOwnSignalOverTheNoiseSinceItsOnset) {
+  const twin::Config c = small_plate();  // 6 sensors, noise_std 0.2, 10 s cycles
+  twin::PlantEventConfig e;
+  e.type = twin::EventKind::heater_failure;
+  e.target = "H1";
+  e.start_s = 100.0;
+  e.end_s = 150.0;
+  const twin::detail::EventCycles window = twin::detail::event_cycles(e, c.twin.control_period_s);
+  twin::detail::FaultEvidence evidence(c, {e});
+  const auto readings = [&](double s1, double s2, bool s3) {
+    std::vector<twin::Observation> r;
+    for (const auto& s : c.sensors)
+      if (s3 || s.name != "S3") r.push_back({0.0, s.name, s.name == "S1" ? s1 : s.name == "S2" ? s2 : 300.0});
+    return r;
+  };
+  const auto clean = readings(300.0, 300.0, true);
+  for (long k = 0; k < window.first; ++k)  // an earlier event's heat still at S1: no event in effect
+    EXPECT_TRUE(std::isnan(evidence.next(k, readings(300.5, 300.0, true), clean))) << k;
+  // In effect: S1 keeps what was left (not this event's signal), S2 is 0.4 = 2 sd off.
+  EXPECT_NEAR(evidence.next(window.first, readings(300.5, 300.4, true), clean), 2.0, 1e-9);
+  EXPECT_NEAR(evidence.next(window.first + 1, readings(300.5, 300.4, true), clean), std::sqrt(8.0), 1e-9);
+  const double third = evidence.next(window.first + 2, readings(300.5, 300.4, true), clean);
+  EXPECT_NEAR(third, std::sqrt(12.0), 1e-9);
+  EXPECT_GE(third, twin::detail::FaultEvidence::detectable_evidence);
+  // A reading the plant with the event lacks: detectable at once (sqrt(12 + 9)).
+  EXPECT_NEAR(evidence.next(window.first + 3, readings(300.5, 300.0, false), clean), std::sqrt(21.0), 1e-9);
+  EXPECT_TRUE(std::isnan(evidence.next(window.last + 1, clean, clean)));
+}
+
+// The same on the plant emulator itself: a heater failing to 10 % shows within its cycles, and
+// not before its onset; a biased sensor shows at once.
+TEST(FaultEvidence, ThePlantEmulatorsFaultsShowAgainstThePlantWithout) {
+  twin::Config c = small_plate();
+  c.source.plant.events.clear();
+  const twin::PlantEventConfig heater = twin::test::plant_event(twin::EventKind::heater_failure, "H1", 100.0, 200.0, 0.1);
+  const twin::PlantEventConfig bias = twin::test::plant_event(twin::EventKind::sensor_bias, "S5", 250.0, 280.0, 2.0);
+  twin::Config faulty = c;
+  faulty.source.plant.events = {heater, bias};
+  twin::detail::PlantEmulator with(faulty, MPI_COMM_SELF), without(c, MPI_COMM_SELF);
+  twin::detail::FaultEvidence evidence(faulty, faulty.source.plant.events);
+  const double T = c.twin.control_period_s;
+  const twin::detail::EventCycles hw = twin::detail::event_cycles(heater, T), bw = twin::detail::event_cycles(bias, T);
+  const std::vector<double> u = {0.8, 0.8};
+  long heater_shown = -1;
+  for (long k = 0; k <= bw.first; ++k) {
+    const double v = evidence.next(k, with.advance(k * T, T, u, k), without.advance(k * T, T, u, k));
+    if (k < hw.first) {
+      EXPECT_TRUE(std::isnan(v)) << k;
+    }
+    if (hw.contains(k)) {
+      EXPECT_GE(v, 0.0) << k;
+      if (heater_shown < 0 && v >= twin::detail::FaultEvidence::detectable_evidence) heater_shown = k;
+    }
+    // a 2 K bias on 0.2 K noise; the heat the heater did not give still changes a little
+    if (k == bw.first) {
+      EXPECT_NEAR(v, 2.0 / 0.2, 0.5);
+    }
+  }
+  EXPECT_GE(heater_shown, hw.first) << "the failed heater never showed against the plant without it";
+  EXPECT_LE(heater_shown, hw.last);
 }
 
 TEST(AnomalyLabels, SensorFaultsWholePlantFaultsAtFirstRecoveryLeftOut) {

@@ -192,16 +192,20 @@ TEST(HeldOut, TestFiguresCountEventsDelaysAndConfusion) {
   const double T = c.twin.control_period_s;
   const twin::advisor::Model model = logits_model();
   std::vector<ScenarioCycle> test;
-  long events = 0, sensor_events = 0, labelled_none = 0, false_flag_cycle = -1;
+  long events = 0, sensor_events = 0, labelled_none = 0, false_flag_cycle = -1, detectable = 0;
   for (int g = 5; g < 8; ++g) {
     const auto events_g = twin::detail::fault_scenario(c, g).config.source.plant.events;
     for (int k = 21; k < c.training.anomaly_cycles; ++k) {
       // Each event named with its class from its second cycle on (spikes last one cycle: at once).
+      // Each event's evidence grows by 1 a cycle from 1 at its onset: detectable (3) from its
+      // third cycle, a one-cycle spike never.
       int called = 0;
+      double evidence = std::nan("");
       for (const auto& e : events_g) {
         const auto ec = twin::detail::event_cycles(e, T);
         const long from = ec.first + (ec.last == ec.first ? 0 : 2);
         if (ec.contains(k) && k >= from) called = class_of(e);
+        if (ec.contains(k)) evidence = static_cast<double>(k - ec.first + 1);
       }
       const int label = twin::detail::anomaly_label(events_g, k, T);
       labelled_none += label == 0;
@@ -210,26 +214,35 @@ TEST(HeldOut, TestFiguresCountEventsDelaysAndConfusion) {
         false_flag_cycle = k;
         called = 3;
       }
-      test.push_back({g, k, label, calling(called, called ? 0.9 : 0.5), 0.5, quiet(events_g, k, T)});
+      test.push_back({g, k, label, calling(called, called ? 0.9 : 0.5), 0.5, quiet(events_g, k, T), evidence});
     }
     for (const auto& e : events_g) {
       ++events;
       sensor_events += twin::is_sensor_event(e.type);
+      const auto ec = twin::detail::event_cycles(e, T);
+      detectable += (ec.last < 0 ? c.training.anomaly_cycles - 1 : ec.last) - ec.first >= 2;
     }
   }
   twin::detail::Metrics m;
   twin::detail::test_anomaly_model(c, model, twin::detail::AnomalyThresholds(twin::detail::anomaly_classes().size(), 0.8), test, m);
-  long counted = 0, named = 0;
+  long counted = 0, named = 0, shown = 0;
   double delay_sum = 0.0;
   for (const std::string& k : twin::detail::anomaly_classes()) {
     if (!m.count("test_events:" + k)) continue;
     counted += static_cast<long>(m.at("test_events:" + k));
+    shown += static_cast<long>(m.at("test_detectable:" + k));
+    if (m.at("test_detectable:" + k) > 0) {  // detectable 2 cycles after onset, named then too
+      EXPECT_DOUBLE_EQ(m.at("test_detectable_delay_mean:" + k), 2.0) << k;
+      EXPECT_DOUBLE_EQ(m.at("test_delay_after_detectable_mean:" + k), 0.0) << k;
+    }
     named += static_cast<long>(m.at("test_named:" + k));
     EXPECT_EQ(m.at("test_named_in_time:" + k), m.at("test_named:" + k)) << k;
     delay_sum += m.at("test_delay_mean:" + k) * m.at("test_named:" + k);
   }
   EXPECT_EQ(counted, events);
   EXPECT_EQ(named, events);
+  EXPECT_EQ(shown, detectable);
+  EXPECT_LT(detectable, events) << "the scenarios' spikes are never detectable here";
   // Delays: 2 cycles for every event but spikes (0).
   long spikes = 0;
   for (int g = 5; g < 8; ++g)
