@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <memory>
 #include <random>
 
 #include "ground/mpi.hpp"
@@ -185,7 +184,7 @@ std::vector<int> fold_groups(unsigned seed, unsigned salt, const std::vector<Hel
 }
 
 advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks, bool progress,
-                                       std::vector<ScenarioCycle>* cycles, const std::function<bool(long)>& with_evidence) {
+                                       std::vector<ScenarioCycle>* cycles) {
   const AnomalyLayout layout = anomaly_layout(config);
   const double T = config.twin.control_period_s;
   const int warmup = config.advisor ? config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
@@ -198,12 +197,9 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
     const FaultScenario sc = fault_scenario(config, g);
     PlantEmulator plant(sc.config, MPI_COMM_SELF);
     // The same plant without its events, for how plainly each shows (FaultEvidence).
-    std::unique_ptr<PlantEmulator> clean;
-    if (cycles && with_evidence && with_evidence(g)) {
-      Config without = sc.config;
-      without.source.plant.events.clear();
-      clean = std::make_unique<PlantEmulator>(without, MPI_COMM_SELF);
-    }
+    Config without = sc.config;
+    without.source.plant.events.clear();
+    PlantEmulator clean(without, MPI_COMM_SELF);
     FaultEvidence evidence(sc.config, sc.config.source.plant.events);
     Runtime twin(sc.config, MPI_COMM_SELF);
     AnomalyFeatures features(sc.config);
@@ -211,7 +207,7 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
     for (int c = 0; c < static_cast<int>(sc.controls.size()); ++c) {
       const std::vector<double>& u = sc.controls[c];
       const std::vector<Observation> readings = plant.advance(c * T, T, u, c);
-      const double shown = clean ? evidence.next(c, readings, clean->advance(c * T, T, u, c)) : std::nan("");
+      const double shown = evidence.next(c, readings, clean.advance(c * T, T, u, c));
       twin.apply_controls(u);
       twin.ingest(readings);
       const CycleOutcome out = twin.step(std::chrono::hours(1));  // never skip a stage for time
@@ -224,7 +220,10 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
       const double consistency = settling_consistency(out);
       const bool is_quiet = quiet.next(c, consistency);
       if (c + 1 <= warmup) continue;  // diagnosis is not armed yet
-      const int label = anomaly_label(sc.config.source.plant.events, c, T);
+      // A fault is labelled only once it has shown in the readings: before, its cycles look like
+      // quiet ones, and training the model to call them a fault teaches it to guess.
+      int label = anomaly_label(sc.config.source.plant.events, c, T);
+      if (label > 0 && !(shown >= FaultEvidence::detectable_evidence)) label = -1;
       if (cycles) cycles->push_back({g, c, label, x, consistency, is_quiet, shown});
       if (label < 0) continue;
       std::fill(y.begin(), y.end(), 0.0);

@@ -305,8 +305,7 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
       return [&held, h](long g) { return g >= 0 && g < static_cast<long>(held.size()) && held[g] == h; };
     };
     std::vector<ScenarioCycle> cycles;
-    // How plainly each fault shows (a second plant without faults) only where the figures use it.
-    const advisor::Dataset shard = generate_anomaly_data(config, rank, size, log, &cycles, in(Held::test));
+    const advisor::Dataset shard = generate_anomaly_data(config, rank, size, log, &cycles);
     const double data_s = seconds_since(start);
     const std::string digest = data_digest(shard, comm);
 

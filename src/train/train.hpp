@@ -6,7 +6,6 @@
 
 #include <mpi.h>
 
-#include <functional>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -103,12 +102,12 @@ struct ScenarioCycle {
 /// training.anomaly_scenarios, each a twin (without advisor) following an emulated plant with
 /// scheduled faults, from the twin's own cycle outcomes; rows are grouped by scenario. With
 /// `cycles`, every cycle after the warm-up is also kept there (for the held-out evaluation), with
-/// its evidence (FaultEvidence, against the same plant without faults) for the scenarios
-/// `with_evidence` accepts (NaN for the others: the second plant costs a third more). No
+/// its evidence (FaultEvidence: each scenario also runs on the same plant without its events).
+/// A fault's cycles are labelled only from the first in which its evidence reaches
+/// FaultEvidence::detectable_evidence (anomaly_label's label otherwise; -1 before). No
 /// communication.
 advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks, bool progress = false,
-                                       std::vector<ScenarioCycle>* cycles = nullptr,
-                                       const std::function<bool(long)>& with_evidence = {});
+                                       std::vector<ScenarioCycle>* cycles = nullptr);
 
 /// What `twin models import` needs: a TorchScript module file (saved with torch.jit.save)
 /// whose forward takes the twin's raw inputs [batch, inputs] (float32) and returns
