@@ -32,10 +32,7 @@ int show_fault_evidence(const Config& config, std::ostream& out) {
   for (long c = 0; c < config.twin.cycles; ++c) {
     const double v = evidence.next(c, with_events.advance(c * T, T, controls, c), clean.advance(c * T, T, controls, c));
     if (!std::isfinite(v)) continue;
-    long onset = -1;  // the event in effect: the latest begun (as FaultEvidence takes it)
-    std::size_t which = 0;
-    for (std::size_t i = 0; i < windows.size(); ++i)
-      if (windows[i].contains(c) && windows[i].first > onset) onset = windows[i].first, which = i;
+    const auto which = static_cast<std::size_t>(evidence.event());
     peak[which] = std::max(peak[which], v);
     if (shown[which] < 0 && v >= detail::FaultEvidence::detectable_evidence) shown[which] = c;
   }

@@ -231,13 +231,14 @@ double FaultEvidence::next(long cycle, const std::vector<Observation>& faulty, c
     if (std::isfinite(a[s]) && std::isfinite(b[s])) diff[s] = a[s] - b[s];
     lost[s] = std::isfinite(a[s]) != std::isfinite(b[s]);
   }
-  long onset = -1;
-  for (const EventCycles& e : m_events)
-    if (e.contains(cycle) && e.first > onset) onset = e.first;
+  int in_effect = -1;  // the latest begun
+  for (std::size_t i = 0; i < m_events.size(); ++i)
+    if (m_events[i].contains(cycle) && (in_effect < 0 || m_events[i].first > m_events[in_effect].first))
+      in_effect = static_cast<int>(i);
   double evidence = std::nan("");
-  if (onset >= 0) {
-    if (onset != m_current) {  // a new event: what earlier ones left is not its signal
-      m_current = onset;
+  if (in_effect >= 0) {
+    if (in_effect != m_event) {  // a new event: what earlier ones left is not its signal
+      m_event = in_effect;
       m_sum = 0.0;
       m_base = m_last;
     }
@@ -251,7 +252,7 @@ double FaultEvidence::next(long cycle, const std::vector<Observation>& faulty, c
     }
     evidence = std::sqrt(m_sum);
   } else {
-    m_current = -1;
+    m_event = -1;
   }
   m_last = diff;
   return evidence;

@@ -116,6 +116,8 @@ class FaultEvidence {
   /// Cycle `cycle`'s readings from the plant with its events and without; returns the evidence
   /// of the event in effect (the latest begun), NaN when none is. Feed every cycle in order.
   double next(long cycle, const std::vector<Observation>& faulty, const std::vector<Observation>& clean);
+  /// The index in `events` of the event in effect at the last next(), -1 when none was.
+  int event() const { return m_event; }
 
  private:
   std::vector<EventCycles> m_events;
@@ -123,7 +125,7 @@ class FaultEvidence {
   std::vector<double> m_noise;
   std::vector<double> m_last;  // last cycle's difference per sensor (NaN: not read by both)
   std::vector<double> m_base;  // the difference before the event in effect began
-  long m_current = -1;         // the onset cycle of the event in effect (-1: none)
+  int m_event = -1;            // the event in effect (-1: none)
   double m_sum = 0.0;          // sum of squared normalised signals since that onset
 };
 

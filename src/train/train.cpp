@@ -299,15 +299,15 @@ std::string train_models(const Config& config, MPI_Comm comm, const TrainOptions
     if (log)
       spdlog::info("twin train: anomaly data from {} fault scenarios of {} cycles (the twin following an emulated plant) on {} ranks",
                    config.training.anomaly_scenarios, config.training.anomaly_cycles, size);
+    std::vector<ScenarioCycle> cycles;
+    const advisor::Dataset shard = generate_anomaly_data(config, rank, size, log, &cycles);
+    const double data_s = seconds_since(start);
+    const std::string digest = data_digest(shard, comm);
     const std::vector<Held> held = split_groups(config.training.seed, 0xa1u, config.training.anomaly_scenarios,
                                                 config.training.validation_fraction, config.training.test_fraction);
     const auto in = [&](Held h) {
       return [&held, h](long g) { return g >= 0 && g < static_cast<long>(held.size()) && held[g] == h; };
     };
-    std::vector<ScenarioCycle> cycles;
-    const advisor::Dataset shard = generate_anomaly_data(config, rank, size, log, &cycles);
-    const double data_s = seconds_since(start);
-    const std::string digest = data_digest(shard, comm);
 
     advisor::TrainSpec spec = spec_for(config.training, *advisor.anomaly, "anomaly", layout.inputs, layout.outputs,
                                        config.training.anomaly_ensemble, config.training.anomaly_hidden,

@@ -212,7 +212,9 @@ TEST(FaultEvidence, AccumulatesTheFaultsOwnSignalOverTheNoiseSinceItsOnset) {
   EXPECT_GE(third, twin::detail::FaultEvidence::detectable_evidence);
   // A reading the plant with the event lacks: detectable at once (sqrt(12 + 9)).
   EXPECT_NEAR(evidence.next(window.first + 3, readings(300.5, 300.0, false), clean), std::sqrt(21.0), 1e-9);
+  EXPECT_EQ(evidence.event(), 0);
   EXPECT_TRUE(std::isnan(evidence.next(window.last + 1, clean, clean)));
+  EXPECT_EQ(evidence.event(), -1);
 }
 
 // The same on the plant emulator itself: a heater failing to 10 % shows within its cycles, and
