@@ -228,6 +228,12 @@ struct AssimilationConfig {
   /// memory [cycles]. 0: off, min_spread alone (docs/twin-cycle.md, "The parameters' spread
   /// follows their movement").
   int parameter_movement_cycles = 40;
+  /// The parameters' adaptive random walk: the memory [cycles] over which each parameter's
+  /// analysis increments are summed (exponentially weighted) and compared with what a filter
+  /// whose spread is right would make of them; a displacement beyond that becomes the variance of
+  /// a random walk of the members each cycle (Runtime::Impl::adapt_walk, docs/twin-cycle.md, "The
+  /// adaptive walk"). 0: off (the walk is `wander_s` alone).
+  int parameter_walk_cycles = 40;
   /// Share of each analysis's parameter update the members take (1: all of it). Below 1 the
   /// parameters close on what the readings say over a few cycles instead of in one: the update
   /// is a linear regression on the members, and where the readings respond nonlinearly to a

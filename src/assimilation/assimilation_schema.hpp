@@ -51,6 +51,7 @@ void describe(V& v, AssimilationConfig& c) {
   v.optional("parameter_sampling_correction", c.parameter_sampling_correction);
   v.optional("model_error_gain", c.model_error_gain, Rule::range(0.0, 1.0));
   v.optional("parameter_movement_cycles", c.parameter_movement_cycles, Rule::range(0, 10000));
+  v.optional("parameter_walk_cycles", c.parameter_walk_cycles, Rule::range(0, 10000));
   v.optional("parameter_damping", c.parameter_damping, Rule::range(0.01, 1.0));
 }
 

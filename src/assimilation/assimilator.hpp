@@ -89,11 +89,13 @@ class Assimilator {
   virtual AnalysisReport analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
                                  const ObservationSet& obs, long cycle) const = 0;
   /// Spreads the parameters in `theta` before the forecast: their random walk over the period,
-  /// inflation and floors (`floor` per parameter, from the caller: empty for none). Done before
-  /// the members run, the readings' forecast carries the spread the update then weighs. Every
-  /// rank passes the same `theta` and draws the same.
-  virtual void spread_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& floor) const {
-    (void)theta, (void)cycle, (void)floor;
+  /// inflation and floors (`floor` per parameter, from the caller: empty for none; `walk`, per
+  /// parameter, the std of a further random walk this period, e.g. ParameterWalk's: empty for
+  /// none). Done before the members run, the readings' forecast carries the spread the update
+  /// then weighs. Every rank passes the same `theta` and draws the same.
+  virtual void spread_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& floor,
+                                 const std::vector<double>& walk) const {
+    (void)theta, (void)cycle, (void)floor, (void)walk;
   }
 };
 

@@ -101,15 +101,18 @@ EnsembleFilter::EnsembleFilter(const Config& config, const solvers::EnsembleLayo
       }
 }
 
-void EnsembleFilter::spread_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& extra_floor) const {
+void EnsembleFilter::spread_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& extra_floor,
+                                       const std::vector<double>& extra_walk) const {
   // A random walk of each parameter over the period: prior_std * sqrt(period / wander_s) per
-  // member, the draws centred so that the mean stays where the data put it. The draws depend on
-  // (seed, cycle, member) only: every rank adds the same.
+  // member, and the caller's walk, added in variance; the draws centred so that the mean stays
+  // where the data put it. The draws depend on (seed, cycle, member) only: every rank adds the same.
   const int N = m_members, P = static_cast<int>(m_ensemble.parameters.size());
   std::vector<double> step(static_cast<std::size_t>(P), 0.0);
   for (int p = 0; p < P; ++p) {
     const auto& spec = m_ensemble.parameters[p];
     if (spec.wander_s > 0.0) step[p] = spec.prior_std * std::sqrt(m_period_s / spec.wander_s);
+    if (static_cast<std::size_t>(p) < extra_walk.size() && extra_walk[p] > 0.0)
+      step[p] = std::hypot(step[p], std::min(extra_walk[p], spec.prior_std));
   }
   if (N > 1 && std::any_of(step.begin(), step.end(), [](double s) { return s > 0.0; })) {
     std::vector<double> walk(static_cast<std::size_t>(N) * P), mean(static_cast<std::size_t>(P), 0.0);

@@ -65,10 +65,12 @@ class EnsembleFilter final : public Assimilator {
   /// consistency test at `assimilation.parameter_gate` (parameter_update_weight).
   AnalysisReport analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
                          const ObservationSet& obs, long cycle) const override;
-  /// The random walk (wander_s), `parameter_inflation` (never past prior_std), then the floor:
-  /// min_spread or `floor`, whichever is larger (`floor` at most prior_std); members all at one
-  /// value are drawn anew at the floor. Members stay within [min, max].
-  void spread_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& floor) const override;
+  /// The random walk (wander_s and `walk`, added in variance), `parameter_inflation` (never past
+  /// prior_std), then the floor: min_spread or `floor`, whichever is larger (`floor` at most
+  /// prior_std); members all at one value are drawn anew at the floor. Members stay within
+  /// [min, max].
+  void spread_parameters(std::vector<double>& theta, long cycle, const std::vector<double>& floor,
+                         const std::vector<double>& walk) const override;
 
  private:
   const solvers::EnsembleLayout* m_layout;

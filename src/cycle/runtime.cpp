@@ -181,7 +181,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   // after the forecast, a spread raised k-fold scaled the update k-fold though the forecast had
   // not seen it, and members drawn anew had not made the forecasts they were regressed on.
   if (config.assimilation.enabled) {
-    filter->spread_parameters(theta, cycle, movement_floor());
+    filter->spread_parameters(theta, cycle, movement_floor(), parameter_walk.step(config.assimilation.parameter_walk_cycles));
   }
   solver->set_controls(decider->controls());
   solver->set_parameters(member_parameters());
@@ -238,7 +238,12 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     obs.parameter_weight_cap = gate_hold.cap();
     out.model_error_hold = model_error_noise && model_error.holds_parameters(obs);
     if (out.model_error_hold) obs.parameter_weight_cap = 0.0;
+    const std::vector<double> theta_before = theta;
     const detail::AnalysisReport analysis = filter->analyse(x, hx, theta, obs, cycle);
+    // The walk learns from the analyses the readings agreed with: a fault's pull on the
+    // parameters is the gate's and the disagreement's business, not a wandering plant's.
+    if (analysis.consistent && analysis.parameter_weight > 0.0)
+      parameter_walk.record(theta_before, theta, N, config.assimilation.parameter_walk_cycles);
     out.innovation_statistic = analysis.innovation_statistic;
     out.parameter_update_weight = analysis.parameter_weight;
     out.parameter_withheld = analysis.parameter_withheld;

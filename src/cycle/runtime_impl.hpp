@@ -15,6 +15,7 @@
 
 #include "assimilation/assimilator.hpp"
 #include "assimilation/model_error.hpp"
+#include "assimilation/parameter_walk.hpp"
 #include "cycle/observation_operator.hpp"
 #include "cycle/snapshots.hpp"
 #include "decision/decider.hpp"
@@ -70,6 +71,9 @@ struct Runtime::Impl {
   /// confirmed after assimilation.parameter_movement_cycles of them).
   std::vector<double> disagreement_anchor, disagreement_shift;
   int disagreement_confirming = 0;
+  /// The parameters' adaptive walk (assimilation.parameter_walk_cycles): their increments' sum
+  /// and its expected variance.
+  detail::ParameterWalk parameter_walk;
   double t = 0.0;
   int cycle = 0;
   double last_assimilate_ms = 0.0;

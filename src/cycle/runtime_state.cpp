@@ -27,6 +27,8 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.disagreement_anchor", disagreement_anchor);
   a.put("runtime.disagreement_shift", disagreement_shift);
   a.put("runtime.disagreement_confirming", disagreement_confirming);
+  a.put("runtime.walk_displacement", parameter_walk.displacement);
+  a.put("runtime.walk_expected", parameter_walk.expected);
   io::save_observations(a, "runtime.queue", queue);
   a.put("runtime.readings_dropped", readings_dropped);
   std::vector<double> observed, forecast, forecast_spread, analysis, spread;
@@ -112,6 +114,19 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
         (disagreement_anchor.empty() && (!disagreement_shift.empty() || disagreement_confirming != 0)) ||
         (disagreement_confirming > 0 && disagreement_shift.empty()))
       throw DataError(a.origin() + ": runtime.disagreement_* do not describe the readings' last disagreement for " +
+                      std::to_string(P) + " parameters");
+  }
+  // Snapshots from before the adaptive walk: it starts afresh.
+  parameter_walk = {};
+  if (a.has("runtime.walk_displacement")) {
+    parameter_walk.displacement = a.doubles("runtime.walk_displacement");
+    parameter_walk.expected = a.doubles("runtime.walk_expected");
+    const auto& d = parameter_walk.displacement;
+    const auto& v = parameter_walk.expected;
+    if ((!d.empty() && d.size() != static_cast<std::size_t>(P)) || v.size() != d.size() ||
+        !std::all_of(d.begin(), d.end(), [](double e) { return std::isfinite(e); }) ||
+        !std::all_of(v.begin(), v.end(), [](double e) { return std::isfinite(e) && e >= 0.0; }))
+      throw DataError(a.origin() + ": runtime.walk_* do not hold a finite displacement and a variance >= 0 for each of " +
                       std::to_string(P) + " parameters");
   }
   queue = io::restore_observations(a, "runtime.queue");
