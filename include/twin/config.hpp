@@ -231,8 +231,8 @@ struct AssimilationConfig {
   /// The parameters' adaptive random walk: the memory [cycles] over which each parameter's
   /// analysis increments are summed (exponentially weighted) and compared with what a filter
   /// whose spread is right would make of them; a displacement beyond that becomes the variance of
-  /// a random walk of the members each cycle (Runtime::Impl::adapt_walk, docs/twin-cycle.md, "The
-  /// adaptive walk"). 0: off (the walk is `wander_s` alone).
+  /// a random walk of the members each cycle (assimilation/parameter_walk.hpp, docs/twin-cycle.md,
+  /// "The adaptive walk"). 0: off (the walk is `wander_s` alone).
   int parameter_walk_cycles = 40;
   /// Share of each analysis's parameter update the members take (1: all of it). Below 1 the
   /// parameters close on what the readings say over a few cycles instead of in one: the update

@@ -116,7 +116,8 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
       throw DataError(a.origin() + ": runtime.disagreement_* do not describe the readings' last disagreement for " +
                       std::to_string(P) + " parameters");
   }
-  // Snapshots from before the adaptive walk: it starts afresh.
+  // A snapshot without the walk's memory starts it afresh (one written before the walk is
+  // refused earlier anyway: its config, parameter_walk_cycles included, differs).
   parameter_walk = {};
   if (a.has("runtime.walk_displacement")) {
     parameter_walk.displacement = a.doubles("runtime.walk_displacement");

@@ -254,7 +254,7 @@ TEST(Runtime, TheAdaptiveWalkFollowsAPlantParameterThatMovesAndResumesFromASnaps
   // Before the fouling the plant holds still: the same estimate to within its spread.
   EXPECT_NEAR(walking.estimates[29][1].mean, plain.estimates[29][1].mean, 0.5 * plain.estimates[29][1].std);
 
-  // The walk's memory travels in snapshots: resumed at cycle 70 on the same readings, the run
+  // The walk's memory travels in snapshots: resumed at cycle 100 on the same readings, the run
   // goes on bit for bit.
   twin::Config c = config;
   c.assimilation.parameter_walk_cycles = 40;
