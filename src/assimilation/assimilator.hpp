@@ -18,6 +18,19 @@
 
 namespace twin::detail {
 
+/// The mean and the sample standard deviation over `members` of column `column` of `values`,
+/// laid out [member][column] with `columns` per member (the ensemble at the sensors, the
+/// members' parameters).
+inline void member_moments(const std::vector<double>& values, int members, int columns, int column, double& mean,
+                           double& sd) {
+  mean = 0.0;
+  for (int m = 0; m < members; ++m) mean += values[m * columns + column];
+  mean /= members;
+  double var = 0.0;
+  for (int m = 0; m < members; ++m) var += (values[m * columns + column] - mean) * (values[m * columns + column] - mean);
+  sd = members > 1 ? std::sqrt(var / (members - 1)) : 0.0;
+}
+
 /// One cycle's observations as the filter sees them; identical on every rank.
 struct ObservationSet {
   std::vector<int> sensor;        ///< indices into config.sensors of the readings used

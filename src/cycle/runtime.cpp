@@ -115,15 +115,6 @@ std::vector<solvers::ParameterSet> Runtime::Impl::member_parameters() const {
   return out;
 }
 
-void Runtime::Impl::moments(const std::vector<double>& hx, int n, int s_count, int s, double& mean, double& sd) {
-  mean = 0.0;
-  for (int m = 0; m < n; ++m) mean += hx[m * s_count + s];
-  mean /= n;
-  double var = 0.0;
-  for (int m = 0; m < n; ++m) var += (hx[m * s_count + s] - mean) * (hx[m * s_count + s] - mean);
-  sd = n > 1 ? std::sqrt(var / (n - 1)) : 0.0;
-}
-
 std::pair<std::vector<double>, std::vector<double>> Runtime::Impl::gathered_moments(bool with_spread) const {
   const solvers::EnsembleMoments mo = solvers::ensemble_moments(layout, x, with_spread);
   if (layout.group() != 0) return {};
@@ -203,7 +194,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     if (model_error_noise) model_error_noise->perturb(x, cycle, model_error.variance);
     out.model_error_std = std::sqrt(model_error.variance);
     hx = observation->apply(x);
-    for (int s = 0; s < S; ++s) moments(hx, N, S, s, fmean[s], fstd[s]);
+    for (int s = 0; s < S; ++s) detail::member_moments(hx, N, S, s, fmean[s], fstd[s]);
     stage = Clock::now();
     qc.innovation(verdicts, fmean, fstd);
     out.timings.qc_ms += ms_since(stage);
@@ -294,7 +285,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     e.qc = verdicts[s].reason;
     e.forecast = fmean[s];
     e.forecast_spread = fstd[s];
-    moments(hx, N, S, s, e.analysis, e.spread);
+    detail::member_moments(hx, N, S, s, e.analysis, e.spread);
     if (verdicts[s].present && verdicts[s].reason == QcReason::accepted) ++out.accepted;
     else if (verdicts[s].present) ++out.rejected;
     advice_in.analysis.push_back(e.analysis);

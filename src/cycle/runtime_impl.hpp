@@ -111,7 +111,6 @@ struct Runtime::Impl {
 
   std::vector<solvers::ParameterSet> member_parameters() const;
 
-  static void moments(const std::vector<double>& hx, int n, int s_count, int s, double& mean, double& sd);
 
   void summarise_parameters();
   /// The floor the parameters' recent movement sets on their spread (empty with the floor off).

@@ -11,11 +11,8 @@ namespace twin {
 void Runtime::Impl::summarise_parameters() {
   parameter_estimates.clear();
   for (int p = 0; p < P; ++p) {
-    double mean = 0.0, var = 0.0;
-    for (int m = 0; m < N; ++m) mean += theta[m * P + p];
-    mean /= N;
-    for (int m = 0; m < N; ++m) var += (theta[m * P + p] - mean) * (theta[m * P + p] - mean);
-    const double spread = N > 1 ? std::sqrt(var / (N - 1)) : 0.0;
+    double mean = 0.0, spread = 0.0;
+    detail::member_moments(theta, N, P, p, mean, spread);
     // A shift made while the readings disagreed with the twin's physics (a plant fault pulls
     // the parameters even through the gate's small weights) is not yet known to be right: the
     // truth may lie anywhere between the mean before the disagreement and now. Taken as uniform
