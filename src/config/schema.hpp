@@ -133,6 +133,12 @@ void describe(V& v, Config& c) {
          << ": an estimated parameter starts from its prior_mean and the nominal value is not used; make them agree";
     v.check(nominal == p.prior_mean, "ensemble.parameters[" + std::to_string(i) + "].prior_mean", says.str());
   }
+  // The ensemble filter learns from the members' spread, and one member has none: its estimate
+  // would be a single draw from the prior, frozen, with a claimed spread of 0 (found running a
+  // twin written from docs/config.md with members: 1, which was accepted).
+  v.check(!c.assimilation.enabled || c.ensemble.members >= 2, "ensemble.members",
+          "is 1, but the ensemble filter needs at least 2 members to have a spread to learn from (16 or more to "
+          "learn well); for one forecast without readings set assimilation.enabled: false");
   // twin train's fault scenarios: split into training and held-out sets, each long enough for a
   // fault after the filter's spin-up (train/anomaly_data.cpp schedules the first 2 to 7 cycles
   // after it and none in the last 6).

@@ -227,6 +227,14 @@ TEST(ConfigErrors, AnEstimatedParameterWhoseNominalWouldBeIgnoredIsRefused) {
   EXPECT_NO_THROW(twin::parse_config(nominal + "ensemble:\n  parameters:\n    - {name: cooling_factor}\n", "test.yaml"));
 }
 
+// One member has no spread: the filter would keep a single prior draw, frozen, and claim a spread
+// of 0. Without assimilation one member is a plain forecast.
+TEST(ConfigErrors, AFilterOfOneMemberIsRefused) {
+  expect_error_at(minimal + "ensemble:\n  members: 1\n", 5, 3, "ensemble.members", "needs at least 2 members");
+  EXPECT_NO_THROW(twin::parse_config(minimal + "ensemble:\n  members: 1\nassimilation:\n  enabled: false\n", "test.yaml"));
+  EXPECT_NO_THROW(twin::parse_config(minimal + "ensemble:\n  members: 2\n", "test.yaml"));
+}
+
 TEST(ConfigErrors, FaultScenariosTooFewOrTooShortToHoldAFaultAreRefused) {
   expect_error_at(minimal + "training:\n  anomaly_scenarios: 1\n", 5, 0, "training.anomaly_scenarios", "at least 2");
   expect_error_at(minimal + "training:\n  anomaly_cycles: 20\n", 5, 0, "training.anomaly_cycles",
