@@ -265,6 +265,13 @@ struct QcConfig {
   /// the filter then pulls its neighbours' forecasts along, so that they no longer depart now
   /// but did in the cycles before.
   double buddy_memory = 0.7;
+  /// A twin blinded by its own innovation test: when every reading that passed the other checks
+  /// has failed the innovation test for this many consecutive cycles, the twin has drifted from
+  /// the plant (a wrong parameter, a plant fault a one-sensor twin has no buddy for) or every
+  /// sensor went wrong at once. Either way its state is unverified: the runtime warns, the
+  /// facility gets the safe default (mode safe_hold) until a reading passes again, and the
+  /// cycles are counted (summary.json qc.blind_cycles). 0: never.
+  int blind_cycles = 10;
 };
 
 /// Kind of a scheduled plant event.

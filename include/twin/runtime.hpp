@@ -114,6 +114,9 @@ class Runtime {
 
   /// Readings QC rejected so far, by sensor and reason.
   const std::vector<std::vector<long>>& qc_counts() const;
+  /// Cycles the twin spent blind: every reading had failed the innovation test for
+  /// qc.blind_cycles cycles, and the facility got the safe default (docs/twin-cycle.md, "QC rules").
+  long qc_blind_cycles() const;
   const Config& config() const;
 
  private:

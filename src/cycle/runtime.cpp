@@ -196,7 +196,21 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     hx = observation->apply(x);
     for (int s = 0; s < S; ++s) detail::member_moments(hx, N, S, s, fmean[s], fstd[s]);
     stage = Clock::now();
+    const bool was_blind = qc.blind();
     qc.innovation(verdicts, fmean, fstd);
+    // A twin whose every reading fails the innovation test, cycle after cycle, has nothing to
+    // correct it (qc.blind_cycles): the operator must learn it, and the facility gets the safe
+    // default until a reading passes again (below).
+    if (qc.blind() != was_blind && rank == 0) {
+      if (qc.blind())
+        spdlog::warn("cycle {}: every reading has failed the innovation test for {} cycles (qc.blind_cycles): the twin "
+                     "has drifted from the plant (a wrong parameter or prior, a plant fault no other sensor confirms) "
+                     "or every sensor went wrong at once; the facility gets the safe default until a reading passes "
+                     "again (widen qc.innovation_sigma or the parameters' prior_std, or add sensors)",
+                     cycle, config.qc.blind_cycles);
+      else
+        spdlog::info("cycle {}: a reading passes the innovation test again; the twin is no longer blind", cycle);
+    }
     out.timings.qc_ms += ms_since(stage);
   }
 
@@ -278,6 +292,10 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     advice_in.twin_healthy = false;
     advice_in.unhealthy_reason = std::string("twin unhealthy: solver state ") + out.solver_status +
                                  "; restored the last good state";
+  } else if (qc.blind()) {
+    advice_in.twin_healthy = false;
+    advice_in.unhealthy_reason = "twin unverified: every reading has failed the innovation test for " +
+                                 std::to_string(config.qc.blind_cycles) + " cycles or more (qc.blind_cycles)";
   }
   for (int s = 0; s < S; ++s) {
     SensorEstimate& e = estimates[s];
@@ -400,6 +418,7 @@ long Runtime::readings_dropped() const { return m_impl->readings_dropped; }
 const std::vector<SensorEstimate>& Runtime::sensor_estimates() const { return m_impl->estimates; }
 const std::vector<ParameterEstimate>& Runtime::parameter_estimates() const { return m_impl->parameter_estimates; }
 const std::vector<std::vector<long>>& Runtime::qc_counts() const { return m_impl->qc.counts(); }
+long Runtime::qc_blind_cycles() const { return m_impl->qc.blind_cycles(); }
 const Config& Runtime::config() const { return m_impl->config; }
 
 std::vector<double> Runtime::mean_field() const { return m_impl->gathered_moments(false).first; }

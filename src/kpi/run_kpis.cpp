@@ -211,7 +211,8 @@ nlohmann::json RunKpis::qc_summary(const Runtime& runtime) const {
                        {"healthy_rejected_fraction", m_healthy ? double(m_healthy_rejected) / m_healthy : 0.0},
                        {"healthy_rejected_fraction_nominal",
                         m_healthy_nominal ? double(m_healthy_nominal_rejected) / m_healthy_nominal : 0.0},
-                       {"faults", faults}};
+                       {"faults", faults},
+                       {"blind_cycles", runtime.qc_blind_cycles()}};
   const auto& counts = runtime.qc_counts();
   qc["rejected"] = nlohmann::json::object();
   for (std::size_t s = 0; s < counts.size(); ++s)

@@ -154,6 +154,11 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
     }
     reject[s] = !buddy;
   }
+  // Blind (qc.blind_cycles): every candidate rejected, cycle after cycle.
+  int candidates = 0, rejected = 0;
+  for (std::size_t s = 0; s < n; ++s) candidates += candidate[s], rejected += reject[s];
+  if (candidates > 0) m_rejected_run = rejected == candidates ? std::min(m_rejected_run + 1, 1000000) : 0;
+  if (blind()) ++m_blind_cycles;  // a cycle without readings stays as blind as the one before
   for (std::size_t s = 0; s < n; ++s) {
     if (!reject[s]) continue;
     verdicts[s].reason = QcReason::innovation;
@@ -169,6 +174,8 @@ void QualityControl::save(io::StateArchive& a) const {
   for (const auto& row : m_counts) counts.insert(counts.end(), row.begin(), row.end());
   a.put("qc.counts", std::move(counts));
   a.put("qc.lean", m_lean);
+  a.put("qc.rejected_run", m_rejected_run);
+  a.put("qc.blind_cycles", m_blind_cycles);
 }
 
 void QualityControl::restore(const io::StateArchive& a) {
@@ -187,6 +194,11 @@ void QualityControl::restore(const io::StateArchive& a) {
   for (double l : lean)
     if (!std::isfinite(l)) throw DataError(a.origin() + ": qc.lean holds a value that is not finite");
   m_lean = lean;
+  const long long run = a.get_int("qc.rejected_run"), cycles = a.get_int("qc.blind_cycles");
+  if (run < 0 || run > 1000000 || cycles < 0)
+    throw DataError(a.origin() + ": qc.rejected_run or qc.blind_cycles is not a count");
+  m_rejected_run = static_cast<int>(run);
+  m_blind_cycles = static_cast<long>(cycles);
 }
 
 }  // namespace detail

@@ -44,6 +44,12 @@ class QualityControl {
   void innovation(std::vector<Verdict>& verdicts, const std::vector<double>& forecast_mean,
                   const std::vector<double>& forecast_std);
 
+  /// True once every candidate reading has failed the innovation test for qc.blind_cycles
+  /// consecutive cycles, until one passes (cycles without readings change nothing).
+  bool blind() const { return m_config.blind_cycles > 0 && m_rejected_run >= m_config.blind_cycles; }
+  /// Cycles spent blind so far.
+  long blind_cycles() const { return m_blind_cycles; }
+
   /// counts()[sensor][reason]: readings rejected (and missing) so far. The last row counts
   /// readings for unknown sensors.
   const std::vector<std::vector<long>>& counts() const { return m_counts; }
@@ -62,6 +68,8 @@ class QualityControl {
   std::vector<std::vector<long>> m_counts;
   std::vector<std::vector<std::size_t>> m_buddies;  // per sensor: the others within qc.buddy_radius_m (or the derived one)
   std::vector<double> m_lean;  // per sensor: the weighted mean of its departures z (qc.buddy_memory), unscaled
+  int m_rejected_run = 0;      // consecutive cycles in which the innovation test rejected every candidate
+  long m_blind_cycles = 0;
 };
 
 }  // namespace twin::detail

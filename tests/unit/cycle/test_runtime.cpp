@@ -160,6 +160,37 @@ TEST(Runtime, ASolverFailureHoldsSafeAndRestoresTheLastGoodState) {
   for (const auto& e : after.sensors) EXPECT_TRUE(std::isfinite(e.analysis)) << e.sensor;
 }
 
+// A twin whose every reading fails the innovation test (qc.blind_cycles): the facility gets the
+// safe default, with the reason, from the configured cycle on and until a reading passes; the
+// summary's count is the runtime's.
+TEST(Runtime, ATwinBlindedByTheInnovationTestHoldsSafeUntilAReadingPasses) {
+  twin::Config config = twin::load_config(small_plate);
+  config.advisor.reset();
+  config.qc.blind_cycles = 3;
+  config.qc.buddy_sigma = 0.0;  // no buddy to vouch for a plant change: every departure is alone
+  twin::Runtime rt(config, MPI_COMM_WORLD);
+  const auto step = [&](int cycle, double value) {
+    std::vector<twin::Observation> r;
+    for (const auto& s : config.sensors)
+      r.push_back({(cycle + 1) * config.twin.control_period_s, s.name, value + 0.01 * cycle});  // not stuck
+    rt.ingest(r);
+    return rt.step(std::chrono::milliseconds(5000));
+  };
+  EXPECT_EQ(step(0, 296.0).advice.mode, twin::Mode::advisor_off);
+  EXPECT_EQ(step(1, 340.0).advice.mode, twin::Mode::advisor_off);
+  EXPECT_EQ(step(2, 340.0).advice.mode, twin::Mode::advisor_off);
+  const twin::CycleOutcome blind = step(3, 340.0);
+  EXPECT_EQ(blind.accepted, 0);
+  EXPECT_EQ(blind.advice.mode, twin::Mode::safe_hold);
+  EXPECT_NE(blind.advice.reason.find("twin unverified"), std::string::npos) << blind.advice.reason;
+  EXPECT_EQ(step(4, 340.0).advice.mode, twin::Mode::safe_hold);
+  EXPECT_EQ(rt.qc_blind_cycles(), 2);
+  const twin::CycleOutcome seeing = step(5, 296.0);
+  EXPECT_GT(seeing.accepted, 0);
+  EXPECT_EQ(seeing.advice.mode, twin::Mode::advisor_off);
+  EXPECT_EQ(rt.qc_blind_cycles(), 2);
+}
+
 // Issue 16: the parameters' random walk (ensemble.parameters[].wander_s) keeps their spread from
 // collapsing onto min_spread, and leaves their mean to the data: with the walk the spread after
 // 30 cycles stays several times wider than without, and both runs estimate the same parameters.

@@ -246,3 +246,52 @@ TEST(Qc, TheLeansTravelInSnapshots) {
     EXPECT_NE(std::string(e.what()).find("qc.lean"), std::string::npos) << e.what();
   }
 }
+
+// A twin its own innovation test has blinded (qc.blind_cycles): every reading rejected, cycle
+// after cycle, found running a one-sensor twin written from docs/config.md, whose only reading
+// was rejected from a heater fault on and never again accepted. QC says so after the configured
+// number of cycles, until a reading passes; a lone faulty sensor among healthy ones, or cycles
+// without readings, do not make it blind; the state travels in snapshots.
+TEST(Qc, SaysWhenEveryReadingHasFailedTheInnovationTestForBlindCycles) {
+  twin::Config c = config();
+  c.qc.blind_cycles = 3;
+  const std::vector<double> mean{20, 20, 20}, spread{0.5, 0.5, 0.5};
+  double t = 0.0;
+  const auto cycle = [&](twin::detail::QualityControl& qc, std::vector<double> values) {
+    t += 10.0;
+    std::vector<Observation> q;
+    const char* names[3] = {"A", "B", "C"};
+    for (std::size_t s = 0; s < values.size(); ++s)
+      if (std::isfinite(values[s])) q.push_back({t, names[s], values[s] + 0.001 * t});  // never stuck
+    Verdicts v = qc.screen(q, t);
+    qc.innovation(v, mean, spread);
+    return qc.blind();
+  };
+  twin::detail::QualityControl qc(c);
+  // A lone sensor 30 off beside healthy ones: rejected, but the twin sees through the others.
+  for (int k = 0; k < 5; ++k) EXPECT_FALSE(cycle(qc, {50, 20, 20}));
+  // Every reading far off, A and B (buddies) opposite ways, so that no buddy vouches for a
+  // plant change: blind from the third such cycle on.
+  EXPECT_FALSE(cycle(qc, {50, -10, 50}));
+  EXPECT_FALSE(cycle(qc, {50, -10, 50}));
+  EXPECT_TRUE(cycle(qc, {50, -10, 50}));
+  // A cycle without any reading changes nothing; a snapshot carries the state.
+  const double nan = std::nan("");
+  EXPECT_TRUE(cycle(qc, {nan, nan, nan}));
+  EXPECT_TRUE(cycle(qc, {50, -10, 50}));
+  EXPECT_EQ(qc.blind_cycles(), 3);
+  twin::io::StateArchive archive;
+  qc.save(archive);
+  twin::detail::QualityControl resumed(c);
+  resumed.restore(twin::io::StateArchive::decode(archive.encode(), "snapshot.h5"));
+  EXPECT_TRUE(resumed.blind());
+  EXPECT_EQ(resumed.blind_cycles(), 3);
+  // One reading passing ends it.
+  EXPECT_FALSE(cycle(qc, {50, 20.5, 50}));
+  EXPECT_EQ(qc.blind_cycles(), 3);
+  // 0 turns it off.
+  c.qc.blind_cycles = 0;
+  twin::detail::QualityControl never(c);
+  for (int k = 0; k < 6; ++k) EXPECT_FALSE(cycle(never, {50, -10, 50}));
+  EXPECT_EQ(never.blind_cycles(), 0);
+}
