@@ -52,8 +52,12 @@ void held_out_figures(const advisor::ModelPackage& p) {
       if (has("test_events:" + c))
         std::cout << std::setw(8) << static_cast<long>(get("test_events:" + c)) << std::setw(7)
                   << static_cast<long>(get("test_named:" + c)) << std::setw(9) << static_cast<long>(get("test_named_in_time:" + c))
-                  << std::setw(12) << std::setprecision(1)
-                  << (has("test_delay_mean:" + c) ? get("test_delay_mean:" + c) : 0.0);
+                  << std::setw(12) << [&] {  // "-": no event named, no delay to average
+                       std::ostringstream s;
+                       if (has("test_delay_mean:" + c)) s << std::fixed << std::setprecision(1) << get("test_delay_mean:" + c);
+                       else s << "-";
+                       return s.str();
+                     }();
       else
         std::cout << std::setw(36) << "";
       const auto share = [&](const std::string& k, int width) {  // "-": no cycle to take it over

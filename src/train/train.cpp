@@ -140,14 +140,18 @@ void log_anomaly_figures(Metrics& m, const std::vector<Held>& held) {
   spdlog::info("twin train: on {} test scenarios: false alarms {:.4f} of {} quiet cycles",
                std::count(held.begin(), held.end(), Held::test), m["test_false_alarm_rate"],
                static_cast<long>(m["test_quiet_cycles"]));
+  // A mean over no events (none named, none detectable) is "-", not a number.
+  const auto mean_text = [&](const std::string& key) {
+    return m.count(key) ? fmt::format("{:.1f} cycles", m[key]) : std::string("- (none)");
+  };
   for (const std::string& c : anomaly_classes()) {
     if (c == "none" || !m.count("test_events:" + c)) continue;
-    spdlog::info("twin train:   {:<20} {} of {} events named ({} in time), mean delay {:.1f} cycles; {} detectable in the "
-                 "readings, after {:.1f} cycles; precision {:.2f}, recall {:.2f}",
+    spdlog::info("twin train:   {:<20} {} of {} events named ({} in time), mean delay {}; {} detectable in the "
+                 "readings, after {}; precision {:.2f}, recall {:.2f}",
                  c, static_cast<long>(m["test_named:" + c]), static_cast<long>(m["test_events:" + c]),
-                 static_cast<long>(m["test_named_in_time:" + c]), m.count("test_delay_mean:" + c) ? m["test_delay_mean:" + c] : -1.0,
+                 static_cast<long>(m["test_named_in_time:" + c]), mean_text("test_delay_mean:" + c),
                  static_cast<long>(m.count("test_detectable:" + c) ? m["test_detectable:" + c] : 0.0),
-                 m.count("test_detectable_delay_mean:" + c) ? m["test_detectable_delay_mean:" + c] : -1.0,
+                 mean_text("test_detectable_delay_mean:" + c),
                  m.count("test_precision:" + c) ? m["test_precision:" + c] : 0.0,
                  m.count("test_recall:" + c) ? m["test_recall:" + c] : 0.0);
   }
