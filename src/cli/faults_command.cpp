@@ -30,16 +30,26 @@ int show_fault_evidence(const Config& config, std::ostream& out) {
   std::vector<long> shown(events.size(), -1);
   std::vector<double> peak(events.size(), 0.0);
   for (long c = 0; c < config.twin.cycles; ++c) {
-    const double v = evidence.next(c, with_events.advance(c * T, T, controls, c), clean.advance(c * T, T, controls, c));
-    if (!std::isfinite(v)) continue;
-    const auto which = static_cast<std::size_t>(evidence.event());
-    peak[which] = std::max(peak[which], v);
-    if (shown[which] < 0 && v >= detail::FaultEvidence::detectable_evidence) shown[which] = c;
+    evidence.next(c, with_events.advance(c * T, T, controls, c), clean.advance(c * T, T, controls, c));
+    for (std::size_t i = 0; i < events.size(); ++i) {  // every event in effect, overlapping or not
+      const double v = evidence.evidence_of(i);
+      if (!std::isfinite(v)) continue;
+      peak[i] = std::max(peak[i], v);
+      if (shown[i] < 0 && v >= detail::FaultEvidence::detectable_evidence) shown[i] = c;
+    }
   }
   out << "How soon each scheduled event shows in the readings (plant emulator with and without it, controls at\n"
          "their initial values; evidence: a matched filter's signal-to-noise ratio, detectable from "
       << detail::FaultEvidence::detectable_evidence << "; onset: the first cycle\n"
          "it is in effect, counted from 0 as summary.json's anomaly.events[].onset_cycle):\n";
+  bool overlap = false;  // last < 0: in effect to the end
+  for (std::size_t i = 0; i < windows.size(); ++i)
+    for (std::size_t j = i + 1; j < windows.size(); ++j)
+      overlap = overlap || ((windows[i].last < 0 || windows[j].first <= windows[i].last) &&
+                            (windows[j].last < 0 || windows[i].first <= windows[j].last));
+  if (overlap)
+    out << "(some events overlap: each is credited with all the plant did since its own onset, the others' signal\n"
+           "included, so an overlapping event may show sooner than it would alone)\n";
   for (std::size_t i = 0; i < events.size(); ++i) {
     const auto& e = events[i];
     out << "  " << std::left << std::setw(20) << to_string(e.type) << std::setw(8) << (e.target.empty() ? "-" : e.target)

@@ -211,6 +211,9 @@ FaultEvidence::FaultEvidence(const Config& config, const std::vector<PlantEventC
     m_noise.push_back(s.noise_std > 0.0 ? s.noise_std : 1.0);
   }
   m_last.assign(m_sensors.size(), std::nan(""));
+  m_base.resize(m_events.size());
+  m_sum.assign(m_events.size(), 0.0);
+  m_evidence.assign(m_events.size(), std::nan(""));
 }
 
 double FaultEvidence::next(long cycle, const std::vector<Observation>& faulty, const std::vector<Observation>& clean) {
@@ -231,31 +234,24 @@ double FaultEvidence::next(long cycle, const std::vector<Observation>& faulty, c
     if (std::isfinite(a[s]) && std::isfinite(b[s])) diff[s] = a[s] - b[s];
     lost[s] = std::isfinite(a[s]) != std::isfinite(b[s]);
   }
-  int in_effect = -1;  // the latest begun
-  for (std::size_t i = 0; i < m_events.size(); ++i)
-    if (m_events[i].contains(cycle) && (in_effect < 0 || m_events[i].first > m_events[in_effect].first))
-      in_effect = static_cast<int>(i);
-  double evidence = std::nan("");
-  if (in_effect >= 0) {
-    if (in_effect != m_event) {  // a new event: what earlier ones left is not its signal
-      m_event = in_effect;
-      m_sum = 0.0;
-      m_base = m_last;
-    }
+  m_event = -1;  // the latest begun
+  for (std::size_t i = 0; i < m_events.size(); ++i) {
+    m_evidence[i] = std::nan("");
+    if (!m_events[i].contains(cycle)) continue;
+    if (m_base[i].empty()) m_base[i] = m_last;  // its onset: what earlier events left is not its signal
     for (std::size_t s = 0; s < S; ++s) {
       if (lost[s]) {
-        m_sum += detectable_evidence * detectable_evidence;
+        m_sum[i] += detectable_evidence * detectable_evidence;
       } else if (std::isfinite(diff[s])) {
-        const double signal = (diff[s] - (std::isfinite(m_base[s]) ? m_base[s] : 0.0)) / m_noise[s];
-        m_sum += signal * signal;
+        const double signal = (diff[s] - (std::isfinite(m_base[i][s]) ? m_base[i][s] : 0.0)) / m_noise[s];
+        m_sum[i] += signal * signal;
       }
     }
-    evidence = std::sqrt(m_sum);
-  } else {
-    m_event = -1;
+    m_evidence[i] = std::sqrt(m_sum[i]);
+    if (m_event < 0 || m_events[i].first > m_events[m_event].first) m_event = static_cast<int>(i);
   }
   m_last = diff;
-  return evidence;
+  return m_event < 0 ? std::nan("") : m_evidence[m_event];
 }
 
 }  // namespace twin::detail

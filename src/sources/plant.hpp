@@ -118,15 +118,21 @@ class FaultEvidence {
   double next(long cycle, const std::vector<Observation>& faulty, const std::vector<Observation>& clean);
   /// The index in `events` of the event in effect at the last next(), -1 when none was.
   int event() const { return m_event; }
+  /// Event i's evidence at the last next(), NaN when it was not in effect. Events that overlap
+  /// share one pair of plants: each is credited with all the plant did since its own onset (what
+  /// began before it is its base), so that an event keeps its evidence while a later one comes
+  /// and goes, and two that begin together are each credited with both.
+  double evidence_of(std::size_t i) const { return i < m_evidence.size() ? m_evidence[i] : std::nan(""); }
 
  private:
   std::vector<EventCycles> m_events;
   std::vector<std::string> m_sensors;
   std::vector<double> m_noise;
-  std::vector<double> m_last;  // last cycle's difference per sensor (NaN: not read by both)
-  std::vector<double> m_base;  // the difference before the event in effect began
-  int m_event = -1;            // the event in effect (-1: none)
-  double m_sum = 0.0;          // sum of squared normalised signals since that onset
+  std::vector<double> m_last;               // last cycle's difference per sensor (NaN: not read by both)
+  std::vector<std::vector<double>> m_base;  // per event: the difference before it began (empty before its onset)
+  std::vector<double> m_sum;                // per event: sum of squared normalised signals since its onset
+  std::vector<double> m_evidence;           // per event: the last next()'s evidence (NaN: not in effect)
+  int m_event = -1;                         // the event in effect, the latest begun (-1: none)
 };
 
 /// A cycle's consistency for QuietCycles::next: the assimilated readings' chi-square upper tail

@@ -217,6 +217,41 @@ TEST(FaultEvidence, AccumulatesTheFaultsOwnSignalOverTheNoiseSinceItsOnset) {
   EXPECT_EQ(evidence.event(), -1);
 }
 
+// Events that overlap (found by twin faults on a config whose events overlap: an event begun
+// with another was "never detectable"): each keeps the evidence of all the plant did since its
+// own onset while a later one comes and goes, and two that begin together are both credited.
+TEST(FaultEvidence, OverlappingEventsEachKeepTheirEvidence) {
+  const twin::Config c = small_plate();  // noise_std 0.2, 10 s cycles
+  const double T = c.twin.control_period_s;
+  const auto event = [&](twin::EventKind kind, const char* target, long first, long last) {
+    twin::PlantEventConfig e;
+    e.type = kind;
+    e.target = target;
+    e.start_s = (first + 0.5) * T;
+    e.end_s = (last + 0.5) * T;
+    return e;
+  };
+  // A: cycles 10-29; B: 15-19, inside A; C: 10-29, begun with A.
+  const std::vector<twin::PlantEventConfig> events = {event(twin::EventKind::sensor_bias, "S1", 10, 30),
+                                                      event(twin::EventKind::sensor_bias, "S2", 15, 20),
+                                                      event(twin::EventKind::sensor_bias, "S3", 10, 30)};
+  twin::detail::FaultEvidence evidence(c, events);
+  const auto readings = [&](double s1) {
+    std::vector<twin::Observation> r;
+    for (const auto& s : c.sensors) r.push_back({0.0, s.name, s.name == "S1" ? s1 : 300.0});
+    return r;
+  };
+  const auto clean = readings(300.0);
+  for (long k = 0; k < 10; ++k) evidence.next(k, clean, clean);
+  for (long k = 10; k < 25; ++k) evidence.next(k, readings(300.2), clean);  // S1 1 sd off from cycle 10
+  // A and C: 15 cycles of 1 sd each; B: nothing since its onset (S1 was already off).
+  EXPECT_NEAR(evidence.evidence_of(0), std::sqrt(15.0), 1e-9);
+  EXPECT_NEAR(evidence.evidence_of(2), std::sqrt(15.0), 1e-9);
+  EXPECT_TRUE(std::isnan(evidence.evidence_of(1)));  // B ended at cycle 19
+  EXPECT_EQ(evidence.event(), 0);                       // the latest begun in effect (A and C tie: the first)
+  EXPECT_NEAR(evidence.next(25, readings(300.2), clean), std::sqrt(16.0), 1e-9);
+}
+
 // The same on the plant emulator itself: a heater failing to 10 % shows within its cycles, and
 // not before its onset; a biased sensor shows at once.
 TEST(FaultEvidence, ThePlantEmulatorsFaultsShowAgainstThePlantWithout) {
