@@ -239,6 +239,13 @@ struct AssimilationConfig {
   /// is a linear regression on the members, and where the readings respond nonlinearly to a
   /// wide parameter spread it overshoots (Hendricks Franssen & Kinzelbach 2008).
   double parameter_damping = 0.75;
+  /// The filter's spin-up [cycles]: in its first cycles a parameter moves only by the share of
+  /// its update that stands out of what chance correlations of the members with the readings
+  /// would give 19 times in 20 (docs/twin-cycle.md, "The spin-up test"). While the states spin
+  /// up, their spread dominates what the readings show, and a parameter the readings cannot yet
+  /// see was pushed the wrong way and made sure of it. 0: off, the default (20 is the anomaly
+  /// diagnosis's warm-up; why it is not yet on by default: docs/twin-cycle.md).
+  int parameter_spin_up_cycles = 0;
 };
 
 /// `qc:` — checks on every reading before it may be assimilated.

@@ -60,6 +60,11 @@ double chi_square_upper_tail(int dof, double x) {
   return boost::math::cdf(boost::math::complement(boost::math::chi_squared_distribution<double>(dof), x));
 }
 
+double beyond_chance(double taken, double chance, double bound) {
+  if (!(taken > 0.0) || !std::isfinite(taken)) return 0.0;
+  return std::max(0.0, 1.0 - bound * chance / taken);
+}
+
 double sampling_error_factor(double r2, int members) {
   if (!(r2 > 0.0) || members < 3) return 0.0;
   const double chance = (1.0 - std::min(r2, 1.0)) * (1.0 - std::min(r2, 1.0)) / (members - 1);
@@ -325,6 +330,30 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
   if (m_config.parameter_sampling_correction)
     for (int r = 0; r < n; ++r)
       for (int m = 0; m < N; ++m) var_y[r] += yp[m * n + r] * yp[m * n + r] / (N - 1);
+  // The spin-up test: what chance correlations of N members with these readings would make a
+  // parameter's update take, and the bound it stays under 19 times in 20 (beyond_chance).
+  const bool spin_up = cycle < m_config.parameter_spin_up_cycles && P > 0;
+  double chance = 0.0, chance_bound = 1.0;
+  if (spin_up) {
+    std::vector<double> m_mat(static_cast<std::size_t>(n) * n), column(n);  // M = G^-1 C_yy
+    for (int b = 0; b < n; ++b) {
+      for (int a = 0; a < n; ++a) {
+        double c = 0.0;
+        for (int m = 0; m < N; ++m) c += yp[m * n + a] * yp[m * n + b];
+        column[a] = c / (N - 1);
+      }
+      cholesky_solve(gmat, n, column.data());
+      for (int a = 0; a < n; ++a) m_mat[a * n + b] = column[a];
+    }
+    double trace = 0.0, trace_sq = 0.0;
+    for (int a = 0; a < n; ++a) {
+      trace += m_mat[a * n + a];
+      for (int b = 0; b < n; ++b) trace_sq += m_mat[a * n + b] * m_mat[b * n + a];
+    }
+    chance = trace / (N - 1);
+    const int dof = trace_sq > 0.0 ? std::max(1, static_cast<int>(std::ceil(trace * trace / trace_sq))) : 1;
+    chance_bound = chi_square_upper_quantile(dof, 0.05) / dof;
+  }
   for (int p = 0; p < P; ++p) {
     double tbar = 0.0, var_t = 0.0;
     for (int m = 0; m < N; ++m) tbar += theta[m * P + p];
@@ -338,6 +367,14 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     if (m_config.parameter_sampling_correction)
       for (int r = 0; r < n; ++r)
         cty[r] *= var_t > 0.0 && var_y[r] > 0.0 ? sampling_error_factor(cty[r] * cty[r] / (var_t * var_y[r]), N) : 0.0;
+    if (spin_up) {
+      std::vector<double> g_inv_c(cty);
+      cholesky_solve(gmat, n, g_inv_c.data());
+      double taken = 0.0;
+      for (int r = 0; r < n; ++r) taken += cty[r] * g_inv_c[r];
+      const double share = beyond_chance(var_t > 0.0 ? taken / var_t : 0.0, chance, chance_bound);
+      for (int r = 0; r < n; ++r) cty[r] *= share;
+    }
     const auto& spec = m_ensemble.parameters[p];
     for (int m = 0; m < N; ++m) {
       double d = 0.0;

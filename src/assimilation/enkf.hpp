@@ -43,6 +43,15 @@ double chi_square_upper_tail(int dof, double x);
 /// strong.
 double sampling_error_factor(double r2, int members);
 
+/// The spin-up test (assimilation.parameter_spin_up_cycles): the share of a parameter's update
+/// that stands out of chance. `taken` is the share of the parameter's variance the update takes,
+/// c^T G^-1 c / var(theta), with c its covariances with the readings; for a parameter unrelated
+/// to the readings its mean is `chance` = tr(G^-1 C_yy) / (N - 1), and its ratio to that mean is
+/// about chi-square over its degrees of freedom k = tr(M)^2 / tr(M^2), M = G^-1 C_yy, whose 95 %
+/// quantile over k is `bound`. Returns 1 - bound chance / taken, at least 0: 0 for an update
+/// chance would give 19 times in 20, near 1 for one far beyond it.
+double beyond_chance(double taken, double chance, double bound);
+
 /// The share of a parameter update to apply for an innovation statistic against its threshold:
 /// 1 up to the threshold, then (threshold / statistic)^2 (a redescending weight: a plant that
 /// departs far from the twin's physics barely moves the parameters, one just past the test

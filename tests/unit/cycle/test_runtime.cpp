@@ -436,6 +436,7 @@ TEST(Runtime, AParameterTheReadingsCannotSeeKeepsMoreOfItsPriorSpread) {
     config.physics.boundaries.default_face.transfer_m_s = 0.0;
     config.assimilation.parameter_sampling_correction = correction;
     config.assimilation.model_error_gain = 0.0;  // the correction alone, whatever the default
+    config.assimilation.parameter_spin_up_cycles = 0;
     config.assimilation.parameter_movement_cycles = 0;
     config.assimilation.parameter_damping = 1.0;
     return parameters_after_30_cycles(config);
@@ -451,6 +452,40 @@ TEST(Runtime, AParameterTheReadingsCannotSeeKeepsMoreOfItsPriorSpread) {
   EXPECT_GT(corrected[1].std, 2.0 * plain[1].std);
   for (const auto& run : {plain, corrected})  // the readings see the diffusivity factor in both runs
     EXPECT_LT(run[0].std, 0.25 * prior_std) << run[0].name;
+}
+
+// Issue 16: the spin-up test (assimilation.parameter_spin_up_cycles). The same cooling factor
+// that acts on nothing: in the filter's first cycles the members' chance correlations with the
+// readings push it about and shrink its spread; with the test, an update no larger than chance
+// would give 19 times in 20 leaves it where it was, and its spread stays near the prior's. The
+// diffusivity factor, which the readings do see, is still updated (spread 0.2 -> 0.074), and is
+// less sure of the wrong value this coarse 12-member twin drives it to (truth 1.25): plain,
+// 0.93 +- 0.013 after 30 cycles (25 sd off); with the test 0.97 +- 0.074 (4 sd off).
+TEST(Runtime, InItsSpinUpTheFilterMovesAParameterOnlyByWhatStandsOutOfChance) {
+  const auto after = [](int spin_up) {
+    twin::Config config = twin::load_config(small_plate);
+    config.physics.reaction_per_s = 0.0;
+    config.physics.boundaries.default_face.transfer_m_s = 0.0;
+    config.assimilation.parameter_spin_up_cycles = spin_up;
+    config.assimilation.parameter_sampling_correction = false;
+    config.assimilation.model_error_gain = 0.0;
+    config.assimilation.parameter_movement_cycles = 0;
+    return parameters_after_30_cycles(config);
+  };
+  const auto plain = after(0), tested = after(30);
+  ASSERT_EQ(tested.size(), 2u);
+  ASSERT_EQ(tested[1].name, "cooling_factor");
+  const double prior_mean = 1.0, prior_std = 0.2;
+  std::printf("cooling factor after 30 cycles: %.3f +- %.4f without the test, %.3f +- %.4f with it\n", plain[1].mean,
+              plain[1].std, tested[1].mean, tested[1].std);
+  EXPECT_LT(plain[1].std, 0.5 * prior_std) << "chance correlations should have shrunk it without the test";
+  EXPECT_GT(tested[1].std, 0.8 * prior_std);
+  EXPECT_LT(std::abs(tested[1].mean - prior_mean), 0.5 * tested[1].std);
+  std::printf("diffusivity factor after 30 cycles: %.3f +- %.4f without the test, %.3f +- %.4f with it\n", plain[0].mean,
+              plain[0].std, tested[0].mean, tested[0].std);
+  const double truth = 1.25;  // tests/data/small_plate.yaml
+  EXPECT_LT(tested[0].std, 0.5 * prior_std) << "the readings see the diffusivity factor: it is updated";
+  EXPECT_LT(std::abs(tested[0].mean - truth) / tested[0].std, 0.5 * std::abs(plain[0].mean - truth) / plain[0].std);
 }
 
 // Issue 16: the filter's parameter gate (assimilation.parameter_gate). On the channel twin
