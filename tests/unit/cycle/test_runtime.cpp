@@ -422,6 +422,21 @@ TEST(Runtime, ParameterDampingScalesTheUpdate) {
   }
 }
 
+namespace {
+// The small plate with no reaction and no transfer at the walls: its cooling factor changes
+// nothing the sensors read. Each rule below alone, whatever the defaults of the others.
+twin::Config cooling_without_effect() {
+  twin::Config config = twin::load_config(small_plate);
+  config.physics.reaction_per_s = 0.0;
+  config.physics.boundaries.default_face.transfer_m_s = 0.0;
+  config.assimilation.parameter_sampling_correction = false;
+  config.assimilation.parameter_spin_up_cycles = 0;
+  config.assimilation.model_error_gain = 0.0;
+  config.assimilation.parameter_movement_cycles = 0;
+  return config;
+}
+}  // namespace
+
 // Issue 16: the sampling-error correction (assimilation.parameter_sampling_correction). With
 // no reaction and no transfer at the walls the cooling factor changes nothing the sensors read,
 // so the readings carry no information about it and its spread should stay at the prior's 0.2.
@@ -431,13 +446,8 @@ TEST(Runtime, ParameterDampingScalesTheUpdate) {
 // passes in part). The diffusivity factor, which the readings do see, is learnt in both runs.
 TEST(Runtime, AParameterTheReadingsCannotSeeKeepsMoreOfItsPriorSpread) {
   const auto after = [](bool correction) {
-    twin::Config config = twin::load_config(small_plate);
-    config.physics.reaction_per_s = 0.0;
-    config.physics.boundaries.default_face.transfer_m_s = 0.0;
+    twin::Config config = cooling_without_effect();
     config.assimilation.parameter_sampling_correction = correction;
-    config.assimilation.model_error_gain = 0.0;  // the correction alone, whatever the default
-    config.assimilation.parameter_spin_up_cycles = 0;
-    config.assimilation.parameter_movement_cycles = 0;
     config.assimilation.parameter_damping = 1.0;
     return parameters_after_30_cycles(config);
   };
@@ -463,13 +473,8 @@ TEST(Runtime, AParameterTheReadingsCannotSeeKeepsMoreOfItsPriorSpread) {
 // 0.93 +- 0.013 after 30 cycles (25 sd off); with the test 0.97 +- 0.074 (4 sd off).
 TEST(Runtime, InItsSpinUpTheFilterMovesAParameterOnlyByWhatStandsOutOfChance) {
   const auto after = [](int spin_up) {
-    twin::Config config = twin::load_config(small_plate);
-    config.physics.reaction_per_s = 0.0;
-    config.physics.boundaries.default_face.transfer_m_s = 0.0;
+    twin::Config config = cooling_without_effect();
     config.assimilation.parameter_spin_up_cycles = spin_up;
-    config.assimilation.parameter_sampling_correction = false;
-    config.assimilation.model_error_gain = 0.0;
-    config.assimilation.parameter_movement_cycles = 0;
     return parameters_after_30_cycles(config);
   };
   const auto plain = after(0), tested = after(30);
