@@ -277,7 +277,8 @@ struct QcConfig {
   /// the plant (a wrong parameter, a plant fault a one-sensor twin has no buddy for) or every
   /// sensor went wrong at once. Either way its state is unverified: the runtime warns, the
   /// facility gets the safe default (mode safe_hold) until a reading passes again, and the
-  /// cycles are counted (summary.json qc.blind_cycles). 0: never.
+  /// cycles are counted (summary.json qc.blind_cycles). 0: never; never either without
+  /// assimilation (a free run is not corrected by its readings by design).
   int blind_cycles = 10;
 };
 

@@ -351,7 +351,7 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
       for (int b = 0; b < n; ++b) trace_sq += m_mat[a * n + b] * m_mat[b * n + a];
     }
     chance = trace / (N - 1);
-    const int dof = trace_sq > 0.0 ? std::max(1, static_cast<int>(std::ceil(trace * trace / trace_sq))) : 1;
+    const int dof = trace_sq > 0.0 ? std::max(1, static_cast<int>(std::ceil(trace * trace / trace_sq - 1e-9))) : 1;
     chance_bound = chi_square_upper_quantile(dof, 0.05) / dof;
   }
   for (int p = 0; p < P; ++p) {

@@ -42,6 +42,9 @@ QualityControl::QualityControl(const Config& config)
   for (std::size_t s = 0; s < m_sensors.size(); ++s)
     for (std::size_t t = 0; t < m_sensors.size(); ++t)
       if (t != s && sensor_distance(m_sensors[s], m_sensors[t]) <= radius) m_buddies[s].push_back(t);
+  // A twin that assimilates nothing is never corrected by its readings: that its forecast departs
+  // from them is what it is run to show (a free run, --no-assimilation), not a twin gone blind.
+  if (!config.assimilation.enabled) m_config.blind_cycles = 0;
 }
 
 double default_buddy_radius(const std::vector<SensorConfig>& sensors) { return 1.25 * widest_sensor_gap(sensors); }

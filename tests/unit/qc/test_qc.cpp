@@ -270,15 +270,16 @@ TEST(Qc, SaysWhenEveryReadingHasFailedTheInnovationTestForBlindCycles) {
   twin::detail::QualityControl qc(c);
   // A lone sensor 30 off beside healthy ones: rejected, but the twin sees through the others.
   for (int k = 0; k < 5; ++k) EXPECT_FALSE(cycle(qc, {50, 20, 20}));
-  // Every reading far off, A and B (buddies) opposite ways, so that no buddy vouches for a
-  // plant change: blind from the third such cycle on.
-  EXPECT_FALSE(cycle(qc, {50, -10, 50}));
-  EXPECT_FALSE(cycle(qc, {50, -10, 50}));
-  EXPECT_TRUE(cycle(qc, {50, -10, 50}));
+  // Every reading far off, A and B (buddies) opposite ways (A 30 above the forecast, B 19 below,
+  // both within the sensors' range), so that no buddy vouches for a plant change: blind from the
+  // third such cycle on.
+  EXPECT_FALSE(cycle(qc, {50, 1, 50}));
+  EXPECT_FALSE(cycle(qc, {50, 1, 50}));
+  EXPECT_TRUE(cycle(qc, {50, 1, 50}));
   // A cycle without any reading changes nothing; a snapshot carries the state.
   const double nan = std::nan("");
   EXPECT_TRUE(cycle(qc, {nan, nan, nan}));
-  EXPECT_TRUE(cycle(qc, {50, -10, 50}));
+  EXPECT_TRUE(cycle(qc, {50, 1, 50}));
   EXPECT_EQ(qc.blind_cycles(), 3);
   twin::io::StateArchive archive;
   qc.save(archive);
@@ -289,9 +290,16 @@ TEST(Qc, SaysWhenEveryReadingHasFailedTheInnovationTestForBlindCycles) {
   // One reading passing ends it.
   EXPECT_FALSE(cycle(qc, {50, 20.5, 50}));
   EXPECT_EQ(qc.blind_cycles(), 3);
-  // 0 turns it off.
+  // 0 turns it off, and a twin without assimilation is never blind (nothing is meant to correct it).
   c.qc.blind_cycles = 0;
   twin::detail::QualityControl never(c);
-  for (int k = 0; k < 6; ++k) EXPECT_FALSE(cycle(never, {50, -10, 50}));
+  c.qc.blind_cycles = 3;
+  c.assimilation.enabled = false;
+  twin::detail::QualityControl free_run(c);
+  for (int k = 0; k < 6; ++k) {
+    EXPECT_FALSE(cycle(never, {50, 1, 50}));
+    EXPECT_FALSE(cycle(free_run, {50, 1, 50}));
+  }
   EXPECT_EQ(never.blind_cycles(), 0);
+  EXPECT_EQ(free_run.blind_cycles(), 0);
 }
