@@ -280,6 +280,9 @@ struct QcConfig {
   /// cycles are counted (summary.json qc.blind_cycles). 0: never; never either without
   /// assimilation (a free run is not corrected by its readings by design).
   int blind_cycles = 10;
+  /// The largest blind_cycles accepted; QC's count of consecutive all-rejected cycles stops there
+  /// (and a snapshot holding more is refused).
+  static constexpr int max_blind_cycles = 1000000;
 };
 
 /// Kind of a scheduled plant event.

@@ -71,6 +71,11 @@ double sampling_error_factor(double r2, int members) {
   return std::max(0.0, 1.0 - chance / r2);
 }
 
+double gated_update_variance(double weight, double prior_variance, double full_variance, double full_move) {
+  const double w = std::clamp(weight, 0.0, 1.0);
+  return w * full_variance + (1.0 - w) * prior_variance + w * (1.0 - w) * full_move * full_move;
+}
+
 double parameter_update_weight(double statistic, double threshold) {
   if (!(statistic > threshold)) return 1.0;  // within the test (or NaN: nothing to judge by)
   const double r = threshold / statistic;
@@ -211,12 +216,15 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     hbar[r] /= N;
     for (int m = 0; m < N; ++m) yp[m * n + r] = hx[m * S + obs.sensor[r]] - hbar[r];
   }
-  // G = rho_yy o (Y'^T Y' / (N - 1)) + R, factored.
-  std::vector<double> gmat(static_cast<std::size_t>(n) * n, 0.0);
+  // G = rho_yy o (Y'^T Y' / (N - 1)) + R, factored. The spin-up test (below) also needs C_yy
+  // unlocalised.
+  const bool spin_up = cycle < m_config.parameter_spin_up_cycles && P > 0;
+  std::vector<double> gmat(static_cast<std::size_t>(n) * n, 0.0), cyy(spin_up ? static_cast<std::size_t>(n) * n : 0);
   for (int a = 0; a < n; ++a)
     for (int b = 0; b <= a; ++b) {
       double c = 0.0;
       for (int m = 0; m < N; ++m) c += yp[m * n + a] * yp[m * n + b];
+      if (spin_up) cyy[a * n + b] = cyy[b * n + a] = c / (N - 1);
       double d2 = 0.0;
       for (int d = 0; d < 3; ++d) {
         const double e = m_sensor_position[obs.sensor[a]][d] - m_sensor_position[obs.sensor[b]][d];
@@ -332,16 +340,11 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
       for (int m = 0; m < N; ++m) var_y[r] += yp[m * n + r] * yp[m * n + r] / (N - 1);
   // The spin-up test: what chance correlations of N members with these readings would make a
   // parameter's update take, and the bound it stays under 19 times in 20 (beyond_chance).
-  const bool spin_up = cycle < m_config.parameter_spin_up_cycles && P > 0;
   double chance = 0.0, chance_bound = 1.0;
   if (spin_up) {
     std::vector<double> m_mat(static_cast<std::size_t>(n) * n), column(n);  // M = G^-1 C_yy
     for (int b = 0; b < n; ++b) {
-      for (int a = 0; a < n; ++a) {
-        double c = 0.0;
-        for (int m = 0; m < N; ++m) c += yp[m * n + a] * yp[m * n + b];
-        column[a] = c / (N - 1);
-      }
+      for (int a = 0; a < n; ++a) column[a] = cyy[a * n + b];
       cholesky_solve(gmat, n, column.data());
       for (int a = 0; a < n; ++a) m_mat[a * n + b] = column[a];
     }
@@ -376,13 +379,38 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
       for (int r = 0; r < n; ++r) cty[r] *= share;
     }
     const auto& spec = m_ensemble.parameters[p];
+    const double w = report.parameter_weight;
+    std::vector<double> move(static_cast<std::size_t>(N));  // the filter's moves, before the gate
+    double move_mean = 0.0;
     for (int m = 0; m < N; ++m) {
       double d = 0.0;
       for (int r = 0; r < n; ++r) d += cty[r] * z[m * n + r];
-      const double move = m_config.parameter_damping * d;  // the filter's move, before the gate
-      report.parameter_withheld[p] += (1.0 - report.parameter_weight) * move / N;
-      theta[m * P + p] = std::clamp(theta[m * P + p] + report.parameter_weight * move, spec.min, spec.max);
+      move[m] = m_config.parameter_damping * d;
+      move_mean += move[m] / N;
     }
+    for (int m = 0; m < N; ++m) {
+      report.parameter_withheld[p] += (1.0 - w) * move[m] / N;
+      theta[m * P + p] += w * move[m];
+    }
+    // A cycle that fails the consistency test is a mixture, not a smaller update
+    // (gated_update_variance): the members are widened to the mixture's variance around where
+    // the gate put them, never past the prior's spread (a fault that lasts for months would
+    // otherwise widen them every cycle). Not in the hold's cycles: their readings passed, the
+    // cap there is caution about a recovering plant, not a second hypothesis about these readings.
+    if (w > 0.0 && w < 1.0 && report.test_weight < 1.0) {
+      double full = 0.0, mean = 0.0, var = 0.0;
+      for (int m = 0; m < N; ++m) {
+        const double a = theta[m * P + p] + (1.0 - w) * move[m] - tbar - move_mean;  // the full update's anomaly
+        full += a * a / (N - 1);
+        mean += theta[m * P + p] / N;
+      }
+      for (int m = 0; m < N; ++m) var += (theta[m * P + p] - mean) * (theta[m * P + p] - mean) / (N - 1);
+      const double mixture =
+          std::min(gated_update_variance(w, var_t, full, move_mean), std::max(var, spec.prior_std * spec.prior_std));
+      if (var > 0.0 && mixture > var)
+        for (int m = 0; m < N; ++m) theta[m * P + p] = mean + std::sqrt(mixture / var) * (theta[m * P + p] - mean);
+    }
+    for (int m = 0; m < N; ++m) theta[m * P + p] = std::clamp(theta[m * P + p], spec.min, spec.max);
   }
   return report;
 }

@@ -58,6 +58,15 @@ double beyond_chance(double taken, double chance, double bound);
 /// nearly fully).
 double parameter_update_weight(double statistic, double threshold);
 
+/// A parameter's variance after an update of weight w (0 < w < 1, the parameter gate's): the
+/// readings are about the parameters with weight w (the full update: mean moved by `full_move`,
+/// variance `full_variance`) or about a plant fault with weight 1 - w (no update:
+/// `prior_variance`); the mixture's variance is w full + (1 - w) prior + w (1 - w) full_move^2.
+/// Moving the members w of the way, as the gate does, gives the mixture's mean but less than
+/// its variance: cycle after cycle of a fault, the parameters crept where the fault pulled them
+/// with a spread that claimed each step was certain.
+double gated_update_variance(double weight, double prior_variance, double full_variance, double full_move);
+
 /// assimilation.type enkf.
 class EnsembleFilter final : public Assimilator {
  public:

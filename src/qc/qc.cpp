@@ -160,7 +160,7 @@ void QualityControl::innovation(std::vector<Verdict>& verdicts, const std::vecto
   // Blind (qc.blind_cycles): every candidate rejected, cycle after cycle.
   int candidates = 0, rejected = 0;
   for (std::size_t s = 0; s < n; ++s) candidates += candidate[s], rejected += reject[s];
-  if (candidates > 0) m_rejected_run = rejected == candidates ? std::min(m_rejected_run + 1, 1000000) : 0;
+  if (candidates > 0) m_rejected_run = rejected == candidates ? std::min(m_rejected_run + 1, QcConfig::max_blind_cycles) : 0;
   if (blind()) ++m_blind_cycles;  // a cycle without readings stays as blind as the one before
   for (std::size_t s = 0; s < n; ++s) {
     if (!reject[s]) continue;
@@ -198,7 +198,7 @@ void QualityControl::restore(const io::StateArchive& a) {
     if (!std::isfinite(l)) throw DataError(a.origin() + ": qc.lean holds a value that is not finite");
   m_lean = lean;
   const long long run = a.get_int("qc.rejected_run"), cycles = a.get_int("qc.blind_cycles");
-  if (run < 0 || run > 1000000 || cycles < 0)
+  if (run < 0 || run > QcConfig::max_blind_cycles || cycles < 0)
     throw DataError(a.origin() + ": qc.rejected_run or qc.blind_cycles is not a count");
   m_rejected_run = static_cast<int>(run);
   m_blind_cycles = static_cast<long>(cycles);

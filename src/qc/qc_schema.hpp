@@ -20,7 +20,7 @@ void describe(V& v, QcConfig& c) {
   v.optional("buddy_radius_m", c.buddy_radius_m, Rule::non_negative());
   v.optional("buddy_sigma", c.buddy_sigma, Rule::non_negative());
   v.optional("buddy_memory", c.buddy_memory, Rule::range(0.0, 0.95));
-  v.optional("blind_cycles", c.blind_cycles, Rule::range(0, 1000000));
+  v.optional("blind_cycles", c.blind_cycles, Rule::range(0, QcConfig::max_blind_cycles));
 }
 
 }  // namespace twin::detail

@@ -1,8 +1,12 @@
 // The ensemble Kalman filter's pieces (src/assimilation): the localisation function and the
-// parameter gate's threshold and weight.
+// parameter gate's threshold, weight and mixture.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cmath>
+#include <optional>
+#include <random>
+#include <vector>
 
 #include "assimilation/enkf.hpp"
 
@@ -66,4 +70,110 @@ TEST(Enkf, TheGatesHoldCapsTheWeightByTheWorstOfTheLastHoldCycles) {
   EXPECT_DOUBLE_EQ(hold.cap(), 1.0);  // the failed one has left the window
   hold.record(0.2, 1);                // a hold of 1: no memory
   EXPECT_DOUBLE_EQ(hold.cap(), 1.0);
+}
+
+TEST(Enkf, AGatedUpdatesVarianceIsTheMixtures) {
+  using twin::detail::gated_update_variance;
+  EXPECT_DOUBLE_EQ(gated_update_variance(1.0, 4.0, 1.0, 3.0), 1.0);   // the readings believed: the update
+  EXPECT_DOUBLE_EQ(gated_update_variance(0.0, 4.0, 1.0, 3.0), 4.0);   // not at all: the prior
+  EXPECT_DOUBLE_EQ(gated_update_variance(0.5, 4.0, 1.0, 0.0), 2.5);   // no move: the two variances averaged
+  EXPECT_DOUBLE_EQ(gated_update_variance(0.5, 4.0, 1.0, 2.0), 3.5);   // and the two means' distance
+  EXPECT_DOUBLE_EQ(gated_update_variance(0.1, 1.0, 1.0, 10.0), 1.0 + 0.09 * 100.0);
+}
+
+namespace {
+
+// One analysis of 20 members on a small plate with one estimated parameter that the two
+// readings see (each member's forecast at the sensors moves 10 K per unit of it), and readings
+// `departure` K above the members' mean: far enough past the consistency test to be gated.
+struct GatedAnalysis {
+  twin::Config config;
+  twin::solvers::Decomposition decomposition;
+  twin::solvers::EnsembleLayout layout;
+  std::vector<double> theta, hx;
+  twin::detail::ObservationSet obs;
+  static constexpr int N = 20, S = 2;
+
+  explicit GatedAnalysis(double departure)
+      : config(make_config()),
+        decomposition(config.grid, MPI_COMM_SELF),
+        layout(MPI_COMM_SELF, N, std::nullopt, config.grid) {
+    std::mt19937_64 rng(7);
+    std::normal_distribution<double> normal(0.0, 1.0);
+    double mean = 0.0;
+    for (int m = 0; m < N; ++m) {
+      theta.push_back(1.0 + 0.2 * normal(rng));
+      for (int s = 0; s < S; ++s) hx.push_back(300.0 + 10.0 * (theta.back() - 1.0) + 0.3 * normal(rng));
+      mean += (hx[m * S] + hx[m * S + 1]) / (2.0 * N);
+    }
+    obs.sensor = {0, 1};
+    obs.value = {mean + departure, mean + departure};
+    obs.error_std = {0.5, 0.5};
+  }
+  static twin::Config make_config() {
+    twin::Config c;
+    c.grid.cells = {10, 8};
+    c.grid.extent_m = {0.1, 0.08};
+    c.ensemble.members = N;
+    twin::EstimatedParameterConfig p;
+    p.name = "diffusivity_factor";
+    p.prior_std = 10.0;  // no cap on the mixture's spread here
+    p.min = -100.0;
+    p.max = 100.0;
+    c.ensemble.parameters = {p};
+    c.assimilation.localization_m = 0.05;
+    c.assimilation.inflation = 1.0;
+    return c;
+  }
+  // The parameters after one analysis with the gate at `gate` (0: off), and its report.
+  std::vector<double> analyse(double gate, twin::detail::AnalysisReport& report) {
+    config.assimilation.parameter_gate = gate;
+    const std::vector<std::array<double, 3>> positions = {{{0.03, 0.04, 0.0}}, {{0.07, 0.04, 0.0}}};
+    const twin::detail::EnsembleFilter filter(config, layout, decomposition.local(), positions);
+    twin::solvers::Field x("x", N, decomposition.local().padded_size());
+    Kokkos::deep_copy(x, 300.0);
+    std::vector<double> t = theta, h = hx;
+    report = filter.analyse(x, h, t, obs, 0);
+    return t;
+  }
+};
+
+double mean_of(const std::vector<double>& v) {
+  double s = 0.0;
+  for (double e : v) s += e / v.size();
+  return s;
+}
+double variance_of(const std::vector<double>& v) {
+  const double m = mean_of(v);
+  double s = 0.0;
+  for (double e : v) s += (e - m) * (e - m) / (v.size() - 1);
+  return s;
+}
+
+}  // namespace
+
+// The filter's gated update moves the parameter's mean w of the full update's way and gives its
+// members the mixture's variance (the same draws: the full update is the gate-off analysis).
+TEST(Enkf, AGatedParameterUpdateTakesTheMixturesMeanAndVariance) {
+  GatedAnalysis a(8.0);
+  twin::detail::AnalysisReport full_report, gated_report;
+  const std::vector<double> full = a.analyse(0.0, full_report), gated = a.analyse(0.001, gated_report);
+  ASSERT_DOUBLE_EQ(full_report.parameter_weight, 1.0);
+  const double w = gated_report.parameter_weight;
+  ASSERT_GT(w, 0.0);
+  ASSERT_LT(w, 0.5) << "the readings are far past the test";
+  const double move = mean_of(full) - mean_of(a.theta);
+  ASSERT_GT(std::abs(move), 2.0 * std::sqrt(variance_of(full))) << "the full update moves the parameter a long way";
+  EXPECT_NEAR(mean_of(gated), mean_of(a.theta) + w * move, 1e-9);
+  const double mixture = twin::detail::gated_update_variance(w, variance_of(a.theta), variance_of(full), move);
+  EXPECT_NEAR(variance_of(gated), mixture, 1e-9 * mixture);
+  // Moving each member w of its way alone leaves less than that: what the members used to claim.
+  std::vector<double> partial(a.theta);
+  for (std::size_t m = 0; m < partial.size(); ++m) partial[m] += w * (full[m] - a.theta[m]);
+  EXPECT_LT(variance_of(partial), 0.8 * mixture);
+  // A consistent cycle is not a mixture: the update as before.
+  GatedAnalysis calm(0.0);
+  twin::detail::AnalysisReport calm_full, calm_gated;
+  EXPECT_EQ(calm.analyse(0.0, calm_full), calm.analyse(0.001, calm_gated));
+  EXPECT_DOUBLE_EQ(calm_gated.parameter_weight, 1.0);
 }
