@@ -42,11 +42,9 @@ int show_fault_evidence(const Config& config, std::ostream& out) {
          "their initial values; evidence: a matched filter's signal-to-noise ratio, detectable from "
       << detail::FaultEvidence::detectable_evidence << "; onset: the first cycle\n"
          "it is in effect, counted from 0 as summary.json's anomaly.events[].onset_cycle):\n";
-  bool overlap = false;  // last < 0: in effect to the end
+  bool overlap = false;  // within the run: events that meet only after its end do not
   for (std::size_t i = 0; i < windows.size(); ++i)
-    for (std::size_t j = i + 1; j < windows.size(); ++j)
-      overlap = overlap || ((windows[i].last < 0 || windows[j].first <= windows[i].last) &&
-                            (windows[j].last < 0 || windows[i].first <= windows[j].last));
+    for (std::size_t j = i + 1; j < windows.size(); ++j) overlap = overlap || windows[i].overlaps(windows[j], config.twin.cycles);
   if (overlap)
     out << "(some events overlap: each is credited with all the plant did since its own onset, the others' signal\n"
            "included, so an overlapping event may show sooner than it would alone)\n";

@@ -151,6 +151,15 @@ void Runtime::Impl::record(const CycleOutcome& out) {
   }
 }
 
+void Runtime::Impl::warn_blind(const std::string& when) const {
+  if (rank != 0) return;
+  spdlog::warn("{}: every reading has failed the innovation test for {} cycles (qc.blind_cycles): the twin has drifted "
+               "from the plant (a wrong parameter or prior, a plant fault no other sensor confirms) or every sensor "
+               "went wrong at once; the facility gets the safe default until a reading passes again (widen "
+               "qc.innovation_sigma or the parameters' prior_std, or add sensors)",
+               when, config.qc.blind_cycles);
+}
+
 CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   if (!outputs_open) open_new_outputs();
   const auto start = Clock::now();
@@ -201,16 +210,9 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     // A twin whose every reading fails the innovation test, cycle after cycle, has nothing to
     // correct it (qc.blind_cycles): the operator must learn it, and the facility gets the safe
     // default until a reading passes again (below).
-    if (qc.blind() != was_blind && rank == 0) {
-      if (qc.blind())
-        spdlog::warn("cycle {}: every reading has failed the innovation test for {} cycles (qc.blind_cycles): the twin "
-                     "has drifted from the plant (a wrong parameter or prior, a plant fault no other sensor confirms) "
-                     "or every sensor went wrong at once; the facility gets the safe default until a reading passes "
-                     "again (widen qc.innovation_sigma or the parameters' prior_std, or add sensors)",
-                     cycle, config.qc.blind_cycles);
-      else
-        spdlog::info("cycle {}: a reading passes the innovation test again; the twin is no longer blind", cycle);
-    }
+    if (qc.blind() && !was_blind) warn_blind("cycle " + std::to_string(cycle));
+    if (!qc.blind() && was_blind && rank == 0)
+      spdlog::info("cycle {}: a reading passes the innovation test again; the twin is no longer blind", cycle);
     out.timings.qc_ms += ms_since(stage);
   }
 

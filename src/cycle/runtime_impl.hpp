@@ -119,6 +119,8 @@ struct Runtime::Impl {
   void update_parameter_estimates();
   /// Opens, measures or confirms the readings' disagreement (above) after an analysis.
   void track_disagreement(bool consistent);
+  /// Rank 0 warns that the twin is blind (qc.blind_cycles), prefixed by `when` ("cycle 12").
+  void warn_blind(const std::string& when) const;
 
   // Ensemble mean (and std) over the whole grid on world rank 0, which is group 0's root;
   // empty elsewhere. Collective.

@@ -155,6 +155,8 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
   if (free_solver) io::restore_field(view, "runtime.free_x", free_x, decomposition.local(), 0);
   Kokkos::deep_copy(x_good, x);
   qc.restore(a);
+  // The warning was logged when the twin went blind, in the run that wrote the snapshot.
+  if (qc.blind()) warn_blind("resumed at cycle " + std::to_string(cycle));
   decider->restore(a);
   summarise_parameters();
   outputs_open = true;

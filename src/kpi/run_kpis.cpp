@@ -179,10 +179,10 @@ nlohmann::json RunKpis::fault_record(std::size_t s) const {
 
 std::string RunKpis::progress(int cycles) const {
   const double t1 = (m_last_cycle + 1) * m_config.twin.control_period_s;
-  char line[256];
-  std::snprintf(line, sizeof line, "cycle %d/%d  t = %.0f s  %.0fx real time  RMSE %.3f  mode %s   ", m_last_cycle + 1,
-                cycles, t1, t1 / std::max(1e-9, m_twin_wall_s), m_rmse_analysis.empty() ? 0.0 : m_rmse_analysis.back(),
-                m_last_mode.c_str());
+  char line[256], rmse[32] = "";  // RMSE against the truth: only a plant emulator has one
+  if (!m_rmse_analysis.empty()) std::snprintf(rmse, sizeof rmse, "RMSE %.3f  ", m_rmse_analysis.back());
+  std::snprintf(line, sizeof line, "cycle %d/%d  t = %.0f s  %.0fx real time  %smode %s   ", m_last_cycle + 1, cycles, t1,
+                t1 / std::max(1e-9, m_twin_wall_s), rmse, m_last_mode.c_str());
   return line;
 }
 

@@ -6,6 +6,7 @@
 
 #include <mpi.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <utility>
@@ -28,6 +29,11 @@ struct EventCycles {
   bool contains(long cycle) const { return cycle >= first && (last < 0 || cycle <= last); }
   /// Ended no more than `settle` cycles before `cycle` (the twin may still be catching up).
   bool settling(long cycle, long settle) const { return last >= 0 && cycle > last && cycle - last <= settle; }
+  /// Both in effect in some cycle of a run of `cycles` cycles (0 .. cycles - 1).
+  bool overlaps(const EventCycles& other, long cycles) const {
+    const auto end = [cycles](long l) { return l < 0 ? cycles - 1 : std::min(l, cycles - 1); };
+    return std::max(first, other.first) <= std::min(end(last), end(other.last));
+  }
 };
 /// Cycles after a plant fault (heater, cooling, heat source) ends in which the twin is taken to
 /// be still settling: left out of the anomaly training labels and of the "quiet" evaluation.

@@ -7,6 +7,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <memory>
+#include <sstream>
+
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include "io/series.hpp"
 #include "solvers/physics.hpp"
@@ -185,10 +190,29 @@ TEST(Runtime, ATwinBlindedByTheInnovationTestHoldsSafeUntilAReadingPasses) {
   EXPECT_NE(blind.advice.reason.find("twin unverified"), std::string::npos) << blind.advice.reason;
   EXPECT_EQ(step(4, 340.0).advice.mode, twin::Mode::safe_hold);
   EXPECT_EQ(rt.qc_blind_cycles(), 2);
+  const auto dir = std::filesystem::temp_directory_path() / "twin_blind_snapshot";
+  std::filesystem::remove_all(dir);
+  rt.save_snapshot(dir.string());
   const twin::CycleOutcome seeing = step(5, 296.0);
   EXPECT_GT(seeing.accepted, 0);
   EXPECT_EQ(seeing.advice.mode, twin::Mode::advisor_off);
   EXPECT_EQ(rt.qc_blind_cycles(), 2);
+
+  // Resumed while blind, the operator of the new process is told again, and it holds safe.
+  std::ostringstream log;
+  const auto previous = spdlog::default_logger();
+  spdlog::set_default_logger(std::make_shared<spdlog::logger>("capture", std::make_shared<spdlog::sinks::ostream_sink_mt>(log)));
+  twin::Runtime resumed(config, MPI_COMM_WORLD);
+  resumed.restore(dir.string());
+  spdlog::set_default_logger(previous);
+  EXPECT_NE(log.str().find("resumed at cycle 5: every reading has failed the innovation test for 3 cycles"),
+            std::string::npos)
+      << log.str();
+  std::vector<twin::Observation> r;
+  for (const auto& s : config.sensors) r.push_back({6 * config.twin.control_period_s, s.name, 340.05});
+  resumed.ingest(r);
+  EXPECT_EQ(resumed.step(std::chrono::milliseconds(5000)).advice.mode, twin::Mode::safe_hold);
+  std::filesystem::remove_all(dir);
 }
 
 // Issue 16: the parameters' random walk (ensemble.parameters[].wander_s) keeps their spread from

@@ -217,6 +217,21 @@ TEST(FaultEvidence, AccumulatesTheFaultsOwnSignalOverTheNoiseSinceItsOnset) {
   EXPECT_EQ(evidence.event(), -1);
 }
 
+// Whether two events share a cycle of the run (twin faults's note): windows that meet only after
+// the run's last cycle do not, an open-ended one overlaps whatever begins within the run.
+TEST(FaultEvidence, EventsOverlapOnlyWithinTheRun) {
+  using twin::detail::EventCycles;
+  const EventCycles a{10, 29}, inside{15, 19}, after{30, 40}, open{50, -1}, late{60, 70}, beyond{120, 130};
+  EXPECT_TRUE(a.overlaps(inside, 100));
+  EXPECT_TRUE(inside.overlaps(a, 100));
+  EXPECT_FALSE(a.overlaps(after, 100)) << "one ends as the other begins";
+  EXPECT_TRUE(EventCycles({10, 30}).overlaps(after, 100)) << "a shared cycle";
+  EXPECT_TRUE(open.overlaps(late, 100));
+  EXPECT_FALSE(open.overlaps(beyond, 100)) << "they would meet only after the run's end";
+  EXPECT_FALSE(late.overlaps(EventCycles{65, 80}, 62)) << "the run ends at cycle 61";
+  EXPECT_TRUE(late.overlaps(EventCycles{55, 80}, 62));
+}
+
 // Events that overlap (found by twin faults on a config whose events overlap: an event begun
 // with another was "never detectable"): each keeps the evidence of all the plant did since its
 // own onset while a later one comes and goes, and two that begin together are both credited.

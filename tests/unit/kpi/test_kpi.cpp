@@ -109,3 +109,14 @@ TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   EXPECT_EQ(plain.find("twin_model_error"), std::string::npos) << plain;
   EXPECT_NE(plain.find("twin_parameter_gate_down_weighted_cycles_total{twin=\"k\"} 2\n"), std::string::npos) << plain;
 }
+
+// The terminal's progress line shows the analysis RMSE only where a plant emulator gives a truth
+// to measure it by; a replay or a stream showed "RMSE 0.000".
+TEST(RunKpis, TheProgressLineShowsNoRmseWithoutATruth) {
+  const twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
+  const twin::detail::RunKpis kpis(config, MPI_COMM_SELF);
+  const std::string line = kpis.progress(config.twin.cycles);
+  EXPECT_NE(line.find("real time"), std::string::npos) << line;
+  EXPECT_NE(line.find("mode nominal"), std::string::npos) << line;
+  EXPECT_EQ(line.find("RMSE"), std::string::npos) << line;
+}
