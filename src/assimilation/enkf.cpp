@@ -357,6 +357,7 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     const int dof = trace_sq > 0.0 ? std::max(1, static_cast<int>(std::ceil(trace * trace / trace_sq - 1e-9))) : 1;
     chance_bound = chi_square_upper_quantile(dof, 0.05) / dof;
   }
+  std::vector<double> move(static_cast<std::size_t>(N));  // a parameter's moves, before the gate
   for (int p = 0; p < P; ++p) {
     double tbar = 0.0, var_t = 0.0;
     for (int m = 0; m < N; ++m) tbar += theta[m * P + p];
@@ -380,7 +381,6 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     }
     const auto& spec = m_ensemble.parameters[p];
     const double w = report.parameter_weight;
-    std::vector<double> move(static_cast<std::size_t>(N));  // the filter's moves, before the gate
     double move_mean = 0.0;
     for (int m = 0; m < N; ++m) {
       double d = 0.0;
@@ -398,13 +398,13 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     // otherwise widen them every cycle). Not in the hold's cycles: their readings passed, the
     // cap there is caution about a recovering plant, not a second hypothesis about these readings.
     if (w > 0.0 && w < 1.0 && report.test_weight < 1.0) {
-      double full = 0.0, mean = 0.0, var = 0.0;
+      double full = 0.0, mean, sd;
       for (int m = 0; m < N; ++m) {
         const double a = theta[m * P + p] + (1.0 - w) * move[m] - tbar - move_mean;  // the full update's anomaly
         full += a * a / (N - 1);
-        mean += theta[m * P + p] / N;
       }
-      for (int m = 0; m < N; ++m) var += (theta[m * P + p] - mean) * (theta[m * P + p] - mean) / (N - 1);
+      member_moments(theta, N, P, p, mean, sd);
+      const double var = sd * sd;
       const double mixture =
           std::min(gated_update_variance(w, var_t, full, move_mean), std::max(var, spec.prior_std * spec.prior_std));
       if (var > 0.0 && mixture > var)
