@@ -352,7 +352,7 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
       std::fflush(stdout);
     }
     if (config.outputs.flush_every > 0 && (c + 1) % (config.outputs.flush_every * 10) == 0)
-      atomic_write(dir / "metrics.prom", prometheus(config, kpis.partial()), WriteSync::atomic);  // between cycles: no fsync
+      atomic_write(dir / "metrics.prom", prometheus(config, kpis.partial(runtime)), WriteSync::atomic);  // between cycles: no fsync
   }
   if (terminal && !result.stop_signal) std::printf("\n");
   times.wall_s = seconds_since(wall_start);

@@ -77,6 +77,18 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
            s.value("realtime_factor", 0.0));
   w.single("deadline_misses_total", "counter", "Cycles over their deadline or left without readings.",
            s.value("deadline_misses", 0));
+  // The advice's mode as a state set (1 for the latest advice's, 0 for the others), so an alert
+  // can fire on safe_hold (a blind twin, a breaker open) while the run goes on, and the advice
+  // issued in each mode so far.
+  constexpr Mode modes[] = {Mode::nominal, Mode::fallback, Mode::advisor_off, Mode::safe_hold};
+  if (s.contains("last_mode") && s["last_mode"].is_string()) {
+    w.family("mode", "gauge", "1 for the mode of the latest advice, 0 for the others.");
+    for (Mode m : modes) w.sample("mode", s["last_mode"].get<std::string>() == to_string(m) ? 1.0 : 0.0, pair("mode", to_string(m)));
+  }
+  if (s.contains("advisor") && s["advisor"].contains("modes") && s["advisor"]["modes"].is_object()) {
+    w.family("advice_total", "counter", "Advice emitted to the facility, by mode.");
+    for (Mode m : modes) w.sample("advice_total", s["advisor"]["modes"].value(to_string(m), 0L), pair("mode", to_string(m)));
+  }
   if (s.contains("histograms")) {
     w.histogram("cycle_duration_seconds", "Wall time of each twin cycle.", s["histograms"]["cycle_seconds"]);
     w.histogram("reading_to_advice_seconds", "From a cycle's readings in hand to its advice emitted.",
@@ -155,6 +167,11 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
     for (const char* what : {"retrain_started", "shadow", "promoted", "rejected", "rolled_back", "watch_passed", "retrain_failed"})
       w.sample("lifecycle_events_total", s["lifecycle"]["events_by_kind"].value(what, 0), pair("event", what));
   }
+  if (s.contains("qc") && s["qc"].contains("blind_cycles"))
+    w.single("qc_blind_cycles_total", "counter",
+             "Cycles the twin spent blind: every reading had failed the innovation test for qc.blind_cycles cycles, "
+             "and the facility got the safe default.",
+             s["qc"]["blind_cycles"].get<double>());
   w.family("qc_rejected_total", "counter", "Readings rejected by QC.");
   for (const auto& [sensor, reasons] : s["qc"]["rejected"].items())
     for (const auto& [reason, n] : reasons.items())

@@ -186,7 +186,7 @@ std::string RunKpis::progress(int cycles) const {
   return line;
 }
 
-nlohmann::json RunKpis::partial() const {
+nlohmann::json RunKpis::partial(const Runtime& runtime) const {
   const double period = m_config.twin.control_period_s;
   nlohmann::json partial = {{"cycles", m_completed},
                             {"facility_time_s", m_completed * period},
@@ -196,7 +196,10 @@ nlohmann::json RunKpis::partial() const {
                             {"resources", resources_summary()},
                             {"histograms", {{"cycle_seconds", histogram(m_cycle_ms)},
                                             {"reading_to_advice_seconds", histogram(m_reading_to_advice_ms)}}}};
-  partial["qc"]["rejected"] = nlohmann::json::object();
+  // An operator watching a months-long run needs QC and the mode while it runs, not at its end.
+  partial["qc"] = qc_summary(runtime);
+  partial["advisor"] = {{"modes", m_modes}};
+  partial["last_mode"] = m_last_mode;
   if (m_config.drift) partial["drift"] = drift_summary();
   if (m_config.lifecycle) partial["lifecycle"] = lifecycle_summary();
   return partial;
@@ -370,6 +373,7 @@ nlohmann::json RunKpis::summary(const Runtime& runtime, const ObservationSource&
   }
   j["advisor"] = {{"configured", config.advisor.has_value()}, {"modes", m_modes}, {"gates", m_gates},
                   {"advise_ms", percentiles(m_advise_ms)}};
+  j["last_mode"] = m_last_mode;
   j["anomaly"] = anomaly_summary();
   j["insight"] = insight_summary();
   j["confidence"] = confidence_summary(truth != nullptr);

@@ -54,8 +54,9 @@ class RunKpis {
   void add_reading_to_advice(double ms) { m_reading_to_advice_ms.push_back(ms); }
   /// "cycle 12/360  t = 120 s  64x real time  RMSE 0.131  mode nominal" (rank 0).
   std::string progress(int cycles) const;
-  /// The figures so far that metrics.prom shows while the run goes on.
-  nlohmann::json partial() const;
+  /// The figures so far that metrics.prom shows while the run goes on: time, latency, resources,
+  /// QC's rejections and blind cycles, the advice's modes and the current one.
+  nlohmann::json partial(const Runtime& runtime) const;
   /// summary.json (rank 0): every KPI, with the source's own counts.
   nlohmann::json summary(const Runtime& runtime, const ObservationSource& source, const RunTimes& times) const;
   /// Every accumulator, for restart snapshots: a resumed run's summary.json equals the

@@ -6,6 +6,7 @@
 #include "kpi/control_score.hpp"
 #include "kpi/run_kpis.hpp"
 #include "twin/config.hpp"
+#include "twin/runtime.hpp"
 
 namespace {
 
@@ -82,6 +83,9 @@ TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   s["resources"] = {{"cpu_core_s", 7.5}, {"energy_j", 75.0}, {"energy_source", "estimate"}};
   s["qc"]["rejected"]["T07"]["stuck"] = 4;
   s["qc"]["rejected"]["odd \"name\""]["stuck"] = 1;
+  s["qc"]["blind_cycles"] = 12;
+  s["last_mode"] = "safe_hold";
+  s["advisor"]["modes"] = {{"nominal", 5}, {"safe_hold", 2}};
   s["confidence"]["model_error"] = {{"gain", 0.1}, {"mean_std", 0.05}, {"max_std", 0.4}, {"final_std", 0.125}, {"hold_cycles", 17}};
   const std::string text = twin::detail::prometheus(nine_cells(), s);
   EXPECT_NE(text.find("# TYPE twin_cycles_total counter\ntwin_cycles_total{twin=\"k\"} 3\n"), std::string::npos) << text;
@@ -98,6 +102,11 @@ TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   EXPECT_NE(text.find("sensor=\"odd \\\"name\\\"\""), std::string::npos) << text;  // quotes escaped
   EXPECT_NE(text.find("# TYPE twin_model_error gauge\ntwin_model_error{twin=\"k\"} 0.125\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_model_error_hold_cycles_total{twin=\"k\"} 17\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_qc_blind_cycles_total{twin=\"k\"} 12\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_mode{twin=\"k\",mode=\"safe_hold\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_mode{twin=\"k\",mode=\"nominal\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_advice_total{twin=\"k\",mode=\"nominal\"} 5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_advice_total{twin=\"k\",mode=\"fallback\"} 0\n"), std::string::npos) << text;
   // No unit but the base ones: nothing in milliseconds any more (promtool's lint).
   EXPECT_EQ(text.find("millisecond"), std::string::npos) << text;
   EXPECT_EQ(text.find("# TYPE twin_reading_to_advice_seconds"), std::string::npos) << "empty histograms are left out";
@@ -119,4 +128,27 @@ TEST(RunKpis, TheProgressLineShowsNoRmseWithoutATruth) {
   EXPECT_NE(line.find("real time"), std::string::npos) << line;
   EXPECT_NE(line.find("mode nominal"), std::string::npos) << line;
   EXPECT_EQ(line.find("RMSE"), std::string::npos) << line;
+}
+
+// metrics.prom while a run goes on (rewritten every flush_every * 10 cycles) showed no QC
+// rejection and no mode until the run ended: a dashboard watching a months-long run saw a quiet
+// twin whatever QC did. The partial figures carry QC's counts and the latest advice's mode.
+TEST(RunKpis, TheLiveMetricsShowQcRejectionsAndTheMode) {
+  twin::Config config = nine_cells();
+  twin::Runtime runtime(config, MPI_COMM_SELF);
+  twin::detail::RunKpis kpis(config, MPI_COMM_SELF);
+  runtime.ingest({{5.0, "low", std::nan("")}, {5.0, "high", 300.0}});
+  const twin::CycleOutcome out = runtime.step(std::chrono::milliseconds(10000));
+  kpis.record(0, out, std::vector<double>(config.controls.size(), 0.0), runtime, nullptr);
+  const std::string text = twin::detail::prometheus(config, kpis.partial(runtime));
+  EXPECT_NE(text.find("twin_qc_rejected_total{twin=\"k\",sensor=\"low\",reason=\"non_finite\"} 1\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("twin_qc_blind_cycles_total{twin=\"k\"} 0\n"), std::string::npos) << text;
+  const std::string mode = twin::to_string(out.advice.mode);
+  EXPECT_NE(text.find("twin_mode{twin=\"k\",mode=\"" + mode + "\"} 1\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_advice_total{twin=\"k\",mode=\"" + mode + "\"} 1\n"), std::string::npos) << text;
+  int ones = 0;
+  for (std::size_t at = text.find("\ntwin_mode{"); at != std::string::npos; at = text.find("\ntwin_mode{", at + 1))
+    ones += text.compare(text.find("} ", at) + 2, 2, "1\n") == 0;
+  EXPECT_EQ(ones, 1) << "one mode is the latest advice's:\n" << text;
 }
