@@ -246,6 +246,11 @@ struct AssimilationConfig {
   /// see was pushed the wrong way and made sure of it. 0: off, the default (20 is the anomaly
   /// diagnosis's warm-up; why it is not yet on by default: docs/twin-cycle.md).
   int parameter_spin_up_cycles = 0;
+  /// The grid check's length in control periods (cycle/grid_check.hpp): at start-up the twin's
+  /// physics runs this long on its grid and on one twice as fine, and the error the twin's grid
+  /// makes (in the parameters' best fit and at the sensors) counts in the stated uncertainty of
+  /// the estimates; the ensemble is not touched. 0: off.
+  int grid_check_cycles = 60;
 };
 
 /// `qc:` — checks on every reading before it may be assimilated.

@@ -82,6 +82,10 @@ struct SensorEstimate {
   double forecast_spread = 0.0;   ///< ensemble std before assimilation
   double analysis = 0.0;          ///< ensemble mean after assimilation
   double spread = 0.0;            ///< ensemble std after assimilation
+  /// The stated uncertainty of `analysis`: `spread` combined in quadrature with the error the
+  /// twin's grid makes at the sensor (assimilation.grid_check_cycles; docs/twin-cycle.md, "The grid
+  /// check"); `spread` without the check.
+  double std = 0.0;
 };
 
 /// A named parameter's estimate.
@@ -90,7 +94,8 @@ struct ParameterEstimate {
   double mean = 0.0;
   /// The stated standard uncertainty: the members' spread, combined in quadrature with the
   /// shift the parameter made while the readings last disagreed with the twin's physics, until
-  /// that shift is confirmed (docs/twin-cycle.md, "Unconfirmed shift").
+  /// that shift is confirmed (docs/twin-cycle.md, "Unconfirmed shift"), and with the
+  /// structural uncertainty the twin's grid adds (docs/twin-cycle.md, "The grid check").
   double std = 0.0;
   double ensemble_std = 0.0;  ///< the members' spread alone
 };

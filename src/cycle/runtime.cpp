@@ -3,6 +3,7 @@
 
 #include "cycle/runtime_impl.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -57,6 +58,7 @@ Runtime::Impl::Impl(const Config& c, MPI_Comm world, const RuntimeOptions& optio
     free_x = free_solver->make_field("twin::free_run");
   }
   for (const auto& p : config.ensemble.parameters) estimated.push_back(solvers::parameter_index(p.name));
+  if (config.assimilation.enabled && config.assimilation.grid_check_cycles > 0) check_grid();
   if (free_solver) {  // the free run keeps the prior means
     solvers::ParameterSet prior = solvers::configured_parameters(config.physics);
     for (std::size_t q = 0; q < estimated.size(); ++q) prior[estimated[q]] = config.ensemble.parameters[q].prior_mean;
@@ -149,6 +151,34 @@ void Runtime::Impl::record(const CycleOutcome& out) {
       stop_recording(std::string("it could not be written (") + e.what() + ")");
     }
   }
+}
+
+// The grid check (cycle/grid_check.hpp): the structural uncertainty the twin's grid adds to the
+// parameters and to the state at the sensors, in their stated uncertainty.
+void Runtime::Impl::check_grid() {
+  grid = detail::check_grid(config, comm, config.assimilation.grid_check_cycles);
+  if (rank != 0) return;
+  if (!grid.skipped.empty()) {
+    spdlog::warn("the grid check (assimilation.grid_check_cycles) did not run, the stated uncertainty leaves the "
+                 "grid's error out: {}", grid.skipped);
+    return;
+  }
+  std::string parameters, sensors;
+  for (std::size_t p = 0; p < grid.shift.size(); ++p)
+    parameters += fmt::format("{}{} {:+.4f} (uncertainty {:.4f})", p ? ", " : "", config.ensemble.parameters[p].name,
+                              grid.shift[p], grid.parameter_uncertainty[p]);
+  double largest = 0.0;
+  std::size_t at = 0;
+  for (std::size_t s = 0; s < grid.sensor_uncertainty.size(); ++s)
+    if (grid.sensor_uncertainty[s] > largest) largest = grid.sensor_uncertainty[s], at = s;
+  spdlog::info("grid check ({} cycles against a grid twice as fine): the twin's grid moves the parameters' best fit by {}; "
+               "its error at the sensors is up to {:.3g} (at {}); both count in the stated uncertainty",
+               grid.cycles, parameters.empty() ? std::string("nothing (none estimated)") : parameters, largest,
+               config.sensors[at].name);
+}
+
+double Runtime::Impl::stated_sensor_std(int s, double spread) const {
+  return static_cast<std::size_t>(s) < grid.sensor_uncertainty.size() ? std::hypot(spread, grid.sensor_uncertainty[s]) : spread;
 }
 
 void Runtime::Impl::warn_blind(const std::string& when) const {
@@ -306,6 +336,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     e.forecast = fmean[s];
     e.forecast_spread = fstd[s];
     detail::member_moments(hx, N, S, s, e.analysis, e.spread);
+    e.std = stated_sensor_std(s, e.spread);
     if (verdicts[s].present && verdicts[s].reason == QcReason::accepted) ++out.accepted;
     else if (verdicts[s].present) ++out.rejected;
     advice_in.analysis.push_back(e.analysis);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "assimilation/assimilator.hpp"
+#include "cycle/grid_check.hpp"
 #include "assimilation/model_error.hpp"
 #include "assimilation/parameter_walk.hpp"
 #include "cycle/observation_operator.hpp"
@@ -115,6 +116,12 @@ struct Runtime::Impl {
   void summarise_parameters();
   /// The floor the parameters' recent movement sets on their spread (empty with the floor off).
   std::vector<double> movement_floor() const;
+  /// The grid check at start-up (assimilation.grid_check_cycles): fills `grid`.
+  void check_grid();
+  /// What the grid check found (empty when it did not run).
+  detail::GridCheck grid;
+  /// A sensor's stated uncertainty: the members' spread with the grid's error there.
+  double stated_sensor_std(int s, double spread) const;
   /// After the analysis: the movement's decayed sum and the estimates summarised anew.
   void update_parameter_estimates();
   /// Opens, measures or confirms the readings' disagreement (above) after an analysis.

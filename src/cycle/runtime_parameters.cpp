@@ -25,8 +25,10 @@ void Runtime::Impl::summarise_parameters() {
       shifted = std::abs(mean - disagreement_anchor[p]);
       if (disagreement_confirming > 0) shifted = std::min(shifted, disagreement_shift[p]);
     }
-    parameter_estimates.push_back(
-        {config.ensemble.parameters[p].name, mean, std::hypot(spread, shifted / std::sqrt(3.0)), spread});
+    // The grid check's structural uncertainty (cycle/grid_check.hpp), which no reading removes.
+    const double grid_u = static_cast<std::size_t>(p) < grid.parameter_uncertainty.size() ? grid.parameter_uncertainty[p] : 0.0;
+    parameter_estimates.push_back({config.ensemble.parameters[p].name, mean,
+                                   std::sqrt(spread * spread + shifted * shifted / 3.0 + grid_u * grid_u), spread});
   }
 }
 

@@ -149,6 +149,7 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
     e.forecast_spread = forecast_spread[s];
     e.analysis = analysis[s];
     e.spread = spread[s];
+    e.std = stated_sensor_std(static_cast<int>(s), e.spread);
   }
   const io::StateParts view = parts.view();
   io::restore_field(view, "runtime.x", x, decomposition.local(), layout.first_member());

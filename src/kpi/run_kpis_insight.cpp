@@ -36,7 +36,7 @@ void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth
     double value = 0.0;
     for (const auto& [cell, weight] : m_sensor_stencils[s])
       value += cell >= 0 && cell < static_cast<long>(field.size()) ? weight * field[static_cast<std::size_t>(cell)] : std::nan("");
-    check(m_confidence[1], out.sensors[s].analysis, out.sensors[s].spread, value);
+    check(m_confidence[1], out.sensors[s].analysis, out.sensors[s].std, value);
   }
 }
 
