@@ -48,7 +48,9 @@ Decomposition::Decomposition(const GridConfig& grid, MPI_Comm comm) {
     m_local.offset[d] = coords[d] * base + std::min(coords[d], extra);
     m_local.ghost[d] = 1;
     m_local.dx[d] = grid.extent_m[d] / n;
-    if (m_local.cells[d] < 2)
+    // base is the smallest share: every rank reaches the same verdict (one rank throwing while
+    // the others go on into collectives would hang the job).
+    if (base < 2)
       throw ConfigError({"", 0, 0, "grid.cells"}, "axis " + std::to_string(d) + " has " + std::to_string(n) +
                                                       " cells split over " + std::to_string(p) +
                                                       " ranks: each rank needs at least 2; use fewer ranks");

@@ -139,9 +139,10 @@ GridCheck check_grid(const Config& config, MPI_Comm comm, int cycles) {
         for (std::size_t k = 0; k < P; ++k) a[q][k] += w * j[i * P + q] * j[i * P + k];
       }
     }
-    // The finer grid's readings ask the twin's parameters to move by -shift: the twin's best fit
-    // sits at +shift from the finer grid's.
-    for (std::size_t q = 0; q < P; ++q) result[q] = jj[q] > 0.0 ? -b[q] / jj[q] : 0.0;
+    // The twin's grid reads the finer grid's values with each parameter moved by b / jj: its
+    // best fit sits there, the finer grid's at the prior (linearised at the prior: the sign need
+    // not hold at another operating point; only the size is used).
+    for (std::size_t q = 0; q < P; ++q) result[q] = jj[q] > 0.0 ? b[q] / jj[q] : 0.0;
     const std::vector<double> joint = P > 0 ? solve(a, b) : std::vector<double>{};
     std::vector<double> sum(S, 0.0);
     for (std::size_t i = 0; i < d.size(); ++i) {

@@ -125,7 +125,7 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
       if (object(what)) w.sample("coverage_ratio", c[what].value("coverage_2sigma", NAN), pair("of", what));
     if (object("innovations"))
       w.sample("coverage_ratio", c["innovations"].value("coverage_2sigma", NAN), pair("of", "innovations"));
-    w.family("spread_skill_ratio", "gauge", "RMS ensemble spread over RMS error against the truth (1 when calibrated).");
+    w.family("spread_skill_ratio", "gauge", "RMS stated spread (the members' with the grid check's and any unconfirmed shift) over RMS error against the truth (1 when calibrated).");
     for (const char* what : {"parameters", "sensors"})
       if (object(what) && c[what].contains("spread_skill_ratio") && c[what]["spread_skill_ratio"].is_number())
         w.sample("spread_skill_ratio", c[what]["spread_skill_ratio"].get<double>(), pair("of", what));

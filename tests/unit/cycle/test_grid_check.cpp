@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "cycle/grid_check.hpp"
+#include "solvers/grid.hpp"
 #include "sources/plant.hpp"
 #include "twin/config.hpp"
 #include "twin/runtime.hpp"
@@ -62,6 +63,50 @@ TEST(GridCheck, TheGridsErrorFallsAsTheGridIsRefined) {
   EXPECT_LT(sensors[0] / sensors[1], 6.5);
   EXPECT_GT(parameters[0] / parameters[1], 2.5);
   EXPECT_LT(parameters[0] / parameters[1], 6.5);
+}
+
+// The shift's sign: the twin's grid with a parameter moved by its shift reads the finer grid's
+// values better than with it moved the other way (the twin's best fit sits at +shift).
+TEST(GridCheck, TheTwinsGridMovedByTheShiftReadsTheFinerGridsValues) {
+  const twin::Config config = twin::load_config(small_plate);
+  const int cycles = 30;
+  const twin::detail::GridCheck g = twin::detail::check_grid(config, MPI_COMM_SELF, cycles);
+  ASSERT_TRUE(g.skipped.empty()) << g.skipped;
+  const auto readings = [&](int refine, const twin::ParametersConfig& parameters) {
+    twin::Config c = config;
+    c.source.plant.refine = refine;
+    c.source.plant.events.clear();
+    c.source.plant.initial_offset = 0.0;
+    c.source.plant.parameters = parameters;
+    twin::detail::PlantEmulator run(c, MPI_COMM_SELF);
+    std::vector<double> out;
+    for (int k = 0; k < cycles; ++k) {
+      run.advance(k * c.twin.control_period_s, c.twin.control_period_s, {0.6, 0.6}, k);
+      const std::vector<double> field = run.truth_on_twin_grid();
+      for (const auto& s : c.sensors) {
+        double v = 0.0;
+        for (const auto& [cell, w] : twin::solvers::global_interpolation(c.grid, s.position_m))
+          v += w * field[static_cast<std::size_t>(cell)];
+        out.push_back(v);
+      }
+    }
+    return out;
+  };
+  const twin::ParametersConfig prior;  // the small plate's priors: 1 and 1
+  const std::vector<double> fine = readings(2, prior);
+  for (std::size_t q = 0; q < g.shift.size(); ++q) {
+    const auto moved = [&](double by) {
+      twin::ParametersConfig p = prior;
+      (config.ensemble.parameters[q].name == "diffusivity_factor" ? p.diffusivity_factor : p.cooling_factor) += by;
+      const std::vector<double> r = readings(1, p);
+      double sum = 0.0;
+      for (std::size_t i = 0; i < r.size(); ++i) sum += (r[i] - fine[i]) * (r[i] - fine[i]);
+      return sum;
+    };
+    std::printf("%s: shift %+.4f; squared misfit %.4g at +shift, %.4g at -shift\n", config.ensemble.parameters[q].name.c_str(),
+                g.shift[q], moved(g.shift[q]), moved(-g.shift[q]));
+    EXPECT_LT(moved(g.shift[q]), moved(-g.shift[q])) << config.ensemble.parameters[q].name;
+  }
 }
 
 // With the check on, the ensemble, its means and spreads are those of the run without it; the

@@ -481,13 +481,13 @@ TEST(Runtime, AParameterTheReadingsCannotSeeKeepsMoreOfItsPriorSpread) {
   ASSERT_EQ(corrected.size(), 2u);
   ASSERT_EQ(corrected[1].name, "cooling_factor");
   const double prior_std = 0.2;
-  std::printf("cooling factor's spread after 30 cycles: %.4f without the correction, %.4f with it\n", plain[1].std,
-              corrected[1].std);
-  EXPECT_LT(plain[1].std, 0.25 * prior_std) << "chance correlations should have shrunk it without the correction";
-  EXPECT_GT(corrected[1].std, 0.35 * prior_std);
-  EXPECT_GT(corrected[1].std, 2.0 * plain[1].std);
+  std::printf("cooling factor's spread after 30 cycles: %.4f without the correction, %.4f with it\n", plain[1].ensemble_std,
+              corrected[1].ensemble_std);
+  EXPECT_LT(plain[1].ensemble_std, 0.25 * prior_std) << "chance correlations should have shrunk it without the correction";
+  EXPECT_GT(corrected[1].ensemble_std, 0.35 * prior_std);
+  EXPECT_GT(corrected[1].ensemble_std, 2.0 * plain[1].ensemble_std);
   for (const auto& run : {plain, corrected})  // the readings see the diffusivity factor in both runs
-    EXPECT_LT(run[0].std, 0.25 * prior_std) << run[0].name;
+    EXPECT_LT(run[0].ensemble_std, 0.25 * prior_std) << run[0].name;
 }
 
 // Issue 16: the spin-up test (assimilation.parameter_spin_up_cycles). The same cooling factor
@@ -508,15 +508,15 @@ TEST(Runtime, InItsSpinUpTheFilterMovesAParameterOnlyByWhatStandsOutOfChance) {
   ASSERT_EQ(tested[1].name, "cooling_factor");
   const double prior_mean = 1.0, prior_std = 0.2;
   std::printf("cooling factor after 30 cycles: %.3f +- %.4f without the test, %.3f +- %.4f with it\n", plain[1].mean,
-              plain[1].std, tested[1].mean, tested[1].std);
-  EXPECT_LT(plain[1].std, 0.5 * prior_std) << "chance correlations should have shrunk it without the test";
-  EXPECT_GT(tested[1].std, 0.8 * prior_std);
-  EXPECT_LT(std::abs(tested[1].mean - prior_mean), 0.5 * tested[1].std);
+              plain[1].ensemble_std, tested[1].mean, tested[1].ensemble_std);
+  EXPECT_LT(plain[1].ensemble_std, 0.5 * prior_std) << "chance correlations should have shrunk it without the test";
+  EXPECT_GT(tested[1].ensemble_std, 0.8 * prior_std);
+  EXPECT_LT(std::abs(tested[1].mean - prior_mean), 0.5 * tested[1].ensemble_std);
   std::printf("diffusivity factor after 30 cycles: %.3f +- %.4f without the test, %.3f +- %.4f with it\n", plain[0].mean,
-              plain[0].std, tested[0].mean, tested[0].std);
+              plain[0].ensemble_std, tested[0].mean, tested[0].ensemble_std);
   const double truth = 1.25;  // tests/data/small_plate.yaml
-  EXPECT_LT(tested[0].std, 0.5 * prior_std) << "the readings see the diffusivity factor: it is updated";
-  EXPECT_LT(std::abs(tested[0].mean - truth) / tested[0].std, 0.5 * std::abs(plain[0].mean - truth) / plain[0].std);
+  EXPECT_LT(tested[0].ensemble_std, 0.5 * prior_std) << "the readings see the diffusivity factor: it is updated";
+  EXPECT_LT(std::abs(tested[0].mean - truth) / tested[0].ensemble_std, 0.5 * std::abs(plain[0].mean - truth) / plain[0].ensemble_std);
 }
 
 // Issue 16: the filter's parameter gate (assimilation.parameter_gate). On the channel twin
