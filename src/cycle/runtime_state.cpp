@@ -205,6 +205,20 @@ std::optional<std::pair<long, std::string>> RuntimeState::audit_head(const Runti
   return std::make_pair(m.audit->records(), m.audit->head());
 }
 
+nlohmann::json RuntimeState::grid_check(const Runtime& runtime) {
+  const Runtime::Impl& m = *runtime.m_impl;
+  const detail::GridCheck& g = m.grid;
+  if (m.config.assimilation.grid_check_cycles <= 0 || !m.config.assimilation.enabled) return {{"ran", false}, {"why", "off"}};
+  if (!g.skipped.empty()) return {{"ran", false}, {"why", g.skipped}};
+  nlohmann::json j = {{"ran", true}, {"cycles", g.cycles}, {"parameters", nlohmann::json::object()},
+                      {"sensors", nlohmann::json::object()}};
+  for (std::size_t p = 0; p < g.shift.size() && p < m.config.ensemble.parameters.size(); ++p)
+    j["parameters"][m.config.ensemble.parameters[p].name] = {{"shift", g.shift[p]}, {"uncertainty", g.parameter_uncertainty[p]}};
+  for (std::size_t s = 0; s < g.sensor_uncertainty.size() && s < m.config.sensors.size(); ++s)
+    j["sensors"][m.config.sensors[s].name] = g.sensor_uncertainty[s];
+  return j;
+}
+
 void RuntimeState::anchor_audit(Runtime& runtime, nlohmann::json previous_run) {
   Runtime::Impl& m = *runtime.m_impl;
   m.audit_anchor = std::move(previous_run);

@@ -370,6 +370,7 @@ RunResult run_twin(const Config& input, const RunOptions& options, MPI_Comm comm
   if (result.stop_signal) j["stopped_by"] = signal_name(result.stop_signal);
   j["snapshots"] = snapshots.stats().json();
   j["readings_dropped"] = runtime.readings_dropped();
+  j["confidence"]["grid_check"] = RuntimeState::grid_check(runtime);
   // The chain head outside the log: `twin audit verify` compares it, so a cut or emptied log shows.
   if (const auto head = RuntimeState::audit_head(runtime)) {
     j["audit"] = {{"records", head->first}, {"head", head->second}, {"keyed", config.outputs.audit_key_file.has_value() ||
