@@ -3,7 +3,6 @@
 
 #include "cycle/runtime_impl.hpp"
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -151,34 +150,6 @@ void Runtime::Impl::record(const CycleOutcome& out) {
       stop_recording(std::string("it could not be written (") + e.what() + ")");
     }
   }
-}
-
-// The grid check (cycle/grid_check.hpp): the structural uncertainty the twin's grid adds to the
-// parameters and to the state at the sensors, in their stated uncertainty.
-void Runtime::Impl::check_grid() {
-  grid = detail::check_grid(config, comm, config.assimilation.grid_check_cycles);
-  if (rank != 0) return;
-  if (!grid.skipped.empty()) {
-    spdlog::warn("the grid check (assimilation.grid_check_cycles) did not run, the stated uncertainty leaves the "
-                 "grid's error out: {}", grid.skipped);
-    return;
-  }
-  std::string parameters, sensors;
-  for (std::size_t p = 0; p < grid.shift.size(); ++p)
-    parameters += fmt::format("{}{} {:+.4f} (uncertainty {:.4f})", p ? ", " : "", config.ensemble.parameters[p].name,
-                              grid.shift[p], grid.parameter_uncertainty[p]);
-  double largest = 0.0;
-  std::size_t at = 0;
-  for (std::size_t s = 0; s < grid.sensor_uncertainty.size(); ++s)
-    if (grid.sensor_uncertainty[s] > largest) largest = grid.sensor_uncertainty[s], at = s;
-  spdlog::info("grid check ({} cycles against a grid twice as fine): the twin's grid moves the parameters' best fit by {}; "
-               "its error at the sensors is up to {:.3g} (at {}); both count in the stated uncertainty",
-               grid.cycles, parameters.empty() ? std::string("nothing (none estimated)") : parameters, largest,
-               config.sensors[at].name);
-}
-
-double Runtime::Impl::stated_sensor_std(int s, double spread) const {
-  return static_cast<std::size_t>(s) < grid.sensor_uncertainty.size() ? std::hypot(spread, grid.sensor_uncertainty[s]) : spread;
 }
 
 void Runtime::Impl::warn_blind(const std::string& when) const {
