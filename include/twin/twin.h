@@ -141,8 +141,9 @@ twin_status twin_step_info(const twin_runtime* twin, int* accepted, int* rejecte
 
 /* --- estimates (local; rank 0's are the ones to use) ------------------------------------------ */
 
-/** The analysis at each sensor after the last step: mean and ensemble spread (1 sigma), n at least
- *  twin_sensor_count (spread may be NULL). */
+/** The analysis at each sensor after the last step: mean and stated uncertainty (1 sigma: the
+ *  members' spread with the error the twin's grid makes at that sensor, docs/twin-cycle.md, "The
+ *  grid check"), n at least twin_sensor_count (spread may be NULL). */
 twin_status twin_sensor_estimates(const twin_runtime* twin, size_t n, double* mean, double* spread);
 /** The estimated parameters (ensemble.parameters order): mean and stated uncertainty (1 sigma:
  *  the members' spread with any shift a plant fault made that is not yet confirmed,

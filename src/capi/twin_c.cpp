@@ -362,7 +362,7 @@ twin_status twin_sensor_estimates(const twin_runtime* t, size_t n, double* mean,
   return estimates(t, n, mean, spread, "twin_sensor_estimates", "sensors",
                    t ? t->config.sensors.size() : 0, [](const twin::Runtime& r) {
     std::vector<std::pair<double, double>> out;
-    for (const auto& e : r.sensor_estimates()) out.emplace_back(e.analysis, e.spread);
+    for (const auto& e : r.sensor_estimates()) out.emplace_back(e.analysis, e.std);
     return out;
   });
 }

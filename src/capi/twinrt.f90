@@ -230,14 +230,14 @@ contains
     end if
   end function
 
-  ! The analysis at the sensors after the last step: mean and spread (1 sigma), config order.
+  ! The analysis at the sensors after the last step: mean and stated uncertainty (1 sigma), config order.
   integer(c_int) function twin_sensor_estimates(t, mean, spread) result(status)
     type(c_ptr), intent(in) :: t
     real(c_double), intent(out) :: mean(:), spread(:)
     status = estimates(c_sensor_estimates, t, mean, spread)
   end function
 
-  ! The estimated parameters: mean and spread (1 sigma), ensemble.parameters order.
+  ! The estimated parameters: mean and stated uncertainty (1 sigma), ensemble.parameters order.
   integer(c_int) function twin_parameter_estimates(t, mean, spread) result(status)
     type(c_ptr), intent(in) :: t
     real(c_double), intent(out) :: mean(:), spread(:)

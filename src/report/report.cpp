@@ -47,6 +47,18 @@ nlohmann::json truth_of(const Config& config, const std::string& name, const nlo
   return solvers::configured_parameters(hidden)[static_cast<std::size_t>(index)];
 }
 
+// The grid check's error at a sensor (summary.json's confidence.grid_check), which the stated
+// uncertainty combines with the members' spread; null where the check did not run or the run
+// wrote no summary.
+nlohmann::json grid_error_of(const nlohmann::json& summary, const std::string& sensor) {
+  const nlohmann::json* at = &summary;
+  for (const std::string& key : {std::string("confidence"), std::string("grid_check"), std::string("sensors"), sensor}) {
+    if (!at->is_object() || !at->contains(key)) return nullptr;
+    at = &(*at)[key];
+  }
+  return at->is_number() ? *at : nlohmann::json(nullptr);
+}
+
 nlohmann::json read_json_file(const fs::path& path) {
   std::ifstream in(path);
   nlohmann::json j = nlohmann::json::parse(in, nullptr, false);
@@ -173,6 +185,7 @@ nlohmann::json report_data(const std::string& run_dir) {
                             {"forecast", column(t.forecast, n, ns, s)},
                             {"analysis", column(t.analysis, n, ns, s)},
                             {"spread", column(t.spread, n, ns, s)},
+                            {"grid_error", grid_error_of(summary, t.sensors[s])},
                             {"qc", qc}});
   }
   j["parameters"] = nlohmann::json::array();

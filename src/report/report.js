@@ -644,7 +644,9 @@
     const readingColour = dense ? '#a0a0a0' : COLOUR.observed;
     sec.appendChild(el('p', { class: 'intro' },
       'Each sensor over the run: the readings, the twin\'s forecast before assimilating them and its analysis after, ' +
-      'with a band of ±2 ensemble standard deviations. Readings QC rejected are drawn in red; shaded windows are ' +
+      'with a band of ±2 standard deviations of its stated uncertainty (the members\' spread, with the error the ' +
+      'twin\'s grid makes at the sensor where the grid check measured it). Readings QC rejected are drawn in red; ' +
+      'shaded windows are ' +
       'scheduled faults (darker and labelled: a fault on this sensor). Drag to zoom, double-click to reset.'));
     sec.appendChild(key([
       { kind: 'dot', colour: readingColour, label: 'reading (accepted)' },
@@ -669,10 +671,12 @@
       const fc = perCycle(s, 'forecast', named, ctx.n);
       const an = perCycle(s, 'analysis', named, ctx.n);
       const sp = perCycle(s, 'spread', named, ctx.n);
+      const gridError = num(optional(s, 'grid_error', named));
       const qc = perCycle(s, 'qc', named, ctx.n);
       const verdicts = {};
       const rows = ctx.t.map(function (t, i) {
-        const o = num(obs[i]), f = num(fc[i]), a = num(an[i]), d = num(sp[i]);
+        const o = num(obs[i]), f = num(fc[i]), a = num(an[i]);
+        const d = num(sp[i]) === null ? null : (gridError === null ? sp[i] : Math.hypot(sp[i], gridError));
         const accepted = qc[i] === 'accepted';
         verdicts[qc[i]] = (verdicts[qc[i]] || 0) + 1;
         return [t,
@@ -687,7 +691,9 @@
       box.caption.textContent = 'QC: ' + fmt(verdicts.accepted || 0) + ' accepted' +
         (nRejected ? '; ' + fmt(nRejected) + ' rejected' + pct(nRejected, ctx.n) + ' (' +
           rejected.map(function (e) { return e[0] + ' ' + e[1]; }).join(', ') + ')' : '; none rejected') +
-        (verdicts.missing ? '; ' + fmt(verdicts.missing) + ' missing' : '') + '.';
+        (verdicts.missing ? '; ' + fmt(verdicts.missing) + ' missing' : '') + '.' +
+        (gridError === null ? ' Band: the members\' spread alone (no grid check in summary.json).'
+          : ' Band: the members\' spread with the grid\'s error, ' + fmt(gridError, 2) + ' (1σ).');
       if (countPoints(rows) === 0) {
         box.div.replaceWith(el('p', { class: 'empty' }, 'No values for this sensor in this run.'));
         return;

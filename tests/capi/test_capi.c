@@ -1,7 +1,8 @@
 /* The C API's contract, from C (no C++ in this file): errors are statuses with messages that say
  * what and where, never an abort; a closed loop on a small twin runs and keeps its controls in
  * the envelope; a snapshot taken mid-run and restored into a fresh handle continues with the same
- * controls as the uninterrupted run. On 1 or 2 ranks (MPI_COMM_WORLD as a Fortran handle).
+ * controls as the uninterrupted run; the sensors' stated uncertainty counts the grid check's error.
+ * On 1 or 2 ranks (MPI_COMM_WORLD as a Fortran handle).
  *
  *   test_capi CONFIG.yaml SCRATCH_DIR
  */
@@ -57,6 +58,32 @@ static int run_loop(twin_runtime* t, int first, int cycles, double* last) {
   }
   for (int j = 0; j < C; ++j) last[j] = controls[j];
   return 1;
+}
+
+/* The whole of a file, NUL-terminated (NULL if it cannot be read); free() it. */
+static char* read_text(const char* path) {
+  FILE* f = fopen(path, "rb");
+  if (!f) return NULL;
+  char* text = NULL;
+  long size = -1;
+  if (fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+      (text = (char*)malloc((size_t)size + 1)) != NULL) {
+    const size_t got = fread(text, 1, (size_t)size, f);
+    text[got] = '\0';
+  }
+  fclose(f);
+  return text;
+}
+
+/* text with `insert` written after the first `after` (which text must hold); free() it. */
+static char* with_key(const char* text, const char* after, const char* insert) {
+  const size_t at = (size_t)(strstr(text, after) - text) + strlen(after);
+  char* out = (char*)malloc(strlen(text) + strlen(insert) + 1);
+  if (!out) return NULL;
+  memcpy(out, text, at);
+  strcpy(out + at, insert);
+  strcat(out, text + at);
+  return out;
 }
 
 int main(int argc, char** argv) {
@@ -152,6 +179,34 @@ int main(int argc, char** argv) {
           second[j]);
   twin_destroy(r);
   twin_destroy(NULL);
+
+  /* the sensors' stated uncertainty counts the grid check's error (assimilation.grid_check_cycles):
+   * the same twin without the check has the same means and a smaller uncertainty at some sensor */
+  char* text = read_text(config);
+  CHECK(text != NULL && strstr(text, "assimilation: {") != NULL, "%s has an 'assimilation: {' line", config);
+  if (text && strstr(text, "assimilation: {")) {
+    char* unchecked = with_key(text, "assimilation: {", "grid_check_cycles: 0, ");
+    double m_on[8], s_on[8], m_off[8], s_off[8], ignored[16];
+    twin_runtime *on = NULL, *off = NULL;
+    CHECK(twin_create_from_yaml(text, &world, NULL, &on) == TWIN_OK, "create: %s", twin_last_error());
+    CHECK(twin_create_from_yaml(unchecked, &world, NULL, &off) == TWIN_OK, "create unchecked: %s", twin_last_error());
+    if (on && off && run_loop(on, 0, 3, ignored) && run_loop(off, 0, 3, ignored)) {
+      CHECK(twin_sensor_estimates(on, 8, m_on, s_on) == TWIN_OK, "estimates: %s", twin_errmsg(on));
+      CHECK(twin_sensor_estimates(off, 8, m_off, s_off) == TWIN_OK, "estimates: %s", twin_errmsg(off));
+      int wider = 0;
+      for (int s = 0; s < S; ++s) {
+        CHECK(fabs(m_on[s] - m_off[s]) < 1e-9, "sensor %d: mean %.12g with the check, %.12g without", s, m_on[s],
+              m_off[s]);
+        CHECK(s_on[s] >= s_off[s] - 1e-12, "sensor %d: %g with the check, %g without", s, s_on[s], s_off[s]);
+        if (s_on[s] > s_off[s] * (1.0 + 1e-6)) ++wider;
+      }
+      CHECK(wider > 0, "the grid check widens no sensor's stated uncertainty");
+    }
+    twin_destroy(on);
+    twin_destroy(off);
+    free(unchecked);
+  }
+  free(text);
 
   int total = 0;
   MPI_Allreduce(&failures, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

@@ -43,7 +43,7 @@ CSS_REMOTE = re.compile(r"url\(\s*['\"]?\s*(https?:)?//|@import", re.I)
 
 class PageParser(html.parser.HTMLParser):
     """Collects what the checks need from a page: external references, the status element,
-    the charts and the text of the error boxes."""
+    the charts, the text of the error boxes and the page's text (outside scripts and styles)."""
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
@@ -51,7 +51,9 @@ class PageParser(html.parser.HTMLParser):
         self.status = None      # attributes of #report-status
         self.charts = []        # (title, points or None)
         self.errors = []        # text of the .report-error boxes
+        self.text = []          # the page's text, outside <script> and <style>
         self._in_style = False
+        self._in_script = False
         self._error_depth = 0   # >0 while inside a visible .report-error
         self._error_text = []
         self._depth = 0
@@ -72,6 +74,8 @@ class PageParser(html.parser.HTMLParser):
             self.charts.append((a.get("data-chart", f"chart {len(self.charts) + 1}"), int(pts) if pts.isdigit() else None))
         if tag == "style":
             self._in_style = True
+        if tag == "script":
+            self._in_script = True
         if tag in VOID:
             return
         self._depth += 1
@@ -85,6 +89,8 @@ class PageParser(html.parser.HTMLParser):
     def handle_endtag(self, tag):
         if tag == "style":
             self._in_style = False
+        if tag == "script":
+            self._in_script = False
         if tag in VOID:
             return
         self._depth -= 1
@@ -98,6 +104,8 @@ class PageParser(html.parser.HTMLParser):
             self.external.append("<style> with " + CSS_REMOTE.search(data).group(0))
         if self._error_depth:
             self._error_text.append(data)
+        if not self._in_style and not self._in_script:
+            self.text.append(data)
 
 
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
@@ -244,6 +252,8 @@ def main():
     ap.add_argument("report", type=pathlib.Path, help="report.html")
     ap.add_argument("--screenshot", type=pathlib.Path, metavar="OUT.png", help="also render to this PNG and check it is not blank")
     ap.add_argument("--min-charts", type=int, default=1, metavar="N", help="fail with fewer charts than this (default 1)")
+    ap.add_argument("--expect-text", action="append", default=[], metavar="TEXT",
+                    help="fail unless the rendered page's text has TEXT (repeatable)")
     ap.add_argument("--chromium", help="the Chromium binary (default: $CHROMIUM, then chromium on PATH)")
     ap.add_argument("--timeout", type=float, default=120, help="seconds each Chromium run may take (default 120)")
     args = ap.parse_args()
@@ -267,6 +277,8 @@ def main():
         dom, err = run_chromium(binary, report.as_uri(), ["--dump-dom"], args.timeout)
         page, errors, charts, points, dom_problems = check_dom(dom, args.min_charts)
         problems += dom_problems
+        text = " ".join("".join(page.text).split())
+        problems += [f"the rendered page does not say {t!r}" for t in args.expect_text if t not in text]
         messages = console_messages(err)
         uncaught = [m for m in messages if m.startswith("Uncaught")]
         if uncaught:

@@ -229,11 +229,11 @@ class Twin:
         return mean, spread
 
     def sensor_estimates(self):
-        """(mean, spread) at the sensors after the last step, numpy arrays in config order."""
+        """(mean, stated 1-sigma uncertainty) at the sensors after the last step, numpy arrays in config order."""
         return self._estimates(self._lib.twin_sensor_estimates, len(self.sensors))
 
     def parameter_estimates(self):
-        """(mean, spread) of the estimated parameters (ensemble.parameters order)."""
+        """(mean, stated 1-sigma uncertainty) of the estimated parameters (ensemble.parameters order)."""
         return self._estimates(self._lib.twin_parameter_estimates, len(self.parameters))
 
     def save_snapshot(self, state_dir):
