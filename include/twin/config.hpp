@@ -220,9 +220,8 @@ struct AssimilationConfig {
   /// Adaptive additive inflation (assimilation/model_error.hpp): each forecast adds smooth random
   /// fields of variance q^2 to the members, and q^2 moves this share of its estimated deficit
   /// (squared innovations beyond the predicted spread and noise) each cycle it grows in, and the
-  /// parameters wait while it is large. 0: off (the default: the plate's anomaly diagnosis is
-  /// not calibrated on that filter; docs/twin-cycle.md, "Model error").
-  double model_error_gain = 0.0;
+  /// parameters wait while it is large. 0: off (docs/twin-cycle.md, "Model error").
+  double model_error_gain = 0.3;
   /// Each parameter's spread is kept at no less than half of how far its mean has moved
   /// recently (at most its prior_std): the exponentially weighted sum of its updates with this
   /// memory [cycles]. 0: off, min_spread alone (docs/twin-cycle.md, "The parameters' spread
