@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
           std::printf("cycle %d t=%.0f s mode=%s accepted=%d first sensor %.2f +- %.2f (%.1f ms)\n", out.advice.cycle,
                       out.advice.t_s, twin::to_string(out.advice.mode), out.accepted,
                       out.sensors.empty() ? 0.0 : out.sensors[0].analysis,
-                      out.sensors.empty() ? 0.0 : out.sensors[0].spread, out.timings.total_ms);
+                      out.sensors.empty() ? 0.0 : out.sensors[0].std, out.timings.total_ms);
       }
     } catch (const std::exception& e) {
       std::fprintf(stderr, "example_control_loop: %s\n", e.what());

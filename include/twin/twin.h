@@ -146,8 +146,8 @@ twin_status twin_step_info(const twin_runtime* twin, int* accepted, int* rejecte
  *  grid check"), n at least twin_sensor_count (spread may be NULL). */
 twin_status twin_sensor_estimates(const twin_runtime* twin, size_t n, double* mean, double* spread);
 /** The estimated parameters (ensemble.parameters order): mean and stated uncertainty (1 sigma:
- *  the members' spread with any shift a plant fault made that is not yet confirmed,
- *  docs/twin-cycle.md, "The unconfirmed shift"). */
+ *  the members' spread with any shift a plant fault made that is not yet confirmed and the
+ *  error the twin's grid makes, docs/twin-cycle.md, "The unconfirmed shift", "The grid check"). */
 twin_status twin_parameter_estimates(const twin_runtime* twin, size_t n, double* mean, double* spread);
 
 /* --- snapshots (collective) ------------------------------------------------------------------ */

@@ -153,7 +153,7 @@ twin_mode mode_of(twin::Mode m) {
   return TWIN_MODE_SAFE_HOLD;
 }
 
-/// Estimates (mean, spread) after the last step into the caller's arrays: `count` of them.
+/// Estimates (mean, stated uncertainty) after the last step into the caller's arrays: `count` of them.
 template <class Get>
 twin_status estimates(const twin_runtime* t, size_t n, double* mean, double* spread, const char* call, const char* what,
                       std::size_t count, Get get) {

@@ -693,7 +693,8 @@
           rejected.map(function (e) { return e[0] + ' ' + e[1]; }).join(', ') + ')' : '; none rejected') +
         (verdicts.missing ? '; ' + fmt(verdicts.missing) + ' missing' : '') + '.' +
         (gridError === null ? ' Band: the members\' spread alone (no grid check in summary.json).'
-          : ' Band: the members\' spread with the grid\'s error, ' + fmt(gridError, 2) + ' (1σ).');
+          : ' Band: the members\' spread with the grid\'s error at this sensor, ' + fmt(gridError, 2) +
+            (unit ? ' ' + unit : '') + ' (1σ).');
       if (countPoints(rows) === 0) {
         box.div.replaceWith(el('p', { class: 'empty' }, 'No values for this sensor in this run.'));
         return;

@@ -190,7 +190,10 @@ int main(int argc, char** argv) {
     twin_runtime *on = NULL, *off = NULL;
     CHECK(twin_create_from_yaml(text, &world, NULL, &on) == TWIN_OK, "create: %s", twin_last_error());
     CHECK(twin_create_from_yaml(unchecked, &world, NULL, &off) == TWIN_OK, "create unchecked: %s", twin_last_error());
-    if (on && off && run_loop(on, 0, 3, ignored) && run_loop(off, 0, 3, ignored)) {
+    const int ran = on && off && run_loop(on, 0, 3, ignored) && run_loop(off, 0, 3, ignored);
+    CHECK(ran, "the twins with and without the grid check did not run 3 cycles: %s",
+          on ? twin_errmsg(on) : "no handle");
+    if (ran) {
       CHECK(twin_sensor_estimates(on, 8, m_on, s_on) == TWIN_OK, "estimates: %s", twin_errmsg(on));
       CHECK(twin_sensor_estimates(off, 8, m_off, s_off) == TWIN_OK, "estimates: %s", twin_errmsg(off));
       int wider = 0;

@@ -253,7 +253,8 @@ def main():
     ap.add_argument("--screenshot", type=pathlib.Path, metavar="OUT.png", help="also render to this PNG and check it is not blank")
     ap.add_argument("--min-charts", type=int, default=1, metavar="N", help="fail with fewer charts than this (default 1)")
     ap.add_argument("--expect-text", action="append", default=[], metavar="TEXT",
-                    help="fail unless the rendered page's text has TEXT (repeatable)")
+                    help="fail unless the DOM's text after rendering (outside scripts and styles; "
+                         "whitespace normalised) has TEXT (repeatable)")
     ap.add_argument("--chromium", help="the Chromium binary (default: $CHROMIUM, then chromium on PATH)")
     ap.add_argument("--timeout", type=float, default=120, help="seconds each Chromium run may take (default 120)")
     args = ap.parse_args()
@@ -277,8 +278,8 @@ def main():
         dom, err = run_chromium(binary, report.as_uri(), ["--dump-dom"], args.timeout)
         page, errors, charts, points, dom_problems = check_dom(dom, args.min_charts)
         problems += dom_problems
-        text = " ".join("".join(page.text).split())
-        problems += [f"the rendered page does not say {t!r}" for t in args.expect_text if t not in text]
+        text = " ".join(" ".join(page.text).split())
+        problems += [f"the rendered page does not say {t!r}" for t in args.expect_text if " ".join(t.split()) not in text]
         messages = console_messages(err)
         uncaught = [m for m in messages if m.startswith("Uncaught")]
         if uncaught:

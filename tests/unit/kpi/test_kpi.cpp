@@ -110,8 +110,8 @@ TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   // No unit but the base ones: nothing in milliseconds any more (promtool's lint).
   EXPECT_EQ(text.find("millisecond"), std::string::npos) << text;
   EXPECT_EQ(text.find("# TYPE twin_reading_to_advice_seconds"), std::string::npos) << "empty histograms are left out";
-  // Without the model error (the default) its metrics are left out, and nothing reads a key that
-  // is not there.
+  // Without the model error (model_error_gain: 0) its metrics are left out, and nothing reads a
+  // key that is not there.
   s["confidence"].erase("model_error");
   s["confidence"]["parameter_gate"] = {{"down_weighted_cycles", 2}};
   const std::string plain = twin::detail::prometheus(nine_cells(), s);
