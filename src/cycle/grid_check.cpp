@@ -1,5 +1,6 @@
 #include "cycle/grid_check.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 
@@ -144,13 +145,15 @@ GridCheck check_grid(const Config& config, MPI_Comm comm, int cycles) {
     // not hold at another operating point; only the size is used).
     for (std::size_t q = 0; q < P; ++q) result[q] = jj[q] > 0.0 ? b[q] / jj[q] : 0.0;
     const std::vector<double> joint = P > 0 ? solve(a, b) : std::vector<double>{};
+    // Each sensor's error with the parameters at t of the way to the joint fit is d - t g, g the
+    // fit's part; t uniform on [0, 1] gives a mean square of d^2 - d g + g^2 / 3.
     std::vector<double> sum(S, 0.0);
     for (std::size_t i = 0; i < d.size(); ++i) {
-      double r = d[i];
-      for (std::size_t q = 0; q < P; ++q) r -= j[i * P + q] * joint[q];
-      sum[i % S] += r * r;
+      double g = 0.0;
+      for (std::size_t q = 0; q < P; ++q) g += j[i * P + q] * joint[q];
+      sum[i % S] += d[i] * d[i] - d[i] * g + g * g / 3.0;
     }
-    for (std::size_t s = 0; s < S; ++s) result[P + s] = std::sqrt(sum[s] / cycles);
+    for (std::size_t s = 0; s < S; ++s) result[P + s] = std::sqrt(std::max(0.0, sum[s]) / cycles);
     for (double v : result) finite = finite && std::isfinite(v);
   }
   TWIN_MPI_CHECK(MPI_Bcast(&finite, 1, MPI_INT, 0, comm));

@@ -15,14 +15,18 @@
 // - per parameter, the shift that parameter alone would need to take them up (the
 //   noise-weighted least-squares fit of d on its sensitivity): how far the twin's grid moves its
 //   best fit;
-// - per sensor, the RMS of what the parameters together cannot take up (the residual of the
-//   joint fit, the prior as regularisation): the grid's error at that sensor.
+// - per sensor, the grid's error at it where the parameters settle: anywhere between the
+//   finer grid's values (the departure d itself) and the twin's best fit (the residual of the
+//   joint fit, the prior as regularisation, d - g). Taken as uniform on that segment, as the
+//   parameters' shift is below, its mean square is mean(d^2 - d g + g^2 / 3). (The filter's
+//   estimates need not go to the best fit: on the channel they stay near the plant's values,
+//   and the errors at the sensors beside its heaters are the departure's, twice the residual.)
 // Both are scaled to the error against the exact solution by Richardson's estimate for a
 // second-order discretisation (the coarse grid's error is 4/3 of its difference from a grid
 // twice as fine; Roache 1998, "Verification and Validation in Computational Science and
 // Engineering") and become standard uncertainties: a parameter's shift as a uniform
 // distribution of that half-width (a type B evaluation in the GUM's sense, half-width / sqrt(3)),
-// a sensor's RMS as it is. They are combined in quadrature with the members' spread in the
+// a sensor's root mean square as it is. They are combined in quadrature with the members' spread in the
 // stated uncertainty (ParameterEstimate::std, SensorEstimate::std); the ensemble, the estimates
 // and the advice do not change.
 
@@ -42,8 +46,9 @@ struct GridCheck {
   std::vector<double> shift;
   /// Per estimated parameter: the standard uncertainty the grid adds, (4/3) |shift| / sqrt(3).
   std::vector<double> parameter_uncertainty;
-  /// Per configured sensor: the standard uncertainty the grid adds at it, (4/3) times the RMS
-  /// of the joint fit's residual there [u].
+  /// Per configured sensor: the standard uncertainty the grid adds at it, (4/3) times the root
+  /// mean square of its error with the parameters uniform between the finer grid's values and
+  /// the joint fit [u].
   std::vector<double> sensor_uncertainty;
   /// Why it did not run (empty when it did).
   std::string skipped;

@@ -59,6 +59,7 @@ RunKpis::RunKpis(const Config& config, MPI_Comm comm)
     m_scheduled.push_back({event_cycles(e, config.twin.control_period_s), anomaly_class(e.type), -1, -1, "", {}});
   m_quiet = QuietCycles(config.source.plant.events, config.twin.control_period_s);
   for (const auto& s : config.sensors) m_sensor_stencils.push_back(solvers::global_interpolation(config.grid, s.position_m));
+  m_sensor_confidence.assign(4 * config.sensors.size(), 0.0);
 }
 
 void RunKpis::record(int c, const CycleOutcome& out, const std::vector<double>& applied, const Runtime& runtime,

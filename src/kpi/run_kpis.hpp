@@ -100,6 +100,8 @@ class RunKpis {
   // [parameters, sensors] x [checked, inside ±2σ, Σ error², Σ variance], after spin-up and
   // outside plant faults (kpi/run_kpis.cpp, score_confidence)
   double m_confidence[2][4] = {{0, 0, 0, 0}, {0, 0, 0, 0}};
+  // The sensors' four, per sensor (4 S, config order): which sensor's band is wrong.
+  std::vector<double> m_sensor_confidence;
   // The same without a truth, in observation space, after spin-up (kpi/run_kpis_insight.cpp,
   // score_innovations): assimilated readings, sum of squared normalised innovations, readings
   // within +-2 of the forecast's predicted spread.

@@ -37,6 +37,7 @@ void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth
     for (const auto& [cell, weight] : m_sensor_stencils[s])
       value += cell >= 0 && cell < static_cast<long>(field.size()) ? weight * field[static_cast<std::size_t>(cell)] : std::nan("");
     check(m_confidence[1], out.sensors[s].analysis, out.sensors[s].std, value);
+    if (4 * s + 3 < m_sensor_confidence.size()) check(&m_sensor_confidence[4 * s], out.sensors[s].analysis, out.sensors[s].std, value);
   }
 }
 
@@ -98,18 +99,22 @@ nlohmann::json RunKpis::confidence_summary(bool with_truth) const {
                         {"final_std", m_model_error[3]},
                         {"hold_cycles", static_cast<long>(m_model_error[4])}};
   if (!with_truth) return j;
-  const char* names[2] = {"parameters", "sensors"};
-  for (int w = 0; w < 2; ++w) {
-    const double* k = m_confidence[w];
-    if (k[0] == 0.0) {
-      j[names[w]] = nullptr;
-      continue;
-    }
-    j[names[w]] = {{"checks", static_cast<long>(k[0])},
-                   {"coverage_2sigma", k[1] / k[0]},
-                   {"spread_skill_ratio", k[2] > 0.0 ? std::sqrt(k[3] / k[2]) : NAN},
-                   {"rms_error", std::sqrt(k[2] / k[0])},
-                   {"rms_spread", std::sqrt(k[3] / k[0])}};
+  const auto figures = [](const double* k) -> nlohmann::json {
+    if (k[0] == 0.0) return nullptr;
+    return {{"checks", static_cast<long>(k[0])},
+            {"coverage_2sigma", k[1] / k[0]},
+            {"spread_skill_ratio", k[2] > 0.0 ? std::sqrt(k[3] / k[2]) : NAN},
+            {"rms_error", std::sqrt(k[2] / k[0])},
+            {"rms_spread", std::sqrt(k[3] / k[0])}};
+  };
+  j["parameters"] = figures(m_confidence[0]);
+  j["sensors"] = figures(m_confidence[1]);
+  // Each sensor's own figures: where the stated band is too narrow or too wide.
+  if (!j["sensors"].is_null()) {
+    nlohmann::json by_sensor = nlohmann::json::object();
+    for (std::size_t s = 0; s < m_config.sensors.size() && 4 * s + 3 < m_sensor_confidence.size(); ++s)
+      by_sensor[m_config.sensors[s].name] = figures(&m_sensor_confidence[4 * s]);
+    j["sensors"]["by_sensor"] = std::move(by_sensor);
   }
   return j;
 }

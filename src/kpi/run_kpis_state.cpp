@@ -54,6 +54,7 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.energy_cycle_j", m_energy_cycle_j);
   a.put("kpi.setup_cpu_s", m_setup_cpu_s);
   a.put("kpi.confidence", std::vector<double>(&m_confidence[0][0], &m_confidence[0][0] + 8));
+  a.put("kpi.sensor_confidence", m_sensor_confidence);
   a.put("kpi.innovation", std::vector<double>(m_innovation, m_innovation + 3));
   a.put("kpi.parameter_gate", std::vector<double>(m_gate, m_gate + 3));
   a.put("kpi.model_error", std::vector<double>(m_model_error, m_model_error + 5));
@@ -118,6 +119,8 @@ void RunKpis::restore(const io::StateArchive& a) {
   const auto& confidence = a.doubles("kpi.confidence");
   if (confidence.size() != 8) throw DataError(a.origin() + ": 'kpi.confidence' is malformed");
   std::copy(confidence.begin(), confidence.end(), &m_confidence[0][0]);
+  if (a.has("kpi.sensor_confidence"))  // snapshots from before the per-sensor figures start them afresh
+    m_sensor_confidence = a.doubles("kpi.sensor_confidence", m_sensor_confidence.size());
   if (a.has("kpi.parameter_gate")) {  // snapshots from before the gate start its count afresh
     const auto& gate = a.doubles("kpi.parameter_gate", 3);
     std::copy(gate.begin(), gate.end(), m_gate);

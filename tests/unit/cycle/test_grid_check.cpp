@@ -25,6 +25,30 @@ double largest(const std::vector<double>& v) {
   return m;
 }
 
+// The readings at the sensors as H reads the twin (c S + s), cycle by cycle from the initial state
+// with the controls at 0.6, on the twin's grid (refine 1) or one finer, with `parameters`.
+std::vector<double> sensor_readings(const twin::Config& config, int refine, const twin::ParametersConfig& parameters,
+                                    int cycles) {
+  twin::Config c = config;
+  c.source.plant.refine = refine;
+  c.source.plant.events.clear();
+  c.source.plant.initial_offset = 0.0;
+  c.source.plant.parameters = parameters;
+  twin::detail::PlantEmulator run(c, MPI_COMM_SELF);
+  std::vector<double> out;
+  for (int k = 0; k < cycles; ++k) {
+    run.advance(k * c.twin.control_period_s, c.twin.control_period_s, {0.6, 0.6}, k);
+    const std::vector<double> field = run.truth_on_twin_grid();
+    for (const auto& s : c.sensors) {
+      double v = 0.0;
+      for (const auto& [cell, w] : twin::solvers::global_interpolation(c.grid, s.position_m))
+        v += w * field[static_cast<std::size_t>(cell)];
+      out.push_back(v);
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 // A plate at its surroundings' temperature everywhere, heaters off: every grid holds the same
@@ -73,24 +97,7 @@ TEST(GridCheck, TheTwinsGridMovedByTheShiftReadsTheFinerGridsValues) {
   const twin::detail::GridCheck g = twin::detail::check_grid(config, MPI_COMM_SELF, cycles);
   ASSERT_TRUE(g.skipped.empty()) << g.skipped;
   const auto readings = [&](int refine, const twin::ParametersConfig& parameters) {
-    twin::Config c = config;
-    c.source.plant.refine = refine;
-    c.source.plant.events.clear();
-    c.source.plant.initial_offset = 0.0;
-    c.source.plant.parameters = parameters;
-    twin::detail::PlantEmulator run(c, MPI_COMM_SELF);
-    std::vector<double> out;
-    for (int k = 0; k < cycles; ++k) {
-      run.advance(k * c.twin.control_period_s, c.twin.control_period_s, {0.6, 0.6}, k);
-      const std::vector<double> field = run.truth_on_twin_grid();
-      for (const auto& s : c.sensors) {
-        double v = 0.0;
-        for (const auto& [cell, w] : twin::solvers::global_interpolation(c.grid, s.position_m))
-          v += w * field[static_cast<std::size_t>(cell)];
-        out.push_back(v);
-      }
-    }
-    return out;
+    return sensor_readings(config, refine, parameters, cycles);
   };
   const twin::ParametersConfig prior;  // the small plate's priors: 1 and 1
   const std::vector<double> fine = readings(2, prior);
@@ -106,6 +113,27 @@ TEST(GridCheck, TheTwinsGridMovedByTheShiftReadsTheFinerGridsValues) {
     std::printf("%s: shift %+.4f; squared misfit %.4g at +shift, %.4g at -shift\n", config.ensemble.parameters[q].name.c_str(),
                 g.shift[q], moved(g.shift[q]), moved(-g.shift[q]));
     EXPECT_LT(moved(g.shift[q]), moved(-g.shift[q])) << config.ensemble.parameters[q].name;
+  }
+}
+
+// With no parameter estimated there is no fit to take anything up: each sensor's figure is 4/3 of
+// the root mean square of the finer grid's departure from the twin's there.
+TEST(GridCheck, WithNothingEstimatedASensorsErrorIsTheFinerGridsDeparture) {
+  twin::Config config = twin::load_config(small_plate);
+  config.ensemble.parameters.clear();
+  const int cycles = 30;
+  const twin::detail::GridCheck g = twin::detail::check_grid(config, MPI_COMM_SELF, cycles);
+  ASSERT_TRUE(g.skipped.empty()) << g.skipped;
+  ASSERT_EQ(g.sensor_uncertainty.size(), config.sensors.size());
+  const twin::ParametersConfig prior;
+  const std::vector<double> fine = sensor_readings(config, 2, prior, cycles), coarse = sensor_readings(config, 1, prior, cycles);
+  const std::size_t S = config.sensors.size();
+  for (std::size_t s = 0; s < S; ++s) {
+    double sum = 0.0;
+    for (int c = 0; c < cycles; ++c) sum += std::pow(fine[c * S + s] - coarse[c * S + s], 2);
+    const double expected = 4.0 / 3.0 * std::sqrt(sum / cycles);
+    EXPECT_GT(expected, 0.0) << config.sensors[s].name;
+    EXPECT_NEAR(g.sensor_uncertainty[s], expected, 1e-9 + 1e-9 * expected) << config.sensors[s].name;
   }
 }
 
