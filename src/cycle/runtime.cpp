@@ -57,7 +57,12 @@ Runtime::Impl::Impl(const Config& c, MPI_Comm world, const RuntimeOptions& optio
     free_x = free_solver->make_field("twin::free_run");
   }
   for (const auto& p : config.ensemble.parameters) estimated.push_back(solvers::parameter_index(p.name));
-  if (config.assimilation.enabled && config.assimilation.grid_check_cycles > 0) check_grid();
+  if (!config.assimilation.enabled)
+    grid.skipped = "off (no assimilation)";
+  else if (config.assimilation.grid_check_cycles <= 0)
+    grid.skipped = "off";
+  else
+    check_grid();
   if (free_solver) {  // the free run keeps the prior means
     solvers::ParameterSet prior = solvers::configured_parameters(config.physics);
     for (std::size_t q = 0; q < estimated.size(); ++q) prior[estimated[q]] = config.ensemble.parameters[q].prior_mean;

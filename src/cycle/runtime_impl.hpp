@@ -118,7 +118,7 @@ struct Runtime::Impl {
   std::vector<double> movement_floor() const;
   /// The grid check at start-up (assimilation.grid_check_cycles): fills `grid`.
   void check_grid();
-  /// What the grid check found (empty when it did not run).
+  /// What the grid check found (its `skipped` says why when it did not run, "off" when not asked).
   detail::GridCheck grid;
   /// A sensor's stated uncertainty: the members' spread with the grid's error there.
   double stated_sensor_std(int s, double spread) const;

@@ -208,7 +208,6 @@ std::optional<std::pair<long, std::string>> RuntimeState::audit_head(const Runti
 nlohmann::json RuntimeState::grid_check(const Runtime& runtime) {
   const Runtime::Impl& m = *runtime.m_impl;
   const detail::GridCheck& g = m.grid;
-  if (m.config.assimilation.grid_check_cycles <= 0 || !m.config.assimilation.enabled) return {{"ran", false}, {"why", "off"}};
   if (!g.skipped.empty()) return {{"ran", false}, {"why", g.skipped}};
   nlohmann::json j = {{"ran", true}, {"cycles", g.cycles}, {"parameters", nlohmann::json::object()},
                       {"sensors", nlohmann::json::object()}};

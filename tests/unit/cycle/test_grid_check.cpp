@@ -10,6 +10,7 @@
 #include <cstdio>
 
 #include "cycle/grid_check.hpp"
+#include "cycle/runtime_state.hpp"
 #include "solvers/grid.hpp"
 #include "sources/plant.hpp"
 #include "twin/config.hpp"
@@ -173,6 +174,23 @@ TEST(GridCheck, ItCountsInTheStatedUncertaintyAndLeavesTheEnsembleAlone) {
         << on.parameters[p].name;
     EXPECT_GT(on.parameters[p].std, on.parameters[p].ensemble_std) << on.parameters[p].name;
   }
+}
+
+// summary.json's confidence.grid_check says why the check did not run: not asked for, or no
+// assimilation to state an uncertainty for.
+TEST(GridCheck, TheSummarySaysWhyItDidNotRun) {
+  const auto why = [](int check_cycles, bool assimilate) {
+    twin::Config config = twin::load_config(small_plate);
+    config.assimilation.grid_check_cycles = check_cycles;
+    config.assimilation.enabled = assimilate;
+    const twin::Runtime runtime(config, MPI_COMM_SELF);
+    return twin::detail::RuntimeState::grid_check(runtime);
+  };
+  EXPECT_EQ(why(0, true), nlohmann::json({{"ran", false}, {"why", "off"}}));
+  EXPECT_EQ(why(30, false), nlohmann::json({{"ran", false}, {"why", "off (no assimilation)"}}));
+  const nlohmann::json ran = why(30, true);
+  EXPECT_EQ(ran.value("ran", false), true) << ran.dump();
+  EXPECT_EQ(ran.value("cycles", 0), 30) << ran.dump();
 }
 
 // A finer grid the solver's step budget cannot afford (a control period that needs more than
