@@ -89,7 +89,7 @@ void Runtime::Impl::check_grid() {
                  "grid's error out: {}", grid.skipped);
     return;
   }
-  std::string parameters, sensors;
+  std::string parameters;
   for (std::size_t p = 0; p < grid.shift.size(); ++p)
     parameters += fmt::format("{}{} {:+.4f} (uncertainty {:.4f})", p ? ", " : "", config.ensemble.parameters[p].name,
                               grid.shift[p], grid.parameter_uncertainty[p]);

@@ -37,7 +37,7 @@ void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth
     for (const auto& [cell, weight] : m_sensor_stencils[s])
       value += cell >= 0 && cell < static_cast<long>(field.size()) ? weight * field[static_cast<std::size_t>(cell)] : std::nan("");
     check(m_confidence[1], out.sensors[s].analysis, out.sensors[s].std, value);
-    if (4 * s + 3 < m_sensor_confidence.size()) check(&m_sensor_confidence[4 * s], out.sensors[s].analysis, out.sensors[s].std, value);
+    check(&m_sensor_confidence[4 * s], out.sensors[s].analysis, out.sensors[s].std, value);
   }
 }
 
@@ -112,7 +112,7 @@ nlohmann::json RunKpis::confidence_summary(bool with_truth) const {
   // Each sensor's own figures: where the stated band is too narrow or too wide.
   if (!j["sensors"].is_null()) {
     nlohmann::json by_sensor = nlohmann::json::object();
-    for (std::size_t s = 0; s < m_config.sensors.size() && 4 * s + 3 < m_sensor_confidence.size(); ++s)
+    for (std::size_t s = 0; s < m_config.sensors.size(); ++s)
       by_sensor[m_config.sensors[s].name] = figures(&m_sensor_confidence[4 * s]);
     j["sensors"]["by_sensor"] = std::move(by_sensor);
   }
