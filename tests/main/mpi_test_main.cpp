@@ -1,10 +1,20 @@
 // The main of every twinrt test executable: an environment that owns MPI and Kokkos, and a
 // listener that prints on rank 0 only, with the failures of every other rank gathered there.
 // Works on one process without mpirun, and under mpirun at any rank count.
+//
+// Each test job gets its own fresh scratch folder as TMPDIR (std::filesystem::temp_directory_path
+// reads it), shared by its ranks: tests name their files after the process id, and a recycled id
+// must not find an earlier job's registry there. The folder is removed when every test passed and
+// kept, with its path printed, when one failed.
 #include <gtest/gtest.h>
 #include <mpi.h>
+#include <stdlib.h>
 
 #include <Kokkos_Core.hpp>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -62,6 +72,21 @@ class MpiFailureListener final : public ::testing::EmptyTestEventListener {
   std::string m_failures;
 };
 
+/// rank 0 makes the folder under the caller's TMPDIR (or /tmp); every rank takes it as its TMPDIR.
+std::string fresh_scratch(int rank) {
+  char name[4096] = {0};
+  if (rank == 0) {
+    const char* parent = std::getenv("TMPDIR");
+    std::string pattern = std::string(parent && *parent ? parent : "/tmp") + "/twin_test_XXXXXX";
+    if (pattern.size() < sizeof(name) && ::mkdtemp(pattern.data()) != nullptr) std::strcpy(name, pattern.c_str());
+    else std::fprintf(stderr, "test main: no scratch folder under %s (%s); using the caller's TMPDIR\n",
+                      parent && *parent ? parent : "/tmp", std::strerror(errno));
+  }
+  MPI_Bcast(name, sizeof(name), MPI_CHAR, 0, MPI_COMM_WORLD);
+  if (name[0] != '\0') ::setenv("TMPDIR", name, 1);
+  return name;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -70,6 +95,7 @@ int main(int argc, char** argv) {
   int rank = 0, size = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
+  const std::string scratch = fresh_scratch(rank);
   ::testing::InitGoogleTest(&argc, argv);
   int result = 0;
   {
@@ -79,9 +105,15 @@ int main(int argc, char** argv) {
     listeners.Append(new MpiFailureListener(std::move(printer), rank, size));
     result = RUN_ALL_TESTS();
   }
-  // Every rank ends with the same verdict, so the job fails when any rank failed.
+  // Every rank ends with the same verdict, so the job fails when any rank failed; after it no rank
+  // uses the scratch folder.
   int worst = 0;
   MPI_Allreduce(&result, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+  if (rank == 0 && !scratch.empty()) {
+    std::error_code ec;
+    if (worst == 0) std::filesystem::remove_all(scratch, ec);
+    else std::printf("test main: the failed job's files are kept in %s\n", scratch.c_str());
+  }
   MPI_Finalize();
   return worst;
 }

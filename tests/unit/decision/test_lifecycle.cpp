@@ -181,14 +181,16 @@ TEST(Lifecycle, AResponseSurrogateIsRefittedWithItsParentsStructure) {
 
 TEST(Lifecycle, OperatorPausesResumesAndAForcedBadPromotionIsRolledBack) {
   const std::string registry_dir = copy_registry("lifecycle_operator");
+  int added = 2;
   if (rank() == 0) {  // a deliberately worse version: every prediction 3 K off
     twin::io::ModelRegistry registry(registry_dir);
     twin::advisor::ModelPackage bad = twin::io::read_model(registry.path("surrogate", 1));
     for (double& m : bad.output_mean) m += 3.0;
     bad.lineage.parent_version = 1;
-    ASSERT_EQ(registry.add(bad, false, "stored", "deliberately worse, for the test"), 2);
+    added = registry.add(bad, false, "stored", "deliberately worse, for the test");
   }
-  MPI_Barrier(MPI_COMM_WORLD);
+  MPI_Bcast(&added, 1, MPI_INT, 0, MPI_COMM_WORLD);  // before the assertion: a failing rank 0 must not leave rank 1 waiting
+  ASSERT_EQ(added, 2);
   const twin::Config c = lifecycle_config(registry_dir);
   const std::string dir = (scratch() / "run_lifecycle_operator").string();
   const Cycles r = run(c, 34, dir, [](int i, twin::Runtime& rt) {
