@@ -158,6 +158,15 @@ struct CycleOutcome {
   /// Per estimated parameter, the move of its mean that weight withheld (0 when it was 1): the
   /// pull of the readings on the parameters, which the anomaly diagnosis reads.
   std::vector<double> parameter_withheld;
+  /// The innovation along each estimated parameter's signature (its covariances with the
+  /// readings), in standard deviations: standard normal while the plant behaves as the twin's
+  /// physics say, large when it departs as a changed parameter would (degrading cooling along the
+  /// cooling factor's). Empty when nothing was assimilated.
+  std::vector<double> innovation_along_parameters;
+  /// The root mean square, per degree of freedom left, of the innovation once every parameter's
+  /// signature is fitted: about 1 while consistent, large for a departure no parameter explains
+  /// (a heat source, a failed heater). NaN when nothing was assimilated.
+  double innovation_unexplained = std::numeric_limits<double>::quiet_NaN();
   /// The model error added to this cycle's forecast, the std of its random fields [u]; 0 without
   /// assimilation.model_error_gain (docs/twin-cycle.md, "Model error").
   double model_error_std = 0.0;

@@ -182,6 +182,54 @@ void EnsembleFilter::spread_parameters(std::vector<double>& theta, long cycle, c
   }
 }
 
+SignatureSplit split_along_parameters(const std::vector<double>& g, int n, const std::vector<double>& d,
+                                      const std::vector<double>& c, int P) {
+  SignatureSplit out;
+  out.along.assign(static_cast<std::size_t>(P), 0.0);
+  std::vector<double> g_inv_d(d);
+  cholesky_solve(g, n, g_inv_d.data());
+  double statistic = 0.0;
+  for (int r = 0; r < n; ++r) statistic += d[r] * g_inv_d[r];
+  // The signatures with some spread, whitened products a_p and B_pq.
+  std::vector<int> seen;
+  std::vector<std::vector<double>> g_inv_c;
+  for (int p = 0; p < P; ++p) {
+    std::vector<double> v(c.begin() + static_cast<long>(p) * n, c.begin() + static_cast<long>(p + 1) * n);
+    cholesky_solve(g, n, v.data());
+    double b = 0.0;
+    for (int r = 0; r < n; ++r) b += c[static_cast<std::size_t>(p) * n + r] * v[r];
+    if (!(b > 0.0) || !std::isfinite(b)) continue;
+    double a = 0.0;
+    for (int r = 0; r < n; ++r) a += c[static_cast<std::size_t>(p) * n + r] * g_inv_d[r];
+    out.along[p] = a / std::sqrt(b);
+    seen.push_back(p);
+    g_inv_c.push_back(std::move(v));
+  }
+  const int k = static_cast<int>(seen.size());
+  std::vector<double> bmat(static_cast<std::size_t>(k) * k), a(static_cast<std::size_t>(k));
+  for (int i = 0; i < k; ++i) {
+    for (int r = 0; r < n; ++r) a[i] += c[static_cast<std::size_t>(seen[i]) * n + r] * g_inv_d[r];
+    for (int j = 0; j < k; ++j) {
+      double b = 0.0;
+      for (int r = 0; r < n; ++r) b += c[static_cast<std::size_t>(seen[i]) * n + r] * g_inv_c[j][r];
+      bmat[static_cast<std::size_t>(i) * k + j] = b;
+    }
+  }
+  // Signatures that are nearly parallel leave B near singular: a ridge of 1e-9 of its trace.
+  double trace = 0.0;
+  for (int i = 0; i < k; ++i) trace += bmat[static_cast<std::size_t>(i) * k + i];
+  for (int i = 0; i < k; ++i) bmat[static_cast<std::size_t>(i) * k + i] += 1e-9 * trace;
+  double explained = 0.0;
+  if (k > 0 && cholesky(bmat, k)) {
+    std::vector<double> x(a);
+    cholesky_solve(bmat, k, x.data());
+    for (int i = 0; i < k; ++i) explained += a[i] * x[i];
+  }
+  out.unexplained = std::max(0.0, statistic - explained);
+  out.dof = n - k;
+  return out;
+}
+
 AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
                                        const ObservationSet& obs, long cycle) const {
   const int N = m_members, S = m_sensors, n = static_cast<int>(obs.sensor.size());
@@ -257,6 +305,18 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     report.consistent = !(statistic > threshold);
     if (m_config.parameter_gate > 0.0) report.test_weight = parameter_update_weight(statistic, threshold);
     report.parameter_weight = std::min(report.test_weight, obs.parameter_weight_cap);
+    // The same innovation along each parameter's signature (its covariances with the readings),
+    // for the anomaly diagnosis; the filter's update does not read it.
+    std::vector<double> c(static_cast<std::size_t>(P) * n, 0.0);
+    for (int p = 0; p < P; ++p) {
+      double tbar = 0.0;
+      for (int m = 0; m < N; ++m) tbar += theta[m * P + p] / N;
+      for (int m = 0; m < N; ++m)
+        for (int r = 0; r < n; ++r) c[static_cast<std::size_t>(p) * n + r] += (theta[m * P + p] - tbar) * yp[m * n + r] / (N - 1);
+    }
+    const SignatureSplit split = split_along_parameters(gmat, n, d, c, P);
+    report.innovation_along_parameters = split.along;
+    report.innovation_unexplained = std::sqrt(split.unexplained / std::max(1, split.dof));
   }
 
   // z_m = G^-1 (y + eps_m - H x_m), eps centred over members. The draws depend on (seed, cycle,

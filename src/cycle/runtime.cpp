@@ -260,6 +260,8 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     out.innovation_statistic = analysis.innovation_statistic;
     out.parameter_update_weight = analysis.parameter_weight;
     out.parameter_withheld = analysis.parameter_withheld;
+    out.innovation_along_parameters = analysis.innovation_along_parameters;
+    out.innovation_unexplained = analysis.innovation_unexplained;
     gate_hold.record(analysis.test_weight, config.assimilation.parameter_gate_hold_cycles);
     track_disagreement(analysis.consistent);
     if (model_error_noise)
@@ -323,6 +325,8 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   // by the unconfirmed shift, which is the kind of change it is there to find.
   for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean), advice_in.theta_std.push_back(p.ensemble_std);
   advice_in.parameter_withheld = out.parameter_withheld;
+  advice_in.innovation_along_parameters = out.innovation_along_parameters;
+  advice_in.innovation_unexplained = out.innovation_unexplained;
   advice_in.cycle = cycle;
   advice_in.t_s = t;
   advice_in.source_down = std::move(source_down);

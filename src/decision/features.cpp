@@ -72,6 +72,11 @@ AnomalyLayout anomaly_layout(const Config& c) {
   AnomalyLayout l;
   for (const char* name : anomaly_input_names) l.inputs.push_back(name);
   for (const auto& p : c.ensemble.parameters) l.inputs.push_back("dtheta:" + p.name);
+  // The innovation along each parameter's signature now and summed over the window (a degrading
+  // cooling keeps departing along the cooling factor's), and what no signature explains.
+  for (const auto& p : c.ensemble.parameters) l.inputs.push_back("along:" + p.name);
+  for (const auto& p : c.ensemble.parameters) l.inputs.push_back("along_window:" + p.name);
+  l.inputs.push_back("unexplained");
   for (const auto& k : anomaly_classes()) l.outputs.push_back("class:" + k);
   return l;
 }
@@ -103,7 +108,8 @@ AnomalyFeatures::AnomalyFeatures(const Config& c) : m_layout(anomaly_layout(c)),
 }
 
 std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
-                                          const std::vector<double>& controls, const std::vector<double>& withheld) {
+                                          const std::vector<double>& controls, const std::vector<double>& withheld,
+                                          const std::vector<double>& along, double unexplained) {
   const int S = m_sensors;
   std::vector<double> z(static_cast<std::size_t>(S), 0.0);
   int rejected = 0, missing = 0;
@@ -180,6 +186,18 @@ std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sen
     const double d = p < theta.size() ? (m_theta.front()[p] - m_theta.back()[p]) / m_prior_std[p] : 0.0;
     x.push_back(std::isfinite(d) ? std::clamp(d, -anomaly_clip, anomaly_clip) : 0.0);
   }
+  std::vector<double> along_now(m_prior_std.size(), 0.0);
+  for (std::size_t p = 0; p < along_now.size() && p < along.size(); ++p)
+    if (std::isfinite(along[p])) along_now[p] = std::clamp(along[p], -anomaly_clip, anomaly_clip);
+  m_along.push_front(along_now);
+  if (m_along.size() > static_cast<std::size_t>(anomaly_window)) m_along.pop_back();
+  for (double v : along_now) x.push_back(v);
+  for (std::size_t p = 0; p < along_now.size(); ++p) {
+    double window = 0.0;
+    for (const auto& w : m_along) window += p < w.size() ? w[p] : 0.0;
+    x.push_back(window);
+  }
+  x.push_back(std::isfinite(unexplained) ? std::clamp(unexplained, 0.0, anomaly_clip) : 1.0);
 
   // Evidence per sensor: squared innovations over the window; a missing or rejected reading
   // counts as a clipped one (its absence, or QC's verdict, is the evidence).
@@ -225,6 +243,7 @@ std::deque<std::vector<double>> get_rows(const io::StateArchive& a, const std::s
 void AnomalyFeatures::save(io::StateArchive& a) const {
   put_rows(a, "anomaly.z", m_z);
   put_rows(a, "anomaly.theta", m_theta);
+  put_rows(a, "anomaly.along", m_along);
   a.put("anomaly.means", std::vector<double>(m_means.begin(), m_means.end()));
   a.put("anomaly.evidence", m_evidence);
   a.put("anomaly.withheld", m_withheld);
@@ -233,6 +252,8 @@ void AnomalyFeatures::save(io::StateArchive& a) const {
 void AnomalyFeatures::restore(const io::StateArchive& a) {
   m_z = get_rows(a, "anomaly.z");
   m_theta = get_rows(a, "anomaly.theta");
+  m_along.clear();  // snapshots from before the signatures start that window afresh
+  if (a.has("anomaly.along")) m_along = get_rows(a, "anomaly.along");
   const auto& means = a.doubles("anomaly.means");
   m_means.assign(means.begin(), means.end());
   m_evidence = a.doubles("anomaly.evidence");

@@ -13,12 +13,14 @@
 //                    mean against its usual level over the cycles before,
 //                    extremes, how isolated the extremes are from their nearest neighbours, the
 //                    evidence at the sensors of the controls that are on, QC rejections and
-//                    missing readings, and the change of the parameter estimates. With a few
+//                    missing readings, the change of the parameter estimates, and the innovation
+//                    along each parameter's signature and what no signature explains. With a few
 //                    dozen faults to learn from, a model over these generalises across sensors
 //                    where one over raw per-sensor inputs would have to see each sensor fail.
 // Anomaly outputs:   one softmax group class:<c> over anomaly_classes().
 
 #include <array>
+#include <cmath>
 #include <deque>
 #include <string>
 #include <vector>
@@ -85,9 +87,12 @@ class AnomalyFeatures {
   /// force during the cycle, the parameter moves the filter's gate withheld: empty or zeros
   /// without the gate) and returns its input row. The parameters' change it reads is that of
   /// theta plus everything withheld so far: the readings' pull on the parameters, whether or
-  /// not the gate let them move.
+  /// not the gate let them move. `along` and `unexplained` are the filter's split of the
+  /// innovation (CycleOutcome::innovation_along_parameters, innovation_unexplained): empty and
+  /// NaN read as a consistent cycle's 0 and 1.
   std::vector<double> push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
-                           const std::vector<double>& controls, const std::vector<double>& withheld = {});
+                           const std::vector<double>& controls, const std::vector<double>& withheld = {},
+                           const std::vector<double>& along = {}, double unexplained = std::nan(""));
   /// Each sensor's share of the squared innovations over the window (the last push): where an
   /// anomaly shows. Sums to 1 unless every innovation is zero.
   const std::vector<double>& evidence() const { return m_evidence; }
@@ -103,6 +108,7 @@ class AnomalyFeatures {
   std::vector<int> m_control_sensor;          // sensor each control drives, or -1
   std::deque<std::vector<double>> m_z;        // newest first
   std::deque<std::vector<double>> m_theta;    // newest first, anomaly_window + 1 deep (theta + m_withheld)
+  std::deque<std::vector<double>> m_along;    // newest first, anomaly_window deep
   std::vector<double> m_withheld;             // the gate's withheld parameter moves, summed since the start
   std::deque<double> m_means;                 // mean innovation per cycle, newest first
   std::vector<double> m_evidence;

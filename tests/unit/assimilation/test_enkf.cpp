@@ -59,6 +59,65 @@ TEST(Enkf, TheSamplingErrorFactorShrinksChanceCorrelationsAway) {
   EXPECT_DOUBLE_EQ(sampling_error_factor(std::nan(""), 20), 0.0);
 }
 
+// The innovation split along the parameters' signatures (for the anomaly diagnosis): a departure
+// shaped as a parameter's covariances with the readings is all along it, with nothing left
+// unexplained; one at a single reading the signatures do not reach is all unexplained; under
+// consistency (d drawn from G) each `along` is standard normal and the rest chi-square with
+// n - P degrees of freedom.
+TEST(Enkf, TheInnovationSplitsAlongTheParametersSignatures) {
+  using twin::detail::split_along_parameters;
+  const int n = 4, P = 2;
+  // G = diag(1, 4, 1, 1) plus a correlation between readings 0 and 1.
+  std::vector<double> g = {1.0, 0.5, 0.0, 0.0, 0.5, 4.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0};
+  ASSERT_TRUE(twin::detail::cholesky(g, n));
+  const std::vector<double> c = {0.3, 0.6, 0.1, 0.0,    // the first parameter's signature
+                                 0.0, 0.2, -0.4, 0.0};  // the second's; neither reaches reading 3
+  {
+    const std::vector<double> d = {0.9, 1.8, 0.3, 0.0};  // 3 times the first signature
+    const auto split = split_along_parameters(g, n, d, c, P);
+    EXPECT_NEAR(split.unexplained, 0.0, 1e-6);  // the ridge on B leaves a trace
+    EXPECT_EQ(split.dof, 2);
+    // along_0^2 is then all of D: d = 3 c_0, so D = 9 c_0' G^-1 c_0 = along_0^2.
+    std::vector<double> gid(d);
+    twin::detail::cholesky_solve(g, n, gid.data());
+    double D = 0.0;
+    for (int r = 0; r < n; ++r) D += d[r] * gid[r];
+    EXPECT_NEAR(split.along[0] * split.along[0], D, 1e-9);
+    EXPECT_GT(split.along[0], 0.0);
+  }
+  {
+    const std::vector<double> d = {0.0, 0.0, 0.0, -2.5};  // where no signature reaches
+    const auto split = split_along_parameters(g, n, d, c, P);
+    EXPECT_NEAR(split.along[0], 0.0, 1e-12);
+    EXPECT_NEAR(split.along[1], 0.0, 1e-12);
+    EXPECT_NEAR(split.unexplained, 6.25, 1e-9);
+  }
+  {  // a parameter without spread has no signature: along 0, nothing fitted for it
+    const std::vector<double> flat = {0.3, 0.6, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0};
+    const auto split = split_along_parameters(g, n, {0.0, 0.0, 1.0, 0.0}, flat, P);
+    EXPECT_DOUBLE_EQ(split.along[1], 0.0);
+    EXPECT_EQ(split.dof, 3);
+  }
+  // Consistent innovations: d = L e with e standard normal has covariance G.
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  const int draws = 20000;
+  double along0 = 0.0, along0_sq = 0.0, rest = 0.0;
+  for (int k = 0; k < draws; ++k) {
+    std::vector<double> e(n), d(n, 0.0);
+    for (double& v : e) v = normal(rng);
+    for (int a = 0; a < n; ++a)
+      for (int b = 0; b <= a; ++b) d[a] += g[a * n + b] * e[b];
+    const auto split = split_along_parameters(g, n, d, c, P);
+    along0 += split.along[0] / draws;
+    along0_sq += split.along[0] * split.along[0] / draws;
+    rest += split.unexplained / draws;
+  }
+  EXPECT_NEAR(along0, 0.0, 0.03);
+  EXPECT_NEAR(along0_sq, 1.0, 0.04);
+  EXPECT_NEAR(rest, 2.0, 0.06);  // chi-square with n - P = 2 degrees of freedom
+}
+
 TEST(Enkf, TheGatesHoldCapsTheWeightByTheWorstOfTheLastHoldCycles) {
   twin::detail::ParameterGateHold hold;
   EXPECT_DOUBLE_EQ(hold.cap(), 1.0);

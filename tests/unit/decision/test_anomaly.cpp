@@ -7,6 +7,7 @@
 
 #include "common/plant_event.hpp"
 #include "decision/features.hpp"
+#include "io/state_archive.hpp"
 #include "advisor/gates.hpp"
 #include "sources/plant.hpp"
 #include "train/train.hpp"
@@ -90,6 +91,33 @@ TEST(AnomalyFeatures, TheParametersChangeIncludesWhatTheGateWithheld) {
   plain.push(calm(c), {1.0, 1.0}, {0.6, 0.6});
   x = plain.push(calm(c), {1.0, 0.9}, {0.6, 0.6}, {});
   EXPECT_NEAR(input(plain, x, "dtheta:cooling_factor"), -0.1 / 0.2, 1e-9);
+}
+
+// The filter's split of the innovation (CycleOutcome::innovation_along_parameters and
+// innovation_unexplained): now, summed over the window, clipped; a cycle without an analysis
+// reads as a consistent one (0 along, 1 unexplained), and a restart snapshot keeps the window.
+TEST(AnomalyFeatures, TheInnovationAlongTheParametersIsReadNowAndOverTheWindow) {
+  const twin::Config c = small_plate();
+  AnomalyFeatures f(c);
+  std::vector<double> x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {0.5, -3.0}, 1.2);
+  EXPECT_DOUBLE_EQ(input(f, x, "along:cooling_factor"), -3.0);
+  EXPECT_DOUBLE_EQ(input(f, x, "along:diffusivity_factor"), 0.5);
+  EXPECT_DOUBLE_EQ(input(f, x, "unexplained"), 1.2);
+  x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {0.0, -40.0}, 25.0);
+  EXPECT_DOUBLE_EQ(input(f, x, "along:cooling_factor"), -twin::detail::anomaly_clip);
+  EXPECT_DOUBLE_EQ(input(f, x, "along_window:cooling_factor"), -3.0 - twin::detail::anomaly_clip);
+  EXPECT_DOUBLE_EQ(input(f, x, "unexplained"), twin::detail::anomaly_clip);
+  twin::io::StateArchive archive;
+  f.save(archive);
+  AnomalyFeatures resumed(c);
+  resumed.restore(archive);
+  x = resumed.push(calm(c), {1.0, 1.0}, {0.6, 0.6});  // nothing assimilated this cycle
+  EXPECT_DOUBLE_EQ(input(resumed, x, "along:cooling_factor"), 0.0);
+  EXPECT_DOUBLE_EQ(input(resumed, x, "unexplained"), 1.0);
+  EXPECT_DOUBLE_EQ(input(resumed, x, "along_window:cooling_factor"), -3.0 - twin::detail::anomaly_clip);
+  x = resumed.push(calm(c), {1.0, 1.0}, {0.6, 0.6});  // the first cycle leaves the window of 3
+  EXPECT_DOUBLE_EQ(input(resumed, x, "along_window:cooling_factor"), -twin::detail::anomaly_clip);
+  EXPECT_DOUBLE_EQ(input(resumed, x, "along_window:diffusivity_factor"), 0.0);
 }
 
 TEST(AnomalyFeatures, ALastingOffsetBecomesTheUsualLevel) {
