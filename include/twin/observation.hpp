@@ -161,11 +161,16 @@ struct CycleOutcome {
   /// The innovation along each estimated parameter's signature (its covariances with the
   /// readings), in standard deviations: standard normal while the plant behaves as the twin's
   /// physics say, large when it departs as a changed parameter would (degrading cooling along the
-  /// cooling factor's). Empty when nothing was assimilated.
+  /// cooling factor's). Empty when nothing was assimilated or no parameter is estimated.
   std::vector<double> innovation_along_parameters;
+  /// The innovation along each control's signature (how the sensors change over a period when
+  /// that control's output changes), in standard deviations: a heater that fails departs along
+  /// its own, negatively. Empty when nothing was assimilated or there are no controls.
+  std::vector<double> innovation_along_controls;
   /// The root mean square, per degree of freedom left, of the innovation once every parameter's
-  /// signature is fitted: about 1 while consistent, large for a departure no parameter explains
-  /// (a heat source, a failed heater). NaN when nothing was assimilated.
+  /// and control's signature is fitted: about 1 while consistent, large for a departure none of
+  /// them explains (a heat source away from the heaters). NaN when nothing was assimilated or the readings were no
+  /// more than the parameters with spread (nothing left to tell a remainder by).
   double innovation_unexplained = std::numeric_limits<double>::quiet_NaN();
   /// The model error added to this cycle's forecast, the std of its random fields [u]; 0 without
   /// assimilation.model_error_gain (docs/twin-cycle.md, "Model error").

@@ -39,6 +39,9 @@ struct ObservationSet {
   /// The largest share of the parameter update this cycle may apply: the parameter gate's
   /// memory of the recent cycles' tests (kept by the runtime, assimilation.parameter_gate_hold_cycles).
   double parameter_weight_cap = 1.0;
+  /// The controls' signatures at the sensors ([control][configured sensor]; the runtime's, see
+  /// cycle/grid_check.hpp), split out of the innovation for the anomaly diagnosis; may be null.
+  const std::vector<std::vector<double>>* control_signatures = nullptr;
 };
 
 /// What an assimilator is built from; every reference outlives it.
@@ -69,8 +72,10 @@ struct AnalysisReport {
   /// The innovation along each estimated parameter's signature at the readings, in standard
   /// deviations, and the root mean square per degree of freedom of what is left of it once those
   /// are fitted (split_along_parameters in enkf.hpp; about 1 while consistent); empty and NaN
-  /// when nothing was assimilated.
+  /// when nothing was assimilated (NaN also when no degree of freedom is left).
   std::vector<double> innovation_along_parameters;
+  /// The same along each control's signature (ObservationSet::control_signatures; empty without).
+  std::vector<double> innovation_along_controls;
   double innovation_unexplained = std::nan("");
 };
 

@@ -190,43 +190,49 @@ SignatureSplit split_along_parameters(const std::vector<double>& g, int n, const
   cholesky_solve(g, n, g_inv_d.data());
   double statistic = 0.0;
   for (int r = 0; r < n; ++r) statistic += d[r] * g_inv_d[r];
-  // The signatures with some spread, whitened products a_p and B_pq.
+  // The signatures with some spread, whitened and scaled to unit length: u_p = G^-1/2 c_p /
+  // sqrt(c_p^T G^-1 c_p). along_p = u_p^T G^-1/2 d, and the fit of all of them explains
+  // along^T R^-1 along of D, R_pq = u_p^T u_q their correlations (a^T B^-1 a in unscaled terms;
+  // the scaled form keeps the ridge below independent of the parameters' units).
   std::vector<int> seen;
   std::vector<std::vector<double>> g_inv_c;
+  std::vector<double> norm;
   for (int p = 0; p < P; ++p) {
-    std::vector<double> v(c.begin() + static_cast<long>(p) * n, c.begin() + static_cast<long>(p + 1) * n);
+    const double* cp = c.data() + static_cast<std::size_t>(p) * n;
+    std::vector<double> v(cp, cp + n);
     cholesky_solve(g, n, v.data());
-    double b = 0.0;
-    for (int r = 0; r < n; ++r) b += c[static_cast<std::size_t>(p) * n + r] * v[r];
-    if (!(b > 0.0) || !std::isfinite(b)) continue;
-    double a = 0.0;
-    for (int r = 0; r < n; ++r) a += c[static_cast<std::size_t>(p) * n + r] * g_inv_d[r];
+    double b = 0.0, a = 0.0;
+    for (int r = 0; r < n; ++r) b += cp[r] * v[r], a += cp[r] * g_inv_d[r];
+    if (!(b > 0.0) || !std::isfinite(b) || !std::isfinite(a)) continue;
     out.along[p] = a / std::sqrt(b);
     seen.push_back(p);
     g_inv_c.push_back(std::move(v));
+    norm.push_back(std::sqrt(b));
   }
   const int k = static_cast<int>(seen.size());
-  std::vector<double> bmat(static_cast<std::size_t>(k) * k), a(static_cast<std::size_t>(k));
+  out.dof = n - k;
+  if (!std::isfinite(statistic) || out.dof < 1) {  // nothing left to tell a remainder by
+    out.unexplained = std::nan("");
+    return out;
+  }
+  // Nearly parallel signatures leave R near singular: a ridge of 1e-9 on its unit diagonal.
+  std::vector<double> rmat(static_cast<std::size_t>(k) * k), along(static_cast<std::size_t>(k));
   for (int i = 0; i < k; ++i) {
-    for (int r = 0; r < n; ++r) a[i] += c[static_cast<std::size_t>(seen[i]) * n + r] * g_inv_d[r];
+    along[i] = out.along[seen[i]];
+    const double* ci = c.data() + static_cast<std::size_t>(seen[i]) * n;
     for (int j = 0; j < k; ++j) {
       double b = 0.0;
-      for (int r = 0; r < n; ++r) b += c[static_cast<std::size_t>(seen[i]) * n + r] * g_inv_c[j][r];
-      bmat[static_cast<std::size_t>(i) * k + j] = b;
+      for (int r = 0; r < n; ++r) b += ci[r] * g_inv_c[j][r];
+      rmat[static_cast<std::size_t>(i) * k + j] = b / (norm[i] * norm[j]) + (i == j ? 1e-9 : 0.0);
     }
   }
-  // Signatures that are nearly parallel leave B near singular: a ridge of 1e-9 of its trace.
-  double trace = 0.0;
-  for (int i = 0; i < k; ++i) trace += bmat[static_cast<std::size_t>(i) * k + i];
-  for (int i = 0; i < k; ++i) bmat[static_cast<std::size_t>(i) * k + i] += 1e-9 * trace;
   double explained = 0.0;
-  if (k > 0 && cholesky(bmat, k)) {
-    std::vector<double> x(a);
-    cholesky_solve(bmat, k, x.data());
-    for (int i = 0; i < k; ++i) explained += a[i] * x[i];
+  if (k > 0 && cholesky(rmat, k)) {
+    std::vector<double> x(along);
+    cholesky_solve(rmat, k, x.data());
+    for (int i = 0; i < k; ++i) explained += along[i] * x[i];
   }
   out.unexplained = std::max(0.0, statistic - explained);
-  out.dof = n - k;
   return out;
 }
 
@@ -305,18 +311,28 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     report.consistent = !(statistic > threshold);
     if (m_config.parameter_gate > 0.0) report.test_weight = parameter_update_weight(statistic, threshold);
     report.parameter_weight = std::min(report.test_weight, obs.parameter_weight_cap);
-    // The same innovation along each parameter's signature (its covariances with the readings),
-    // for the anomaly diagnosis; the filter's update does not read it.
-    std::vector<double> c(static_cast<std::size_t>(P) * n, 0.0);
+    // The same innovation along each parameter's signature (its covariances with the readings)
+    // and each control's (the runtime's), fitted together, for the anomaly diagnosis; the
+    // filter's update does not read them.
+    const std::vector<std::vector<double>>* controls = obs.control_signatures;
+    const int C = controls ? static_cast<int>(controls->size()) : 0;
+    std::vector<double> c(static_cast<std::size_t>(P + C) * n, 0.0);
     for (int p = 0; p < P; ++p) {
       double tbar = 0.0;
       for (int m = 0; m < N; ++m) tbar += theta[m * P + p] / N;
       for (int m = 0; m < N; ++m)
         for (int r = 0; r < n; ++r) c[static_cast<std::size_t>(p) * n + r] += (theta[m * P + p] - tbar) * yp[m * n + r] / (N - 1);
     }
-    const SignatureSplit split = split_along_parameters(gmat, n, d, c, P);
-    report.innovation_along_parameters = split.along;
-    report.innovation_unexplained = std::sqrt(split.unexplained / std::max(1, split.dof));
+    for (int j = 0; j < C; ++j)
+      for (int r = 0; r < n; ++r) {
+        const std::vector<double>& row = (*controls)[static_cast<std::size_t>(j)];
+        const auto s = static_cast<std::size_t>(obs.sensor[r]);
+        c[static_cast<std::size_t>(P + j) * n + r] = s < row.size() ? row[s] : 0.0;
+      }
+    const SignatureSplit split = split_along_parameters(gmat, n, d, c, P + C);
+    report.innovation_along_parameters.assign(split.along.begin(), split.along.begin() + P);
+    report.innovation_along_controls.assign(split.along.begin() + P, split.along.end());
+    report.innovation_unexplained = std::sqrt(split.unexplained / split.dof);  // NaN where nothing is left
   }
 
   // z_m = G^-1 (y + eps_m - H x_m), eps centred over members. The draws depend on (seed, cycle,

@@ -56,11 +56,14 @@ double beyond_chance(double taken, double chance, double bound);
 /// whose cooling degrades departs from the twin as a lower cooling factor would, along that
 /// parameter's signature at the sensors; a heat source or a failed heater departs in a shape no
 /// parameter has. `g` is the Cholesky factor of the innovation covariance G (cholesky()), `d` the
-/// innovation y - mean(H x), `c` the parameters' covariances with the readings (P rows of n).
+/// innovation y - mean(H x), `c` the signatures, P rows of n: the parameters' covariances with
+/// the readings, the controls' responses at them.
 /// Per parameter, along = c^T G^-1 d / sqrt(c^T G^-1 c), standard normal while the plant behaves
 /// as the twin's physics and spread say (0 for a parameter without spread); `unexplained` is
-/// what is left of D = d^T G^-1 d once every signature is fitted, D - a^T B^-1 a with a_p = c_p^T
-/// G^-1 d and B_pq = c_p^T G^-1 c_q (chi-square with n - P degrees of freedom while consistent).
+/// what is left of D = d^T G^-1 d once the k signatures with spread are fitted together, D -
+/// a^T B^-1 a with a_p = c_p^T G^-1 d and B_pq = c_p^T G^-1 c_q (chi-square with dof = n - k
+/// degrees of freedom while consistent); NaN when no degree of freedom is left (n <= k) or D is
+/// not finite.
 struct SignatureSplit {
   std::vector<double> along;
   double unexplained = 0.0;

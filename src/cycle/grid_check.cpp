@@ -172,4 +172,50 @@ GridCheck check_grid(const Config& config, MPI_Comm comm, int cycles) {
   return out;
 }
 
+std::vector<std::vector<double>> control_signatures(const Config& config, MPI_Comm comm, std::string& why) {
+  const std::size_t C = config.controls.size(), S = config.sensors.size();
+  if (C == 0 || S == 0) return {};
+  ParametersConfig prior = config.physics.parameters;
+  for (const auto& p : config.ensemble.parameters) parameter(prior, p.name) = p.prior_mean;
+  std::vector<std::vector<std::pair<long, double>>> stencils;
+  for (const auto& s : config.sensors) stencils.push_back(solvers::global_interpolation(config.grid, s.position_m));
+  std::vector<double> base;
+  for (const auto& c : config.controls) base.push_back(c.initial);
+  int rank = 0;
+  TWIN_MPI_CHECK(MPI_Comm_rank(comm, &rank));
+  // Run 0 at the initial controls, run 1 + j with control j stepped; one period each from the
+  // initial state (every run's own emulator: the physics only, no events, no offset).
+  std::vector<double> read((C + 1) * S, 0.0), step(C, 0.0);
+  try {
+    for (std::size_t r = 0; r <= C; ++r) {
+      std::vector<double> u = base;
+      if (r > 0) {
+        const ControlConfig& c = config.controls[r - 1];
+        step[r - 1] = 0.1 * (c.max > c.min ? c.max - c.min : 1.0);
+        u[r - 1] += step[r - 1];
+      }
+      PlantEmulator run(physics_only(config, 1, prior), comm);
+      run.advance(0.0, config.twin.control_period_s, u, 0);  // collective; throws on every rank alike
+      const std::vector<double> field = run.truth_on_twin_grid();  // rank 0's
+      for (std::size_t s = 0; s < S && rank == 0; ++s)
+        for (const auto& [cell, weight] : stencils[s])
+          read[r * S + s] += cell >= 0 && static_cast<std::size_t>(cell) < field.size() ? weight * field[static_cast<std::size_t>(cell)] : 0.0;
+    }
+  } catch (const Error& e) {
+    why = e.what();
+    return {};
+  }
+  TWIN_MPI_CHECK(MPI_Bcast(read.data(), static_cast<int>(read.size()), MPI_DOUBLE, 0, comm));
+  std::vector<std::vector<double>> out(C, std::vector<double>(S, 0.0));
+  for (std::size_t j = 0; j < C; ++j)
+    for (std::size_t s = 0; s < S; ++s) {
+      out[j][s] = (read[(j + 1) * S + s] - read[s]) / step[j];
+      if (!std::isfinite(out[j][s])) {
+        why = "the control '" + config.controls[j].name + "' gave readings that were not finite";
+        return {};
+      }
+    }
+  return out;
+}
+
 }  // namespace twin::detail

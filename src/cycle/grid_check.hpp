@@ -59,4 +59,13 @@ struct GridCheck {
 /// exceed, a solver failure): the result says why it was skipped.
 GridCheck check_grid(const Config& config, MPI_Comm comm, int cycles);
 
+/// The controls' signatures at the sensors, for the anomaly diagnosis (issue 16): per control,
+/// how each sensor's reading changes over one control period when that control alone steps by a
+/// tenth of its range, on the twin's grid at the prior means, as H reads it. The twin's physics
+/// is linear in its state and controls, so this is the shape, from any state and at any level,
+/// of one period of any change in that control's output (a heater that fails departs along its
+/// signature, negatively). [control][configured sensor]; empty when the physics cannot be run
+/// (`why` says why). Collective over `comm`; every rank gets the same result.
+std::vector<std::vector<double>> control_signatures(const Config& config, MPI_Comm comm, std::string& why);
+
 }  // namespace twin::detail

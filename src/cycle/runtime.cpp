@@ -63,6 +63,12 @@ Runtime::Impl::Impl(const Config& c, MPI_Comm world, const RuntimeOptions& optio
     grid.skipped = "off";
   else
     check_grid();
+  if (config.assimilation.enabled) {
+    std::string why;
+    control_signature = detail::control_signatures(config, comm, why);
+    if (!why.empty() && rank == 0)
+      spdlog::warn("the controls' signatures could not be computed, the anomaly diagnosis reads none: {}", why);
+  }
   if (free_solver) {  // the free run keeps the prior means
     solvers::ParameterSet prior = solvers::configured_parameters(config.physics);
     for (std::size_t q = 0; q < estimated.size(); ++q) prior[estimated[q]] = config.ensemble.parameters[q].prior_mean;
@@ -249,6 +255,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   if (wanted) logged_deadline_skip = !assimilate;
   if (assimilate) {
     obs.parameter_weight_cap = gate_hold.cap();
+    obs.control_signatures = &control_signature;
     out.model_error_hold = model_error_noise && model_error.holds_parameters(obs);
     if (out.model_error_hold) obs.parameter_weight_cap = 0.0;
     const std::vector<double> theta_before = theta;
@@ -261,6 +268,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     out.parameter_update_weight = analysis.parameter_weight;
     out.parameter_withheld = analysis.parameter_withheld;
     out.innovation_along_parameters = analysis.innovation_along_parameters;
+    out.innovation_along_controls = analysis.innovation_along_controls;
     out.innovation_unexplained = analysis.innovation_unexplained;
     gate_hold.record(analysis.test_weight, config.assimilation.parameter_gate_hold_cycles);
     track_disagreement(analysis.consistent);
@@ -326,6 +334,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean), advice_in.theta_std.push_back(p.ensemble_std);
   advice_in.parameter_withheld = out.parameter_withheld;
   advice_in.innovation_along_parameters = out.innovation_along_parameters;
+  advice_in.innovation_along_controls = out.innovation_along_controls;
   advice_in.innovation_unexplained = out.innovation_unexplained;
   advice_in.cycle = cycle;
   advice_in.t_s = t;

@@ -120,6 +120,9 @@ struct Runtime::Impl {
   void check_grid();
   /// What the grid check found (its `skipped` says why when it did not run, "off" when not asked).
   detail::GridCheck grid;
+  /// The controls' signatures at the sensors (grid_check.hpp, control_signatures), which the
+  /// filter splits the innovation along for the anomaly diagnosis; empty without assimilation.
+  std::vector<std::vector<double>> control_signature;
   /// A sensor's stated uncertainty: the members' spread with the grid's error there.
   double stated_sensor_std(int s, double spread) const;
   /// After the analysis: the movement's decayed sum and the estimates summarised anew.

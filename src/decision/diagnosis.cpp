@@ -12,7 +12,8 @@ AnomalyReport Decider::diagnose(const DecisionInputs& in, const std::vector<Sens
   AnomalyReport r;
   // The window advances every cycle, consulted or not, so the features are whole when it is.
   const std::vector<double> x = m_models->anomaly_features().push(sensors, in.theta, m_controls, in.parameter_withheld,
-                                                                    in.innovation_along_parameters, in.innovation_unexplained);
+                                                                    in.innovation_along_parameters, in.innovation_unexplained,
+                                                                    in.innovation_along_controls);
   if (!m_config.advisor) {
     r.reason = "no advisor configured";
     return r;

@@ -77,6 +77,11 @@ AnomalyLayout anomaly_layout(const Config& c) {
   for (const auto& p : c.ensemble.parameters) l.inputs.push_back("along:" + p.name);
   for (const auto& p : c.ensemble.parameters) l.inputs.push_back("along_window:" + p.name);
   l.inputs.push_back("unexplained");
+  // The innovation along the controls' signatures (a failing heater departs along its own,
+  // negatively), their extremes over the controls now and summed over the window: named by no
+  // control, so a few failures teach every heater.
+  for (const char* name : {"min_along_control", "max_along_control", "min_along_control_window", "max_along_control_window"})
+    l.inputs.push_back(name);
   for (const auto& k : anomaly_classes()) l.outputs.push_back("class:" + k);
   return l;
 }
@@ -109,7 +114,8 @@ AnomalyFeatures::AnomalyFeatures(const Config& c) : m_layout(anomaly_layout(c)),
 
 std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
                                           const std::vector<double>& controls, const std::vector<double>& withheld,
-                                          const std::vector<double>& along, double unexplained) {
+                                          const std::vector<double>& along, double unexplained,
+                                          const std::vector<double>& along_controls) {
   const int S = m_sensors;
   std::vector<double> z(static_cast<std::size_t>(S), 0.0);
   int rejected = 0, missing = 0;
@@ -198,6 +204,21 @@ std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sen
     x.push_back(window);
   }
   x.push_back(std::isfinite(unexplained) ? std::clamp(unexplained, 0.0, anomaly_clip) : 1.0);
+  std::vector<double> controls_now(m_max.size(), 0.0);
+  for (std::size_t j = 0; j < controls_now.size() && j < along_controls.size(); ++j)
+    if (std::isfinite(along_controls[j])) controls_now[j] = std::clamp(along_controls[j], -anomaly_clip, anomaly_clip);
+  m_along_controls.push_front(controls_now);
+  if (m_along_controls.size() > static_cast<std::size_t>(anomaly_window)) m_along_controls.pop_back();
+  double low = 0.0, high = 0.0, low_window = 0.0, high_window = 0.0;
+  for (std::size_t j = 0; j < controls_now.size(); ++j) {
+    double window = 0.0;
+    for (const auto& w : m_along_controls) window += j < w.size() ? w[j] : 0.0;
+    low = j ? std::min(low, controls_now[j]) : controls_now[j];
+    high = j ? std::max(high, controls_now[j]) : controls_now[j];
+    low_window = j ? std::min(low_window, window) : window;
+    high_window = j ? std::max(high_window, window) : window;
+  }
+  for (double v : {low, high, low_window, high_window}) x.push_back(v);
 
   // Evidence per sensor: squared innovations over the window; a missing or rejected reading
   // counts as a clipped one (its absence, or QC's verdict, is the evidence).
@@ -244,6 +265,7 @@ void AnomalyFeatures::save(io::StateArchive& a) const {
   put_rows(a, "anomaly.z", m_z);
   put_rows(a, "anomaly.theta", m_theta);
   put_rows(a, "anomaly.along", m_along);
+  put_rows(a, "anomaly.along_controls", m_along_controls);
   a.put("anomaly.means", std::vector<double>(m_means.begin(), m_means.end()));
   a.put("anomaly.evidence", m_evidence);
   a.put("anomaly.withheld", m_withheld);
@@ -254,6 +276,8 @@ void AnomalyFeatures::restore(const io::StateArchive& a) {
   m_theta = get_rows(a, "anomaly.theta");
   m_along.clear();  // snapshots from before the signatures start that window afresh
   if (a.has("anomaly.along")) m_along = get_rows(a, "anomaly.along");
+  m_along_controls.clear();
+  if (a.has("anomaly.along_controls")) m_along_controls = get_rows(a, "anomaly.along_controls");
   const auto& means = a.doubles("anomaly.means");
   m_means.assign(means.begin(), means.end());
   m_evidence = a.doubles("anomaly.evidence");

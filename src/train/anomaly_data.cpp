@@ -217,7 +217,7 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
       std::vector<double> theta;
       for (const auto& p : out.parameters) theta.push_back(p.mean);
       const std::vector<double> x = features.push(out.sensors, theta, u, out.parameter_withheld, out.innovation_along_parameters,
-                                                  out.innovation_unexplained);
+                                                  out.innovation_unexplained, out.innovation_along_controls);
       if (out.solver_status != "ok")
         throw Error("anomaly training data: the twin's solver failed in scenario " + std::to_string(g) + " at cycle " +
                     std::to_string(c) + " (" + out.solver_status + ")");

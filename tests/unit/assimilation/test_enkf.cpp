@@ -92,6 +92,28 @@ TEST(Enkf, TheInnovationSplitsAlongTheParametersSignatures) {
     EXPECT_NEAR(split.along[1], 0.0, 1e-12);
     EXPECT_NEAR(split.unexplained, 6.25, 1e-9);
   }
+  {  // strongly correlated signatures are fitted together, not one by one: a departure made of
+     // both leaves nothing, where fitting each alone would leave (or remove) their overlap twice
+    const std::vector<double> close = {0.3, 0.6, 0.1, 0.0,   //
+                                       0.25, 0.5, 0.2, 0.05};
+    const std::vector<double> d = {0.55, 1.1, 0.3, 0.05};  // the sum of the two
+    const auto split = split_along_parameters(g, n, d, close, P);
+    EXPECT_NEAR(split.unexplained, 0.0, 1e-6);
+    std::vector<double> gid(d);
+    twin::detail::cholesky_solve(g, n, gid.data());
+    double D = 0.0;
+    for (int r = 0; r < n; ++r) D += d[r] * gid[r];
+    const double one_by_one = D - split.along[0] * split.along[0] - split.along[1] * split.along[1];
+    EXPECT_GT(std::abs(one_by_one), 0.1 * D) << "the test's signatures must overlap for it to tell the two apart";
+  }
+  {  // no more readings than signatures: nothing left to tell a remainder by
+    std::vector<double> g2 = {1.0, 0.0, 0.0, 1.0};
+    ASSERT_TRUE(twin::detail::cholesky(g2, 2));
+    const auto split = split_along_parameters(g2, 2, {1.0, -1.0}, {1.0, 0.0, 0.0, 1.0}, 2);
+    EXPECT_EQ(split.dof, 0);
+    EXPECT_TRUE(std::isnan(split.unexplained));
+    EXPECT_DOUBLE_EQ(split.along[0], 1.0);
+  }
   {  // a parameter without spread has no signature: along 0, nothing fitted for it
     const std::vector<double> flat = {0.3, 0.6, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0};
     const auto split = split_along_parameters(g, n, {0.0, 0.0, 1.0, 0.0}, flat, P);

@@ -204,3 +204,32 @@ TEST(GridCheck, AFinerGridTheStepBudgetCannotAffordSkipsTheCheck) {
   EXPECT_TRUE(g.shift.empty());
   EXPECT_TRUE(g.sensor_uncertainty.empty());
 }
+
+// The controls' signatures (control_signatures), which the filter splits the innovation along for
+// the anomaly diagnosis: each heater warms the sensors (a positive source never cools a diffusing
+// plate), most at the sensor on it, and, the physics being linear, the same from another level.
+TEST(ControlSignatures, EachHeaterWarmsMostTheSensorOnItAtAnyLevel) {
+  const twin::Config config = twin::load_config(small_plate);
+  std::string why;
+  const auto signature = twin::detail::control_signatures(config, MPI_COMM_SELF, why);
+  EXPECT_TRUE(why.empty()) << why;
+  ASSERT_EQ(signature.size(), config.controls.size());
+  const std::vector<std::size_t> own = {1, 3};  // H1 sits on S2, H2 on S4
+  for (std::size_t j = 0; j < signature.size(); ++j) {
+    ASSERT_EQ(signature[j].size(), config.sensors.size());
+    for (std::size_t s = 0; s < signature[j].size(); ++s) {
+      EXPECT_GE(signature[j][s], -1e-12) << config.controls[j].name << " at " << config.sensors[s].name;
+      if (s != own[j]) {
+        EXPECT_LT(signature[j][s], signature[j][own[j]]) << config.controls[j].name;
+      }
+    }
+    EXPECT_GT(signature[j][own[j]], 0.0);
+  }
+  twin::Config low = config;
+  for (auto& c : low.controls) c.initial = 0.1;
+  const auto again = twin::detail::control_signatures(low, MPI_COMM_SELF, why);
+  ASSERT_EQ(again.size(), signature.size());
+  for (std::size_t j = 0; j < signature.size(); ++j)
+    for (std::size_t s = 0; s < signature[j].size(); ++s)
+      EXPECT_NEAR(again[j][s], signature[j][s], 1e-9 + 1e-6 * std::abs(signature[j][s]));
+}

@@ -616,19 +616,14 @@ TEST(Runtime, TheParameterGateLeavesAConsistentPlantsEstimatesAlone) {
   }
 }
 
-// Issue 16: the shift the parameters make while the readings disagree with the twin's physics
-// counts in their stated uncertainty (ParameterEstimate::std) until consistent analyses confirm
-// it. The same failed heater (cycles 50 to 80 of the channel), 140 cycles, with the gate off so
-// that the fault pulls the parameters far (the consistency test still runs, at 0.001): after
-// the fault the truth lies within 2 stated sd more often than within 2 of the members' spread,
-// and 40 consistent cycles on (assimilation.parameter_movement_cycles) the shift is confirmed.
-// The innovation split along the parameters' signatures (CycleOutcome::innovation_along_parameters,
-// innovation_unexplained), which the anomaly diagnosis reads: on the plate with its own faults,
-// degrading cooling departs along the cooling factor's signature in the cycles it first shows
-// (warmer readings, as a lower cooling factor would make them) with little left over, while the
-// heat source, which warms the plate too, leaves a departure in a shape no parameter has. Later
-// in each fault the filter has taken the departure into its state and both fade.
-TEST(Runtime, DegradingCoolingDepartsAlongTheCoolingFactorsSignatureAHeatSourceDoesNot) {
+// The innovation split along the parameters' and the controls' signatures
+// (CycleOutcome::innovation_along_parameters, innovation_along_controls, innovation_unexplained),
+// which the anomaly diagnosis reads: on the plate with its own faults, the failed heater H2
+// departs along its own signature, negatively, in its first cycles; degrading cooling along the
+// cooling factor's (warmer readings, as a lower cooling factor would make them) with little left
+// over, while the heat source, which warms the plate too, leaves a departure in a shape no
+// signature has. Later in each fault the filter has taken the departure into its state.
+TEST(Runtime, EachPlantFaultDepartsAlongItsOwnSignature) {
   twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/configs/plate.yaml");
   config.twin.cycles = 211;  // the heater failure (60-90), the cooling degradation (120-150), the heat source (180-210)
   config.assimilation.grid_check_cycles = 0;
@@ -641,15 +636,24 @@ TEST(Runtime, DegradingCoolingDepartsAlongTheCoolingFactorsSignatureAHeatSourceD
     if (config.ensemble.parameters[p].name == "cooling_factor") cooling = p;
   ASSERT_LT(cooling, config.ensemble.parameters.size());
   const double period = config.twin.control_period_s;
-  double quiet = 0.0, onset = 0.0, degraded_rest = 0.0, source_rest = 0.0;
-  int quiet_cycles = 0, onset_cycles = 0;
+  std::size_t h2 = config.controls.size();
+  for (std::size_t j = 0; j < config.controls.size(); ++j)
+    if (config.controls[j].name == "H2") h2 = j;
+  ASSERT_LT(h2, config.controls.size());
+  double quiet = 0.0, onset = 0.0, degraded_rest = 0.0, source_rest = 0.0, failed_h2 = 0.0;
+  int quiet_cycles = 0, onset_cycles = 0, failed_cycles = 0;
   for (int c = 0; c < config.twin.cycles; ++c) {
     runtime.ingest(plant.advance(c * period, period, controls, c));
     const twin::CycleOutcome out = runtime.step(std::chrono::milliseconds(5000));
     if (!out.assimilated) continue;
     ASSERT_EQ(out.innovation_along_parameters.size(), config.ensemble.parameters.size()) << c;
     ASSERT_TRUE(std::isfinite(out.innovation_unexplained)) << c;
+    ASSERT_EQ(out.innovation_along_controls.size(), config.controls.size()) << c;
     const double along = out.innovation_along_parameters[cooling], rest = out.innovation_unexplained;
+    if (c >= 60 && c < 65) {  // H2 fails: the plate departs along H2's signature, negatively
+      failed_h2 += out.innovation_along_controls[h2], ++failed_cycles;
+      std::printf("cycle %d: along H2 %.2f, unexplained %.2f\n", c, out.innovation_along_controls[h2], rest);
+    }
     if (c >= 30 && c < 60) quiet += along, ++quiet_cycles;
     if (c >= 120 && c < 125) onset += along, ++onset_cycles;
     if (c >= 120 && c < 150) degraded_rest = std::max(degraded_rest, rest);
@@ -666,8 +670,16 @@ TEST(Runtime, DegradingCoolingDepartsAlongTheCoolingFactorsSignatureAHeatSourceD
   EXPECT_LT(std::abs(quiet), 1.0) << "standard normal while the plant behaves as the twin's physics say";
   EXPECT_LT(onset, -2.0) << "warmer, as a lower cooling factor would make it";
   EXPECT_GT(source_rest, degraded_rest) << "the heat source's departure has a shape no parameter has";
+  ASSERT_EQ(failed_cycles, 5);
+  EXPECT_LT(failed_h2 / failed_cycles, -2.0) << "the failed heater's own signature, negatively";
 }
 
+// Issue 16: the shift the parameters make while the readings disagree with the twin's physics
+// counts in their stated uncertainty (ParameterEstimate::std) until consistent analyses confirm
+// it. The same failed heater (cycles 50 to 80 of the channel), 140 cycles, with the gate off so
+// that the fault pulls the parameters far (the consistency test still runs, at 0.001): after
+// the fault the truth lies within 2 stated sd more often than within 2 of the members' spread,
+// and 40 consistent cycles on (assimilation.parameter_movement_cycles) the shift is confirmed.
 TEST(Runtime, AShiftMadeWhileTheReadingsDisagreeCountsInTheStatedUncertaintyUntilConfirmed) {
   const GateRun r = run_with_gate(0.0, true, 0.0, 140);
   const auto cycle_line = [&](int c) {

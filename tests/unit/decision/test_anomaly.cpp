@@ -118,6 +118,33 @@ TEST(AnomalyFeatures, TheInnovationAlongTheParametersIsReadNowAndOverTheWindow) 
   x = resumed.push(calm(c), {1.0, 1.0}, {0.6, 0.6});  // the first cycle leaves the window of 3
   EXPECT_DOUBLE_EQ(input(resumed, x, "along_window:cooling_factor"), -twin::detail::anomaly_clip);
   EXPECT_DOUBLE_EQ(input(resumed, x, "along_window:diffusivity_factor"), 0.0);
+  // A snapshot from before the signatures (no 'anomaly.along') starts that window afresh.
+  twin::io::StateArchive older;
+  for (const char* name : {"anomaly.z", "anomaly.theta", "anomaly.means", "anomaly.evidence", "anomaly.withheld"})
+    older.put(name, archive.doubles(name));
+  for (const char* name : {"anomaly.z.sizes", "anomaly.theta.sizes"}) older.put(name, archive.ints(name));
+  AnomalyFeatures from_older(c);
+  from_older.restore(older);
+  x = from_older.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {0.0, -2.0}, 1.0);
+  EXPECT_DOUBLE_EQ(input(from_older, x, "along_window:cooling_factor"), -2.0);
+}
+
+// Along the controls' signatures (CycleOutcome::innovation_along_controls): the extremes over the
+// controls, now and of the window sums, so that no feature names a control.
+TEST(AnomalyFeatures, TheInnovationAlongTheControlsIsReadAsItsExtremes) {
+  const twin::Config c = small_plate();
+  AnomalyFeatures f(c);
+  std::vector<double> x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {}, NAN, {-1.0, 0.5});
+  x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {}, NAN, {-3.0, 2.0});
+  EXPECT_DOUBLE_EQ(input(f, x, "min_along_control"), -3.0);
+  EXPECT_DOUBLE_EQ(input(f, x, "max_along_control"), 2.0);
+  EXPECT_DOUBLE_EQ(input(f, x, "min_along_control_window"), -4.0);
+  EXPECT_DOUBLE_EQ(input(f, x, "max_along_control_window"), 2.5);
+  x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {}, NAN, {40.0, NAN});  // clipped; NaN reads as 0
+  EXPECT_DOUBLE_EQ(input(f, x, "max_along_control"), twin::detail::anomaly_clip);
+  EXPECT_DOUBLE_EQ(input(f, x, "min_along_control"), 0.0);
+  EXPECT_DOUBLE_EQ(input(f, x, "max_along_control_window"), twin::detail::anomaly_clip - 4.0);  // H1: -1 - 3 + 10
+  EXPECT_DOUBLE_EQ(input(f, x, "min_along_control_window"), 2.5);                             // H2: 0.5 + 2 + 0
 }
 
 TEST(AnomalyFeatures, ALastingOffsetBecomesTheUsualLevel) {
