@@ -170,7 +170,7 @@ struct CycleOutcome {
   /// The root mean square, per degree of freedom left, of the innovation once every parameter's
   /// and control's signature is fitted: about 1 while consistent, large for a departure none of
   /// them explains (a heat source away from the heaters). NaN when nothing was assimilated or the readings were no
-  /// more than the parameters with spread (nothing left to tell a remainder by).
+  /// more than the signatures (parameters with spread and controls): nothing left to tell by.
   double innovation_unexplained = std::numeric_limits<double>::quiet_NaN();
   /// The model error added to this cycle's forecast, the std of its random fields [u]; 0 without
   /// assimilation.model_error_gain (docs/twin-cycle.md, "Model error").
