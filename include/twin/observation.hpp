@@ -137,6 +137,26 @@ struct OperatorCommand {
 };
 
 /// Everything `Runtime::step` reports.
+/// A cycle's innovation (the readings less the twin's forecast of them) split along the
+/// signatures of what could explain a departure from the twin's physics (docs/advisor.md).
+struct InnovationSplit {
+  /// Along each estimated parameter's signature (its covariances with the readings), in standard
+  /// deviations: standard normal while the plant behaves as the twin's physics say, large when it
+  /// departs as a changed parameter would (degrading cooling along the cooling factor's). Empty
+  /// when nothing was assimilated or no parameter is estimated.
+  std::vector<double> along_parameters;
+  /// Along each control's signature (how the sensors change over a period when that control's
+  /// output changes), in standard deviations: a heater that fails departs along its own,
+  /// negatively. Empty when nothing was assimilated or there are no controls.
+  std::vector<double> along_controls;
+  /// The root mean square, per degree of freedom left, of the innovation once every parameter's
+  /// and control's signature is fitted: about 1 while consistent, large for a departure none of
+  /// them explains (a heat source away from the heaters). NaN when nothing was assimilated or
+  /// the readings were no more than the signatures (parameters with spread and controls):
+  /// nothing left to tell by.
+  double unexplained = std::numeric_limits<double>::quiet_NaN();
+};
+
 struct CycleOutcome {
   Advice advice;
   AdvisorReport advisor;
@@ -158,20 +178,9 @@ struct CycleOutcome {
   /// Per estimated parameter, the move of its mean that weight withheld (0 when it was 1): the
   /// pull of the readings on the parameters, which the anomaly diagnosis reads.
   std::vector<double> parameter_withheld;
-  /// The innovation along each estimated parameter's signature (its covariances with the
-  /// readings), in standard deviations: standard normal while the plant behaves as the twin's
-  /// physics say, large when it departs as a changed parameter would (degrading cooling along the
-  /// cooling factor's). Empty when nothing was assimilated or no parameter is estimated.
-  std::vector<double> innovation_along_parameters;
-  /// The innovation along each control's signature (how the sensors change over a period when
-  /// that control's output changes), in standard deviations: a heater that fails departs along
-  /// its own, negatively. Empty when nothing was assimilated or there are no controls.
-  std::vector<double> innovation_along_controls;
-  /// The root mean square, per degree of freedom left, of the innovation once every parameter's
-  /// and control's signature is fitted: about 1 while consistent, large for a departure none of
-  /// them explains (a heat source away from the heaters). NaN when nothing was assimilated or the readings were no
-  /// more than the signatures (parameters with spread and controls): nothing left to tell by.
-  double innovation_unexplained = std::numeric_limits<double>::quiet_NaN();
+  /// The innovation split along the signatures of what could explain a departure, which the
+  /// anomaly diagnosis reads.
+  InnovationSplit innovation_split;
   /// The model error added to this cycle's forecast, the std of its random fields [u]; 0 without
   /// assimilation.model_error_gain (docs/twin-cycle.md, "Model error").
   double model_error_std = 0.0;

@@ -15,6 +15,7 @@
 #include "solvers/field.hpp"
 #include "solvers/grid.hpp"
 #include "twin/config.hpp"
+#include "twin/observation.hpp"
 
 namespace twin::detail {
 
@@ -69,14 +70,9 @@ struct AnalysisReport {
   /// Per estimated parameter, the move of its ensemble mean the gate withheld: (1 - weight) times
   /// the (damped, assimilation.parameter_damping) update's (empty when nothing was assimilated).
   std::vector<double> parameter_withheld;
-  /// The innovation along each estimated parameter's signature at the readings, in standard
-  /// deviations, and the root mean square per degree of freedom of what is left of it once those
-  /// are fitted (split_along_parameters in enkf.hpp; about 1 while consistent); empty and NaN
-  /// when nothing was assimilated (NaN also when no degree of freedom is left).
-  std::vector<double> innovation_along_parameters;
-  /// The same along each control's signature (ObservationSet::control_signatures; empty without).
-  std::vector<double> innovation_along_controls;
-  double innovation_unexplained = std::nan("");
+  /// The innovation split along the parameters' and the controls' signatures
+  /// (assimilation/signatures.hpp; CycleOutcome::innovation_split).
+  InnovationSplit innovation_split;
 };
 
 /// The parameter gate's hold (assimilation.parameter_gate_hold_cycles): the test weights of the

@@ -7,6 +7,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "assimilation/signatures.hpp"
 #include "ground/check.hpp"
 #include "ground/mpi.hpp"
 #include "twin/error.hpp"
@@ -182,60 +183,6 @@ void EnsembleFilter::spread_parameters(std::vector<double>& theta, long cycle, c
   }
 }
 
-SignatureSplit split_along_parameters(const std::vector<double>& g, int n, const std::vector<double>& d,
-                                      const std::vector<double>& c, int P) {
-  SignatureSplit out;
-  out.along.assign(static_cast<std::size_t>(P), 0.0);
-  std::vector<double> g_inv_d(d);
-  cholesky_solve(g, n, g_inv_d.data());
-  double statistic = 0.0;
-  for (int r = 0; r < n; ++r) statistic += d[r] * g_inv_d[r];
-  // The signatures with some spread, whitened and scaled to unit length: u_p = G^-1/2 c_p /
-  // sqrt(c_p^T G^-1 c_p). along_p = u_p^T G^-1/2 d, and the fit of all of them explains
-  // along^T R^-1 along of D, R_pq = u_p^T u_q their correlations (a^T B^-1 a in unscaled terms;
-  // the scaled form keeps the ridge below independent of the parameters' units).
-  std::vector<int> seen;
-  std::vector<std::vector<double>> g_inv_c;
-  std::vector<double> norm;
-  for (int p = 0; p < P; ++p) {
-    const double* cp = c.data() + static_cast<std::size_t>(p) * n;
-    std::vector<double> v(cp, cp + n);
-    cholesky_solve(g, n, v.data());
-    double b = 0.0, a = 0.0;
-    for (int r = 0; r < n; ++r) b += cp[r] * v[r], a += cp[r] * g_inv_d[r];
-    if (!(b > 0.0) || !std::isfinite(b) || !std::isfinite(a)) continue;
-    out.along[p] = a / std::sqrt(b);
-    seen.push_back(p);
-    g_inv_c.push_back(std::move(v));
-    norm.push_back(std::sqrt(b));
-  }
-  const int k = static_cast<int>(seen.size());
-  out.dof = n - k;
-  if (!std::isfinite(statistic) || out.dof < 1) {  // nothing left to tell a remainder by
-    out.unexplained = std::nan("");
-    return out;
-  }
-  // Nearly parallel signatures leave R near singular: a ridge of 1e-9 on its unit diagonal.
-  std::vector<double> rmat(static_cast<std::size_t>(k) * k), along(static_cast<std::size_t>(k));
-  for (int i = 0; i < k; ++i) {
-    along[i] = out.along[seen[i]];
-    const double* ci = c.data() + static_cast<std::size_t>(seen[i]) * n;
-    for (int j = 0; j < k; ++j) {
-      double b = 0.0;
-      for (int r = 0; r < n; ++r) b += ci[r] * g_inv_c[j][r];
-      rmat[static_cast<std::size_t>(i) * k + j] = b / (norm[i] * norm[j]) + (i == j ? 1e-9 : 0.0);
-    }
-  }
-  double explained = 0.0;
-  if (k > 0 && cholesky(rmat, k)) {
-    std::vector<double> x(along);
-    cholesky_solve(rmat, k, x.data());
-    for (int i = 0; i < k; ++i) explained += along[i] * x[i];
-  }
-  out.unexplained = std::max(0.0, statistic - explained);
-  return out;
-}
-
 AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<double>& hx, std::vector<double>& theta,
                                        const ObservationSet& obs, long cycle) const {
   const int N = m_members, S = m_sensors, n = static_cast<int>(obs.sensor.size());
@@ -299,40 +246,23 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
   // evidence about the twin's parameters: the parameters would soak up the fault and stay wrong
   // long after it ends. Such a cycle moves them by (threshold / D)^2 of the update; the state is
   // updated in full (QC has already dealt with readings that are wrong on their own).
+  // The split of the same innovation along each parameter's signature (its covariances with
+  // the readings) and each control's (the runtime's), for the anomaly diagnosis
+  // (assimilation/signatures.hpp); the update does not read it.
   {
-    std::vector<double> d(n), g_inv_d(n);
-    for (int r = 0; r < n; ++r) d[r] = g_inv_d[r] = obs.value[r] - hbar[r];
-    cholesky_solve(gmat, n, g_inv_d.data());
-    double statistic = 0.0;
-    for (int r = 0; r < n; ++r) statistic += d[r] * g_inv_d[r];
-    report.innovation_statistic = statistic;
+    std::vector<double> d(n);
+    for (int r = 0; r < n; ++r) d[r] = obs.value[r] - hbar[r];
+    const std::vector<double> rows = signature_rows(theta, yp, N, P, obs.sensor, obs.control_signatures);
+    const SignatureSplit split = split_along_signatures(gmat, n, d, rows, static_cast<int>(rows.size()) / n);
+    report.innovation_statistic = split.statistic;
     report.readings = n;
     const double threshold = chi_square_upper_quantile(n, m_config.parameter_gate > 0.0 ? m_config.parameter_gate : 0.001);
-    report.consistent = !(statistic > threshold);
-    if (m_config.parameter_gate > 0.0) report.test_weight = parameter_update_weight(statistic, threshold);
+    report.consistent = !(split.statistic > threshold);
+    if (m_config.parameter_gate > 0.0) report.test_weight = parameter_update_weight(split.statistic, threshold);
     report.parameter_weight = std::min(report.test_weight, obs.parameter_weight_cap);
-    // The same innovation along each parameter's signature (its covariances with the readings)
-    // and each control's (the runtime's), fitted together, for the anomaly diagnosis; the
-    // filter's update does not read them.
-    const std::vector<std::vector<double>>* controls = obs.control_signatures;
-    const int C = controls ? static_cast<int>(controls->size()) : 0;
-    std::vector<double> c(static_cast<std::size_t>(P + C) * n, 0.0);
-    for (int p = 0; p < P; ++p) {
-      double tbar = 0.0;
-      for (int m = 0; m < N; ++m) tbar += theta[m * P + p] / N;
-      for (int m = 0; m < N; ++m)
-        for (int r = 0; r < n; ++r) c[static_cast<std::size_t>(p) * n + r] += (theta[m * P + p] - tbar) * yp[m * n + r] / (N - 1);
-    }
-    for (int j = 0; j < C; ++j)
-      for (int r = 0; r < n; ++r) {
-        const std::vector<double>& row = (*controls)[static_cast<std::size_t>(j)];
-        const auto s = static_cast<std::size_t>(obs.sensor[r]);
-        c[static_cast<std::size_t>(P + j) * n + r] = s < row.size() ? row[s] : 0.0;
-      }
-    const SignatureSplit split = split_along_parameters(gmat, n, d, c, P + C);
-    report.innovation_along_parameters.assign(split.along.begin(), split.along.begin() + P);
-    report.innovation_along_controls.assign(split.along.begin() + P, split.along.end());
-    report.innovation_unexplained = std::sqrt(split.unexplained / split.dof);  // NaN where nothing is left
+    report.innovation_split.along_parameters.assign(split.along.begin(), split.along.begin() + P);
+    report.innovation_split.along_controls.assign(split.along.begin() + P, split.along.end());
+    report.innovation_split.unexplained = std::sqrt(split.unexplained / split.dof);  // NaN where nothing is left
   }
 
   // z_m = G^-1 (y + eps_m - H x_m), eps centred over members. The draws depend on (seed, cycle,

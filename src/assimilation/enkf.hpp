@@ -52,26 +52,6 @@ double sampling_error_factor(double r2, int members);
 /// chance would give 19 times in 20, near 1 for one far beyond it.
 double beyond_chance(double taken, double chance, double bound);
 
-/// The innovation split along the parameters' signatures, for the anomaly diagnosis: a plant
-/// whose cooling degrades departs from the twin as a lower cooling factor would, along that
-/// parameter's signature at the sensors; a heat source or a failed heater departs in a shape no
-/// parameter has. `g` is the Cholesky factor of the innovation covariance G (cholesky()), `d` the
-/// innovation y - mean(H x), `c` the signatures, P rows of n: the parameters' covariances with
-/// the readings, the controls' responses at them.
-/// Per parameter, along = c^T G^-1 d / sqrt(c^T G^-1 c), standard normal while the plant behaves
-/// as the twin's physics and spread say (0 for a parameter without spread); `unexplained` is
-/// what is left of D = d^T G^-1 d once the k signatures with spread are fitted together, D -
-/// a^T B^-1 a with a_p = c_p^T G^-1 d and B_pq = c_p^T G^-1 c_q (chi-square with dof = n - k
-/// degrees of freedom while consistent); NaN when no degree of freedom is left (n <= k) or D is
-/// not finite.
-struct SignatureSplit {
-  std::vector<double> along;
-  double unexplained = 0.0;
-  int dof = 0;  ///< n less the signatures fitted
-};
-SignatureSplit split_along_parameters(const std::vector<double>& g, int n, const std::vector<double>& d,
-                                      const std::vector<double>& c, int P);
-
 /// The share of a parameter update to apply for an innovation statistic against its threshold:
 /// 1 up to the threshold, then (threshold / statistic)^2 (a redescending weight: a plant that
 /// departs far from the twin's physics barely moves the parameters, one just past the test

@@ -50,6 +50,26 @@ std::vector<double> solve(std::vector<std::vector<double>> a, std::vector<double
   return x;
 }
 
+// The configured sensors' stencils on the twin's grid, as the filter reads the twin (H).
+std::vector<std::vector<std::pair<long, double>>> sensor_stencils(const Config& config) {
+  std::vector<std::vector<std::pair<long, double>>> out;
+  for (const auto& s : config.sensors) out.push_back(solvers::global_interpolation(config.grid, s.position_m));
+  return out;
+}
+
+// The sensors' readings of a field on the twin's whole grid (rank 0's truth_on_twin_grid).
+std::vector<double> read_sensors(const std::vector<std::vector<std::pair<long, double>>>& stencils,
+                                 const std::vector<double>& field) {
+  std::vector<double> out;
+  for (const auto& stencil : stencils) {
+    double v = 0.0;
+    for (const auto& [cell, weight] : stencil)
+      v += cell >= 0 && static_cast<std::size_t>(cell) < field.size() ? weight * field[static_cast<std::size_t>(cell)] : 0.0;
+    out.push_back(v);
+  }
+  return out;
+}
+
 }  // namespace
 
 GridCheck check_grid(const Config& config, MPI_Comm comm, int cycles) {
@@ -81,8 +101,7 @@ GridCheck check_grid(const Config& config, MPI_Comm comm, int cycles) {
     return out;
   }
 
-  std::vector<std::vector<std::pair<long, double>>> stencils;
-  for (const auto& s : config.sensors) stencils.push_back(solvers::global_interpolation(config.grid, s.position_m));
+  const auto stencils = sensor_stencils(config);
   std::vector<double> controls;
   for (const auto& c : config.controls) controls.push_back(c.initial);
   const double period = config.twin.control_period_s;
@@ -97,13 +116,7 @@ GridCheck check_grid(const Config& config, MPI_Comm comm, int cycles) {
     try {
       for (std::size_t r = 0; r < runs.size(); ++r) {
         runs[r]->advance(c * period, period, controls, c);  // collective; throws on every rank alike
-        const std::vector<double> field = runs[r]->truth_on_twin_grid();  // rank 0's
-        for (const auto& stencil : stencils) {
-          double v = 0.0;
-          for (const auto& [cell, weight] : stencil)
-            v += cell >= 0 && static_cast<std::size_t>(cell) < field.size() ? weight * field[static_cast<std::size_t>(cell)] : 0.0;
-          read[r].push_back(v);
-        }
+        read[r] = read_sensors(stencils, runs[r]->truth_on_twin_grid());  // rank 0's
       }
     } catch (const Error& e) {
       failed = e.what();
@@ -177,8 +190,7 @@ std::vector<std::vector<double>> control_signatures(const Config& config, MPI_Co
   if (C == 0 || S == 0) return {};
   ParametersConfig prior = config.physics.parameters;
   for (const auto& p : config.ensemble.parameters) parameter(prior, p.name) = p.prior_mean;
-  std::vector<std::vector<std::pair<long, double>>> stencils;
-  for (const auto& s : config.sensors) stencils.push_back(solvers::global_interpolation(config.grid, s.position_m));
+  const auto stencils = sensor_stencils(config);
   std::vector<double> base;
   for (const auto& c : config.controls) base.push_back(c.initial);
   int rank = 0;
@@ -196,10 +208,8 @@ std::vector<std::vector<double>> control_signatures(const Config& config, MPI_Co
       }
       PlantEmulator run(physics_only(config, 1, prior), comm);
       run.advance(0.0, config.twin.control_period_s, u, 0);  // collective; throws on every rank alike
-      const std::vector<double> field = run.truth_on_twin_grid();  // rank 0's
-      for (std::size_t s = 0; s < S && rank == 0; ++s)
-        for (const auto& [cell, weight] : stencils[s])
-          read[r * S + s] += cell >= 0 && static_cast<std::size_t>(cell) < field.size() ? weight * field[static_cast<std::size_t>(cell)] : 0.0;
+      const std::vector<double> at = read_sensors(stencils, run.truth_on_twin_grid());  // rank 0's
+      if (rank == 0) std::copy(at.begin(), at.end(), read.begin() + static_cast<std::ptrdiff_t>(r * S));
     }
   } catch (const Error& e) {
     why = e.what();

@@ -57,18 +57,7 @@ Runtime::Impl::Impl(const Config& c, MPI_Comm world, const RuntimeOptions& optio
     free_x = free_solver->make_field("twin::free_run");
   }
   for (const auto& p : config.ensemble.parameters) estimated.push_back(solvers::parameter_index(p.name));
-  if (!config.assimilation.enabled)
-    grid.skipped = "off (no assimilation)";
-  else if (config.assimilation.grid_check_cycles <= 0)
-    grid.skipped = "off";
-  else
-    check_grid();
-  if (config.assimilation.enabled) {
-    std::string why;
-    control_signature = detail::control_signatures(config, comm, why);
-    if (!why.empty() && rank == 0)
-      spdlog::warn("the controls' signatures could not be computed, the anomaly diagnosis reads none: {}", why);
-  }
+  run_start_up_checks();
   if (free_solver) {  // the free run keeps the prior means
     solvers::ParameterSet prior = solvers::configured_parameters(config.physics);
     for (std::size_t q = 0; q < estimated.size(); ++q) prior[estimated[q]] = config.ensemble.parameters[q].prior_mean;
@@ -267,9 +256,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     out.innovation_statistic = analysis.innovation_statistic;
     out.parameter_update_weight = analysis.parameter_weight;
     out.parameter_withheld = analysis.parameter_withheld;
-    out.innovation_along_parameters = analysis.innovation_along_parameters;
-    out.innovation_along_controls = analysis.innovation_along_controls;
-    out.innovation_unexplained = analysis.innovation_unexplained;
+    out.innovation_split = analysis.innovation_split;
     gate_hold.record(analysis.test_weight, config.assimilation.parameter_gate_hold_cycles);
     track_disagreement(analysis.consistent);
     if (model_error_noise)
@@ -333,9 +320,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
   // by the unconfirmed shift, which is the kind of change it is there to find.
   for (const auto& p : parameter_estimates) advice_in.theta.push_back(p.mean), advice_in.theta_std.push_back(p.ensemble_std);
   advice_in.parameter_withheld = out.parameter_withheld;
-  advice_in.innovation_along_parameters = out.innovation_along_parameters;
-  advice_in.innovation_along_controls = out.innovation_along_controls;
-  advice_in.innovation_unexplained = out.innovation_unexplained;
+  advice_in.innovation_split = out.innovation_split;
   advice_in.cycle = cycle;
   advice_in.t_s = t;
   advice_in.source_down = std::move(source_down);

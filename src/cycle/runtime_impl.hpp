@@ -116,8 +116,9 @@ struct Runtime::Impl {
   void summarise_parameters();
   /// The floor the parameters' recent movement sets on their spread (empty with the floor off).
   std::vector<double> movement_floor() const;
-  /// The grid check at start-up (assimilation.grid_check_cycles): fills `grid`.
-  void check_grid();
+  /// At start-up, on this member group's own grid (the same in every group): the grid check
+  /// (assimilation.grid_check_cycles) fills `grid`, the controls' signatures `control_signature`.
+  void run_start_up_checks();
   /// What the grid check found (its `skipped` says why when it did not run, "off" when not asked).
   detail::GridCheck grid;
   /// The controls' signatures at the sensors (grid_check.hpp, control_signatures), which the

@@ -1,7 +1,7 @@
 // The estimated parameters' bookkeeping of twin::Runtime (docs/twin-cycle.md): their summary
 // (mean, members' spread, stated uncertainty), their recent movement and the floor it sets on
-// the spread, the readings' last disagreement with the twin's physics, and the grid check's
-// share of the stated uncertainty.
+// the spread, the readings' last disagreement with the twin's physics, and the start-up checks
+// (the grid check's share of the stated uncertainty, the controls' signatures).
 #include "cycle/runtime_impl.hpp"
 
 #include <fmt/format.h>
@@ -79,10 +79,25 @@ void Runtime::Impl::update_parameter_estimates() {
     for (int p = 0; p < P; ++p) parameter_movement[p] += parameter_estimates[p].mean;
 }
 
-// The grid check (cycle/grid_check.hpp): the structural uncertainty the twin's grid adds to the
-// parameters and to the state at the sensors, in their stated uncertainty.
-void Runtime::Impl::check_grid() {
-  grid = detail::check_grid(config, comm, config.assimilation.grid_check_cycles);
+// The start-up checks (cycle/grid_check.hpp), on the member group's communicator: every group
+// holds the whole twin, and splitting its grid over the job's ranks instead could be finer than
+// the grid allows (and skip them on many ranks only). The grid check: the structural
+// uncertainty the twin's grid adds to the parameters and to the state at the sensors, in their
+// stated uncertainty. The controls' signatures: for the anomaly diagnosis.
+void Runtime::Impl::run_start_up_checks() {
+  if (!config.assimilation.enabled) {
+    grid.skipped = "off (no assimilation)";
+    return;
+  }
+  std::string why;
+  control_signature = detail::control_signatures(config, layout.domain_comm(), why);
+  if (!why.empty() && rank == 0)
+    spdlog::warn("the controls' signatures could not be computed, the anomaly diagnosis reads none: {}", why);
+  if (config.assimilation.grid_check_cycles <= 0) {
+    grid.skipped = "off";
+    return;
+  }
+  grid = detail::check_grid(config, layout.domain_comm(), config.assimilation.grid_check_cycles);
   if (rank != 0) return;
   if (!grid.skipped.empty()) {
     spdlog::warn("the grid check (assimilation.grid_check_cycles) did not run, the stated uncertainty leaves the "

@@ -45,9 +45,7 @@ struct DecisionInputs {
   std::vector<double> theta;      ///< estimated parameters (means), config.ensemble.parameters order
   std::vector<double> theta_std;  ///< their ensemble spreads
   std::vector<double> parameter_withheld;  ///< the moves of theta the filter's gate withheld this cycle (or empty)
-  std::vector<double> innovation_along_parameters;  ///< CycleOutcome's (or empty)
-  std::vector<double> innovation_along_controls;    ///< CycleOutcome's (or empty)
-  double innovation_unexplained = std::nan("");      ///< CycleOutcome's (NaN without an analysis)
+  InnovationSplit innovation_split;  ///< CycleOutcome's (empty and NaN without an analysis)
   bool twin_healthy = true;
   std::string unhealthy_reason;
   std::string source_down;        ///< why the cycle has no fresh readings (a silent source), or empty

@@ -11,9 +11,8 @@ namespace twin::detail {
 AnomalyReport Decider::diagnose(const DecisionInputs& in, const std::vector<SensorEstimate>& sensors) {
   AnomalyReport r;
   // The window advances every cycle, consulted or not, so the features are whole when it is.
-  const std::vector<double> x = m_models->anomaly_features().push(sensors, in.theta, m_controls, in.parameter_withheld,
-                                                                    in.innovation_along_parameters, in.innovation_unexplained,
-                                                                    in.innovation_along_controls);
+  const std::vector<double> x =
+      m_models->anomaly_features().push(sensors, in.theta, m_controls, in.parameter_withheld, in.innovation_split);
   if (!m_config.advisor) {
     r.reason = "no advisor configured";
     return r;

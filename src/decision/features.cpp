@@ -114,8 +114,10 @@ AnomalyFeatures::AnomalyFeatures(const Config& c) : m_layout(anomaly_layout(c)),
 
 std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
                                           const std::vector<double>& controls, const std::vector<double>& withheld,
-                                          const std::vector<double>& along, double unexplained,
-                                          const std::vector<double>& along_controls) {
+                                          const InnovationSplit& split) {
+  const std::vector<double>& along = split.along_parameters;
+  const std::vector<double>& along_controls = split.along_controls;
+  const double unexplained = split.unexplained;
   const int S = m_sensors;
   std::vector<double> z(static_cast<std::size_t>(S), 0.0);
   int rejected = 0, missing = 0;

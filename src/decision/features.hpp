@@ -87,13 +87,11 @@ class AnomalyFeatures {
   /// force during the cycle, the parameter moves the filter's gate withheld: empty or zeros
   /// without the gate) and returns its input row. The parameters' change it reads is that of
   /// theta plus everything withheld so far: the readings' pull on the parameters, whether or
-  /// not the gate let them move. `along`, `unexplained` and `along_controls` are the filter's
-  /// split of the innovation (CycleOutcome::innovation_along_parameters, innovation_unexplained,
-  /// innovation_along_controls): empty and NaN read as a consistent cycle's 0 and 1.
+  /// not the gate let them move. `split` is the filter's split of the innovation
+  /// (CycleOutcome::innovation_split): empty and NaN read as a consistent cycle's 0 and 1.
   std::vector<double> push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
                            const std::vector<double>& controls, const std::vector<double>& withheld = {},
-                           const std::vector<double>& along = {}, double unexplained = std::nan(""),
-                           const std::vector<double>& along_controls = {});
+                           const InnovationSplit& split = {});
   /// Each sensor's share of the squared innovations over the window (the last push): where an
   /// anomaly shows. Sums to 1 unless every innovation is zero.
   const std::vector<double>& evidence() const { return m_evidence; }

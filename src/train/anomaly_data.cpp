@@ -216,8 +216,7 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
       const CycleOutcome out = twin.step(std::chrono::hours(1));  // never skip a stage for time
       std::vector<double> theta;
       for (const auto& p : out.parameters) theta.push_back(p.mean);
-      const std::vector<double> x = features.push(out.sensors, theta, u, out.parameter_withheld, out.innovation_along_parameters,
-                                                  out.innovation_unexplained, out.innovation_along_controls);
+      const std::vector<double> x = features.push(out.sensors, theta, u, out.parameter_withheld, out.innovation_split);
       if (out.solver_status != "ok")
         throw Error("anomaly training data: the twin's solver failed in scenario " + std::to_string(g) + " at cycle " +
                     std::to_string(c) + " (" + out.solver_status + ")");

@@ -284,3 +284,32 @@ TEST(RuntimeRanks, TheModelErrorIsTheSameOnAnyRanksAndSurvivesASnapshot) {
       EXPECT_EQ(reference[c].parameters[p].std, resumed[c].parameters[p].std) << "cycle " << c << " parameter " << p;
   }
 }
+
+TEST(RuntimeRanks, TheStartUpChecksRunOnEachMemberGroupsOwnGrid) {
+  // A grid of 3 cells across x can be split over one rank, not over two or four. With one member
+  // group per rank the twin's grid is not split at all; its grid check and its controls'
+  // signatures must then give what they give on one rank, not be skipped for the job's size.
+  twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
+  config.grid.cells = {3, 36};
+  ASSERT_GT(twin::world_size(), 1) << "on one rank this compares a run with itself: run it under mpirun -n 2 or 4";
+  ASSERT_EQ(config.ensemble.members % twin::world_size(), 0);
+  const int cycles = 4;
+  const Loop one = run(config, MPI_COMM_SELF, cycles);
+  config.ensemble.member_groups = twin::world_size();
+  const Loop all = run(config, MPI_COMM_WORLD, cycles);
+  for (int c = 0; c < cycles; ++c) {
+    const auto& a = one.outcomes[c];
+    const auto& b = all.outcomes[c];
+    ASSERT_EQ(a.innovation_split.along_controls.size(), config.controls.size()) << "cycle " << c;
+    ASSERT_EQ(b.innovation_split.along_controls.size(), a.innovation_split.along_controls.size()) << "cycle " << c;
+    for (std::size_t j = 0; j < a.innovation_split.along_controls.size(); ++j)
+      EXPECT_NEAR(a.innovation_split.along_controls[j], b.innovation_split.along_controls[j],
+                  1e-6 * std::abs(a.innovation_split.along_controls[j]) + 1e-9)
+          << "cycle " << c << " control " << j;
+    for (std::size_t p = 0; p < a.parameters.size(); ++p) {
+      // The grid check's share of the stated uncertainty: present on one rank, the same on all.
+      ASSERT_GT(a.parameters[p].std, a.parameters[p].ensemble_std) << "cycle " << c << " parameter " << p;
+      EXPECT_NEAR(a.parameters[p].std, b.parameters[p].std, 1e-6 * a.parameters[p].std) << "cycle " << c << " parameter " << p;
+    }
+  }
+}

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "assimilation/enkf.hpp"
+#include "assimilation/signatures.hpp"
 
 TEST(Enkf, GaspariCohnIsACompactCorrelation) {
   EXPECT_DOUBLE_EQ(twin::detail::gaspari_cohn(0.0, 1.0), 1.0);
@@ -59,13 +60,32 @@ TEST(Enkf, TheSamplingErrorFactorShrinksChanceCorrelationsAway) {
   EXPECT_DOUBLE_EQ(sampling_error_factor(std::nan(""), 20), 0.0);
 }
 
+// The signatures at a cycle's readings: a parameter's are its covariances with them over the
+// members, a control's its response at each reading's sensor (readings in any order, sensors
+// missing from the cycle left out).
+TEST(Enkf, TheSignatureRowsArePerParameterCovariancesThenPerControlResponses) {
+  const int N = 3, P = 1;
+  const std::vector<double> theta = {1.0, 2.0, 3.0};  // mean 2
+  // Two readings: anomalies (-1, 0, 1) and (2, 0, -2) over the members.
+  const std::vector<double> yp = {-1.0, 2.0, 0.0, 0.0, 1.0, -2.0};
+  const std::vector<int> sensor = {2, 0};                          // readings of sensors 2 and 0
+  const std::vector<std::vector<double>> controls = {{10.0, 20.0, 30.0}, {-1.0, -2.0, -3.0}};
+  const std::vector<double> rows = twin::detail::signature_rows(theta, yp, N, P, sensor, &controls);
+  const std::vector<double> expected = {1.0, -2.0,    // (sum (theta - 2) yp) / (N - 1)
+                                        30.0, 10.0,   // the first control at sensors 2 and 0
+                                        -3.0, -1.0};  // the second
+  ASSERT_EQ(rows.size(), expected.size());
+  for (std::size_t i = 0; i < rows.size(); ++i) EXPECT_DOUBLE_EQ(rows[i], expected[i]) << i;
+  EXPECT_EQ(twin::detail::signature_rows(theta, yp, N, P, sensor, nullptr).size(), 2u);
+}
+
 // The innovation split along the parameters' signatures (for the anomaly diagnosis): a departure
 // shaped as a parameter's covariances with the readings is all along it, with nothing left
 // unexplained; one at a single reading the signatures do not reach is all unexplained; under
 // consistency (d drawn from G) each `along` is standard normal and the rest chi-square with
 // n - P degrees of freedom.
 TEST(Enkf, TheInnovationSplitsAlongTheParametersSignatures) {
-  using twin::detail::split_along_parameters;
+  using twin::detail::split_along_signatures;
   const int n = 4, P = 2;
   // G = diag(1, 4, 1, 1) plus a correlation between readings 0 and 1.
   std::vector<double> g = {1.0, 0.5, 0.0, 0.0, 0.5, 4.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0};
@@ -74,7 +94,7 @@ TEST(Enkf, TheInnovationSplitsAlongTheParametersSignatures) {
                                  0.0, 0.2, -0.4, 0.0};  // the second's; neither reaches reading 3
   {
     const std::vector<double> d = {0.9, 1.8, 0.3, 0.0};  // 3 times the first signature
-    const auto split = split_along_parameters(g, n, d, c, P);
+    const auto split = split_along_signatures(g, n, d, c, P);
     EXPECT_NEAR(split.unexplained, 0.0, 1e-6);  // the ridge on B leaves a trace
     EXPECT_EQ(split.dof, 2);
     // along_0^2 is then all of D: d = 3 c_0, so D = 9 c_0' G^-1 c_0 = along_0^2.
@@ -82,12 +102,13 @@ TEST(Enkf, TheInnovationSplitsAlongTheParametersSignatures) {
     twin::detail::cholesky_solve(g, n, gid.data());
     double D = 0.0;
     for (int r = 0; r < n; ++r) D += d[r] * gid[r];
+    EXPECT_NEAR(split.statistic, D, 1e-12 * D);
     EXPECT_NEAR(split.along[0] * split.along[0], D, 1e-9);
     EXPECT_GT(split.along[0], 0.0);
   }
   {
     const std::vector<double> d = {0.0, 0.0, 0.0, -2.5};  // where no signature reaches
-    const auto split = split_along_parameters(g, n, d, c, P);
+    const auto split = split_along_signatures(g, n, d, c, P);
     EXPECT_NEAR(split.along[0], 0.0, 1e-12);
     EXPECT_NEAR(split.along[1], 0.0, 1e-12);
     EXPECT_NEAR(split.unexplained, 6.25, 1e-9);
@@ -97,7 +118,7 @@ TEST(Enkf, TheInnovationSplitsAlongTheParametersSignatures) {
     const std::vector<double> close = {0.3, 0.6, 0.1, 0.0,   //
                                        0.25, 0.5, 0.2, 0.05};
     const std::vector<double> d = {0.55, 1.1, 0.3, 0.05};  // the sum of the two
-    const auto split = split_along_parameters(g, n, d, close, P);
+    const auto split = split_along_signatures(g, n, d, close, P);
     EXPECT_NEAR(split.unexplained, 0.0, 1e-6);
     std::vector<double> gid(d);
     twin::detail::cholesky_solve(g, n, gid.data());
@@ -109,14 +130,14 @@ TEST(Enkf, TheInnovationSplitsAlongTheParametersSignatures) {
   {  // no more readings than signatures: nothing left to tell a remainder by
     std::vector<double> g2 = {1.0, 0.0, 0.0, 1.0};
     ASSERT_TRUE(twin::detail::cholesky(g2, 2));
-    const auto split = split_along_parameters(g2, 2, {1.0, -1.0}, {1.0, 0.0, 0.0, 1.0}, 2);
+    const auto split = split_along_signatures(g2, 2, {1.0, -1.0}, {1.0, 0.0, 0.0, 1.0}, 2);
     EXPECT_EQ(split.dof, 0);
     EXPECT_TRUE(std::isnan(split.unexplained));
     EXPECT_DOUBLE_EQ(split.along[0], 1.0);
   }
   {  // a parameter without spread has no signature: along 0, nothing fitted for it
     const std::vector<double> flat = {0.3, 0.6, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0};
-    const auto split = split_along_parameters(g, n, {0.0, 0.0, 1.0, 0.0}, flat, P);
+    const auto split = split_along_signatures(g, n, {0.0, 0.0, 1.0, 0.0}, flat, P);
     EXPECT_DOUBLE_EQ(split.along[1], 0.0);
     EXPECT_EQ(split.dof, 3);
   }
@@ -130,7 +151,7 @@ TEST(Enkf, TheInnovationSplitsAlongTheParametersSignatures) {
     for (double& v : e) v = normal(rng);
     for (int a = 0; a < n; ++a)
       for (int b = 0; b <= a; ++b) d[a] += g[a * n + b] * e[b];
-    const auto split = split_along_parameters(g, n, d, c, P);
+    const auto split = split_along_signatures(g, n, d, c, P);
     along0 += split.along[0] / draws;
     along0_sq += split.along[0] * split.along[0] / draws;
     rest += split.unexplained / draws;

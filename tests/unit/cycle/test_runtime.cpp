@@ -617,9 +617,9 @@ TEST(Runtime, TheParameterGateLeavesAConsistentPlantsEstimatesAlone) {
 }
 
 // The innovation split along the parameters' and the controls' signatures
-// (CycleOutcome::innovation_along_parameters, innovation_along_controls, innovation_unexplained),
-// which the anomaly diagnosis reads: on the plate with its own faults, the failed heater H2
-// departs along its own signature, negatively, in its first cycles; degrading cooling along the
+// (CycleOutcome::innovation_split), which the anomaly diagnosis reads: on the plate with its own
+// faults, the failed heater H2 departs along its own signature, negatively, in its first
+// cycles; degrading cooling along the
 // cooling factor's (warmer readings, as a lower cooling factor would make them) with little left
 // over, while the heat source, which warms the plate too, leaves a departure in a shape no
 // signature has. Later in each fault the filter has taken the departure into its state.
@@ -646,13 +646,13 @@ TEST(Runtime, EachPlantFaultDepartsAlongItsOwnSignature) {
     runtime.ingest(plant.advance(c * period, period, controls, c));
     const twin::CycleOutcome out = runtime.step(std::chrono::milliseconds(5000));
     if (!out.assimilated) continue;
-    ASSERT_EQ(out.innovation_along_parameters.size(), config.ensemble.parameters.size()) << c;
-    ASSERT_TRUE(std::isfinite(out.innovation_unexplained)) << c;
-    ASSERT_EQ(out.innovation_along_controls.size(), config.controls.size()) << c;
-    const double along = out.innovation_along_parameters[cooling], rest = out.innovation_unexplained;
+    ASSERT_EQ(out.innovation_split.along_parameters.size(), config.ensemble.parameters.size()) << c;
+    ASSERT_TRUE(std::isfinite(out.innovation_split.unexplained)) << c;
+    ASSERT_EQ(out.innovation_split.along_controls.size(), config.controls.size()) << c;
+    const double along = out.innovation_split.along_parameters[cooling], rest = out.innovation_split.unexplained;
     if (c >= 60 && c < 65) {  // H2 fails: the plate departs along H2's signature, negatively
-      failed_h2 += out.innovation_along_controls[h2], ++failed_cycles;
-      std::printf("cycle %d: along H2 %.2f, unexplained %.2f\n", c, out.innovation_along_controls[h2], rest);
+      failed_h2 += out.innovation_split.along_controls[h2], ++failed_cycles;
+      std::printf("cycle %d: along H2 %.2f, unexplained %.2f\n", c, out.innovation_split.along_controls[h2], rest);
     }
     if (c >= 30 && c < 60) quiet += along, ++quiet_cycles;
     if (c >= 120 && c < 125) onset += along, ++onset_cycles;

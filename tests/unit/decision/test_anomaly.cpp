@@ -93,17 +93,17 @@ TEST(AnomalyFeatures, TheParametersChangeIncludesWhatTheGateWithheld) {
   EXPECT_NEAR(input(plain, x, "dtheta:cooling_factor"), -0.1 / 0.2, 1e-9);
 }
 
-// The filter's split of the innovation (CycleOutcome::innovation_along_parameters and
-// innovation_unexplained): now, summed over the window, clipped; a cycle without an analysis
-// reads as a consistent one (0 along, 1 unexplained), and a restart snapshot keeps the window.
+// The filter's split of the innovation (CycleOutcome::innovation_split): now, summed over the
+// window, clipped; a cycle without an analysis reads as a consistent one (0 along, 1
+// unexplained), and a restart snapshot keeps the window.
 TEST(AnomalyFeatures, TheInnovationAlongTheParametersIsReadNowAndOverTheWindow) {
   const twin::Config c = small_plate();
   AnomalyFeatures f(c);
-  std::vector<double> x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {0.5, -3.0}, 1.2);
+  std::vector<double> x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {{0.5, -3.0}, {}, 1.2});
   EXPECT_DOUBLE_EQ(input(f, x, "along:cooling_factor"), -3.0);
   EXPECT_DOUBLE_EQ(input(f, x, "along:diffusivity_factor"), 0.5);
   EXPECT_DOUBLE_EQ(input(f, x, "unexplained"), 1.2);
-  x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {0.0, -40.0}, 25.0);
+  x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {{0.0, -40.0}, {}, 25.0});
   EXPECT_DOUBLE_EQ(input(f, x, "along:cooling_factor"), -twin::detail::anomaly_clip);
   EXPECT_DOUBLE_EQ(input(f, x, "along_window:cooling_factor"), -3.0 - twin::detail::anomaly_clip);
   EXPECT_DOUBLE_EQ(input(f, x, "unexplained"), twin::detail::anomaly_clip);
@@ -125,22 +125,22 @@ TEST(AnomalyFeatures, TheInnovationAlongTheParametersIsReadNowAndOverTheWindow) 
   for (const char* name : {"anomaly.z.sizes", "anomaly.theta.sizes"}) older.put(name, archive.ints(name));
   AnomalyFeatures from_older(c);
   from_older.restore(older);
-  x = from_older.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {0.0, -2.0}, 1.0);
+  x = from_older.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {{0.0, -2.0}, {}, 1.0});
   EXPECT_DOUBLE_EQ(input(from_older, x, "along_window:cooling_factor"), -2.0);
 }
 
-// Along the controls' signatures (CycleOutcome::innovation_along_controls): the extremes over the
+// Along the controls' signatures (InnovationSplit::along_controls): the extremes over the
 // controls, now and of the window sums, so that no feature names a control.
 TEST(AnomalyFeatures, TheInnovationAlongTheControlsIsReadAsItsExtremes) {
   const twin::Config c = small_plate();
   AnomalyFeatures f(c);
-  std::vector<double> x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {}, NAN, {-1.0, 0.5});
-  x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {}, NAN, {-3.0, 2.0});
+  std::vector<double> x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {{}, {-1.0, 0.5}, NAN});
+  x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {{}, {-3.0, 2.0}, NAN});
   EXPECT_DOUBLE_EQ(input(f, x, "min_along_control"), -3.0);
   EXPECT_DOUBLE_EQ(input(f, x, "max_along_control"), 2.0);
   EXPECT_DOUBLE_EQ(input(f, x, "min_along_control_window"), -4.0);
   EXPECT_DOUBLE_EQ(input(f, x, "max_along_control_window"), 2.5);
-  x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {}, NAN, {40.0, NAN});  // clipped; NaN reads as 0
+  x = f.push(calm(c), {1.0, 1.0}, {0.6, 0.6}, {}, {{}, {40.0, NAN}, NAN});  // clipped; NaN reads as 0
   EXPECT_DOUBLE_EQ(input(f, x, "max_along_control"), twin::detail::anomaly_clip);
   EXPECT_DOUBLE_EQ(input(f, x, "min_along_control"), 0.0);
   EXPECT_DOUBLE_EQ(input(f, x, "max_along_control_window"), twin::detail::anomaly_clip - 4.0);  // H1: -1 - 3 + 10
