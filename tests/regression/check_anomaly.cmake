@@ -7,8 +7,8 @@
 # held-out threshold does not reach it for every fault yet. Sensor faults are QC's to reject
 # (regression_plate_np2_targets checks that); their naming is reported.
 # FAULT_FREE: the same plant without its events raises a flag in fewer than 1 % of the cycles.
-# PLANT_FAULTS=report: plant faults not named are reported, not asserted (the twins of
-# docs/twins.md whose held-out figures do not carry it yet).
+# PLANT_FAULTS=report: plant faults not named are reported, not asserted (for a twin of your own
+# whose anomaly model does not name them yet; the shipped twins' tests assert them).
 set(failures "")
 set(missed_targets "")
 if(DEFINED SUMMARY)
