@@ -228,14 +228,14 @@ struct GatedAnalysis {
     return c;
   }
   // The parameters after one analysis with the gate at `gate` (0: off), and its report.
-  std::vector<double> analyse(double gate, twin::detail::AnalysisReport& report) {
+  std::vector<double> analyse(double gate, twin::detail::AnalysisReport& report, long cycle = 0) {
     config.assimilation.parameter_gate = gate;
     const std::vector<std::array<double, 3>> positions = {{{0.03, 0.04, 0.0}}, {{0.07, 0.04, 0.0}}};
     const twin::detail::EnsembleFilter filter(config, layout, decomposition.local(), positions);
     twin::solvers::Field x("x", N, decomposition.local().padded_size());
     Kokkos::deep_copy(x, 300.0);
     std::vector<double> t = theta, h = hx;
-    report = filter.analyse(x, h, t, obs, 0);
+    report = filter.analyse(x, h, t, obs, cycle);
     return t;
   }
 };
@@ -288,4 +288,30 @@ TEST(Enkf, AGatedParameterUpdateTakesTheMixturesMeanAndVariance) {
   ASSERT_DOUBLE_EQ(held.parameter_weight, 0.5);
   for (std::size_t m = 0; m < capped.size(); ++m)
     EXPECT_NEAR(capped[m], calm.theta[m] + 0.5 * (calm_update[m] - calm.theta[m]), 1e-12) << m;
+}
+
+// The spin-up test (assimilation.parameter_spin_up_cycles) acts in its first cycles only: from
+// that cycle on, the update is the one without it, draw for draw.
+TEST(Enkf, TheSpinUpTestEndsAfterItsCycles) {
+  GatedAnalysis a(0.0);
+  // A parameter the readings barely see: its members' forecasts move 0.1 K per unit of it, less
+  // than the members' own scatter, so chance correlations are most of its update.
+  std::mt19937_64 rng(11);
+  std::normal_distribution<double> normal(0.0, 1.0);
+  for (int m = 0; m < GatedAnalysis::N; ++m)
+    for (int s = 0; s < GatedAnalysis::S; ++s) a.hx[m * GatedAnalysis::S + s] = 300.0 + 0.1 * (a.theta[m] - 1.0) + 0.3 * normal(rng);
+  a.obs.value = {300.5, 300.5};
+  twin::detail::AnalysisReport report;
+  const long last = 4;
+  std::vector<std::vector<double>> off, on;
+  for (long cycle : {last, last + 1, last + 20}) {
+    a.config.assimilation.parameter_spin_up_cycles = 0;
+    off.push_back(a.analyse(0.0, report, cycle));
+    a.config.assimilation.parameter_spin_up_cycles = static_cast<int>(last + 1);
+    on.push_back(a.analyse(0.0, report, cycle));
+  }
+  const double move_off = std::abs(mean_of(off[0]) - mean_of(a.theta)), move_on = std::abs(mean_of(on[0]) - mean_of(a.theta));
+  EXPECT_LT(move_on, 0.5 * move_off) << "in its last cycle the test holds back most of a chance update";
+  EXPECT_EQ(on[1], off[1]) << "the cycle after it, the update is the plain one";
+  EXPECT_EQ(on[2], off[2]);
 }
