@@ -136,7 +136,6 @@ struct OperatorCommand {
   std::string reason;              ///< who and why, for the audit log and the model's history
 };
 
-/// Everything `Runtime::step` reports.
 /// A cycle's innovation (the readings less the twin's forecast of them) split along the
 /// signatures of what could explain a departure from the twin's physics (docs/advisor.md).
 struct InnovationSplit {
@@ -157,6 +156,7 @@ struct InnovationSplit {
   double unexplained = std::numeric_limits<double>::quiet_NaN();
 };
 
+/// Everything `Runtime::step` reports.
 struct CycleOutcome {
   Advice advice;
   AdvisorReport advisor;

@@ -138,7 +138,8 @@ void describe(V& v, Config& c) {
   // twin written from docs/config.md with members: 1, which was accepted).
   v.check(!c.assimilation.enabled || c.ensemble.members >= 2, "ensemble.members",
           "is 1, but the ensemble filter needs at least 2 members to have a spread to learn from (16 or more to "
-          "learn well); for one forecast without readings set assimilation.enabled: false");
+          "learn well); for one forecast without readings set assimilation.enabled: false (in the file: the "
+          "command line's --no-assimilation comes after this check)");
   // twin train's fault scenarios: split into training and held-out sets, each long enough for a
   // fault after the filter's spin-up (train/anomaly_data.cpp schedules the first 2 to 7 cycles
   // after it and none in the last 6).

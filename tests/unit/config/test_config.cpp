@@ -231,6 +231,8 @@ TEST(ConfigErrors, AnEstimatedParameterWhoseNominalWouldBeIgnoredIsRefused) {
 // of 0. Without assimilation one member is a plain forecast.
 TEST(ConfigErrors, AFilterOfOneMemberIsRefused) {
   expect_error_at(minimal + "ensemble:\n  members: 1\n", 5, 3, "ensemble.members", "needs at least 2 members");
+  // twin run --no-assimilation cannot lift it: the message says where the switch must go.
+  expect_error_at(minimal + "ensemble:\n  members: 1\n", 5, 3, "ensemble.members", "set assimilation.enabled: false (in the file");
   EXPECT_NO_THROW(twin::parse_config(minimal + "ensemble:\n  members: 1\nassimilation:\n  enabled: false\n", "test.yaml"));
   EXPECT_NO_THROW(twin::parse_config(minimal + "ensemble:\n  members: 2\n", "test.yaml"));
 }
