@@ -112,12 +112,30 @@ AnomalyFeatures::AnomalyFeatures(const Config& c) : m_layout(anomaly_layout(c)),
   m_evidence.assign(static_cast<std::size_t>(S), 0.0);
 }
 
+namespace {
+
+struct Windowed {
+  std::vector<double> now, sum;
+};
+
+// This cycle's values, clipped (a missing or non-finite one read as 0), pushed onto their window
+// (newest first, anomaly_window deep), and their sums over it.
+Windowed push_window(std::deque<std::vector<double>>& window, const std::vector<double>& values, std::size_t count) {
+  Windowed out{std::vector<double>(count, 0.0), std::vector<double>(count, 0.0)};
+  for (std::size_t j = 0; j < count && j < values.size(); ++j)
+    if (std::isfinite(values[j])) out.now[j] = std::clamp(values[j], -anomaly_clip, anomaly_clip);
+  window.push_front(out.now);
+  if (window.size() > static_cast<std::size_t>(anomaly_window)) window.pop_back();
+  for (std::size_t j = 0; j < count; ++j)
+    for (const auto& w : window) out.sum[j] += j < w.size() ? w[j] : 0.0;
+  return out;
+}
+
+}  // namespace
+
 std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sensors, const std::vector<double>& theta,
                                           const std::vector<double>& controls, const std::vector<double>& withheld,
                                           const InnovationSplit& split) {
-  const std::vector<double>& along = split.along_parameters;
-  const std::vector<double>& along_controls = split.along_controls;
-  const double unexplained = split.unexplained;
   const int S = m_sensors;
   std::vector<double> z(static_cast<std::size_t>(S), 0.0);
   int rejected = 0, missing = 0;
@@ -194,33 +212,16 @@ std::vector<double> AnomalyFeatures::push(const std::vector<SensorEstimate>& sen
     const double d = p < theta.size() ? (m_theta.front()[p] - m_theta.back()[p]) / m_prior_std[p] : 0.0;
     x.push_back(std::isfinite(d) ? std::clamp(d, -anomaly_clip, anomaly_clip) : 0.0);
   }
-  std::vector<double> along_now(m_prior_std.size(), 0.0);
-  for (std::size_t p = 0; p < along_now.size() && p < along.size(); ++p)
-    if (std::isfinite(along[p])) along_now[p] = std::clamp(along[p], -anomaly_clip, anomaly_clip);
-  m_along.push_front(along_now);
-  if (m_along.size() > static_cast<std::size_t>(anomaly_window)) m_along.pop_back();
-  for (double v : along_now) x.push_back(v);
-  for (std::size_t p = 0; p < along_now.size(); ++p) {
-    double window = 0.0;
-    for (const auto& w : m_along) window += p < w.size() ? w[p] : 0.0;
-    x.push_back(window);
+  const Windowed along_parameters = push_window(m_along, split.along_parameters, m_prior_std.size());
+  x.insert(x.end(), along_parameters.now.begin(), along_parameters.now.end());
+  x.insert(x.end(), along_parameters.sum.begin(), along_parameters.sum.end());
+  x.push_back(std::isfinite(split.unexplained) ? std::clamp(split.unexplained, 0.0, anomaly_clip) : 1.0);
+  // The controls' extremes, now and over the window (0 without controls).
+  const Windowed along_controls = push_window(m_along_controls, split.along_controls, m_max.size());
+  for (const std::vector<double>* v : {&along_controls.now, &along_controls.sum}) {
+    x.push_back(v->empty() ? 0.0 : *std::min_element(v->begin(), v->end()));
+    x.push_back(v->empty() ? 0.0 : *std::max_element(v->begin(), v->end()));
   }
-  x.push_back(std::isfinite(unexplained) ? std::clamp(unexplained, 0.0, anomaly_clip) : 1.0);
-  std::vector<double> controls_now(m_max.size(), 0.0);
-  for (std::size_t j = 0; j < controls_now.size() && j < along_controls.size(); ++j)
-    if (std::isfinite(along_controls[j])) controls_now[j] = std::clamp(along_controls[j], -anomaly_clip, anomaly_clip);
-  m_along_controls.push_front(controls_now);
-  if (m_along_controls.size() > static_cast<std::size_t>(anomaly_window)) m_along_controls.pop_back();
-  double low = 0.0, high = 0.0, low_window = 0.0, high_window = 0.0;
-  for (std::size_t j = 0; j < controls_now.size(); ++j) {
-    double window = 0.0;
-    for (const auto& w : m_along_controls) window += j < w.size() ? w[j] : 0.0;
-    low = j ? std::min(low, controls_now[j]) : controls_now[j];
-    high = j ? std::max(high, controls_now[j]) : controls_now[j];
-    low_window = j ? std::min(low_window, window) : window;
-    high_window = j ? std::max(high_window, window) : window;
-  }
-  for (double v : {low, high, low_window, high_window}) x.push_back(v);
 
   // Evidence per sensor: squared innovations over the window; a missing or rejected reading
   // counts as a clipped one (its absence, or QC's verdict, is the evidence).
