@@ -187,6 +187,9 @@ struct CycleOutcome {
   /// The parameters waited this cycle for that model error to fade (it stood above a tenth of
   /// the readings' noise variance): the twin is still absorbing a departure from its physics.
   bool model_error_hold = false;
+  /// After such a hold, the parameters' update weight was capped this cycle while the state the
+  /// departure left, where no sensor reads it, settles (its spread not yet back).
+  bool model_error_settling = false;
   std::vector<DriftDetection> drift; ///< drifts detected this cycle (rank 0; empty without `drift:`)
   std::vector<LifecycleEvent> lifecycle; ///< lifecycle steps this cycle (rank 0; empty without `lifecycle:`)
   double surrogate_error = std::numeric_limits<double>::quiet_NaN(); ///< the active surrogate's realised error

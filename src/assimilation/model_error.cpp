@@ -44,6 +44,22 @@ bool ModelErrorVariance::holds_parameters(const ObservationSet& obs) const {
   return variance > 0.1 * noise / static_cast<double>(obs.error_std.size());
 }
 
+double ModelErrorVariance::parameter_weight_cap(const ObservationSet& obs, double state_spread) {
+  if (holds_parameters(obs)) {
+    // A departure that returns before the state has settled goes on from where it was: the
+    // spread to settle back to is the one before it first began.
+    if (held_cycles == 0) spread_before = spread_last;
+    settling_cycles = 0;
+    ++held_cycles;
+    return 0.0;
+  }
+  if (held_cycles > 0 && ++settling_cycles <= held_cycles && state_spread > spread_before && spread_before > 0.0)
+    return (spread_before / state_spread) * (spread_before / state_spread);
+  held_cycles = settling_cycles = 0;
+  spread_last = state_spread;
+  return 1.0;
+}
+
 ModelErrorNoise::ModelErrorNoise(const Config& config, const solvers::EnsembleLayout& layout,
                                  const solvers::LocalGrid& grid)
     : m_layout(&layout),

@@ -23,6 +23,9 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.gate_memory", gate_hold.weights);
   a.put("runtime.model_error_variance", model_error.variance);
   a.put("runtime.model_error_last_innovation", model_error.last_innovation);
+  a.put("runtime.model_error_settling", std::vector<double>{model_error.spread_last, model_error.spread_before,
+                                                            static_cast<double>(model_error.held_cycles),
+                                                            static_cast<double>(model_error.settling_cycles)});
   a.put("runtime.parameter_movement", parameter_movement);
   a.put("runtime.disagreement_anchor", disagreement_anchor);
   a.put("runtime.disagreement_shift", disagreement_shift);
@@ -90,6 +93,20 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
                       std::to_string(model_error.last_innovation.size()) + " values for " + std::to_string(S) + " sensors");
     for (double d : model_error.last_innovation)
       if (std::isinf(d)) throw DataError(a.origin() + ": runtime.model_error_last_innovation holds an infinite innovation");
+  }
+  // The state's settling after a departure (ModelErrorVariance::parameter_weight_cap): snapshots
+  // from before it start with no departure in progress.
+  model_error.spread_last = model_error.spread_before = 0.0;
+  model_error.held_cycles = model_error.settling_cycles = 0;
+  if (a.has("runtime.model_error_settling")) {
+    const std::vector<double>& v = a.doubles("runtime.model_error_settling", 4);
+    for (double value : v)
+      if (!(value >= 0.0 && value < 1e9))
+        throw DataError(a.origin() + ": runtime.model_error_settling holds a value that is not a spread or a count >= 0");
+    model_error.spread_last = v[0];
+    model_error.spread_before = v[1];
+    model_error.held_cycles = static_cast<int>(v[2]);
+    model_error.settling_cycles = static_cast<int>(v[3]);
   }
   // Snapshots from before it: the parameters' recent movement starts at 0.
   parameter_movement.assign(static_cast<std::size_t>(P), 0.0);

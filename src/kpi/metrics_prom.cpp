@@ -148,6 +148,9 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
                m.value("final_std", 0.0));
       w.single("model_error_hold_cycles_total", "counter",
                "Cycles in which the parameters waited for the model error to fade.", m.value("hold_cycles", 0L));
+      w.single("model_error_settling_cycles_total", "counter",
+               "Cycles after such a wait in which the parameters learnt at a capped weight while the state settled.",
+               m.value("settling_cycles", 0L));
     }
   }
   if (s.contains("drift")) {

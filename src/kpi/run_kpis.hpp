@@ -111,6 +111,7 @@ class RunKpis {
   // the added model error (assimilation.model_error_gain): forecasts, sum of its std, the
   // largest, the last, the cycles it held the parameters
   double m_model_error[5] = {0, 0, 0, 0, 0};
+  double m_model_error_settling = 0;  // cycles the parameters' weight was capped while the state settled
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;

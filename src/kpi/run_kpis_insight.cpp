@@ -49,8 +49,8 @@ void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth
 void RunKpis::score_innovations(int c, const CycleOutcome& out) {
   if (out.assimilated) {  // the parameter gate, from the first cycle
     m_gate[0] += 1.0;
-    // cycles the model error held are counted with it, not as failed tests
-    m_gate[1] += out.parameter_update_weight < 1.0 && !out.model_error_hold ? 1.0 : 0.0;
+    // cycles the model error held, or capped after a hold, are counted with it, not as failed tests
+    m_gate[1] += out.parameter_update_weight < 1.0 && !out.model_error_hold && !out.model_error_settling ? 1.0 : 0.0;
     m_gate[2] += out.parameter_update_weight;
   }
   if (m_config.assimilation.model_error_gain > 0.0) {
@@ -59,6 +59,7 @@ void RunKpis::score_innovations(int c, const CycleOutcome& out) {
     m_model_error[2] = std::max(m_model_error[2], out.model_error_std);
     m_model_error[3] = out.model_error_std;
     m_model_error[4] += out.model_error_hold ? 1.0 : 0.0;
+    m_model_error_settling += out.model_error_settling ? 1.0 : 0.0;
   }
   const int spin_up = m_config.advisor ? m_config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
   if (c < spin_up || !out.assimilated) return;
@@ -97,7 +98,8 @@ nlohmann::json RunKpis::confidence_summary(bool with_truth) const {
                         {"mean_std", m_model_error[0] > 0.0 ? m_model_error[1] / m_model_error[0] : 0.0},
                         {"max_std", m_model_error[2]},
                         {"final_std", m_model_error[3]},
-                        {"hold_cycles", static_cast<long>(m_model_error[4])}};
+                        {"hold_cycles", static_cast<long>(m_model_error[4])},
+                        {"settling_cycles", static_cast<long>(m_model_error_settling)}};
   if (!with_truth) return j;
   const auto figures = [](const double* k) -> nlohmann::json {
     if (k[0] == 0.0) return nullptr;

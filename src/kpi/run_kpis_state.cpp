@@ -58,6 +58,7 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.innovation", std::vector<double>(m_innovation, m_innovation + 3));
   a.put("kpi.parameter_gate", std::vector<double>(m_gate, m_gate + 3));
   a.put("kpi.model_error", std::vector<double>(m_model_error, m_model_error + 5));
+  a.put("kpi.model_error_settling", m_model_error_settling);
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
   a.put("kpi.source_wait_ms", m_source_wait_ms);
@@ -128,6 +129,12 @@ void RunKpis::restore(const io::StateArchive& a) {
   if (a.has("kpi.model_error")) {  // snapshots from before the model error start its figures afresh
     const auto& model_error = a.doubles("kpi.model_error", 5);
     std::copy(model_error.begin(), model_error.end(), m_model_error);
+  }
+  m_model_error_settling = 0.0;  // snapshots from before the count start it afresh
+  if (a.has("kpi.model_error_settling")) {
+    m_model_error_settling = a.get_double("kpi.model_error_settling");
+    if (!(m_model_error_settling >= 0.0 && m_model_error_settling < 1e12))
+      throw DataError(a.origin() + ": 'kpi.model_error_settling' is not a count >= 0");
   }
   if (a.has("kpi.innovation")) {  // snapshots from before the count start it afresh
     const auto& innovation = a.doubles("kpi.innovation", 3);

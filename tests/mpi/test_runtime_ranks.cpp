@@ -214,6 +214,22 @@ TEST(RuntimeRanks, TheObservationOperatorInterpolatesALinearFieldExactlyAcrossRa
     }
 }
 
+namespace {
+
+// A heat source over the middle third of the small plate, broad enough for most sensors to see.
+twin::PlantEventConfig broad_heat_source(double start_s, double end_s) {
+  twin::PlantEventConfig source;
+  source.type = twin::EventKind::heat_source;
+  source.start_s = start_s;
+  source.end_s = end_s;
+  source.center_m = {0.2, 0.15};
+  source.size_m = {0.1, 0.1};
+  source.magnitude = 0.05;
+  return source;
+}
+
+}  // namespace
+
 // Issue 16: the model error (assimilation.model_error_gain) on this job's ranks. A broad heat
 // source from the first cycles makes the filter add model error (q > 0 from cycle 6; a failed
 // heater seen by one sensor no longer does: QC rejects that sensor and the rest agree); its
@@ -224,14 +240,7 @@ TEST(RuntimeRanks, TheModelErrorIsTheSameOnAnyRanksAndSurvivesASnapshot) {
   twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
   config.assimilation.model_error_gain = 0.1;
   config.assimilation.parameter_movement_cycles = 10;  // its memory travels in the snapshot too
-  twin::PlantEventConfig failure;
-  failure.type = twin::EventKind::heat_source;
-  failure.start_s = 20.0;
-  failure.end_s = 400.0;
-  failure.center_m = {0.2, 0.15};
-  failure.size_m = {0.1, 0.1};
-  failure.magnitude = 0.05;
-  config.source.plant.events.push_back(failure);
+  config.source.plant.events.push_back(broad_heat_source(20.0, 400.0));
   ASSERT_GT(twin::world_size(), 1) << "on one rank this compares a run with itself: run it under mpirun -n 2 or 4";
   const int cycles = 12;
   const Loop one = run(config, MPI_COMM_SELF, cycles), all = run(config, MPI_COMM_WORLD, cycles);
@@ -282,6 +291,39 @@ TEST(RuntimeRanks, TheModelErrorIsTheSameOnAnyRanksAndSurvivesASnapshot) {
       EXPECT_EQ(reference[c].sensors[s].spread, resumed[c].sensors[s].spread) << "cycle " << c << " sensor " << s;
     for (std::size_t p = 0; p < reference[c].parameters.size(); ++p)
       EXPECT_EQ(reference[c].parameters[p].std, resumed[c].parameters[p].std) << "cycle " << c << " parameter " << p;
+  }
+}
+
+// After a departure the parameters' weight is capped while the state settles
+// (ModelErrorVariance::parameter_weight_cap): a run resumed from a snapshot taken in the first
+// cycle after the hold goes on as the run that never stopped. Without the bookkeeping in the
+// snapshot the resumed run would learn at full weight at once.
+TEST(RuntimeRanks, ASnapshotTakenWhileTheStateSettlesAfterADepartureResumesTheSame) {
+  twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/tests/data/small_plate.yaml");
+  config.assimilation.model_error_gain = 0.3;
+  config.source.plant.events.push_back(broad_heat_source(20.0, 120.0));
+  const int cycles = 30;
+  const Loop whole = run(config, MPI_COMM_WORLD, cycles);
+  int settling = -1;  // the first cycle after a hold
+  for (int c = 1; c < cycles && settling < 0; ++c)
+    if (whole.outcomes[c - 1].model_error_hold && !whole.outcomes[c].model_error_hold) settling = c;
+  ASSERT_GT(settling, 0) << "the heat source should have held the parameters, and its end released them";
+  ASSERT_LT(whole.outcomes[settling].parameter_update_weight, 1.0)
+      << "in the first cycle after the hold the state has not settled: the weight should be capped";
+
+  const std::string dir = shared_scratch("settling");
+  twin::Runtime a(config, MPI_COMM_WORLD);
+  continue_loop(a, config, MPI_COMM_WORLD, settling);
+  a.save_snapshot(dir);
+  const auto reference = continue_loop(a, config, MPI_COMM_WORLD, cycles - settling);
+  twin::Runtime b(config, MPI_COMM_WORLD);
+  b.restore(dir);
+  const auto resumed = continue_loop(b, config, MPI_COMM_WORLD, cycles - settling);
+  ASSERT_EQ(reference.size(), resumed.size());
+  for (std::size_t c = 0; c < reference.size(); ++c) {
+    EXPECT_EQ(reference[c].parameter_update_weight, resumed[c].parameter_update_weight) << "cycle " << settling + c;
+    for (std::size_t p = 0; p < reference[c].parameters.size(); ++p)
+      EXPECT_EQ(reference[c].parameters[p].mean, resumed[c].parameters[p].mean) << "cycle " << settling + c;
   }
 }
 

@@ -121,6 +121,42 @@ TEST(ModelError, TheParametersWaitWhileTheModelErrorStandsAboveATenthOfTheNoise)
   EXPECT_FALSE(q.holds_parameters(Cycle(0, 0.0, 0.3).obs)) << "no readings: nothing to hold against";
 }
 
+// After a departure the parameters learn at the rate the state is known again: their weight is
+// capped at (spread before / spread now)^2 until the state's spread is back, for at most as many
+// cycles as the hold lasted (docs/filter-history.md, "The state a departure leaves").
+TEST(ModelError, AfterAHoldTheParametersLearnAtTheRateTheStateSettles) {
+  const Cycle c(3, 0.0, 0.3);  // noise variance 0.04: a hold above 0.004
+  ModelErrorVariance q;
+  EXPECT_EQ(q.parameter_weight_cap(c.obs, 0.05), 1.0);  // no departure yet: 0.05 is the spread to return to
+  q.variance = 0.01;
+  for (int k = 0; k < 3; ++k) EXPECT_EQ(q.parameter_weight_cap(c.obs, 0.5), 0.0) << "held in cycle " << k;
+  q.variance = 0.0;
+  EXPECT_DOUBLE_EQ(q.parameter_weight_cap(c.obs, 0.1), 0.25);      // twice the spread before
+  EXPECT_DOUBLE_EQ(q.parameter_weight_cap(c.obs, 0.0625), 0.64);
+  q.variance = 0.01;  // the departure returns before the state settled: held again, the same spread to return to
+  EXPECT_EQ(q.parameter_weight_cap(c.obs, 0.5), 0.0);
+  q.variance = 0.0;
+  EXPECT_DOUBLE_EQ(q.parameter_weight_cap(c.obs, 0.1), 0.25);
+  EXPECT_EQ(q.parameter_weight_cap(c.obs, 0.05), 1.0) << "the spread is back: the parameters learn fully";
+  EXPECT_EQ(q.parameter_weight_cap(c.obs, 0.1), 1.0) << "and the departure is over";
+
+  // A spread that never comes back caps them for no longer than the hold lasted (4 cycles).
+  ModelErrorVariance r;
+  r.parameter_weight_cap(c.obs, 0.05);
+  r.variance = 0.01;
+  for (int k = 0; k < 4; ++k) r.parameter_weight_cap(c.obs, 0.5);
+  r.variance = 0.0;
+  for (int k = 0; k < 4; ++k) EXPECT_DOUBLE_EQ(r.parameter_weight_cap(c.obs, 0.1), 0.25) << "settling cycle " << k;
+  EXPECT_EQ(r.parameter_weight_cap(c.obs, 0.1), 1.0);
+
+  // A hold before any cycle without one has no spread to return to: nothing is capped after it.
+  ModelErrorVariance s;
+  s.variance = 0.01;
+  EXPECT_EQ(s.parameter_weight_cap(c.obs, 0.5), 0.0);
+  s.variance = 0.0;
+  EXPECT_EQ(s.parameter_weight_cap(c.obs, 0.5), 1.0);
+}
+
 namespace {
 
 struct Bank {
