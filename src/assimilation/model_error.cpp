@@ -45,6 +45,7 @@ bool ModelErrorVariance::holds_parameters(const ObservationSet& obs) const {
 }
 
 double ModelErrorVariance::parameter_weight_cap(const ObservationSet& obs, double state_spread) {
+  const bool known = std::isfinite(state_spread) && state_spread >= 0.0;  // a spread that is not, caps nothing
   if (holds_parameters(obs)) {
     // A departure that returns before the state has settled goes on from where it was: the
     // spread to settle back to is the one before it first began.
@@ -53,10 +54,10 @@ double ModelErrorVariance::parameter_weight_cap(const ObservationSet& obs, doubl
     ++held_cycles;
     return 0.0;
   }
-  if (held_cycles > 0 && ++settling_cycles <= held_cycles && state_spread > spread_before && spread_before > 0.0)
+  if (known && held_cycles > 0 && ++settling_cycles <= held_cycles && state_spread > spread_before && spread_before > 0.0)
     return (spread_before / state_spread) * (spread_before / state_spread);
   held_cycles = settling_cycles = 0;
-  spread_last = state_spread;
+  if (known) spread_last = state_spread;
   return 1.0;
 }
 

@@ -59,8 +59,10 @@ struct ModelErrorVariance {
   bool holds_parameters(const ObservationSet& obs) const;
   /// This cycle's cap on the parameters' update weight: 0 while holds_parameters; after a hold,
   /// (s_before / s)^2 while the state's spread s is above s_before, its level in the last cycle
-  /// before the hold, for at most as many cycles as the hold lasted; otherwise 1.
-  /// `state_spread` is the ensemble's forecast spread, mean over every cell of the grid.
+  /// before the hold, for at most as many analyses as the hold lasted (a hold that returns
+  /// before then adds its analyses to the count); otherwise 1. Called once per analysis.
+  /// `state_spread` is the ensemble's forecast spread, with this cycle's model error added, mean
+  /// over every cell of the grid (not finite: no cap).
   /// A departure leaves the state wrong where no sensor reads it: on the block after a heater
   /// failure the analysis RMSE against the truth was still 0.125 K six cycles after the model
   /// error had fallen back to 0 (0.02 K before), and took about 30 cycles to settle. Meanwhile what

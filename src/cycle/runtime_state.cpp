@@ -103,6 +103,9 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
     for (double value : v)
       if (!(value >= 0.0 && value < 1e9))
         throw DataError(a.origin() + ": runtime.model_error_settling holds a value that is not a spread or a count >= 0");
+    if (v[2] != std::floor(v[2]) || v[3] != std::floor(v[3]) || v[3] > v[2])
+      throw DataError(a.origin() + ": runtime.model_error_settling holds counts that are not whole, or more cycles "
+                                   "settling than held");
     model_error.spread_last = v[0];
     model_error.spread_before = v[1];
     model_error.held_cycles = static_cast<int>(v[2]);

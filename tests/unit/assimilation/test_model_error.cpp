@@ -135,10 +135,22 @@ TEST(ModelError, AfterAHoldTheParametersLearnAtTheRateTheStateSettles) {
   EXPECT_DOUBLE_EQ(q.parameter_weight_cap(c.obs, 0.0625), 0.64);
   q.variance = 0.01;  // the departure returns before the state settled: held again, the same spread to return to
   EXPECT_EQ(q.parameter_weight_cap(c.obs, 0.5), 0.0);
-  q.variance = 0.0;
+  q.variance = 0.0;  // held 4 analyses in all: capped for the next 4
   EXPECT_DOUBLE_EQ(q.parameter_weight_cap(c.obs, 0.1), 0.25);
-  EXPECT_EQ(q.parameter_weight_cap(c.obs, 0.05), 1.0) << "the spread is back: the parameters learn fully";
-  EXPECT_EQ(q.parameter_weight_cap(c.obs, 0.1), 1.0) << "and the departure is over";
+  for (int k = 1; k < 4; ++k) EXPECT_DOUBLE_EQ(q.parameter_weight_cap(c.obs, 0.1), 0.25) << "settling analysis " << k;
+  EXPECT_EQ(q.parameter_weight_cap(c.obs, 0.1), 1.0) << "no longer than the hold lasted";
+
+  // The spread back at its level before: the parameters learn fully, and the departure is over.
+  ModelErrorVariance back;
+  back.parameter_weight_cap(c.obs, 0.05);
+  back.variance = 0.01;
+  for (int k = 0; k < 3; ++k) back.parameter_weight_cap(c.obs, 0.5);
+  back.variance = 0.0;
+  EXPECT_DOUBLE_EQ(back.parameter_weight_cap(c.obs, 0.1), 0.25);
+  EXPECT_EQ(back.parameter_weight_cap(c.obs, 0.05), 1.0) << "the spread is back";
+  EXPECT_EQ(back.parameter_weight_cap(c.obs, 0.1), 1.0) << "the departure is over";
+  EXPECT_EQ(back.parameter_weight_cap(c.obs, std::nan("")), 1.0);
+  EXPECT_EQ(back.spread_last, 0.1) << "a spread that is not finite is not kept as the one to return to";
 
   // A spread that never comes back caps them for no longer than the hold lasted (4 cycles).
   ModelErrorVariance r;
