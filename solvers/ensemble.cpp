@@ -79,6 +79,18 @@ EnsembleMoments ensemble_moments(const EnsembleLayout& layout, const Field& x, b
   return out;
 }
 
+double mean_spread(const EnsembleLayout& layout, const Decomposition& decomposition, const Field& x) {
+  const std::vector<double> spread = ensemble_moments(layout, x, true).spread;
+  const LocalGrid& g = decomposition.local();
+  double sum = 0.0;
+  for (int k = 0; k < g.cells[2]; ++k)
+    for (int j = 0; j < g.cells[1]; ++j)
+      for (int i = 0; i < g.cells[0]; ++i) sum += spread[static_cast<std::size_t>(g.index(i, j, k))];
+  // Every member group holds the whole grid: the sum over one group's ranks is the grid's.
+  TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, layout.domain_comm()));
+  return sum / (static_cast<double>(g.global[0]) * g.global[1] * g.global[2]);
+}
+
 std::vector<double> gather_interior(const Decomposition& decomposition, const Field& u, int member, int root) {
   const LocalGrid& g = decomposition.local();
   const MPI_Comm comm = decomposition.comm();

@@ -48,6 +48,10 @@ struct EnsembleMoments {
 };
 EnsembleMoments ensemble_moments(const EnsembleLayout& layout, const Field& x, bool with_spread);
 
+/// The ensemble std of `x`, mean over every interior cell of the whole grid; the same on every
+/// rank but for round-off. Collective over the layout's communicators.
+double mean_spread(const EnsembleLayout& layout, const Decomposition& decomposition, const Field& x);
+
 /// Member m's interior over the whole grid (x fastest), gathered on rank `root` of the
 /// decomposition's communicator; empty elsewhere. Collective over that communicator.
 std::vector<double> gather_interior(const Decomposition& decomposition, const Field& u, int member, int root = 0);

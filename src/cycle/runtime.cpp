@@ -116,18 +116,6 @@ std::vector<solvers::ParameterSet> Runtime::Impl::member_parameters() const {
   return out;
 }
 
-double Runtime::Impl::mean_state_spread() const {
-  const solvers::EnsembleMoments mo = solvers::ensemble_moments(layout, x, true);
-  const solvers::LocalGrid& g = decomposition.local();
-  double sum = 0.0;
-  for (int k = 0; k < g.cells[2]; ++k)
-    for (int j = 0; j < g.cells[1]; ++j)
-      for (int i = 0; i < g.cells[0]; ++i) sum += mo.spread[static_cast<std::size_t>(g.index(i, j, k))];
-  // Every member group holds the whole grid: the sum over one group's ranks is the grid's.
-  TWIN_MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, &sum, 1, MPI_DOUBLE, MPI_SUM, layout.domain_comm()));
-  return sum / (static_cast<double>(g.global[0]) * g.global[1] * g.global[2]);
-}
-
 std::pair<std::vector<double>, std::vector<double>> Runtime::Impl::gathered_moments(bool with_spread) const {
   const solvers::EnsembleMoments mo = solvers::ensemble_moments(layout, x, with_spread);
   if (layout.group() != 0) return {};
@@ -258,7 +246,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     obs.parameter_weight_cap = gate_hold.cap();
     obs.control_signatures = &control_signature;
     if (model_error_noise) {
-      const double cap = model_error.parameter_weight_cap(obs, mean_state_spread());
+      const double cap = model_error.parameter_weight_cap(obs, solvers::mean_spread(layout, decomposition, x));
       out.model_error_hold = cap == 0.0;
       out.model_error_settling = cap > 0.0 && cap < 1.0;
       obs.parameter_weight_cap = std::min(obs.parameter_weight_cap, cap);

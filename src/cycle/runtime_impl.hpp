@@ -136,9 +136,6 @@ struct Runtime::Impl {
   // Ensemble mean (and std) over the whole grid on world rank 0, which is group 0's root;
   // empty elsewhere. Collective.
   std::pair<std::vector<double>, std::vector<double>> gathered_moments(bool with_spread) const;
-  /// The members' spread of the state, mean over every cell of the grid; the same on every rank.
-  /// Collective over the job's communicator.
-  double mean_state_spread() const;
 
   // The sensors after each of training.lead_cycles with controls u held, run by the real solver
   // from the ensemble mean at the mean parameters (group 0 runs it; every rank gets the values).

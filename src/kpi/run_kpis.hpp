@@ -109,9 +109,9 @@ class RunKpis {
   // the filter's parameter gate: assimilated cycles, those down-weighted, the sum of weights
   double m_gate[3] = {0, 0, 0};
   // the added model error (assimilation.model_error_gain): forecasts, sum of its std, the
-  // largest, the last, the cycles it held the parameters
-  double m_model_error[5] = {0, 0, 0, 0, 0};
-  double m_model_error_settling = 0;  // cycles the parameters' weight was capped while the state settled
+  // largest, the last, the cycles it held the parameters, the cycles it capped them while the
+  // state settled
+  double m_model_error[6] = {0, 0, 0, 0, 0, 0};
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;

@@ -59,7 +59,7 @@ void RunKpis::score_innovations(int c, const CycleOutcome& out) {
     m_model_error[2] = std::max(m_model_error[2], out.model_error_std);
     m_model_error[3] = out.model_error_std;
     m_model_error[4] += out.model_error_hold ? 1.0 : 0.0;
-    m_model_error_settling += out.model_error_settling ? 1.0 : 0.0;
+    m_model_error[5] += out.model_error_settling ? 1.0 : 0.0;
   }
   const int spin_up = m_config.advisor ? m_config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
   if (c < spin_up || !out.assimilated) return;
@@ -99,7 +99,7 @@ nlohmann::json RunKpis::confidence_summary(bool with_truth) const {
                         {"max_std", m_model_error[2]},
                         {"final_std", m_model_error[3]},
                         {"hold_cycles", static_cast<long>(m_model_error[4])},
-                        {"settling_cycles", static_cast<long>(m_model_error_settling)}};
+                        {"settling_cycles", static_cast<long>(m_model_error[5])}};
   if (!with_truth) return j;
   const auto figures = [](const double* k) -> nlohmann::json {
     if (k[0] == 0.0) return nullptr;

@@ -1,6 +1,8 @@
 // RunKpis's accumulators in restart snapshots: a resumed run's summary.json equals the
 // uninterrupted run's.
 #include <algorithm>
+#include <iterator>
+#include <string>
 
 #include "io/state_archive.hpp"
 #include "kpi/run_kpis.hpp"
@@ -57,8 +59,7 @@ void RunKpis::save(io::StateArchive& a) const {
   a.put("kpi.sensor_confidence", m_sensor_confidence);
   a.put("kpi.innovation", std::vector<double>(m_innovation, m_innovation + 3));
   a.put("kpi.parameter_gate", std::vector<double>(m_gate, m_gate + 3));
-  a.put("kpi.model_error", std::vector<double>(m_model_error, m_model_error + 5));
-  a.put("kpi.model_error_settling", m_model_error_settling);
+  a.put("kpi.model_error", std::vector<double>(std::begin(m_model_error), std::end(m_model_error)));
   a.put("kpi.rmse_analysis", m_rmse_analysis);
   a.put("kpi.rmse_free", m_rmse_free);
   a.put("kpi.source_wait_ms", m_source_wait_ms);
@@ -126,15 +127,15 @@ void RunKpis::restore(const io::StateArchive& a) {
     const auto& gate = a.doubles("kpi.parameter_gate", 3);
     std::copy(gate.begin(), gate.end(), m_gate);
   }
-  if (a.has("kpi.model_error")) {  // snapshots from before the model error start its figures afresh
-    const auto& model_error = a.doubles("kpi.model_error", 5);
+  // Snapshots from before the model error start its figures afresh; those from before the
+  // settling count (5 figures) start that count at 0.
+  std::fill(std::begin(m_model_error), std::end(m_model_error), 0.0);
+  if (a.has("kpi.model_error")) {
+    const auto& model_error = a.doubles("kpi.model_error");
+    if (model_error.size() != 5 && model_error.size() != 6)
+      throw DataError(a.origin() + ": 'kpi.model_error' holds " + std::to_string(model_error.size()) +
+                      " figures, not 5 or 6");
     std::copy(model_error.begin(), model_error.end(), m_model_error);
-  }
-  m_model_error_settling = 0.0;  // snapshots from before the count start it afresh
-  if (a.has("kpi.model_error_settling")) {
-    m_model_error_settling = a.get_double("kpi.model_error_settling");
-    if (!(m_model_error_settling >= 0.0 && m_model_error_settling < 1e12))
-      throw DataError(a.origin() + ": 'kpi.model_error_settling' is not a count >= 0");
   }
   if (a.has("kpi.innovation")) {  // snapshots from before the count start it afresh
     const auto& innovation = a.doubles("kpi.innovation", 3);
