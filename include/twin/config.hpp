@@ -245,6 +245,13 @@ struct AssimilationConfig {
   /// see was pushed the wrong way and made sure of it. 0: off, the default (20 is the anomaly
   /// diagnosis's warm-up; why it is not yet on by default: docs/twin-cycle.md).
   int parameter_spin_up_cycles = 0;
+  /// The model error's persistence test [analyses] (docs/twin-cycle.md, "Persistent
+  /// innovations"): each sensor's normalised innovation is averaged over about this many
+  /// analyses, and a mean beyond chance (at `parameter_gate`'s level, over the sensors read) is a
+  /// departure from the twin's physics even in cycles that pass the consistency test: a failed
+  /// heater the state update absorbs cycle by cycle moves the readings a little, the same way,
+  /// every cycle. 0: off (the model error grows only in cycles that fail the test).
+  int innovation_persistence_cycles = 8;
   /// The grid check's length in control periods (cycle/grid_check.hpp): at start-up the twin's
   /// physics runs this long on its grid and on one twice as fine, and the error the twin's grid
   /// makes (in the parameters' best fit and at the sensors) counts in the stated uncertainty of
@@ -557,6 +564,12 @@ Config parse_config(const std::string& text, const std::string& source_name = "<
 /// The effective configuration: every key with its value, defaults filled in, as YAML that
 /// `parse_config` accepts and that yields an equal `Config`.
 std::string to_yaml(const Config& config);
+
+/// The filter's spin-up [cycles]: `advisor.anomaly_warmup_cycles`, also without an advisor.
+/// The KPIs leave these cycles out, and the model error's persistence test finds nothing in them.
+inline int filter_spin_up_cycles(const Config& config) {
+  return config.advisor ? config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+}
 
 /// The distance between two sensors [m].
 double sensor_distance(const SensorConfig& a, const SensorConfig& b);

@@ -54,6 +54,7 @@ void describe(V& v, AssimilationConfig& c) {
   v.optional("parameter_walk_cycles", c.parameter_walk_cycles, Rule::range(0, 10000));
   v.optional("parameter_damping", c.parameter_damping, Rule::range(0.01, 1.0));
   v.optional("parameter_spin_up_cycles", c.parameter_spin_up_cycles, Rule::range(0, 1000000));
+  v.optional("innovation_persistence_cycles", c.innovation_persistence_cycles, Rule::range(0, 10000));
   v.optional("grid_check_cycles", c.grid_check_cycles, Rule::range(0, 100000));
 }
 

@@ -73,6 +73,11 @@ struct AnalysisReport {
   /// The innovation split along the parameters' and the controls' signatures
   /// (assimilation/signatures.hpp; CycleOutcome::innovation_split).
   InnovationSplit innovation_split;
+  /// Per reading (the ObservationSet's order), the part of its innovation the parameters'
+  /// signatures explain together (fitted_along_signatures; empty without estimated
+  /// parameters): what a wrong or drifting parameter would show. The model error's persistence
+  /// test reads the rest.
+  std::vector<double> explained_by_parameters;
 };
 
 /// The parameter gate's hold (assimilation.parameter_gate_hold_cycles): the test weights of the

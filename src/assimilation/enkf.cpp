@@ -263,6 +263,7 @@ AnalysisReport EnsembleFilter::analyse(const solvers::Field& x, std::vector<doub
     report.innovation_split.along_parameters.assign(split.along.begin(), split.along.begin() + P);
     report.innovation_split.along_controls.assign(split.along.begin() + P, split.along.end());
     report.innovation_split.unexplained = std::sqrt(split.unexplained / split.dof);  // NaN where nothing is left
+    if (P > 0) report.explained_by_parameters = fitted_along_signatures(gmat, n, d, rows, P);
   }
 
   // z_m = G^-1 (y + eps_m - H x_m), eps centred over members. The draws depend on (seed, cycle,

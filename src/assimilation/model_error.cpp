@@ -5,15 +5,21 @@
 #include <limits>
 #include <random>
 
+#include "assimilation/enkf.hpp"
 #include "assimilation/smooth_field.hpp"
 
 namespace twin::detail {
 
 void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<double>& forecast_mean,
                                 const std::vector<double>& forecast_spread, double inflation, double gain,
-                                bool consistent) {
+                                bool consistent, const PersistenceTest& persistence) {
   double excess = 0.0, persisting = 0.0;
   int n = 0, both = 0;
+  const int L = persistence.cycles;
+  const std::vector<double>& explained = persistence.explained_by_parameters;
+  if (L > 0 && mean_innovation.size() != forecast_mean.size()) mean_innovation.assign(forecast_mean.size(), 0.0);
+  double largest = 0.0;  // max over the sensors read of L m_r^2, at `furthest`
+  int furthest = -1;
   std::vector<double> innovation(forecast_mean.size(), std::numeric_limits<double>::quiet_NaN());
   for (std::size_t r = 0; r < obs.sensor.size(); ++r) {
     const auto s = static_cast<std::size_t>(obs.sensor[r]);
@@ -25,16 +31,26 @@ void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<dou
     excess += std::min(d * d, 9.0 * v) - v;
     ++n;
     innovation[s] = d;
+    if (L > 0 && v > 0.0) {
+      const double e = r < explained.size() && std::isfinite(explained[r]) ? explained[r] : 0.0;
+      mean_innovation[s] += 2.0 / (L + 1.0) * ((d - e) / std::sqrt(v) - mean_innovation[s]);
+      if (L * mean_innovation[s] * mean_innovation[s] > largest) {
+        largest = L * mean_innovation[s] * mean_innovation[s];
+        furthest = static_cast<int>(s);
+      }
+    }
     if (s < last_innovation.size() && std::isfinite(last_innovation[s])) {
       persisting += std::clamp(d * last_innovation[s], -9.0 * v, 9.0 * v);
       ++both;
     }
   }
   last_innovation = std::move(innovation);
+  persistent = persistence.armed && L > 0 && n > 0 && largest > chi_square_upper_quantile(1, persistence.alpha / n);
+  persistent_sensor = persistent ? furthest : -1;
   if (n == 0 || !(gain > 0.0)) return;
   const double mean_excess = excess / n;
   if (mean_excess <= 0.0) variance = std::max(0.0, variance + gain * mean_excess);
-  else if (!consistent && both > 0) variance += gain * std::max(0.0, std::min(mean_excess, persisting / both));
+  else if ((!consistent || persistent) && both > 0) variance += gain * std::max(0.0, std::min(mean_excess, persisting / both));
 }
 
 bool ModelErrorVariance::holds_parameters(const ObservationSet& obs) const {

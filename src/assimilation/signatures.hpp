@@ -35,4 +35,10 @@ struct SignatureSplit {
 SignatureSplit split_along_signatures(const std::vector<double>& g, int n, const std::vector<double>& d,
                                       const std::vector<double>& c, int K);
 
+/// The part of `d` the first K signatures of `c` explain together: the generalised
+/// least-squares fit sum_p b_p c_p with b = B^-1 a, a and B as above (signatures without spread
+/// left out; the same ridge). n values, 0 where nothing is fitted.
+std::vector<double> fitted_along_signatures(const std::vector<double>& g, int n, const std::vector<double>& d,
+                                            const std::vector<double>& c, int K);
+
 }  // namespace twin::detail

@@ -143,7 +143,7 @@ void describe(V& v, Config& c) {
   // twin train's fault scenarios: split into training and held-out sets, each long enough for a
   // fault after the filter's spin-up (train/anomaly_data.cpp schedules the first 2 to 7 cycles
   // after it and none in the last 6).
-  const int warmup = c.advisor ? c.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+  const int warmup = filter_spin_up_cycles(c);
   v.check(c.training.anomaly_scenarios == 0 || c.training.anomaly_scenarios >= 2, "training.anomaly_scenarios",
           "0 (no anomaly model) or at least 2: the scenarios are split into training and held-out sets");
   v.check(c.training.anomaly_scenarios == 0 || c.training.anomaly_cycles >= warmup + 14, "training.anomaly_cycles",

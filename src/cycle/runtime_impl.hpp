@@ -48,6 +48,7 @@ struct Runtime::Impl {
   std::vector<double> hx_good;  // H x_good: the last cycle's final state at the sensors, so a restore need not observe again
   std::string logged_solver_status = "ok";  // the solver status last logged: a change is logged once
   bool logged_deadline_skip = false;        // assimilation is being skipped for the deadline (logged once)
+  bool last_persistent = false;             // the last analysis found a persistent departure (logged at its start)
   std::unique_ptr<solvers::Solver> free_solver;  // group 0 only
   solvers::Field free_x;
   int N, S, P;

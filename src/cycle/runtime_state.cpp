@@ -13,6 +13,23 @@
 #include "twin/error.hpp"
 
 namespace twin {
+namespace {
+
+// A snapshot's per-sensor values under `key`: none (an older snapshot, or none yet), or one per
+// configured sensor, none infinite, and none NaN unless `nan_is_none`.
+std::vector<double> per_sensor(const io::StateArchive& a, const std::string& key, int sensors, bool nan_is_none) {
+  if (!a.has(key)) return {};
+  std::vector<double> v = a.doubles(key);
+  if (!v.empty() && v.size() != static_cast<std::size_t>(sensors))
+    throw DataError(a.origin() + ": " + key + " holds " + std::to_string(v.size()) + " values for " +
+                    std::to_string(sensors) + " sensors");
+  for (double x : v)
+    if (std::isinf(x) || (!nan_is_none && std::isnan(x)))
+      throw DataError(a.origin() + ": " + key + " holds a value that is not finite");
+  return v;
+}
+
+}  // namespace
 
 void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.t", t);
@@ -23,6 +40,7 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.gate_memory", gate_hold.weights);
   a.put("runtime.model_error_variance", model_error.variance);
   a.put("runtime.model_error_last_innovation", model_error.last_innovation);
+  a.put("runtime.model_error_mean_innovation", model_error.mean_innovation);
   a.put("runtime.model_error_settling", std::vector<double>{model_error.spread_last, model_error.spread_before,
                                                             static_cast<double>(model_error.held_cycles),
                                                             static_cast<double>(model_error.settling_cycles)});
@@ -85,15 +103,10 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
     throw DataError(a.origin() + ": runtime.model_error_variance is not a finite variance >= 0");
   // The last innovations (NaN: a sensor not assimilated); none in older snapshots, so the first
   // cycle after restoring one cannot grow the model error.
-  model_error.last_innovation.clear();
-  if (a.has("runtime.model_error_last_innovation")) {
-    model_error.last_innovation = a.doubles("runtime.model_error_last_innovation");
-    if (!model_error.last_innovation.empty() && model_error.last_innovation.size() != static_cast<std::size_t>(S))
-      throw DataError(a.origin() + ": runtime.model_error_last_innovation holds " +
-                      std::to_string(model_error.last_innovation.size()) + " values for " + std::to_string(S) + " sensors");
-    for (double d : model_error.last_innovation)
-      if (std::isinf(d)) throw DataError(a.origin() + ": runtime.model_error_last_innovation holds an infinite innovation");
-  }
+  model_error.last_innovation = per_sensor(a, "runtime.model_error_last_innovation", S, true);
+  // The persistence test's running means (one per sensor, empty before the first analysis);
+  // snapshots from before it start them at 0.
+  model_error.mean_innovation = per_sensor(a, "runtime.model_error_mean_innovation", S, false);
   // The state's settling after a departure (ModelErrorVariance::parameter_weight_cap): snapshots
   // from before it start with no departure in progress.
   model_error.spread_last = model_error.spread_before = 0.0;

@@ -151,6 +151,9 @@ std::string prometheus(const Config& config, const nlohmann::json& s) {
       w.single("model_error_settling_cycles_total", "counter",
                "Cycles after such a wait in which the parameters learnt at a capped weight while the state settled.",
                m.value("settling_cycles", 0L));
+      w.single("model_error_persistent_cycles_total", "counter",
+               "Cycles in which a sensor's innovations persisted beyond chance (the model error's persistence test).",
+               m.value("persistent_cycles", 0L));
     }
   }
   if (s.contains("drift")) {

@@ -111,7 +111,7 @@ class RunKpis {
   // the added model error (assimilation.model_error_gain): forecasts, sum of its std, the
   // largest, the last, the cycles it held the parameters, the cycles it capped them while the
   // state settled
-  double m_model_error[6] = {0, 0, 0, 0, 0, 0};
+  double m_model_error[7] = {0, 0, 0, 0, 0, 0, 0};
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;
   std::map<std::string, int> m_modes, m_gates;

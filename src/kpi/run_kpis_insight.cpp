@@ -15,7 +15,7 @@ namespace twin::detail {
 // anomaly diagnosis's warm-up cycles) and the cycles a plant fault is in effect or settling in,
 // when the plant departs from the twin's physics on purpose.
 void RunKpis::score_confidence(int c, const CycleOutcome& out, const GroundTruth& truth, const std::vector<double>& field) {
-  const int spin_up = m_config.advisor ? m_config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+  const int spin_up = filter_spin_up_cycles(m_config);
   if (c < spin_up) return;
   for (std::size_t i = 0; i < m_scheduled.size(); ++i)
     if (!is_sensor_event(m_config.source.plant.events[i].type) && !is_drift_event(m_config.source.plant.events[i].type) &&
@@ -60,8 +60,9 @@ void RunKpis::score_innovations(int c, const CycleOutcome& out) {
     m_model_error[3] = out.model_error_std;
     m_model_error[4] += out.model_error_hold ? 1.0 : 0.0;
     m_model_error[5] += out.model_error_settling ? 1.0 : 0.0;
+    m_model_error[6] += out.model_error_persistent ? 1.0 : 0.0;
   }
-  const int spin_up = m_config.advisor ? m_config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+  const int spin_up = filter_spin_up_cycles(m_config);
   if (c < spin_up || !out.assimilated) return;
   for (std::size_t s = 0; s < out.sensors.size() && s < m_config.sensors.size(); ++s) {
     const SensorEstimate& e = out.sensors[s];
@@ -77,8 +78,7 @@ void RunKpis::score_innovations(int c, const CycleOutcome& out) {
 }
 
 nlohmann::json RunKpis::confidence_summary(bool with_truth) const {
-  nlohmann::json j = {{"spin_up_cycles", m_config.advisor ? m_config.advisor->anomaly_warmup_cycles
-                                                          : AdvisorConfig{}.anomaly_warmup_cycles},
+  nlohmann::json j = {{"spin_up_cycles", filter_spin_up_cycles(m_config)},
                       {"calibrated_coverage", 0.9545}};
   const double n = m_innovation[0];
   j["innovations"] = n == 0.0 ? nlohmann::json(nullptr)
@@ -99,7 +99,8 @@ nlohmann::json RunKpis::confidence_summary(bool with_truth) const {
                         {"max_std", m_model_error[2]},
                         {"final_std", m_model_error[3]},
                         {"hold_cycles", static_cast<long>(m_model_error[4])},
-                        {"settling_cycles", static_cast<long>(m_model_error[5])}};
+                        {"settling_cycles", static_cast<long>(m_model_error[5])},
+                        {"persistent_cycles", static_cast<long>(m_model_error[6])}};
   if (!with_truth) return j;
   const auto figures = [](const double* k) -> nlohmann::json {
     if (k[0] == 0.0) return nullptr;

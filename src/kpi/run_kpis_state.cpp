@@ -128,13 +128,13 @@ void RunKpis::restore(const io::StateArchive& a) {
     std::copy(gate.begin(), gate.end(), m_gate);
   }
   // Snapshots from before the model error start its figures afresh; those from before the
-  // settling count (5 figures) start that count at 0.
+  // settling count (5 figures) or the persistence count (6) start those counts at 0.
   std::fill(std::begin(m_model_error), std::end(m_model_error), 0.0);
   if (a.has("kpi.model_error")) {
     const auto& model_error = a.doubles("kpi.model_error");
-    if (model_error.size() != 5 && model_error.size() != 6)
+    if (model_error.size() < 5 || model_error.size() > 7)
       throw DataError(a.origin() + ": 'kpi.model_error' holds " + std::to_string(model_error.size()) +
-                      " figures, not 5 or 6");
+                      " figures, not 5 to 7");
     std::copy(model_error.begin(), model_error.end(), m_model_error);
   }
   if (a.has("kpi.innovation")) {  // snapshots from before the count start it afresh

@@ -30,7 +30,7 @@ FaultScenario fault_scenario(const Config& config, int index) {
   const auto pick = [&](int n) { return std::min(n - 1, static_cast<int>(unit(rng) * n)); };
   const double T = config.twin.control_period_s;
   const int cycles = tc.anomaly_cycles;
-  const int warmup = config.advisor ? config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+  const int warmup = filter_spin_up_cycles(config);
 
   FaultScenario sc;
   Config& c = sc.config;
@@ -190,7 +190,7 @@ advisor::Dataset generate_anomaly_data(const Config& config, int rank, int ranks
                                        std::vector<ScenarioCycle>* cycles) {
   const AnomalyLayout layout = anomaly_layout(config);
   const double T = config.twin.control_period_s;
-  const int warmup = config.advisor ? config.advisor->anomaly_warmup_cycles : AdvisorConfig{}.anomaly_warmup_cycles;
+  const int warmup = filter_spin_up_cycles(config);
   advisor::Dataset data{static_cast<int>(layout.inputs.size()), static_cast<int>(layout.outputs.size()), {}, {}, {}};
   std::vector<double> y(layout.outputs.size());
   const int scenarios = config.training.anomaly_scenarios;

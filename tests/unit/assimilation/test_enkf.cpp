@@ -161,6 +161,52 @@ TEST(Enkf, TheInnovationSplitsAlongTheParametersSignatures) {
   EXPECT_NEAR(rest, 2.0, 0.06);  // chi-square with n - P = 2 degrees of freedom
 }
 
+// The part of an innovation the parameters' signatures explain (the model error's persistence
+// test reads the rest): the generalised least-squares fit in G's metric, what split_along_signatures
+// removes from D.
+TEST(Enkf, TheFitAlongTheSignaturesIsWhatTheSplitRemoves) {
+  using twin::detail::fitted_along_signatures;
+  const int n = 4, P = 2;
+  std::vector<double> g = {1.0, 0.5, 0.0, 0.0, 0.5, 4.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 1.0};
+  ASSERT_TRUE(twin::detail::cholesky(g, n));
+  const std::vector<double> c = {0.3, 0.6, 0.1, 0.0,  //
+                                 0.0, 0.2, -0.4, 0.0};
+  const auto metric = [&](const std::vector<double>& v) {
+    std::vector<double> gv(v);
+    twin::detail::cholesky_solve(g, n, gv.data());
+    double q = 0.0;
+    for (int r = 0; r < n; ++r) q += v[r] * gv[r];
+    return q;
+  };
+  {  // made of the signatures: all of it is fitted, and each one's share found
+    const std::vector<double> d = {0.9, 2.2, -0.5, 0.0};  // 3 c_0 + 2 c_1
+    const auto fitted = fitted_along_signatures(g, n, d, c, P);
+    for (int r = 0; r < n; ++r) EXPECT_NEAR(fitted[r], d[r], 1e-6) << "reading " << r;
+  }
+  {  // where no signature reaches, nothing is fitted
+    const auto fitted = fitted_along_signatures(g, n, {0.0, 0.0, 0.0, -2.5}, c, P);
+    for (int r = 0; r < n; ++r) EXPECT_NEAR(fitted[r], 0.0, 1e-12) << "reading " << r;
+  }
+  {  // in general the residual's D is the split's unexplained part, and only the first K rows count
+    const std::vector<double> d = {0.4, -1.0, 0.7, 1.3};
+    const auto split = twin::detail::split_along_signatures(g, n, d, c, P);
+    const auto fitted = fitted_along_signatures(g, n, d, c, P);
+    std::vector<double> rest(n);
+    for (int r = 0; r < n; ++r) rest[r] = d[r] - fitted[r];
+    EXPECT_NEAR(metric(rest), split.unexplained, 1e-6);
+    const auto first = fitted_along_signatures(g, n, d, c, 1);
+    const auto split1 = twin::detail::split_along_signatures(g, n, d, c, 1);
+    for (int r = 0; r < n; ++r) rest[r] = d[r] - first[r];
+    EXPECT_NEAR(metric(rest), split1.unexplained, 1e-6);
+    EXPECT_GT(split1.unexplained, split.unexplained + 0.01);
+  }
+  {  // a parameter without spread: nothing fitted for it
+    const std::vector<double> flat(static_cast<std::size_t>(2 * n), 0.0);
+    const auto fitted = fitted_along_signatures(g, n, {1.0, 1.0, 1.0, 1.0}, flat, P);
+    for (int r = 0; r < n; ++r) EXPECT_EQ(fitted[r], 0.0) << "reading " << r;
+  }
+}
+
 TEST(Enkf, TheGatesHoldCapsTheWeightByTheWorstOfTheLastHoldCycles) {
   twin::detail::ParameterGateHold hold;
   EXPECT_DOUBLE_EQ(hold.cap(), 1.0);

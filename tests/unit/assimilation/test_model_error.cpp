@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <optional>
+#include <random>
 #include <vector>
 
 #include "assimilation/model_error.hpp"
@@ -167,6 +168,70 @@ TEST(ModelError, AfterAHoldTheParametersLearnAtTheRateTheStateSettles) {
   EXPECT_EQ(s.parameter_weight_cap(c.obs, 0.5), 0.0);
   s.variance = 0.0;
   EXPECT_EQ(s.parameter_weight_cap(c.obs, 0.5), 1.0);
+}
+
+// The persistence test (assimilation.innovation_persistence_cycles): a sensor whose innovations
+// keep one sign for cycles is a departure from the twin's physics, though no single cycle fails
+// the consistency test; white innovations, as a calibrated filter's are, almost never look so.
+TEST(ModelError, ASensorWhoseInnovationsPersistGrowsItThoughEveryCyclePassesTheTest) {
+  const int n = 12, L = 8;
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0.0, 0.2);  // v = 0.2^2 with no forecast spread
+  const auto readings = [&](double bias) {
+    Cycle c(n, 0.0, 0.0);
+    for (int r = 0; r < n; ++r) c.obs.value[r] += noise(rng) + (r == 0 ? bias : 0.0);
+    return c;
+  };
+  ModelErrorVariance white;
+  int flagged = 0;
+  for (int k = 0; k < 4000; ++k) {
+    const Cycle c = readings(0.0);
+    white.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
+    flagged += white.persistent ? 1 : 0;
+  }
+  // 0.001 per cycle by construction, an EWMA's flags come in runs of a few: 20 is 0.5 %.
+  EXPECT_LE(flagged, 20) << "white innovations flagged in " << flagged << " of 4000 cycles";
+  ASSERT_EQ(white.mean_innovation.size(), static_cast<std::size_t>(n));
+
+  // Sensor 0 reads 2.25 sd low, cycle after cycle (the module's sensor above its failed heater);
+  // D is about n + 5, below the test's 32.9 for 12 readings, so every cycle passes it.
+  ModelErrorVariance q, off;
+  q.mean_innovation = white.mean_innovation;  // from where the white run left it
+  int first = -1;
+  for (int k = 0; k < 30; ++k) {
+    const Cycle c = readings(-0.45);
+    q.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
+    off.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {0, 0.001, {}, true});
+    if (q.persistent && first < 0) first = k;
+  }
+  EXPECT_GE(first, 1) << "one cycle is no persistence";
+  EXPECT_LE(first, 8) << "found after " << first + 1 << " cycles";
+  EXPECT_TRUE(q.persistent);
+  EXPECT_GT(q.variance, 0.0);
+  EXPECT_FALSE(off.persistent);
+  EXPECT_EQ(off.variance, 0.0) << "without the test, a cycle that passes the consistency test adds nothing";
+
+  // The same departure along a parameter's signature (a plant parameter that drifts, or one not
+  // yet learnt) is the parameters' business: fitted away, it leaves nothing to persist.
+  ModelErrorVariance along;
+  std::vector<double> explained(n, 0.0);
+  explained[0] = -0.45;
+  for (int k = 0; k < 30; ++k) {
+    const Cycle c = readings(-0.45);
+    along.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, explained, true});
+    EXPECT_FALSE(along.persistent) << "cycle " << k;
+  }
+  EXPECT_EQ(along.variance, 0.0);
+
+  // The departure over, the mean decays: no longer persistent within a few windows.
+  int back = -1;
+  for (int k = 0; k < 40 && back < 0; ++k) {
+    const Cycle c = readings(0.0);
+    q.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
+    if (!q.persistent) back = k;
+  }
+  EXPECT_GE(back, 0);
+  EXPECT_LE(back, 3 * L);
 }
 
 namespace {
