@@ -190,9 +190,10 @@ struct CycleOutcome {
   /// After such a hold, the parameters' update weight was capped this cycle while the state the
   /// departure left, where no sensor reads it, settles (its spread not yet back).
   bool model_error_settling = false;
-  /// A sensor's innovations persisted beyond chance over the last analyses (the model error's
-  /// persistence test, assimilation.innovation_persistence_cycles): the plant departs from the
-  /// twin's physics, and the model error grew, though the readings passed the consistency test.
+  /// A sensor's innovations, less what the parameters explain, persisted beyond chance over the
+  /// last analyses (the model error's persistence test, assimilation.innovation_persistence_cycles):
+  /// the plant departs from the twin's physics, though the readings may pass the consistency
+  /// test; the model error's estimate treats the cycle as one that failed it.
   bool model_error_persistent = false;
   std::vector<DriftDetection> drift; ///< drifts detected this cycle (rank 0; empty without `drift:`)
   std::vector<LifecycleEvent> lifecycle; ///< lifecycle steps this cycle (rank 0; empty without `lifecycle:`)

@@ -55,6 +55,9 @@ void describe(V& v, AssimilationConfig& c) {
   v.optional("parameter_damping", c.parameter_damping, Rule::range(0.01, 1.0));
   v.optional("parameter_spin_up_cycles", c.parameter_spin_up_cycles, Rule::range(0, 1000000));
   v.optional("innovation_persistence_cycles", c.innovation_persistence_cycles, Rule::range(0, 10000));
+  v.check(c.innovation_persistence_cycles != 1, "innovation_persistence_cycles",
+          "must be 0 (off) or at least 2: a mean over one analysis is that analysis alone, which the consistency "
+          "test already judges");
   v.optional("grid_check_cycles", c.grid_check_cycles, Rule::range(0, 100000));
 }
 

@@ -75,8 +75,8 @@ struct AnalysisReport {
   InnovationSplit innovation_split;
   /// Per reading (the ObservationSet's order), the part of its innovation the parameters'
   /// signatures explain together (fitted_along_signatures; empty without estimated
-  /// parameters): what a wrong or drifting parameter would show. The model error's persistence
-  /// test reads the rest.
+  /// parameters, NaN with no more readings than parameters with spread): what a wrong or
+  /// drifting parameter would show. The model error's persistence test reads the rest.
   std::vector<double> explained_by_parameters;
 };
 

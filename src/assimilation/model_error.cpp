@@ -17,7 +17,11 @@ void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<dou
   int n = 0, both = 0;
   const int L = persistence.cycles;
   const std::vector<double>& explained = persistence.explained_by_parameters;
-  if (L > 0 && mean_innovation.size() != forecast_mean.size()) mean_innovation.assign(forecast_mean.size(), 0.0);
+  // A sensor not read in this analysis (rejected by QC, dropped out) starts its mean afresh when
+  // it is read again, and in the filter's spin-up (not armed) no mean is kept: a mean frozen
+  // while its sensor is out, or built on the initial state's decaying error, would find a
+  // departure at the first reading after it.
+  std::vector<double> mean(forecast_mean.size(), 0.0);
   double largest = 0.0;  // max over the sensors read of L m_r^2, at `furthest`
   int furthest = -1;
   std::vector<double> innovation(forecast_mean.size(), std::numeric_limits<double>::quiet_NaN());
@@ -31,11 +35,12 @@ void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<dou
     excess += std::min(d * d, 9.0 * v) - v;
     ++n;
     innovation[s] = d;
-    if (L > 0 && v > 0.0) {
-      const double e = r < explained.size() && std::isfinite(explained[r]) ? explained[r] : 0.0;
-      mean_innovation[s] += 2.0 / (L + 1.0) * ((d - e) / std::sqrt(v) - mean_innovation[s]);
-      if (L * mean_innovation[s] * mean_innovation[s] > largest) {
-        largest = L * mean_innovation[s] * mean_innovation[s];
+    const double e = r < explained.size() ? explained[r] : 0.0;  // NaN: the parameters could explain it all
+    if (L > 0 && persistence.armed && v > 0.0 && std::isfinite(e)) {
+      const double last = s < mean_innovation.size() ? mean_innovation[s] : 0.0;
+      mean[s] = last + 2.0 / (L + 1.0) * ((d - e) / std::sqrt(v) - last);
+      if (L * mean[s] * mean[s] > largest) {
+        largest = L * mean[s] * mean[s];
         furthest = static_cast<int>(s);
       }
     }
@@ -45,6 +50,8 @@ void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<dou
     }
   }
   last_innovation = std::move(innovation);
+  if (L > 0) mean_innovation = std::move(mean);
+  else mean_innovation.clear();
   persistent = persistence.armed && L > 0 && n > 0 && largest > chi_square_upper_quantile(1, persistence.alpha / n);
   persistent_sensor = persistent ? furthest : -1;
   if (n == 0 || !(gain > 0.0)) return;

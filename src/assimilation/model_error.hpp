@@ -5,8 +5,9 @@
 // reading holds it down), and q^2 is estimated online from the readings: while the squared
 // innovations exceed the spread plus noise the filter predicted for them, q^2 grows by a share
 // of the excess, and only in a cycle that fails the filter's consistency test (the parameter
-// gate's test, at assimilation.parameter_gate or 0.001 without it), so that a plant that agrees
-// with the twin adds nothing; when they fall short, it shrinks (towards 0). The online estimation of a
+// gate's test, at assimilation.parameter_gate or 0.001 without it) or in which one sensor's
+// innovations have persisted beyond chance (the persistence test below), so that a plant that
+// agrees with the twin adds nothing; when they fall short, it shrinks (towards 0). The online estimation of a
 // model-error variance from innovations follows Dee (1995, Mon. Wea. Rev. 123, 1128-1145) and
 // Mitchell & Houtekamer (2000, Mon. Wea. Rev. 128, 416-433).
 //
@@ -49,7 +50,8 @@ struct ModelErrorVariance {
   /// spread)^2 + R for reading r (the spread the filter's analysis assumed, after its
   /// multiplicative inflation) and d_r its innovation, the excess mean(min(d_r^2, 9 v_r) - v_r).
   /// Below 0 it moves q^2 by `gain` of itself, in any cycle (q^2 stays >= 0). Above 0, only in a
-  /// cycle that fails the consistency test (`consistent` false), q^2 grows by `gain` of the part
+  /// cycle that fails the consistency test (`consistent` false) or finds a persistent departure
+  /// (below), q^2 grows by `gain` of the part
   /// of it that persists from the last cycle: the lag-one products mean(d_r d_r') over the
   /// sensors read in both (d_r' the last innovation, each product clipped to +-9 v_r), and no
   /// more than the excess. A plant that departs from the twin's physics by b departs cycle after
@@ -66,13 +68,17 @@ struct ModelErrorVariance {
               const PersistenceTest& persistence = {});
   /// The persistence test (`persistence`, L = its cycles > 0): per configured sensor, the
   /// running mean of its normalised innovation z_r = (d_r - e_r) / sqrt(v_r), with e_r the part
-  /// the parameters' signatures explain (`explained_by_parameters`, per reading; empty: none): a plant parameter that drifts, or one the filter has not yet learnt, departs
-  /// along its signature cycle after cycle, and that is the parameters' business. Exponential
-  /// with weight 2 / (L + 1) (0 before its first reading; saved in snapshots). For white
-  /// innovations of unit variance, as a calibrated filter's are, its variance settles at 1 / L.
+  /// the parameters' signatures explain (`explained_by_parameters`, per reading; empty: none;
+  /// NaN: not tested this cycle): a plant parameter that drifts, or one the filter has not yet
+  /// learnt, departs along its signature cycle after cycle, and that is the parameters'
+  /// business. Exponential with weight 2 / (L + 1), from 0 after any analysis that did not test
+  /// the sensor (not read, not armed): saved in snapshots. For white innovations of unit
+  /// variance, as a calibrated filter's are, its variance settles at 1 / L; with the fit removed
+  /// the residual's variance is v_r less the fitted part's, so the test is conservative.
   /// The update finds a persistent departure when L m_r^2 exceeds the chi-square(1) quantile
   /// at alpha / n for one of the n sensors read (Bonferroni over the sensors, whatever their
-  /// correlation), and then grows q^2 as in a cycle that fails the consistency test. A failed
+  /// correlation), and then treats the cycle as one that fails the consistency test: q^2 grows
+  /// by what persists, if the mean excess over all the readings is above 0. A failed
   /// heater whose missing heat the state update removes cycle by cycle fails that test in no
   /// cycle (the module of tests/data: D of 5 to 30 on 12 readings against a threshold of 33,
   /// while the sensor above the heater read z of -2.3 on average for 30 cycles), and the

@@ -108,6 +108,9 @@ SignatureSplit split_along_signatures(const std::vector<double>& g, int n, const
 std::vector<double> fitted_along_signatures(const std::vector<double>& g, int n, const std::vector<double>& d,
                                             const std::vector<double>& c, int K) {
   const Whitened w = whiten(g, n, d, c, K);
+  // No more readings than signatures with spread: they can explain all of it, and what is left
+  // says nothing (as the split's NaN).
+  if (n - static_cast<int>(w.seen.size()) < 1) return std::vector<double>(static_cast<std::size_t>(n), std::nan(""));
   const std::vector<double> x = joint_fit(w, c, n);  // the fit's coefficients on u_p
   std::vector<double> fitted(static_cast<std::size_t>(n), 0.0);
   for (std::size_t i = 0; i < x.size(); ++i) {

@@ -37,7 +37,8 @@ SignatureSplit split_along_signatures(const std::vector<double>& g, int n, const
 
 /// The part of `d` the first K signatures of `c` explain together: the generalised
 /// least-squares fit sum_p b_p c_p with b = B^-1 a, a and B as above (signatures without spread
-/// left out; the same ridge). n values, 0 where nothing is fitted.
+/// left out; the same ridge). n values, 0 where nothing is fitted; NaN where no degree of
+/// freedom is left (n <= the signatures with spread: they could explain any d).
 std::vector<double> fitted_along_signatures(const std::vector<double>& g, int n, const std::vector<double>& d,
                                             const std::vector<double>& c, int K);
 

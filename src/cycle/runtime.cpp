@@ -263,18 +263,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     out.innovation_split = analysis.innovation_split;
     gate_hold.record(analysis.test_weight, config.assimilation.parameter_gate_hold_cycles);
     track_disagreement(analysis.consistent);
-    if (model_error_noise)
-      model_error.update(obs, fmean, fstd, config.assimilation.inflation, config.assimilation.model_error_gain,
-                         analysis.consistent,
-                         {config.assimilation.innovation_persistence_cycles,
-                          config.assimilation.parameter_gate > 0.0 ? config.assimilation.parameter_gate : 0.001,
-                          analysis.explained_by_parameters, cycle >= filter_spin_up_cycles(config)});
-    if (model_error_noise && model_error.persistent && !last_persistent && rank == 0)
-      spdlog::info("cycle {}: the innovations at {} have persisted beyond chance (mean {:+.2f} sd over about {} analyses, "
-                   "less what the parameters explain): the plant departs from the twin's physics; the model error grows",
-                   cycle, config.sensors[model_error.persistent_sensor].name,
-                   model_error.mean_innovation[model_error.persistent_sensor], config.assimilation.innovation_persistence_cycles);
-    out.model_error_persistent = last_persistent = model_error_noise && model_error.persistent;
+    if (model_error_noise) out.model_error_persistent = estimate_model_error(obs, fmean, fstd, analysis);
     hx = observation->apply(x);
     last_assimilate_ms = ms_since(stage);
   } else {
@@ -282,6 +271,7 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     // last cycle's to persist from; paired with older ones, readings that flip sign each cycle
     // would look persistent at lag two.
     model_error.last_innovation.clear();
+    last_persistent = false;
   }
   out.assimilated = assimilate != 0;
   out.timings.assimilate_ms = ms_since(stage);

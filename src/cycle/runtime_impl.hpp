@@ -131,6 +131,11 @@ struct Runtime::Impl {
   void update_parameter_estimates();
   /// Opens, measures or confirms the readings' disagreement (above) after an analysis.
   void track_disagreement(bool consistent);
+  /// After an analysis, the model error's estimate from its innovations (`fmean`, `fstd`: the
+  /// forecast at each configured sensor); rank 0 logs the start of a persistent departure.
+  /// Whether the persistence test found one (CycleOutcome::model_error_persistent).
+  bool estimate_model_error(const detail::ObservationSet& obs, const std::vector<double>& fmean,
+                            const std::vector<double>& fstd, const detail::AnalysisReport& analysis);
   /// Rank 0 warns that the twin is blind (qc.blind_cycles), prefixed by `when` ("cycle 12").
   void warn_blind(const std::string& when) const;
 

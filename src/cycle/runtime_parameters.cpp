@@ -1,7 +1,8 @@
 // The estimated parameters' bookkeeping of twin::Runtime (docs/twin-cycle.md): their summary
 // (mean, members' spread, stated uncertainty), their recent movement and the floor it sets on
 // the spread, the readings' last disagreement with the twin's physics, and the start-up checks
-// (the grid check's share of the stated uncertainty, the controls' signatures).
+// (the grid check's share of the stated uncertainty, the controls' signatures), and the model
+// error's estimate after each analysis, which holds them while the plant departs.
 #include "cycle/runtime_impl.hpp"
 
 #include <fmt/format.h>
@@ -120,6 +121,23 @@ void Runtime::Impl::run_start_up_checks() {
 
 double Runtime::Impl::stated_sensor_std(int s, double spread) const {
   return static_cast<std::size_t>(s) < grid.sensor_uncertainty.size() ? std::hypot(spread, grid.sensor_uncertainty[s]) : spread;
+}
+
+bool Runtime::Impl::estimate_model_error(const detail::ObservationSet& obs, const std::vector<double>& fmean,
+                                         const std::vector<double>& fstd, const detail::AnalysisReport& analysis) {
+  const auto& a = config.assimilation;
+  model_error.update(obs, fmean, fstd, a.inflation, a.model_error_gain, analysis.consistent,
+                     {a.innovation_persistence_cycles, a.parameter_gate > 0.0 ? a.parameter_gate : 0.001,
+                      analysis.explained_by_parameters, cycle >= filter_spin_up_cycles(config)});
+  if (model_error.persistent && !last_persistent && rank == 0)
+    spdlog::info("cycle {}: the innovations at {} have persisted beyond chance (mean {:+.2f} sd over about {} analyses, "
+                 "less what the parameters explain): the plant departs from the twin's physics; the model error may "
+                 "grow",
+                 cycle, config.sensors[static_cast<std::size_t>(model_error.persistent_sensor)].name,
+                 model_error.mean_innovation[static_cast<std::size_t>(model_error.persistent_sensor)],
+                 a.innovation_persistence_cycles);
+  last_persistent = model_error.persistent;
+  return model_error.persistent;
 }
 
 }  // namespace twin

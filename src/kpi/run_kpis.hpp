@@ -110,7 +110,7 @@ class RunKpis {
   double m_gate[3] = {0, 0, 0};
   // the added model error (assimilation.model_error_gain): forecasts, sum of its std, the
   // largest, the last, the cycles it held the parameters, the cycles it capped them while the
-  // state settled
+  // state settled, the cycles its persistence test found a departure
   double m_model_error[7] = {0, 0, 0, 0, 0, 0, 0};
   std::size_t m_sensors = 0;
   ControlScore m_score, m_baseline_score;

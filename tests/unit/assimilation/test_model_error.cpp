@@ -177,9 +177,13 @@ TEST(ModelError, ASensorWhoseInnovationsPersistGrowsItThoughEveryCyclePassesTheT
   const int n = 12, L = 8;
   std::mt19937_64 rng(7);
   std::normal_distribution<double> noise(0.0, 0.2);  // v = 0.2^2 with no forecast spread
+  // Reading r is configured sensor n - 1 - r: the means are per sensor, the fit per reading.
   const auto readings = [&](double bias) {
     Cycle c(n, 0.0, 0.0);
-    for (int r = 0; r < n; ++r) c.obs.value[r] += noise(rng) + (r == 0 ? bias : 0.0);
+    for (int r = 0; r < n; ++r) {
+      c.obs.sensor[r] = n - 1 - r;
+      c.obs.value[r] += noise(rng) + (r == 0 ? bias : 0.0);
+    }
     return c;
   };
   ModelErrorVariance white;
@@ -207,6 +211,8 @@ TEST(ModelError, ASensorWhoseInnovationsPersistGrowsItThoughEveryCyclePassesTheT
   EXPECT_GE(first, 1) << "one cycle is no persistence";
   EXPECT_LE(first, 8) << "found after " << first + 1 << " cycles";
   EXPECT_TRUE(q.persistent);
+  EXPECT_EQ(q.persistent_sensor, n - 1) << "reading 0 is sensor " << n - 1;
+  EXPECT_LT(q.mean_innovation[n - 1], -1.0);
   EXPECT_GT(q.variance, 0.0);
   EXPECT_FALSE(off.persistent);
   EXPECT_EQ(off.variance, 0.0) << "without the test, a cycle that passes the consistency test adds nothing";
@@ -222,6 +228,39 @@ TEST(ModelError, ASensorWhoseInnovationsPersistGrowsItThoughEveryCyclePassesTheT
     EXPECT_FALSE(along.persistent) << "cycle " << k;
   }
   EXPECT_EQ(along.variance, 0.0);
+
+  // In the filter's spin-up (not armed) nothing is kept or found: the twin's initial error,
+  // decaying, persists too. Armed, the mean starts from 0 and needs cycles again.
+  ModelErrorVariance spin_up;
+  for (int k = 0; k < 20; ++k) {
+    const Cycle c = readings(-0.45);
+    spin_up.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, {}, false});
+    EXPECT_FALSE(spin_up.persistent) << "cycle " << k;
+  }
+  EXPECT_EQ(spin_up.variance, 0.0);
+  const Cycle armed = readings(-0.45);
+  spin_up.update(armed.obs, armed.mean, armed.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
+  EXPECT_FALSE(spin_up.persistent) << "one armed cycle is no persistence";
+
+  // A sensor not read (QC rejected it) starts afresh when it is read again: a mean frozen at its
+  // departure would find one at its first reading back.
+  ModelErrorVariance out = q;  // sensor n - 1 persistent
+  Cycle without = readings(0.0);
+  without.obs.sensor.erase(without.obs.sensor.begin());  // reading 0, sensor n - 1, rejected
+  without.obs.value.erase(without.obs.value.begin());
+  without.obs.error_std.erase(without.obs.error_std.begin());
+  out.update(without.obs, without.mean, without.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
+  EXPECT_EQ(out.mean_innovation[n - 1], 0.0);
+  const Cycle back_in = readings(0.0);
+  out.update(back_in.obs, back_in.mean, back_in.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
+  EXPECT_FALSE(out.persistent);
+
+  // No degree of freedom left for the fit (NaN): the sensor is not tested this cycle.
+  ModelErrorVariance untested = q;
+  const Cycle biased = readings(-0.45);
+  untested.update(biased.obs, biased.mean, biased.spread, 1.0, 0.3, true,
+                  {L, 0.001, std::vector<double>(n, std::nan("")), true});
+  EXPECT_FALSE(untested.persistent);
 
   // The departure over, the mean decays: no longer persistent within a few windows.
   int back = -1;

@@ -237,6 +237,15 @@ TEST(ConfigErrors, AFilterOfOneMemberIsRefused) {
   EXPECT_NO_THROW(twin::parse_config(minimal + "ensemble:\n  members: 2\n", "test.yaml"));
 }
 
+// The model error's persistence test averages over about L analyses: L = 1 would be one
+// analysis, which the consistency test already judges.
+TEST(ConfigErrors, APersistenceTestOverOneAnalysisIsRefused) {
+  expect_error_at(minimal + "assimilation:\n  innovation_persistence_cycles: 1\n", 5, 3,
+                  "assimilation.innovation_persistence_cycles", "must be 0 (off) or at least 2");
+  EXPECT_NO_THROW(twin::parse_config(minimal + "assimilation:\n  innovation_persistence_cycles: 0\n", "test.yaml"));
+  EXPECT_NO_THROW(twin::parse_config(minimal + "assimilation:\n  innovation_persistence_cycles: 2\n", "test.yaml"));
+}
+
 TEST(ConfigErrors, FaultScenariosTooFewOrTooShortToHoldAFaultAreRefused) {
   expect_error_at(minimal + "training:\n  anomaly_scenarios: 1\n", 5, 0, "training.anomaly_scenarios", "at least 2");
   expect_error_at(minimal + "training:\n  anomaly_cycles: 20\n", 5, 0, "training.anomaly_cycles",

@@ -86,7 +86,7 @@ TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   s["qc"]["blind_cycles"] = 12;
   s["last_mode"] = "safe_hold";
   s["advisor"]["modes"] = {{"nominal", 5}, {"safe_hold", 2}};
-  s["confidence"]["model_error"] = {{"gain", 0.1}, {"mean_std", 0.05}, {"max_std", 0.4}, {"final_std", 0.125}, {"hold_cycles", 17}, {"settling_cycles", 9}};
+  s["confidence"]["model_error"] = {{"gain", 0.1}, {"mean_std", 0.05}, {"max_std", 0.4}, {"final_std", 0.125}, {"hold_cycles", 17}, {"settling_cycles", 9}, {"persistent_cycles", 6}};
   const std::string text = twin::detail::prometheus(nine_cells(), s);
   EXPECT_NE(text.find("# TYPE twin_cycles_total counter\ntwin_cycles_total{twin=\"k\"} 3\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_deadline_misses_total{twin=\"k\"} 1\n"), std::string::npos) << text;
@@ -103,6 +103,7 @@ TEST(Metrics, PrometheusTextUsesBaseUnitsCountersAndHistograms) {
   EXPECT_NE(text.find("# TYPE twin_model_error gauge\ntwin_model_error{twin=\"k\"} 0.125\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_model_error_hold_cycles_total{twin=\"k\"} 17\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_model_error_settling_cycles_total{twin=\"k\"} 9\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("twin_model_error_persistent_cycles_total{twin=\"k\"} 6\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_qc_blind_cycles_total{twin=\"k\"} 12\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_mode{twin=\"k\",mode=\"safe_hold\"} 1\n"), std::string::npos) << text;
   EXPECT_NE(text.find("twin_mode{twin=\"k\",mode=\"nominal\"} 0\n"), std::string::npos) << text;
