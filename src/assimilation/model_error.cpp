@@ -52,12 +52,12 @@ void ModelErrorVariance::update(const ObservationSet& obs, const std::vector<dou
   last_innovation = std::move(innovation);
   if (L > 0) mean_innovation = std::move(mean);
   else mean_innovation.clear();
-  persistent = persistence.armed && L > 0 && n > 0 && largest > chi_square_upper_quantile(1, persistence.alpha / n);
-  persistent_sensor = persistent ? furthest : -1;
+  // (Unarmed or off, no mean was kept: `largest` is 0 and nothing is found.)
+  persistent_sensor = n > 0 && largest > chi_square_upper_quantile(1, persistence.alpha / n) ? furthest : -1;
   if (n == 0 || !(gain > 0.0)) return;
   const double mean_excess = excess / n;
   if (mean_excess <= 0.0) variance = std::max(0.0, variance + gain * mean_excess);
-  else if ((!consistent || persistent) && both > 0) variance += gain * std::max(0.0, std::min(mean_excess, persisting / both));
+  else if ((!consistent || persistent()) && both > 0) variance += gain * std::max(0.0, std::min(mean_excess, persisting / both));
 }
 
 bool ModelErrorVariance::holds_parameters(const ObservationSet& obs) const {

@@ -32,8 +32,8 @@ struct PersistenceTest {
   double alpha = 0.001;  ///< the test's level over the sensors read (the parameter gate's)
   /// Per reading, what the parameters' signatures explain (AnalysisReport::explained_by_parameters).
   std::vector<double> explained_by_parameters;
-  /// False in the filter's spin-up (the anomaly diagnosis's warm-up): the means are kept, nothing
-  /// is found. The twin's initial state is off the plant's by more than its spread (1.5-2 K on
+  /// False in the filter's spin-up (the anomaly diagnosis's warm-up): no mean is kept, nothing is
+  /// found. The twin's initial state is off the plant's by more than its spread (1.5-2 K on
   /// the shipped twins), and that error, decaying over the first cycles, persists too: without
   /// this the test fired in cycle 4 of the channel and cycle 7 of the plate, without faults.
   bool armed = true;
@@ -84,10 +84,10 @@ struct ModelErrorVariance {
   /// while the sensor above the heater read z of -2.3 on average for 30 cycles), and the
   /// parameters took it up: the cooling factor 1.29 -> 1.42 (truth 1.3).
   std::vector<double> mean_innovation;
-  /// Whether the last update found such a persistent departure, and at which configured sensor
-  /// it stood furthest beyond chance (-1: none).
-  bool persistent = false;
+  /// The configured sensor at which the last update found such a persistent departure, where it
+  /// stood furthest beyond chance (-1: none found).
   int persistent_sensor = -1;
+  bool persistent() const { return persistent_sensor >= 0; }
   /// Whether the parameters wait this cycle: while the model error is above a tenth of the
   /// readings' mean error variance R (noise and assimilation.representation_std) (a third of the noise in std, no longer lost in one cycle's
   /// noise), the plant is known to depart from the twin's physics. A departure that lasts (a

@@ -129,15 +129,15 @@ bool Runtime::Impl::estimate_model_error(const detail::ObservationSet& obs, cons
   model_error.update(obs, fmean, fstd, a.inflation, a.model_error_gain, analysis.consistent,
                      {a.innovation_persistence_cycles, a.parameter_gate > 0.0 ? a.parameter_gate : 0.001,
                       analysis.explained_by_parameters, cycle >= filter_spin_up_cycles(config)});
-  if (model_error.persistent && !last_persistent && rank == 0)
+  if (model_error.persistent() && !last_persistent && rank == 0)
     spdlog::info("cycle {}: the innovations at {} have persisted beyond chance (mean {:+.2f} sd over about {} analyses, "
                  "less what the parameters explain): the plant departs from the twin's physics; the model error may "
                  "grow",
                  cycle, config.sensors[static_cast<std::size_t>(model_error.persistent_sensor)].name,
                  model_error.mean_innovation[static_cast<std::size_t>(model_error.persistent_sensor)],
                  a.innovation_persistence_cycles);
-  last_persistent = model_error.persistent;
-  return model_error.persistent;
+  last_persistent = model_error.persistent();
+  return model_error.persistent();
 }
 
 }  // namespace twin

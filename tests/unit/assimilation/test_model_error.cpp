@@ -191,7 +191,7 @@ TEST(ModelError, ASensorWhoseInnovationsPersistGrowsItThoughEveryCyclePassesTheT
   for (int k = 0; k < 4000; ++k) {
     const Cycle c = readings(0.0);
     white.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
-    flagged += white.persistent ? 1 : 0;
+    flagged += white.persistent() ? 1 : 0;
   }
   // 0.001 per cycle by construction, an EWMA's flags come in runs of a few: 20 is 0.5 %.
   EXPECT_LE(flagged, 20) << "white innovations flagged in " << flagged << " of 4000 cycles";
@@ -206,15 +206,15 @@ TEST(ModelError, ASensorWhoseInnovationsPersistGrowsItThoughEveryCyclePassesTheT
     const Cycle c = readings(-0.45);
     q.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
     off.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {0, 0.001, {}, true});
-    if (q.persistent && first < 0) first = k;
+    if (q.persistent() && first < 0) first = k;
   }
   EXPECT_GE(first, 1) << "one cycle is no persistence";
   EXPECT_LE(first, 8) << "found after " << first + 1 << " cycles";
-  EXPECT_TRUE(q.persistent);
+  EXPECT_TRUE(q.persistent());
   EXPECT_EQ(q.persistent_sensor, n - 1) << "reading 0 is sensor " << n - 1;
   EXPECT_LT(q.mean_innovation[n - 1], -1.0);
   EXPECT_GT(q.variance, 0.0);
-  EXPECT_FALSE(off.persistent);
+  EXPECT_FALSE(off.persistent());
   EXPECT_EQ(off.variance, 0.0) << "without the test, a cycle that passes the consistency test adds nothing";
 
   // The same departure along a parameter's signature (a plant parameter that drifts, or one not
@@ -225,7 +225,7 @@ TEST(ModelError, ASensorWhoseInnovationsPersistGrowsItThoughEveryCyclePassesTheT
   for (int k = 0; k < 30; ++k) {
     const Cycle c = readings(-0.45);
     along.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, explained, true});
-    EXPECT_FALSE(along.persistent) << "cycle " << k;
+    EXPECT_FALSE(along.persistent()) << "cycle " << k;
   }
   EXPECT_EQ(along.variance, 0.0);
 
@@ -235,12 +235,12 @@ TEST(ModelError, ASensorWhoseInnovationsPersistGrowsItThoughEveryCyclePassesTheT
   for (int k = 0; k < 20; ++k) {
     const Cycle c = readings(-0.45);
     spin_up.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, {}, false});
-    EXPECT_FALSE(spin_up.persistent) << "cycle " << k;
+    EXPECT_FALSE(spin_up.persistent()) << "cycle " << k;
   }
   EXPECT_EQ(spin_up.variance, 0.0);
   const Cycle armed = readings(-0.45);
   spin_up.update(armed.obs, armed.mean, armed.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
-  EXPECT_FALSE(spin_up.persistent) << "one armed cycle is no persistence";
+  EXPECT_FALSE(spin_up.persistent()) << "one armed cycle is no persistence";
 
   // A sensor not read (QC rejected it) starts afresh when it is read again: a mean frozen at its
   // departure would find one at its first reading back.
@@ -253,21 +253,21 @@ TEST(ModelError, ASensorWhoseInnovationsPersistGrowsItThoughEveryCyclePassesTheT
   EXPECT_EQ(out.mean_innovation[n - 1], 0.0);
   const Cycle back_in = readings(0.0);
   out.update(back_in.obs, back_in.mean, back_in.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
-  EXPECT_FALSE(out.persistent);
+  EXPECT_FALSE(out.persistent());
 
   // No degree of freedom left for the fit (NaN): the sensor is not tested this cycle.
   ModelErrorVariance untested = q;
   const Cycle biased = readings(-0.45);
   untested.update(biased.obs, biased.mean, biased.spread, 1.0, 0.3, true,
                   {L, 0.001, std::vector<double>(n, std::nan("")), true});
-  EXPECT_FALSE(untested.persistent);
+  EXPECT_FALSE(untested.persistent());
 
   // The departure over, the mean decays: no longer persistent within a few windows.
   int back = -1;
   for (int k = 0; k < 40 && back < 0; ++k) {
     const Cycle c = readings(0.0);
     q.update(c.obs, c.mean, c.spread, 1.0, 0.3, true, {L, 0.001, {}, true});
-    if (!q.persistent) back = k;
+    if (!q.persistent()) back = k;
   }
   EXPECT_GE(back, 0);
   EXPECT_LE(back, 3 * L);
