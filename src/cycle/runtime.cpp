@@ -262,8 +262,8 @@ CycleOutcome Runtime::Impl::step(std::chrono::milliseconds deadline) {
     out.parameter_withheld = analysis.parameter_withheld;
     out.innovation_split = analysis.innovation_split;
     gate_hold.record(analysis.test_weight, config.assimilation.parameter_gate_hold_cycles);
-    track_disagreement(analysis.consistent);
     if (model_error_noise) out.model_error_persistent = estimate_model_error(obs, fmean, fstd, analysis);
+    track_disagreement(analysis.consistent, out.model_error_persistent);
     hx = observation->apply(x);
     last_assimilate_ms = ms_since(stage);
   } else {

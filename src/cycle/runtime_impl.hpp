@@ -4,6 +4,7 @@
 // runtime_state.cpp saves and restores it (restart snapshots). Inside src/cycle only.
 
 #include <chrono>
+#include <deque>
 #include <filesystem>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -67,12 +68,17 @@ struct Runtime::Impl {
   std::vector<ParameterEstimate> parameter_estimates;
   /// Per parameter, how far its mean has moved recently (assimilation.parameter_movement_cycles).
   std::vector<double> parameter_movement;
-  /// The readings' last disagreement with the twin's physics (a failed consistency test), while
-  /// unconfirmed: per parameter, its mean before the disagreement began (empty: none open) and
-  /// its shift while the readings disagreed; the consistent analyses since (a disagreement is
-  /// confirmed after assimilation.parameter_movement_cycles of them).
+  /// The readings' last disagreement with the twin's physics (a failed consistency test or a
+  /// persistent departure), while unconfirmed: per parameter, its mean before the disagreement
+  /// began (empty: none open) and its shift while the readings disagreed; the consistent
+  /// analyses since (a disagreement is confirmed after assimilation.parameter_movement_cycles of
+  /// them).
   std::vector<double> disagreement_anchor, disagreement_shift;
   int disagreement_confirming = 0;
+  /// The parameters' means before each of the last assimilation.innovation_persistence_cycles
+  /// analyses, oldest first: a persistent departure is found over that many analyses, so its
+  /// disagreement is anchored at the oldest.
+  std::deque<std::vector<double>> recent_means;
   /// The parameters' adaptive walk (assimilation.parameter_walk_cycles): their increments' sum
   /// and its expected variance.
   detail::ParameterWalk parameter_walk;
@@ -129,8 +135,9 @@ struct Runtime::Impl {
   double stated_sensor_std(int s, double spread) const;
   /// After the analysis: the movement's decayed sum and the estimates summarised anew.
   void update_parameter_estimates();
-  /// Opens, measures or confirms the readings' disagreement (above) after an analysis.
-  void track_disagreement(bool consistent);
+  /// Opens, measures or confirms the readings' disagreement (above) after an analysis that
+  /// passed the consistency test or not (`consistent`) and found a persistent departure or not.
+  void track_disagreement(bool consistent, bool persistent);
   /// After an analysis, the model error's estimate from its innovations (`fmean`, `fstd`: the
   /// forecast at each configured sensor); rank 0 logs the start of a persistent departure.
   /// Whether the persistence test found one (CycleOutcome::model_error_persistent).

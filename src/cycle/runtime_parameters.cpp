@@ -38,16 +38,24 @@ void Runtime::Impl::summarise_parameters() {
   }
 }
 
-void Runtime::Impl::track_disagreement(bool consistent) {
+void Runtime::Impl::track_disagreement(bool consistent, bool persistent) {
   const int confirm_after = config.assimilation.parameter_movement_cycles;
   if (confirm_after <= 0) return;  // off with the movement floor
-  if (!consistent) {
-    // parameter_estimates still holds the last cycle's means: those before this analysis.
-    if (disagreement_anchor.empty())
-      for (const ParameterEstimate& e : parameter_estimates) disagreement_anchor.push_back(e.mean);
+  // parameter_estimates still holds the last cycle's means: those before this analysis.
+  std::vector<double> before;
+  for (const ParameterEstimate& e : parameter_estimates) before.push_back(e.mean);
+  if (!consistent || persistent) {
+    // A failed test shows in the analysis where the readings first disagree; a persistent
+    // departure only after the test's running means have built up over up to
+    // innovation_persistence_cycles analyses, which the parameters may have followed: the
+    // disagreement then began before the oldest of them.
+    if (disagreement_anchor.empty()) disagreement_anchor = persistent && !recent_means.empty() ? recent_means.front() : before;
     disagreement_confirming = 0;
-    return;
   }
+  const auto window = static_cast<std::size_t>(std::max(0, config.assimilation.innovation_persistence_cycles));
+  recent_means.push_back(std::move(before));
+  while (recent_means.size() > window) recent_means.pop_front();
+  if (!consistent || persistent) return;
   if (disagreement_anchor.empty()) return;
   if (disagreement_confirming == 0) {  // the first consistent analysis: the shift is what the disagreement did
     disagreement_shift.assign(static_cast<std::size_t>(P), 0.0);

@@ -48,6 +48,9 @@ void Runtime::Impl::save(io::StateArchive& a) const {
   a.put("runtime.disagreement_anchor", disagreement_anchor);
   a.put("runtime.disagreement_shift", disagreement_shift);
   a.put("runtime.disagreement_confirming", disagreement_confirming);
+  std::vector<double> recent;
+  for (const std::vector<double>& means : recent_means) recent.insert(recent.end(), means.begin(), means.end());
+  a.put("runtime.disagreement_recent_means", std::move(recent));
   a.put("runtime.walk_displacement", parameter_walk.displacement);
   a.put("runtime.walk_expected", parameter_walk.expected);
   io::save_observations(a, "runtime.queue", queue);
@@ -148,6 +151,22 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
         (disagreement_confirming > 0 && disagreement_shift.empty()))
       throw DataError(a.origin() + ": runtime.disagreement_* do not describe the readings' last disagreement for " +
                       std::to_string(P) + " parameters");
+  }
+  // The parameters' means before the last analyses, oldest first (P each); snapshots from
+  // before them start with none, so a persistent departure found in the first analyses after
+  // the resume is anchored at the means before the analysis that finds it.
+  recent_means.clear();
+  if (a.has("runtime.disagreement_recent_means")) {
+    const std::vector<double>& recent = a.doubles("runtime.disagreement_recent_means");
+    const auto window = static_cast<std::size_t>(std::max(0, config.assimilation.innovation_persistence_cycles));
+    if (P == 0 ? !recent.empty()
+               : recent.size() % static_cast<std::size_t>(P) != 0 || recent.size() / static_cast<std::size_t>(P) > window ||
+                     !std::all_of(recent.begin(), recent.end(), [](double d) { return std::isfinite(d); }))
+      throw DataError(a.origin() + ": runtime.disagreement_recent_means does not hold finite means of " +
+                      std::to_string(P) + " parameters for at most " + std::to_string(window) + " analyses");
+    for (std::size_t i = 0; P > 0 && i < recent.size(); i += static_cast<std::size_t>(P))
+      recent_means.emplace_back(recent.begin() + static_cast<std::ptrdiff_t>(i),
+                                recent.begin() + static_cast<std::ptrdiff_t>(i) + P);
   }
   // A snapshot without the walk's memory starts it afresh (one written before the walk is
   // refused earlier anyway: its config, parameter_walk_cycles included, differs).

@@ -707,6 +707,52 @@ TEST(Runtime, AShiftMadeWhileTheReadingsDisagreeCountsInTheStatedUncertaintyUnti
   for (const auto& e : r.parameters.back()) EXPECT_EQ(e.std, e.ensemble_std) << "confirmed by now: " << cycle_line(139);
 }
 
+// Issue 16: a persistent departure (assimilation.innovation_persistence_cycles) opens the
+// disagreement too, and since the test finds it only once its running means have built up over
+// up to L analyses, which the parameters may have followed, the shift counts from their means
+// before the oldest of those analyses. On the channel with its own faults and its controls held
+// (the persistence test first fires in its heater failure, cycles 170-200, where no analysis
+// fails the consistency test), at the first cycle that finds a persistent departure with no
+// disagreement open, the stated uncertainty is the members' spread
+// combined with the shift since L + 1 cycles before (uniform: / sqrt(3); grid check off).
+TEST(Runtime, APersistentDepartureCountsTheParametersShiftSinceItsTestBeganInTheirStatedUncertainty) {
+  twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/configs/channel.yaml");
+  config.twin.cycles = 200;
+  config.assimilation.grid_check_cycles = 0;
+  const int window = config.assimilation.innovation_persistence_cycles;
+  ASSERT_GE(window, 2);
+  twin::detail::PlantEmulator plant(config, MPI_COMM_SELF);
+  twin::Runtime runtime(config, MPI_COMM_SELF);
+  std::vector<double> controls;
+  for (const auto& c : config.controls) controls.push_back(c.initial);
+  std::vector<std::vector<twin::ParameterEstimate>> estimates;
+  int found = -1;
+  for (int c = 0; c < config.twin.cycles && found < 0; ++c) {
+    runtime.ingest(plant.advance(c * config.twin.control_period_s, config.twin.control_period_s, controls, c));
+    const twin::CycleOutcome out = runtime.step(std::chrono::milliseconds(5000));
+    ASSERT_TRUE(out.assimilated) << c;
+    estimates.push_back(out.parameters);
+    bool open = false;
+    if (c > 0)
+      for (const auto& e : estimates[static_cast<std::size_t>(c - 1)]) open = open || e.std != e.ensemble_std;
+    if (out.model_error_persistent && !open) found = c;
+  }
+  ASSERT_GT(found, window) << "the failed heater should be found persistent";
+  const auto& now = estimates[static_cast<std::size_t>(found)];
+  const auto& oldest = estimates[static_cast<std::size_t>(found - window - 1)];  // before the analysis L back
+  double widest = 0.0;
+  for (std::size_t p = 0; p < now.size(); ++p) {
+    const double shift = now[p].mean - oldest[p].mean;
+    const double expected = std::sqrt(now[p].ensemble_std * now[p].ensemble_std + shift * shift / 3.0);
+    std::printf("cycle %d: %s %.4f (%d cycles before %.4f), members' spread %.4f, stated %.4f\n", found,
+                now[p].name.c_str(), now[p].mean, window + 1, oldest[p].mean, now[p].ensemble_std, now[p].std);
+    EXPECT_NEAR(now[p].std, expected, 1e-12 * expected) << now[p].name;
+    widest = std::max(widest, now[p].std / now[p].ensemble_std);
+  }
+  // Before the change that counts it, the stated uncertainty was the members' spread here.
+  EXPECT_GT(widest, 1.0) << "the parameters should have moved while the departure built up";
+}
+
 // Issue 16: the model error (assimilation.model_error_gain, assimilation/model_error.hpp). The
 // same failed heater (cycles 50 to 80 of the channel): the filter estimates a model error while
 // the readings depart from its physics, adds it to the forecasts, and lets it fade once they
