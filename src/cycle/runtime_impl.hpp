@@ -76,8 +76,8 @@ struct Runtime::Impl {
   std::vector<double> disagreement_anchor, disagreement_shift;
   int disagreement_confirming = 0;
   /// The parameters' means before each of the last assimilation.innovation_persistence_cycles
-  /// analyses, oldest first: a persistent departure is found over that many analyses, so its
-  /// disagreement is anchored at the oldest.
+  /// analyses (this one included, after the filter's spin-up), oldest first: the persistence
+  /// test's running means span about that many, so its disagreement is anchored at the oldest.
   std::deque<std::vector<double>> recent_means;
   /// The parameters' adaptive walk (assimilation.parameter_walk_cycles): their increments' sum
   /// and its expected variance.

@@ -41,20 +41,23 @@ void Runtime::Impl::summarise_parameters() {
 void Runtime::Impl::track_disagreement(bool consistent, bool persistent) {
   const int confirm_after = config.assimilation.parameter_movement_cycles;
   if (confirm_after <= 0) return;  // off with the movement floor
-  // parameter_estimates still holds the last cycle's means: those before this analysis.
+  // parameter_estimates still holds the last cycle's means: those before this analysis. They
+  // join the window the persistence test's running means span, the last
+  // innovation_persistence_cycles analyses up to this one; none is kept where the test keeps no
+  // means (the filter's spin-up, or no model error).
   std::vector<double> before;
   for (const ParameterEstimate& e : parameter_estimates) before.push_back(e.mean);
+  const bool tested = model_error_noise && cycle >= filter_spin_up_cycles(config);
+  const auto window = tested ? static_cast<std::size_t>(std::max(0, config.assimilation.innovation_persistence_cycles)) : 0;
+  if (window > 0) recent_means.push_back(before);
+  while (recent_means.size() > window) recent_means.pop_front();
   if (!consistent || persistent) {
     // A failed test shows in the analysis where the readings first disagree; a persistent
-    // departure only after the test's running means have built up over up to
-    // innovation_persistence_cycles analyses, which the parameters may have followed: the
-    // disagreement then began before the oldest of them.
+    // departure only once the test's running means have built up, and the parameters may have
+    // followed it meanwhile: the disagreement then began before the oldest analysis they span.
     if (disagreement_anchor.empty()) disagreement_anchor = persistent && !recent_means.empty() ? recent_means.front() : before;
     disagreement_confirming = 0;
   }
-  const auto window = static_cast<std::size_t>(std::max(0, config.assimilation.innovation_persistence_cycles));
-  recent_means.push_back(std::move(before));
-  while (recent_means.size() > window) recent_means.pop_front();
   if (!consistent || persistent) return;
   if (disagreement_anchor.empty()) return;
   if (disagreement_confirming == 0) {  // the first consistent analysis: the shift is what the disagreement did

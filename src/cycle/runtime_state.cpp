@@ -154,7 +154,7 @@ void Runtime::Impl::restore(detail::SnapshotParts& parts) {
   }
   // The parameters' means before the last analyses, oldest first (P each); snapshots from
   // before them start with none, so a persistent departure found in the first analyses after
-  // the resume is anchored at the means before the analysis that finds it.
+  // the resume is anchored at the oldest means kept since.
   recent_means.clear();
   if (a.has("runtime.disagreement_recent_means")) {
     const std::vector<double>& recent = a.doubles("runtime.disagreement_recent_means");

@@ -361,8 +361,12 @@ TEST(RuntimeRanks, ASnapshotTakenWhileAnInnovationBuildsUpResumesToFindItInTheSa
   for (std::size_t c = 0; c < reference.size(); ++c) {
     EXPECT_EQ(reference[c].model_error_persistent, resumed[c].model_error_persistent) << "cycle " << found + c;
     EXPECT_EQ(reference[c].model_error_std, resumed[c].model_error_std) << "cycle " << found + c;
-    for (std::size_t p = 0; p < reference[c].parameters.size(); ++p)
+    for (std::size_t p = 0; p < reference[c].parameters.size(); ++p) {
       EXPECT_EQ(reference[c].parameters[p].mean, resumed[c].parameters[p].mean) << "cycle " << found + c;
+      // The stated uncertainty: the disagreement the persistent departure opens is anchored at
+      // the means before the analyses its test spans, which the snapshot keeps.
+      EXPECT_EQ(reference[c].parameters[p].std, resumed[c].parameters[p].std) << "cycle " << found + c;
+    }
   }
 }
 

@@ -714,7 +714,7 @@ TEST(Runtime, AShiftMadeWhileTheReadingsDisagreeCountsInTheStatedUncertaintyUnti
 // (the persistence test first fires in its heater failure, cycles 170-200, where no analysis
 // fails the consistency test), at the first cycle that finds a persistent departure with no
 // disagreement open, the stated uncertainty is the members' spread
-// combined with the shift since L + 1 cycles before (uniform: / sqrt(3); grid check off).
+// combined with the shift since L cycles before (uniform: / sqrt(3); grid check off).
 TEST(Runtime, APersistentDepartureCountsTheParametersShiftSinceItsTestBeganInTheirStatedUncertainty) {
   twin::Config config = twin::load_config(std::string(TWIN_SOURCE_DIR) + "/configs/channel.yaml");
   config.twin.cycles = 200;
@@ -739,13 +739,14 @@ TEST(Runtime, APersistentDepartureCountsTheParametersShiftSinceItsTestBeganInThe
   }
   ASSERT_GT(found, window) << "the failed heater should be found persistent";
   const auto& now = estimates[static_cast<std::size_t>(found)];
-  const auto& oldest = estimates[static_cast<std::size_t>(found - window - 1)];  // before the analysis L back
+  // before the oldest of the L analyses up to the one that found it
+  const auto& oldest = estimates[static_cast<std::size_t>(found - window)];
   double widest = 0.0;
   for (std::size_t p = 0; p < now.size(); ++p) {
     const double shift = now[p].mean - oldest[p].mean;
     const double expected = std::sqrt(now[p].ensemble_std * now[p].ensemble_std + shift * shift / 3.0);
     std::printf("cycle %d: %s %.4f (%d cycles before %.4f), members' spread %.4f, stated %.4f\n", found,
-                now[p].name.c_str(), now[p].mean, window + 1, oldest[p].mean, now[p].ensemble_std, now[p].std);
+                now[p].name.c_str(), now[p].mean, window, oldest[p].mean, now[p].ensemble_std, now[p].std);
     EXPECT_NEAR(now[p].std, expected, 1e-12 * expected) << now[p].name;
     widest = std::max(widest, now[p].std / now[p].ensemble_std);
   }
