@@ -726,9 +726,11 @@ TEST(Runtime, APersistentDepartureCountsTheParametersShiftSinceItsTestBeganInThe
   std::vector<double> controls;
   for (const auto& c : config.controls) controls.push_back(c.initial);
   std::vector<std::vector<twin::ParameterEstimate>> estimates;
+  std::vector<std::vector<twin::Observation>> readings;
   int found = -1;
   for (int c = 0; c < config.twin.cycles && found < 0; ++c) {
-    runtime.ingest(plant.advance(c * config.twin.control_period_s, config.twin.control_period_s, controls, c));
+    readings.push_back(plant.advance(c * config.twin.control_period_s, config.twin.control_period_s, controls, c));
+    runtime.ingest(readings.back());
     const twin::CycleOutcome out = runtime.step(std::chrono::milliseconds(5000));
     ASSERT_TRUE(out.assimilated) << c;
     estimates.push_back(out.parameters);
@@ -752,6 +754,32 @@ TEST(Runtime, APersistentDepartureCountsTheParametersShiftSinceItsTestBeganInThe
   }
   // Before the change that counts it, the stated uncertainty was the members' spread here.
   EXPECT_GT(widest, 1.0) << "the parameters should have moved while the departure built up";
+
+  // The window travels in snapshots: a run saved 3 cycles before and resumed on the same
+  // readings states the same uncertainty when it finds the departure (the one before it leaves
+  // no disagreement open, so the anchor can come from the restored window alone).
+  const auto dir = std::filesystem::temp_directory_path() / "twin_persistent_shift_snapshot";
+  std::filesystem::remove_all(dir);
+  const int snapshot_at = found - 3;
+  {
+    twin::Runtime first(config, MPI_COMM_SELF);
+    for (int c = 0; c < snapshot_at; ++c) {
+      first.ingest(readings[static_cast<std::size_t>(c)]);
+      first.step(std::chrono::milliseconds(5000));
+    }
+    first.save_snapshot(dir.string());
+  }
+  twin::Runtime resumed(config, MPI_COMM_SELF);
+  resumed.restore(dir.string());
+  for (int c = snapshot_at; c <= found; ++c) {
+    resumed.ingest(readings[static_cast<std::size_t>(c)]);
+    const auto p = resumed.step(std::chrono::milliseconds(5000)).parameters;
+    for (std::size_t i = 0; i < p.size(); ++i) {
+      ASSERT_EQ(p[i].mean, estimates[static_cast<std::size_t>(c)][i].mean) << "cycle " << c << " " << p[i].name;
+      ASSERT_EQ(p[i].std, estimates[static_cast<std::size_t>(c)][i].std) << "cycle " << c << " " << p[i].name;
+    }
+  }
+  std::filesystem::remove_all(dir);
 }
 
 // Issue 16: the model error (assimilation.model_error_gain, assimilation/model_error.hpp). The
