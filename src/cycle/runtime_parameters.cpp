@@ -57,8 +57,8 @@ void Runtime::Impl::track_disagreement(bool consistent, bool persistent) {
     // followed it meanwhile: the disagreement then began before the oldest analysis they span.
     if (disagreement_anchor.empty()) disagreement_anchor = persistent && !recent_means.empty() ? recent_means.front() : before;
     disagreement_confirming = 0;
+    return;
   }
-  if (!consistent || persistent) return;
   if (disagreement_anchor.empty()) return;
   if (disagreement_confirming == 0) {  // the first consistent analysis: the shift is what the disagreement did
     disagreement_shift.assign(static_cast<std::size_t>(P), 0.0);
